@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI) for the home app, kiosks and staff: a transport over the domains."""

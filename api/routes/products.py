@@ -1,0 +1,65 @@
+"""The customer's products and their usage timelines."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from api import schemas
+from api.auth import CurrentCustomer, CurrentPrincipal
+from api.deps import ConnDep
+from customers import store as customers
+from device_gateway.timeline import Bucket, read_timeline
+from homeloop.errors import NotFound
+
+router = APIRouter(tags=["products"])
+DEFAULT_SPAN = {"raw": timedelta(days=1), "hour": timedelta(days=7), "day": timedelta(days=90)}
+
+
+@router.post("/v1/me/products/claim", response_model=schemas.Product,
+             responses={404: {"description": "No product carries this tag"},
+                        409: {"description": "Already registered to another customer"}})
+def claim_product(body: schemas.ClaimRequest, customer: CurrentCustomer, conn: ConnDep,
+                  response: Response) -> schemas.Product:
+    """Register a product to the signed-in customer from the NFC tag UID the phone read.
+
+    The first claim wins; claiming your own product again answers 200 with it.
+    """
+    before = conn.execute("SELECT owner_id FROM product_instances WHERE tag_uid = %s",
+                          (body.tag_uid.replace(":", "").upper(),)).fetchone()
+    found = customers.claim(conn, customer, tag_uid=body.tag_uid.replace(":", "").upper())
+    response.status_code = status.HTTP_200_OK if before and before[0] else status.HTTP_201_CREATED
+    return schemas.Product(**asdict(found))
+
+
+@router.get("/v1/me/products", response_model=list[schemas.Product])
+def my_products(customer: CurrentCustomer, conn: ConnDep) -> list[schemas.Product]:
+    """The products registered to the signed-in customer."""
+    return [schemas.Product(**asdict(p)) for p in customers.list_owned(conn, customer)]
+
+
+@router.get("/v1/products/{product_id}/timeline", response_model=schemas.Timeline,
+            response_model_by_alias=True,
+            responses={404: {"description": "No such product, or not yours"}})
+def timeline(
+    product_id: int, principal: CurrentPrincipal, conn: ConnDep,
+    metric: Annotated[str | None, Query(description="One metric; all when omitted")] = None,
+    start: Annotated[datetime | None, Query(alias="from", description="Inclusive")] = None,
+    end: Annotated[datetime | None, Query(alias="to", description="Exclusive; default now")]
+    = None,
+    bucket: Annotated[Bucket, Query(description="raw readings or hourly/daily rollups")] = "hour",
+) -> schemas.Timeline:
+    """A product's usage timeline, answered from the rollup that matches the bucket.
+
+    Only the product's owner and staff may read it; anyone else gets 404.
+    """
+    product = customers.get_instance(conn, product_id)
+    if not principal.is_staff and product.owner_id != principal.customer_id:
+        raise NotFound(f"product {product_id} does not exist")
+    end = end or datetime.now(UTC)
+    start = start or end - DEFAULT_SPAN[bucket]
+    found = read_timeline(conn, product_id, metric=metric, start=start, end=end, bucket=bucket)
+    return schemas.Timeline.model_validate(asdict(found))

@@ -1,0 +1,63 @@
+"""Staff: provisioning tags, transferring ownership, reading dead letters."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from api import schemas
+from api.auth import StaffUser
+from api.deps import ConnDep, PoolDep, SettingsDep
+from customers import store as customers
+from device_gateway import provisioning
+from homeloop.db import transaction
+
+router = APIRouter(prefix="/v1/staff", tags=["staff"])
+
+
+@router.post("/devices", status_code=status.HTTP_201_CREATED,
+             response_model=list[schemas.DeviceCredentials])
+def provision_devices(body: schemas.ProvisionRequest, staff: StaffUser, pool: PoolDep,
+                      settings: SettingsDep) -> list[schemas.DeviceCredentials]:
+    """Create tags with their own MQTT credentials; the passwords are in this answer only."""
+    with transaction(pool) as conn:
+        made = provisioning.provision(conn, body.sku, body.count)
+    with pool.connection() as conn:  # the broker learns of committed devices only
+        provisioning.sync_broker(conn, settings)
+    return [schemas.DeviceCredentials(device_id=c.device_id, password=c.password,
+                                      tag_uid=c.tag_uid, product_id=c.instance_id, sku=c.sku)
+            for c in made]
+
+
+@router.post("/devices/{device_id}/revoke", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_device(device_id: str, staff: StaffUser, pool: PoolDep,
+                  settings: SettingsDep) -> None:
+    """Revoke a tag; the broker disconnects it and refuses it from then on."""
+    with transaction(pool) as conn:
+        provisioning.revoke(conn, device_id)
+    with pool.connection() as conn:
+        provisioning.sync_broker(conn, settings)
+
+
+@router.post("/products/{product_id}/transfer", response_model=schemas.Product)
+def transfer_product(product_id: int, body: schemas.TransferRequest, staff: StaffUser,
+                     conn: ConnDep) -> schemas.Product:
+    """Move a product to another customer (a sale between neighbours, a mistaken claim)."""
+    return schemas.Product(**asdict(customers.transfer(conn, product_id, body.to_customer_id)))
+
+
+@router.get("/dead-letters", response_model=list[schemas.DeadLetter])
+def dead_letters(staff: StaffUser, conn: ConnDep,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                 before_id: Annotated[int | None, Query()] = None) -> list[schemas.DeadLetter]:
+    """Messages the gateway could not store, newest first, with the reason."""
+    rows = conn.execute(
+        "SELECT id, received_at, topic, reason, payload_size, payload FROM dead_letters "
+        "WHERE (%s::bigint IS NULL OR id < %s) ORDER BY id DESC LIMIT %s",
+        (before_id, before_id, limit)).fetchall()
+    return [schemas.DeadLetter(id=r[0], received_at=r[1], topic=r[2], reason=r[3],
+                               payload_size=r[4],
+                               payload_preview=bytes(r[5][:200]).decode("utf-8", "replace"))
+            for r in rows]

@@ -1,0 +1,1 @@
+"""Catalog: SKUs, their consumables and services, stores and stock."""

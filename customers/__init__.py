@@ -1,0 +1,1 @@
+"""Customers and the product instances they own."""

@@ -1,0 +1,100 @@
+"""SQL for customers and ownership of product instances. Callers own the transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from psycopg.rows import class_row
+
+from homeloop.db import Conn
+from homeloop.errors import Conflict, NotFound
+
+Via = Literal["app_claim", "nfc_tap", "staff_transfer"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProductInstance:
+    id: int
+    sku: str
+    tag_uid: str
+    owner_id: int | None
+    claimed_at: datetime | None
+
+
+def create_customer(conn: Conn, display_name: str, *,
+                    locale: str = "zh-CN", timezone: str = "Asia/Shanghai",
+                    home_store_id: str | None = None) -> int:
+    row = conn.execute(
+        "INSERT INTO customers (display_name, locale, timezone, home_store_id) "
+        "VALUES (%s, %s, %s, %s) RETURNING id",
+        (display_name, locale, timezone, home_store_id)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def get_instance(conn: Conn, instance_id: int) -> ProductInstance:
+    with conn.cursor(row_factory=class_row(ProductInstance)) as cur:
+        found = cur.execute(
+            "SELECT id, sku, tag_uid, owner_id, claimed_at FROM product_instances WHERE id = %s",
+            (instance_id,)).fetchone()
+    if found is None:
+        raise NotFound(f"product {instance_id} does not exist")
+    return found
+
+
+def claim(conn: Conn, customer_id: int, *, tag_uid: str | None = None,
+          device_id: str | None = None, via: Via = "app_claim") -> ProductInstance:
+    """Register the tagged product to a customer. First claim wins; claiming again is a no-op."""
+    if tag_uid is not None:
+        where, key = "tag_uid = %s", tag_uid
+    elif device_id is not None:
+        where, key = "id = (SELECT instance_id FROM devices WHERE id = %s)", device_id
+    else:
+        raise ValueError("claim needs a tag uid or a device id")
+    with conn.cursor(row_factory=class_row(ProductInstance)) as cur:
+        found = cur.execute(
+            "SELECT id, sku, tag_uid, owner_id, claimed_at FROM product_instances "  # noqa: S608
+            f"WHERE {where} FOR UPDATE", (key,)).fetchone()
+        if found is None:
+            raise NotFound(f"no product carries tag {tag_uid or device_id!r}")
+        if found.owner_id == customer_id:
+            return found
+        if found.owner_id is not None:
+            raise Conflict("this product is already registered to another customer; "
+                           "ask the store to transfer it if it changed hands")
+        updated = cur.execute(
+            "UPDATE product_instances SET owner_id = %s, claimed_at = now() WHERE id = %s "
+            "RETURNING id, sku, tag_uid, owner_id, claimed_at", (customer_id, found.id)).fetchone()
+    conn.execute("INSERT INTO ownership_changes (instance_id, from_owner, to_owner, via) "
+                 "VALUES (%s, NULL, %s, %s)", (found.id, customer_id, via))
+    assert updated is not None
+    return updated
+
+
+def transfer(conn: Conn, instance_id: int,
+             to_customer: int | None) -> ProductInstance:
+    """Staff move a product to another owner (or release it with ``None``)."""
+    current = get_instance(conn, instance_id)
+    if to_customer is not None and conn.execute(
+            "SELECT 1 FROM customers WHERE id = %s", (to_customer,)).fetchone() is None:
+        raise NotFound(f"customer {to_customer} does not exist")
+    with conn.cursor(row_factory=class_row(ProductInstance)) as cur:
+        updated = cur.execute(
+            "UPDATE product_instances SET owner_id = %s, "
+            "claimed_at = CASE WHEN %s::bigint IS NULL THEN NULL ELSE now() END WHERE id = %s "
+            "RETURNING id, sku, tag_uid, owner_id, claimed_at",
+            (to_customer, to_customer, instance_id)).fetchone()
+    conn.execute("INSERT INTO ownership_changes (instance_id, from_owner, to_owner, via) "
+                 "VALUES (%s, %s, %s, 'staff_transfer')",
+                 (instance_id, current.owner_id, to_customer))
+    assert updated is not None
+    return updated
+
+
+def list_owned(conn: Conn, customer_id: int) -> list[ProductInstance]:
+    with conn.cursor(row_factory=class_row(ProductInstance)) as cur:
+        return cur.execute(
+            "SELECT id, sku, tag_uid, owner_id, claimed_at FROM product_instances "
+            "WHERE owner_id = %s ORDER BY id", (customer_id,)).fetchall()

@@ -1,0 +1,1 @@
+"""Device gateway: MQTT in, validated readings and events out to the timelines."""

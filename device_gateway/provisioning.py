@@ -1,0 +1,71 @@
+"""Provisioning tags: a product instance, a device id and its own MQTT credentials.
+
+The plain password is returned once and never stored; the broker's password file is rendered
+from ``devices.password_hash`` by :func:`sync_broker` after the transaction commits.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass
+
+from device_gateway.broker_auth import hash_password, write_auth_files
+from homeloop import services
+from homeloop.db import Conn
+from homeloop.errors import InvalidInput, NotFound
+from homeloop.settings import Settings
+
+MAX_BATCH = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    device_id: str
+    password: str
+    tag_uid: str
+    instance_id: int
+    sku: str
+
+
+def new_device_id() -> str:
+    return "hl-" + base64.b32encode(secrets.token_bytes(10)).decode().lower()
+
+
+def new_tag_uid() -> str:
+    # NFC Forum type 2 tags carry a 7-byte UID; 0x04 is NXP's manufacturer code.
+    return "04" + secrets.token_hex(6).upper()
+
+
+def provision(conn: Conn, sku: str, count: int) -> list[Credentials]:
+    if not 1 <= count <= MAX_BATCH:
+        raise InvalidInput(f"count must be between 1 and {MAX_BATCH}, got {count}")
+    if conn.execute("SELECT 1 FROM skus WHERE sku = %s", (sku,)).fetchone() is None:
+        raise NotFound(f"SKU {sku!r} is not in the catalog")
+    made: list[Credentials] = []
+    with conn.cursor() as cur:
+        for _ in range(count):
+            tag_uid, device_id, password = new_tag_uid(), new_device_id(), secrets.token_urlsafe(18)
+            row = cur.execute("INSERT INTO product_instances (sku, tag_uid) VALUES (%s, %s) "
+                              "RETURNING id", (sku, tag_uid)).fetchone()
+            assert row is not None
+            cur.execute("INSERT INTO devices (id, instance_id, password_hash) VALUES (%s, %s, %s)",
+                        (device_id, row[0], hash_password(password)))
+            made.append(Credentials(device_id, password, tag_uid, int(row[0]), sku))
+    return made
+
+
+def revoke(conn: Conn, device_id: str) -> None:
+    row = conn.execute("UPDATE devices SET revoked_at = now(), online = false "
+                       "WHERE id = %s AND revoked_at IS NULL RETURNING id", (device_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no active device {device_id!r}")
+
+
+def sync_broker(conn: Conn, settings: Settings) -> int:
+    """Render the broker's auth files from the active devices and make the broker reload."""
+    rows = conn.execute("SELECT id, password_hash FROM devices WHERE revoked_at IS NULL "
+                        "ORDER BY id").fetchall()
+    count = write_auth_files(settings, ((r[0], r[1]) for r in rows))
+    services.reload_broker(settings)
+    return count

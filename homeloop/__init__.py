@@ -1,0 +1,1 @@
+"""The thin shell of Homeloop: settings, database access, migrations, services and the CLI."""

@@ -1,0 +1,3 @@
+from homeloop.cli import main
+
+main()

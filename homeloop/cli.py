@@ -1,0 +1,229 @@
+"""The ``homeloop`` command line. Each command builds its own settings and resources."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from homeloop.errors import HomeloopError
+from homeloop.settings import Settings
+
+app = typer.Typer(help="Homeloop: tags, timelines, offers and 3D for smart home products.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+services_app = typer.Typer(help="Local PostgreSQL, Mosquitto and Redis on loopback.",
+                           no_args_is_help=True)
+devices_app = typer.Typer(help="Provision and revoke product tags.", no_args_is_help=True)
+auth_app = typer.Typer(help="Development tokens for the API's temporary auth seam.",
+                       no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks that print figures against a peer or a limit.",
+                        no_args_is_help=True)
+app.add_typer(services_app, name="services")
+app.add_typer(devices_app, name="devices")
+app.add_typer(auth_app, name="auth")
+app.add_typer(bench_app, name="bench")
+
+
+def _logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _fail(exc: HomeloopError) -> typer.Exit:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    return typer.Exit(1)
+
+
+@services_app.command("up")
+def services_up() -> None:
+    """Start the services (installing Debian packages when missing). Safe to run twice."""
+    from homeloop import services
+
+    try:
+        for name, state in services.up(Settings()):
+            typer.echo(f"{name:10} {state}")
+    except HomeloopError as exc:
+        raise _fail(exc) from exc
+
+
+@services_app.command("down")
+def services_down() -> None:
+    """Stop the services; their data stays under the state folder."""
+    from homeloop import services
+
+    try:
+        for name, state in services.down(Settings()):
+            typer.echo(f"{name:10} {state}")
+    except HomeloopError as exc:
+        raise _fail(exc) from exc
+
+
+@services_app.command("status")
+def services_status() -> None:
+    """Say which services answer on their ports."""
+    from homeloop import services
+
+    rows = services.status(Settings())
+    for row in rows:
+        state = "running" if row.running else "stopped"
+        typer.echo(f"{row.name:10} {state:8} 127.0.0.1:{row.port}  {row.detail}")
+    if not all(row.running for row in rows):
+        raise typer.Exit(3)
+
+
+@app.command()
+def migrate(revision: str = "head") -> None:
+    """Bring the database schema up to a revision (Alembic)."""
+    from homeloop import migrate as migrations
+
+    migrations.upgrade(Settings(), revision)
+    typer.echo(f"schema at {revision}")
+
+
+@app.command()
+def seed() -> None:
+    """Load the seed catalog, stores and stock (idempotent)."""
+    from catalog.seed import seed as load
+    from homeloop.db import connect
+
+    with connect(Settings()) as conn:
+        load(conn)
+    typer.echo("seed catalog loaded")
+
+
+@devices_app.command("provision")
+def devices_provision(
+    sku: Annotated[str, typer.Option(help="Catalog SKU of the tagged product")],
+    count: Annotated[int, typer.Option(help="How many tags")] = 1,
+    out: Annotated[Path | None, typer.Option(help="Write credentials as JSON here")] = None,
+) -> None:
+    """Create tags with their own MQTT credentials. Passwords are shown once."""
+    from device_gateway.provisioning import provision, sync_broker
+    from homeloop.db import connect
+
+    settings = Settings()
+    try:
+        with connect(settings) as conn:
+            made = provision(conn, sku, count)
+            conn.commit()
+            sync_broker(conn, settings)
+    except HomeloopError as exc:
+        raise _fail(exc) from exc
+    rows = [{"device_id": c.device_id, "password": c.password, "tag_uid": c.tag_uid,
+             "product_id": c.instance_id, "sku": c.sku} for c in made]
+    if out:
+        out.write_text(json.dumps(rows, indent=1))
+        out.chmod(0o600)
+        typer.echo(f"{len(rows)} devices provisioned; credentials in {out}")
+    else:
+        typer.echo(json.dumps(rows, indent=1))
+
+
+@devices_app.command("revoke")
+def devices_revoke(device_id: str) -> None:
+    """Revoke a tag: the broker drops it at once, without a restart."""
+    from device_gateway.provisioning import revoke, sync_broker
+    from homeloop.db import connect
+
+    settings = Settings()
+    try:
+        with connect(settings) as conn:
+            revoke(conn, device_id)
+            conn.commit()
+            sync_broker(conn, settings)
+    except HomeloopError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"{device_id} revoked")
+
+
+@app.command()
+def gateway(
+    client_id: Annotated[str, typer.Option("--id", help="MQTT client id (persistent session)")]
+    = "homeloop-gateway-1",
+) -> None:
+    """Run one gateway process (several share the load through $share subscriptions)."""
+    from device_gateway.gateway import run_gateway
+
+    _logging()
+    run_gateway(Settings(), client_id)
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = Settings()
+    uvicorn.run(create_app(settings), host=host or settings.api_host,
+                port=port or settings.api_port, log_level="info")
+
+
+@auth_app.command("token")
+def auth_token(
+    customer: Annotated[int | None, typer.Option(help="Customer id")] = None,
+    staff: Annotated[str | None, typer.Option(help="Staff user name")] = None,
+    hours: int = 24,
+) -> None:
+    """Mint a signed bearer token for the temporary auth seam."""
+    from api.auth import mint
+
+    if (customer is None) == (staff is None):
+        typer.secho("give exactly one of --customer or --staff", err=True)
+        raise typer.Exit(2)
+    subject = f"customer:{customer}" if customer is not None else f"staff:{staff}"
+    typer.echo(mint(Settings(), subject, hours=hours))
+
+
+@app.command()
+def simulate(
+    devices: Annotated[int, typer.Option(help="How many simulated tags")] = 20,
+    rate: Annotated[float, typer.Option(help="Readings messages per second, whole fleet")] = 50.0,
+    duration: Annotated[float, typer.Option(help="Seconds to run (0: until Ctrl-C)")] = 60.0,
+    credentials: Annotated[Path | None, typer.Option(help="JSON from devices provision")] = None,
+) -> None:
+    """Publish realistic readings with each device's own credentials."""
+    from device_gateway.simulator import run_simulation
+
+    _logging()
+    sent = run_simulation(Settings(), devices=devices, rate=rate, duration=duration,
+                          credentials=credentials)
+    typer.echo(f"published {sent} messages")
+
+
+@app.command()
+def demo() -> None:
+    """The whole system with a simulated fleet: services, schema, seed, api, gateway, fleet."""
+    from homeloop.demo import run_demo
+
+    _logging()
+    try:
+        run_demo(Settings())
+    except HomeloopError as exc:
+        raise _fail(exc) from exc
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    devices: int = 200,
+    seconds: float = 10.0,
+    gateways: int = 2,
+) -> None:
+    """Readings/s end to end against a naive gateway and the broker's own QoS 1 limit."""
+    from device_gateway.bench import run_ingest_bench
+
+    _logging("WARNING")
+    run_ingest_bench(Settings(), devices=devices, seconds=seconds, gateways=gateways)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(app())

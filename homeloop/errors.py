@@ -1,0 +1,65 @@
+"""The one exception tree of Homeloop.
+
+    HomeloopError
+    ├── ServiceError      a local service could not be installed, started or stopped
+    ├── PayloadError      a device message that cannot be stored (ends as a dead letter)
+    └── DomainError       a request the domain refuses; the API maps each to problem+json
+        ├── NotFound      404: no such thing, or not yours (we never say which)
+        ├── Conflict      409: the state forbids it (product already claimed, ...)
+        ├── Forbidden     403: authenticated, but not allowed
+        ├── Unauthorized  401: no or bad credentials
+        └── InvalidInput  422: well-formed but meaningless input
+
+Library errors (psycopg, paho) are caught at the boundary that knows what they mean and
+re-raised as one of these with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+
+class HomeloopError(Exception):
+    """Base of every error Homeloop raises on purpose."""
+
+
+class ServiceError(HomeloopError):
+    pass
+
+
+class PayloadError(HomeloopError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class DomainError(HomeloopError):
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Conflict"
+
+
+class Forbidden(DomainError):
+    status = 403
+    title = "Forbidden"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    title = "Unauthorized"
+
+
+class InvalidInput(DomainError):
+    status = 422
+    title = "Invalid input"

@@ -1,0 +1,71 @@
+"""Settings, read from ``HOMELOOP_*`` environment variables and a ``.env`` file.
+
+Build a :class:`Settings` in each process's entry point (CLI command, FastAPI lifespan,
+gateway ``main``) and pass it down; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOMELOOP_", env_file=".env", extra="ignore")
+
+    # Local service runner: fixed, non-default ports on loopback, data in a project folder.
+    state_dir: Path = PROJECT_ROOT / ".local"
+    pg_port: int = 55432
+    mqtt_port: int = 51883
+    redis_port: int = 56379
+
+    database_url: str = "postgresql://homeloop:homeloop@127.0.0.1:55432/homeloop"
+    mqtt_host: str = "127.0.0.1"
+    redis_url: str = "redis://127.0.0.1:56379/0"
+
+    # Broker auth files the provisioning code renders; the broker reloads them on SIGHUP.
+    mqtt_password_file: Path | None = None
+    mqtt_acl_file: Path | None = None
+    mqtt_pid_file: Path | None = None
+    gateway_username: str = "homeloop-gateway"
+    gateway_password: str = "homeloop-gateway-dev-password"
+
+    # Gateway behaviour.
+    gateway_share_group: str = "homeloop"
+    gateway_batch_size: int = Field(default=2000, ge=1)
+    gateway_batch_ms: int = Field(default=100, ge=1)
+    gateway_queue_size: int = Field(default=20_000, ge=1)
+    gateway_receive_maximum: int = Field(default=10_000, ge=1, le=65_535)
+    gateway_metrics_port: int = 0
+    max_payload_bytes: int = 64 * 1024
+    max_backlog_age_days: int = 30
+    max_future_skew_s: int = 300
+
+    # Timelines.
+    raw_retention_days: int = 90
+    compress_after_days: int = 7
+
+    # API and its temporary auth seam (signed bearer tokens).
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    secret_key: str = "dev-only-secret-change-me-in-production-0123456789"
+
+    @property
+    def mqtt_dir(self) -> Path:
+        return self.state_dir / "mosquitto"
+
+    @property
+    def password_file(self) -> Path:
+        return self.mqtt_password_file or self.mqtt_dir / "passwd"
+
+    @property
+    def acl_file(self) -> Path:
+        return self.mqtt_acl_file or self.mqtt_dir / "acl"
+
+    @property
+    def broker_pid_file(self) -> Path:
+        return self.mqtt_pid_file or self.mqtt_dir / "mosquitto.pid"

@@ -1,0 +1,227 @@
+"""Fixtures on real services: the project's PostgreSQL (a test database), a test Mosquitto.
+
+``make test`` starts PostgreSQL with ``homeloop services up``. The tests start their own
+Mosquitto on another port under ``.local/test`` so that they can kill and reload it, and so
+that provisioning in tests never touches the development broker's password file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import psycopg
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from catalog.seed import seed
+from device_gateway.provisioning import Credentials, provision, sync_broker
+from homeloop import migrate, services
+from homeloop.settings import PROJECT_ROOT, Settings
+
+TEST_DB = "homeloop_test"
+TEST_MQTT_PORT = 51884
+DATA_TABLES = ("readings", "events", "dead_letters", "devices", "ownership_changes",
+               "product_instances", "customers")
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05,
+             what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Iterator[Settings]:
+    base = Settings()
+    if not services.port_open(base.pg_port):
+        pytest.exit("PostgreSQL is not running: run `make test` (it starts the services)", 2)
+    url = base.database_url.rsplit("/", 1)[0] + "/" + TEST_DB
+    admin = base.database_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {TEST_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {TEST_DB}")
+    test = base.model_copy(update={
+        "database_url": url, "mqtt_port": TEST_MQTT_PORT,
+        "state_dir": PROJECT_ROOT / ".local" / "test", "gateway_metrics_port": 0})
+    services.mosquitto_down(test)
+    services.mosquitto_up(test)
+    migrate.upgrade(test)
+    with psycopg.connect(url) as conn:
+        seed(conn)
+    yield test
+    services.mosquitto_down(test)
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    """An autocommit connection to a test database emptied of everything but the catalog."""
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        rollups = [r[0] for r in conn.execute(
+            "SELECT relname FROM pg_class WHERE relname IN ('readings_hourly', 'readings_daily') "
+            "AND relkind = 'r'").fetchall()]
+        conn.execute(f"TRUNCATE {', '.join((*DATA_TABLES, *rollups))} RESTART IDENTITY CASCADE")
+        yield conn
+
+
+@pytest.fixture
+def provisioned(settings: Settings, db: psycopg.Connection[tuple[Any, ...]],
+                ) -> Callable[[str, int], list[Credentials]]:
+    def make(sku: str = "WP-500", count: int = 1) -> list[Credentials]:
+        with psycopg.connect(settings.database_url) as conn:
+            made = provision(conn, sku, count)
+            conn.commit()
+            sync_broker(conn, settings)
+        return made
+    return make
+
+
+@dataclass
+class GatewayProcess:
+    settings: Settings
+    client_id: str
+    log: Path
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "homeloop", "gateway", "--id", self.client_id],
+                env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        wait_for(lambda: self.log.read_text().count("connected (connection 1)") >= self.starts,
+                 what="the gateway to connect")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        self.proc.terminate()
+        return self.proc.wait(timeout=60)
+
+
+@pytest.fixture
+def gateway(settings: Settings, tmp_path: Path, db: object) -> Iterator[GatewayProcess]:
+    group = "t" + uuid.uuid4().hex[:8]
+    env = {**os.environ,
+           "HOMELOOP_DATABASE_URL": settings.database_url,
+           "HOMELOOP_MQTT_PORT": str(settings.mqtt_port),
+           "HOMELOOP_STATE_DIR": str(settings.state_dir),
+           "HOMELOOP_GATEWAY_SHARE_GROUP": group}
+    gw = GatewayProcess(settings, f"test-gateway-{group}", tmp_path / "gateway.log", env)
+    gw.start()
+    yield gw
+    if gw.proc and gw.proc.poll() is None:
+        gw.stop()
+    _forget_session(settings, gw.client_id)
+
+
+def _forget_session(settings: Settings, client_id: str) -> None:
+    """Delete a persistent session so that no queue builds up for a finished test."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    client.username_pw_set(settings.gateway_username, settings.gateway_password)
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 0
+    client.connect("127.0.0.1", settings.mqtt_port, clean_start=True, properties=props)
+    client.loop_start()
+    client.disconnect()
+    client.loop_stop()
+
+
+@dataclass
+class Device:
+    """A tag publishing with its own credentials over MQTT 5, QoS 1."""
+
+    settings: Settings
+    creds: Credentials
+    client: mqtt.Client = field(init=False)
+    acks: dict[int, int] = field(default_factory=dict)
+    connected: threading.Event = field(default_factory=threading.Event)
+    disconnected: threading.Event = field(default_factory=threading.Event)
+    refused: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.creds.device_id,
+                                  protocol=mqtt.MQTTv5)
+        self.client.username_pw_set(self.creds.device_id, self.creds.password)
+        self.client.max_inflight_messages_set(100)
+        self.client.on_connect = self._on_connect
+        self.client.on_publish = lambda c, u, mid, rc, p: self.acks.__setitem__(mid, rc.value)
+        self.client.on_disconnect = lambda c, u, f, rc, p: self.disconnected.set()
+
+    def _on_connect(self, _c: object, _u: object, _f: object, rc: Any, _p: object) -> None:
+        if rc.is_failure:
+            self.refused.append(str(rc))
+        else:
+            self.connected.set()
+
+    @property
+    def id(self) -> str:
+        return self.creds.device_id
+
+    def connect(self) -> Device:
+        self.client.connect("127.0.0.1", self.settings.mqtt_port, keepalive=30)
+        self.client.loop_start()
+        assert self.connected.wait(10), f"{self.id} could not connect: {self.refused}"
+        return self
+
+    def publish(self, payload: bytes | str | dict[str, Any], kind: str = "readings",
+                topic: str | None = None) -> mqtt.MQTTMessageInfo:
+        data = json.dumps(payload) if isinstance(payload, dict | list) else payload
+        while True:
+            info = self.client.publish(topic or f"tags/{self.id}/{kind}", data, qos=1)
+            if info.rc != mqtt.MQTT_ERR_QUEUE_SIZE:
+                return info
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def device(settings: Settings,
+           provisioned: Callable[[str, int], list[Credentials]],
+           ) -> Iterator[Callable[..., Device]]:
+    made: list[Device] = []
+
+    def make(sku: str = "WP-500", creds: Credentials | None = None) -> Device:
+        dev = Device(settings, creds or provisioned(sku, 1)[0]).connect()
+        made.append(dev)
+        return dev
+
+    yield make
+    for dev in made:
+        dev.close()
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def count(conn: psycopg.Connection[tuple[Any, ...]], sql: str, *args: Any) -> int:
+    row = conn.execute(sql, args).fetchone()
+    return int(row[0]) if row else 0
