@@ -64,6 +64,7 @@ class Gateway:
                                   protocol=mqtt.MQTTv5, manual_ack=True)
         self.client.username_pw_set(settings.gateway_username, settings.gateway_password)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(min_delay=1, max_delay=5)
@@ -79,7 +80,14 @@ class Gateway:
         group = self.settings.gateway_share_group
         client.subscribe([(f"$share/{group}/tags/+/{kind}", SubscribeOptions(qos=1))
                           for kind in SUBSCRIPTIONS])
-        log.info("gateway %s connected (connection %d)", self.client_id, self._gen)
+
+    def _on_subscribe(self, _client: mqtt.Client, _userdata: object, _mid: int,
+                      reasons: list[ReasonCode], _props: Properties | None) -> None:
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:
+            log.error("broker refused the gateway's subscriptions: %s", refused)
+            return
+        log.info("gateway %s subscribed (connection %d)", self.client_id, self._gen)
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: object,
                        _flags: mqtt.DisconnectFlags, reason: ReasonCode,
@@ -190,5 +198,5 @@ def run_gateway(settings: Settings, client_id: str) -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     if settings.gateway_metrics_port:
-        metrics.serve(settings.gateway_metrics_port)
+        metrics.serve(settings.gateway_metrics_host, settings.gateway_metrics_port)
     gateway.run()

@@ -37,5 +37,5 @@ def observe(result: BatchResult, batch: Sequence[Incoming], committed: float, qu
     LAG_SECONDS.set(committed - oldest)
 
 
-def serve(port: int) -> None:
-    start_http_server(port, addr="127.0.0.1")
+def serve(host: str, port: int) -> None:
+    start_http_server(port, addr=host)

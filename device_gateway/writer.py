@@ -151,6 +151,8 @@ class BatchWriter:
             events: list[Event] = []
             statuses: list[Status] = []
             for msg, item in converted:
+                if item.device_id in unknown and isinstance(item, Status):
+                    continue  # a retained status a revoked or deleted device left behind
                 if item.device_id in unknown:
                     dead.append((msg, f"device {item.device_id!r} is not provisioned "
                                       "or was revoked"))

@@ -140,6 +140,50 @@ def devices_revoke(device_id: str) -> None:
     typer.echo(f"{device_id} revoked")
 
 
+@devices_app.command("sync-broker")
+def devices_sync_broker() -> None:
+    """Render the broker's password and ACL files from the active devices."""
+    from device_gateway.provisioning import sync_broker
+    from homeloop.db import connect
+
+    settings = Settings()
+    with connect(settings) as conn:
+        count = sync_broker(conn, settings)
+    typer.echo(f"broker auth files hold {count} active devices")
+
+
+@app.command()
+def worker(concurrency: int = 2) -> None:
+    """Run a Celery worker on Redis."""
+    from homeloop.worker import make_celery
+
+    make_celery(Settings()).worker_main(
+        ["worker", "--loglevel=INFO", f"--concurrency={concurrency}"])
+
+
+@app.command()
+def beat() -> None:
+    """Run Celery beat: the periodic tasks (raw retention, ...)."""
+    from homeloop.worker import make_celery
+
+    settings = Settings()
+    schedule = settings.state_dir / "celerybeat-schedule"
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    make_celery(settings).start(["beat", "--loglevel=INFO", f"--schedule={schedule}"])
+
+
+@app.command("worker-ping")
+def worker_ping() -> None:
+    """Exit 0 when at least one worker answers (a health check)."""
+    from homeloop.worker import make_celery
+
+    replies = make_celery(Settings()).control.ping(timeout=5)
+    if not replies:
+        typer.secho("no worker answered", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{len(replies)} worker(s) answered")
+
+
 @app.command()
 def gateway(
     client_id: Annotated[str, typer.Option("--id", help="MQTT client id (persistent session)")]

@@ -130,6 +130,8 @@ def postgres_up(settings: Settings) -> str:
         "wal_level = replica",
         "max_wal_size = 2GB",
         "timezone = 'UTC'",
+        # Lets benchmarks read when each reading committed (pg_xact_commit_timestamp).
+        "track_commit_timestamp = on",
         "",
     ])
     (data / "homeloop.conf").write_text(conf)

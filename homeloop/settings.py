@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     gateway_queue_size: int = Field(default=20_000, ge=1)
     gateway_receive_maximum: int = Field(default=10_000, ge=1, le=65_535)
     gateway_metrics_port: int = 0
+    gateway_metrics_host: str = "127.0.0.1"
     max_payload_bytes: int = 64 * 1024
     max_backlog_age_days: int = 30
     max_future_skew_s: int = 300

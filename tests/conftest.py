@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -100,6 +101,7 @@ class GatewayProcess:
     client_id: str
     log: Path
     env: dict[str, str]
+    metrics_port: int
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -109,8 +111,8 @@ class GatewayProcess:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "homeloop", "gateway", "--id", self.client_id],
                 env=self.env, stdout=out, stderr=subprocess.STDOUT)
-        wait_for(lambda: self.log.read_text().count("connected (connection 1)") >= self.starts,
-                 what="the gateway to connect")
+        wait_for(lambda: self.log.read_text().count("subscribed (connection 1)") >= self.starts,
+                 what="the gateway to subscribe")
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -126,12 +128,17 @@ class GatewayProcess:
 @pytest.fixture
 def gateway(settings: Settings, tmp_path: Path, db: object) -> Iterator[GatewayProcess]:
     group = "t" + uuid.uuid4().hex[:8]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        metrics_port = sock.getsockname()[1]
     env = {**os.environ,
+           "HOMELOOP_GATEWAY_METRICS_PORT": str(metrics_port),
            "HOMELOOP_DATABASE_URL": settings.database_url,
            "HOMELOOP_MQTT_PORT": str(settings.mqtt_port),
            "HOMELOOP_STATE_DIR": str(settings.state_dir),
            "HOMELOOP_GATEWAY_SHARE_GROUP": group}
-    gw = GatewayProcess(settings, f"test-gateway-{group}", tmp_path / "gateway.log", env)
+    gw = GatewayProcess(settings, f"test-gateway-{group}", tmp_path / "gateway.log", env,
+                        metrics_port)
     gw.start()
     yield gw
     if gw.proc and gw.proc.poll() is None:

@@ -205,3 +205,58 @@ def test_a_clean_shutdown_mid_stream_exits_0_and_the_next_run_finishes_the_job(
         info.wait_for_publish(10)
     gateway.start()
     _exactly(db, 5000)
+
+
+def test_the_broker_keeps_every_message_while_the_gateway_is_away(
+        gateway: GatewayProcess, device: Any, db: Conn) -> None:
+    """Mosquitto's default max_queued_messages (1000) would drop most of these."""
+    assert gateway.stop() == 0
+    tag: Device = device("WP-500")
+    start = now_ms() - 3_600_000
+    infos = [tag.publish({"ts": start + i, "m": {"flow_l": 0.1}}) for i in range(20_000)]
+    for info in infos:
+        info.wait_for_publish(30)
+    gateway.start()
+    _exactly(db, 20_000)
+
+
+def test_prometheus_metrics_count_what_happened(gateway: GatewayProcess, device: Any,
+                                                db: Conn) -> None:
+    import urllib.request
+
+    tag: Device = device("WP-500")
+    ts = now_ms()
+    tag.publish({"ts": ts, "m": {"flow_l": 1.0, "temp_c": 17.0}})
+    tag.publish({"ts": ts, "m": {"flow_l": 1.0, "temp_c": 17.0}})
+    tag.publish(b"garbage")
+    wait_for(lambda: count(db, "SELECT count(*) FROM dead_letters") == 1, what="the dead letter")
+
+    def scrape() -> dict[str, float]:
+        url = f"http://127.0.0.1:{gateway.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            text = resp.read().decode()
+        return {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+                if line.startswith("homeloop_gateway_") and " " in line}
+
+    found = wait_for(lambda: (m := scrape()).get(
+        "homeloop_gateway_dead_letters_total") == 1 and m, what="the counters")
+    # Retained status messages of earlier tests' devices count as received too.
+    assert found["homeloop_gateway_messages_received_total"] >= 3
+    assert found["homeloop_gateway_readings_written_total"] == 2
+    assert found["homeloop_gateway_readings_duplicate_total"] == 2
+    assert found["homeloop_gateway_dead_letters_total"] == 1
+    assert found["homeloop_gateway_batch_seconds_count"] >= 1
+
+
+def test_a_retained_status_left_by_a_removed_device_is_not_an_error(
+        gateway: GatewayProcess, device: Any, db: Conn) -> None:
+    assert gateway.stop() == 0
+    tag: Device = device("WP-500")
+    tag.client.publish(f"tags/{tag.id}/status", b"offline", qos=1, retain=True).wait_for_publish(5)
+    db.execute("DELETE FROM devices WHERE id = %s", (tag.id,))
+    gateway.start()  # subscribing again brings the retained status
+    tag.publish({"ts": now_ms(), "m": {"flow_l": 1.0}})
+    wait_for(lambda: count(db, "SELECT count(*) FROM dead_letters") >= 1,
+             what="the reading of the removed device to be refused")
+    reasons = [r[0] for r in db.execute("SELECT reason FROM dead_letters").fetchall()]
+    assert reasons == [f"device {tag.id!r} is not provisioned or was revoked"]

@@ -158,10 +158,6 @@ CREATE INDEX readings_time_brin ON readings USING brin (time);
 CREATE INDEX events_time_brin ON events USING brin (time);
 CREATE TABLE readings_hourly ({ROLLUP_COLUMNS});
 CREATE TABLE readings_daily ({ROLLUP_COLUMNS});
-CREATE TABLE timeline_settings (
-    id                   boolean PRIMARY KEY DEFAULT true CHECK (id),
-    raw_retention_days   integer NOT NULL
-);
 """
 
 
@@ -220,9 +216,8 @@ def upgrade() -> None:
     if use_timescale():
         op.execute(timescale_sql(settings))
     else:
+        # Raw retention runs as the Celery beat task timelines.enforce_retention.
         op.execute(PORTABLE)
-        op.execute("INSERT INTO timeline_settings (raw_retention_days) VALUES "
-                   f"({int(settings.raw_retention_days)})")
 
 
 def downgrade() -> None:
@@ -230,7 +225,7 @@ def downgrade() -> None:
             "SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").first():
         op.execute("DROP MATERIALIZED VIEW readings_daily, readings_hourly CASCADE")
     else:
-        op.execute("DROP TABLE readings_daily, readings_hourly, timeline_settings")
+        op.execute("DROP TABLE readings_daily, readings_hourly")
     op.execute("""
         DROP TABLE dead_letters, events, readings, devices, ownership_changes,
             product_instances, customers, inventory, sku_services, sku_consumables, skus,

@@ -1,0 +1,39 @@
+# Two commands do all set-up on a fresh Debian/Ubuntu machine: `make demo` and `make test`.
+# Both create the virtualenv, install Debian packages that are missing (as root, or say which
+# to install) and start PostgreSQL, Mosquitto and Redis on loopback under .local/.
+
+VENV := .venv
+BIN := $(VENV)/bin
+HOMELOOP := $(BIN)/homeloop
+
+.PHONY: install services check test demo down clean bench
+
+$(VENV)/.installed: pyproject.toml scripts/bootstrap
+	scripts/bootstrap
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+services: install
+	$(HOMELOOP) services up
+
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: services check
+	$(BIN)/pytest
+
+demo: services
+	$(HOMELOOP) demo
+
+bench: services
+	$(HOMELOOP) bench ingest
+
+down:
+	$(HOMELOOP) services down
+
+clean: down
+	rm -rf .local $(VENV)

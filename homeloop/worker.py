@@ -1,0 +1,32 @@
+"""The Celery application: workers and beat on Redis.
+
+Built by :func:`make_celery` from settings when a worker or beat process starts; tasks are
+declared with ``shared_task`` in each domain's ``tasks`` module and listed in ``TASK_MODULES``.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from celery.schedules import crontab
+
+from homeloop.settings import Settings
+
+TASK_MODULES = ["device_gateway.tasks"]
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("homeloop", broker=settings.redis_url, backend=settings.redis_url,
+                 include=TASK_MODULES, set_as_current=True)
+    app.conf.update(
+        task_acks_late=True,               # a task lost with its worker runs again
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        timezone="UTC",
+        result_expires=3600,
+        beat_schedule={
+            "raw-retention": {"task": "timelines.enforce_retention",
+                              "schedule": crontab(minute="17", hour="3")},
+        },
+    )
+    return app

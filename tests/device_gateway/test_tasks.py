@@ -1,0 +1,53 @@
+"""Raw retention on the portable path, as a function and through a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import psycopg
+import pytest
+
+from device_gateway import retention
+from homeloop.db import has_timescaledb
+from homeloop.settings import Settings
+from homeloop.worker import make_celery
+from tests.conftest import count
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+
+@pytest.fixture
+def aged(db: Conn) -> Conn:
+    if has_timescaledb(db):
+        pytest.skip("TimescaleDB drops old chunks with its own retention policy")
+    for days in (120, 100, 10, 1):
+        db.execute("INSERT INTO readings VALUES (now() - make_interval(days => %s), 'hl-x', "
+                   "'flow_l', 1.0)", (days,))
+        db.execute("INSERT INTO readings_daily VALUES ('hl-x', 'flow_l', date_trunc('day', "
+                   "now() - make_interval(days => %s)), 1, 1, 1, 1, now(), 1)", (days,))
+    return db
+
+
+def test_retention_drops_old_raw_readings_and_keeps_the_rollups(aged: Conn) -> None:
+    assert retention.enforce(aged, 90) == 2
+    assert count(aged, "SELECT count(*) FROM readings") == 2
+    assert count(aged, "SELECT count(*) FROM readings_daily") == 4
+
+
+def test_retention_runs_on_a_real_celery_worker(aged: Conn, settings: Settings) -> None:
+    env = {**os.environ, "HOMELOOP_DATABASE_URL": settings.database_url,
+           "HOMELOOP_RAW_RETENTION_DAYS": "50"}
+    worker = subprocess.Popen([sys.executable, "-m", "homeloop", "worker", "--concurrency", "1"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        app = make_celery(settings)
+        result = app.send_task("timelines.enforce_retention")
+        assert result.get(timeout=60) == 2
+        app.close()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert count(aged, "SELECT count(*) FROM readings") == 2
