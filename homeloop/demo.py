@@ -7,10 +7,13 @@ backlog before reporting live. Ctrl-C stops it all; data stays under ``.local/``
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
 import threading
+import time
+from pathlib import Path
 from types import FrameType
 
 from api.auth import mint
@@ -18,12 +21,61 @@ from catalog.seed import seed
 from customers import store as customers
 from device_gateway.simulator import provision_fleet, run_simulation
 from homeloop import migrate, services
-from homeloop.db import connect
+from homeloop.db import Conn, connect
+from homeloop.errors import ServiceError
 from homeloop.settings import Settings
 
 DEMO_CUSTOMERS = [("Li Wei", "zh-CN", "SH-XUHUI"), ("Wang Fang", "zh-CN", "SH-PUDONG"),
                   ("Emma Schultz", "en", "BJ-SIYUAN")]
 FLEET = 25
+
+
+def _demo_customer(conn: Conn, name: str, locale: str, store: str) -> int:
+    found = conn.execute("SELECT id FROM customers WHERE display_name = %s ORDER BY id LIMIT 1",
+                         (name,)).fetchone()
+    if found:
+        return int(found[0])
+    return customers.create_customer(conn, name, locale=locale, home_store_id=store)
+
+
+def _demo_fleet(settings: Settings, owners: list[int]) -> tuple[list[tuple[str, str, str]], bool]:
+    """The demo's tags: provisioned and claimed once, their credentials kept under .local/.
+
+    Says whether the fleet is new: only a new fleet replays a backlog of history.
+    """
+    saved = settings.state_dir / "demo-fleet.json"
+    if saved.exists():
+        fleet = [tuple(row) for row in json.loads(saved.read_text())]
+        with connect(settings) as conn:
+            active = conn.execute("SELECT count(*) FROM devices WHERE id = ANY(%s) "
+                                  "AND revoked_at IS NULL", ([f[0] for f in fleet],)).fetchone()
+        if active and active[0] == len(fleet):
+            return fleet, False
+    fleet = provision_fleet(settings, FLEET)
+    with connect(settings) as conn:
+        for i, (device_id, _, _) in enumerate(fleet):
+            customers.claim(conn, owners[i % len(owners)], device_id=device_id, via="nfc_tap")
+        conn.commit()
+    saved.write_text(json.dumps(fleet))
+    saved.chmod(0o600)
+    return fleet, True
+
+
+def _start(cmd: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _wait_until_subscribed(logs: list[Path], timeout_s: float = 30.0) -> None:
+    """Tags publishing before the gateways' first subscription exists would go unheard."""
+    sizes = {log: log.stat().st_size for log in logs}
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if all("subscribed" in log.read_bytes()[sizes[log]:].decode(errors="replace")
+               for log in logs):
+            return
+        time.sleep(0.2)
+    raise ServiceError(f"the gateways did not subscribe within {timeout_s:.0f} s; see {logs}")
 
 
 def run_demo(settings: Settings) -> None:
@@ -32,20 +84,19 @@ def run_demo(settings: Settings) -> None:
     migrate.upgrade(settings)
     with connect(settings) as conn:
         seed(conn)
-        owners = [customers.create_customer(conn, n, locale=loc, home_store_id=store)
-                  for n, loc, store in DEMO_CUSTOMERS]
+        owners = [_demo_customer(conn, n, loc, store) for n, loc, store in DEMO_CUSTOMERS]
         conn.commit()
-    fleet = provision_fleet(settings, FLEET)
+    fleet, fresh = _demo_fleet(settings, owners)
     with connect(settings) as conn:
-        for i, (device_id, _, _) in enumerate(fleet):
-            customers.claim(conn, owners[i % len(owners)], device_id=device_id, via="nfc_tap")
         product = conn.execute("SELECT instance_id FROM devices WHERE id = %s",
                                (fleet[0][0],)).fetchone()
-        conn.commit()
     exe = [sys.executable, "-m", "homeloop"]
-    children = [subprocess.Popen([*exe, "api"]),
-                subprocess.Popen([*exe, "gateway", "--id", "demo-gateway-1"]),
-                subprocess.Popen([*exe, "gateway", "--id", "demo-gateway-2"])]
+    logs = settings.state_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    children = [_start([*exe, "api"], logs / "api.log")]
+    gateway_logs = [logs / f"demo-gateway-{n}.log" for n in (1, 2)]
+    children += [_start([*exe, "gateway", "--id", log.stem], log) for log in gateway_logs]
+    _wait_until_subscribed(gateway_logs)
     token = mint(settings, f"customer:{owners[0]}", hours=24)
     staff = mint(settings, "staff:demo", hours=24)
     base = f"http://{settings.api_host}:{settings.api_port}"
@@ -60,6 +111,7 @@ Homeloop demo is running.
   Staff           export STAFF={staff}
   Dead letters    curl -H "Authorization: Bearer $STAFF" {base}/v1/staff/dead-letters
   Database        PGPASSWORD=homeloop psql -h 127.0.0.1 -p {settings.pg_port} -U homeloop homeloop
+  Logs            {logs}/
   Ctrl-C stops the fleet, the gateways and the API.
 """, flush=True)
     stop = threading.Event()
@@ -71,7 +123,7 @@ Homeloop demo is running.
     signal.signal(signal.SIGTERM, _stop)
     try:
         sent = run_simulation(settings, devices=FLEET, rate=100.0, duration=0,
-                              history_days=2.0, stop=stop, fleet=fleet)
+                              history_days=2.0 if fresh else 0.0, stop=stop, fleet=fleet)
         print(f"fleet published {sent} messages")
     finally:
         for child in children:

@@ -42,7 +42,7 @@ def my_products(customer: CurrentCustomer, conn: ConnDep) -> list[schemas.Produc
 
 
 @router.get("/v1/products/{product_id}/timeline", response_model=schemas.Timeline,
-            response_model_by_alias=True,
+            response_model_by_alias=True, response_model_exclude_none=True,
             responses={404: {"description": "No such product, or not yours"}})
 def timeline(
     product_id: int, principal: CurrentPrincipal, conn: ConnDep,
