@@ -10,6 +10,7 @@ COPY homeloop ./homeloop
 COPY catalog ./catalog
 COPY customers ./customers
 COPY device_gateway ./device_gateway
+COPY replenishment ./replenishment
 COPY api ./api
 RUN pip install --no-cache-dir . && mkdir -p /mosquitto/auth && chown homeloop /mosquitto/auth
 

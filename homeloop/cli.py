@@ -268,6 +268,14 @@ def bench_ingest(
     run_ingest_bench(Settings(), devices=devices, seconds=seconds, gateways=gateways)
 
 
+@bench_app.command("forecast")
+def bench_forecast(traces: int = 500, seed: int = 11) -> None:
+    """Error of the predicted empty date against a category-average baseline."""
+    from replenishment.bench import run_forecast_bench
+
+    run_forecast_bench(traces=traces, seed=seed)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(app())
