@@ -99,6 +99,8 @@ class Gateway:
 
     def _on_message(self, _client: mqtt.Client, _userdata: object,
                     msg: mqtt.MQTTMessage) -> None:
+        if self._stopping.is_set():
+            return  # not queued, never acked: the broker redelivers it to the next run
         metrics.RECEIVED.inc()
         payload = msg.payload if isinstance(msg.payload, bytes) else bytes(msg.payload)
         self._queue.put(Incoming(msg.mid, msg.topic, payload, msg.qos, time.time(), self._gen))
@@ -171,7 +173,7 @@ class Gateway:
     # --- lifecycle ---------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop taking batches once the queue is empty; flush, ack, then disconnect."""
+        """Take no more messages; commit and ack what is queued, then disconnect."""
         self._stopping.set()
 
     def run(self) -> None:

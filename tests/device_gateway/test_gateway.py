@@ -194,17 +194,33 @@ def test_a_database_restart_mid_stream_loses_nothing(
         dev.close()
 
 
-def test_a_clean_shutdown_mid_stream_exits_0_and_the_next_run_finishes_the_job(
+def test_a_clean_shutdown_under_steady_traffic_exits_0_and_loses_nothing(
         gateway: GatewayProcess, device: Any, db: Conn) -> None:
     tag: Device = device("CM-100")
-    start = now_ms() - 60_000
-    infos = [tag.publish({"ts": start + i, "m": {"count": i}}) for i in range(5000)]
-    wait_for(lambda: count(db, "SELECT count(*) FROM readings") > 0, what="the first commit")
-    assert gateway.stop() == 0
+    done = threading.Event()
+    infos: list[Any] = []
+    start = now_ms() - 600_000
+
+    def publish_until_done() -> None:  # a steady 2,000 messages/s that never pauses
+        while not done.is_set() and len(infos) < 200_000:
+            infos.append(tag.publish({"ts": start + len(infos), "m": {"count": len(infos)}}))
+            if len(infos) % 20 == 0:
+                done.wait(0.01)
+
+    publisher = threading.Thread(target=publish_until_done)
+    publisher.start()
+    try:
+        wait_for(lambda: count(db, "SELECT count(*) FROM readings") > 1000, what="the stream")
+        assert gateway.proc is not None
+        gateway.proc.terminate()
+        assert gateway.proc.wait(timeout=15) == 0  # while the tag keeps publishing
+    finally:
+        done.set()
+        publisher.join()
     for info in infos:
         info.wait_for_publish(10)
     gateway.start()
-    _exactly(db, 5000)
+    _exactly(db, len(infos))
 
 
 def test_the_broker_keeps_every_message_while_the_gateway_is_away(
