@@ -28,7 +28,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
-from tenacity import Retrying, retry_if_exception_type, stop_never, wait_exponential
+from tenacity import Retrying, retry_if_exception_type, wait_exponential
 
 from device_gateway import metrics
 from device_gateway.payloads import Limits
@@ -57,7 +57,6 @@ class Gateway:
             maxsize=max(settings.gateway_queue_size, settings.gateway_receive_maximum))
         self._writer = BatchWriter(settings.database_url, limits_from(settings))
         self._stopping = threading.Event()
-        self._drained = threading.Event()
         self._gen = 0
         self._failure: BaseException | None = None
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
@@ -128,15 +127,20 @@ class Gateway:
 
         A batch the database refuses for any other reason is split until the one message
         that causes it is found; that message becomes a dead letter and the rest go in.
+        Asked to stop while the database stays away, it gives up after a few tries and
+        raises: nothing was acked, so the broker redelivers the batch to the next run.
         """
         retrying = Retrying(retry=retry_if_exception_type(RETRYABLE),
-                            wait=wait_exponential(multiplier=0.05, max=2.0), stop=stop_never,
+                            wait=wait_exponential(multiplier=0.05, max=2.0),
+                            stop=lambda rs: self._stopping.is_set() and rs.attempt_number > 5,
                             before_sleep=lambda rs: log.warning(
                                 "database unavailable, retrying batch: %s",
                                 rs.outcome.exception() if rs.outcome else "?"),
                             reraise=True)
         try:
             return retrying(self._writer.write, batch)
+        except RETRYABLE:
+            raise  # the database is away, not the message at fault: never a dead letter
         except psycopg.Error as exc:
             if len(batch) == 1:
                 reason = f"database refused the message: {type(exc).__name__}: {exc}"[:500]
@@ -153,7 +157,10 @@ class Gateway:
                 if not batch:
                     if self._stopping.is_set():
                         break
-                    self._writer.flush_last_seen()
+                    try:
+                        self._writer.flush_last_seen()
+                    except psycopg.Error as exc:  # best effort; the next batch retries
+                        log.warning("could not record last-seen times: %s", exc)
                     continue
                 result = self._write(batch)
                 committed = time.time()
@@ -167,7 +174,6 @@ class Gateway:
             raise
         finally:
             self._writer.close()
-            self._drained.set()
             self.client.disconnect()
 
     # --- lifecycle ---------------------------------------------------------------------
