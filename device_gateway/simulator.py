@@ -41,18 +41,24 @@ class Device:
     rng: random.Random
     state: dict[str, float] = field(default_factory=dict)
 
-    def step(self, ts_ms: int) -> tuple[dict[str, float], list[dict[str, Any]]]:
-        """Advance 15 minutes to ``ts_ms``; return the readings and any events."""
+    def step(self, ts_ms: int, dt_ms: int = STEP_MS) -> tuple[dict[str, float],
+                                                              list[dict[str, Any]]]:
+        """Advance ``dt_ms`` to ``ts_ms``; return the readings and any events.
+
+        Rates are per 15-minute slot and scaled by ``dt_ms``, so live reports a fraction of a
+        second apart carry a fraction of a second's use: the pace stays a household's.
+        """
         s, rng = self.state, self.rng
+        f = dt_ms / STEP_MS
         hour = (ts_ms // 3_600_000 + 8) % 24  # the fleet lives in UTC+8
         weekday = ((ts_ms // 86_400_000) + 3) % 7  # 1970-01-01 was a Thursday
         activity = HOUR_PROFILE[hour] * (1.3 if weekday >= 5 else 1.0)
-        s["battery"] = max(0.05, s.get("battery", 1.0) - 0.00002 - rng.random() * 0.00001)
+        s["battery"] = max(0.05, s.get("battery", 1.0) - (0.00002 + rng.random() * 0.00001) * f)
         m: dict[str, float] = {"battery": round(s["battery"], 4)}
         events: list[dict[str, Any]] = []
         if self.sku == "WP-500":
             daily = s.setdefault("daily_l", rng.uniform(6, 16))
-            flow = max(0.0, daily / 24 / 4 * activity * rng.lognormvariate(0, 0.35))
+            flow = max(0.0, daily / 96 * f * activity * rng.lognormvariate(0, 0.35))
             m["flow_l"] = round(flow, 3)
             m["temp_c"] = round(17 + 3 * math.sin(ts_ms / 86_400_000 * 2 * math.pi)
                                 + rng.gauss(0, 0.3), 2)
@@ -61,12 +67,12 @@ class Device:
                 s["filter_l"] = 0.0
                 events.append({"kind": "replaced", "data": {"part": "FLT-PP-1"}})
         elif self.sku in ("DW-60", "LD-DISP"):
-            per_slot = (0.9 if self.sku == "DW-60" else 0.7) / 96 * activity
+            per_slot = (0.9 if self.sku == "DW-60" else 0.7) / 96 * f * activity
             level = s.setdefault("level", rng.uniform(0.3, 1.0))
             if rng.random() < per_slot:
                 s["count"] = s.get("count", rng.randint(0, 300)) + 1
                 level -= rng.uniform(0.015, 0.03)
-            if level < 0.08 and rng.random() < 0.05:
+            if level < 0.08 and rng.random() < 0.05 * f:
                 level = 1.0
                 events.append({"kind": "refill", "data": {"level": 1.0}})
             s["level"] = max(0.0, level)
@@ -74,15 +80,15 @@ class Device:
             if "count" in s:
                 m["count"] = s["count"]
         elif self.sku == "CM-100":
-            cups = sum(rng.random() < 0.25 * activity for _ in range(2))
+            cups = int(rng.random() < 0.04 * f * activity)  # about 3 cups a day
             s["count"] = s.get("count", rng.randint(0, 2000)) + cups
             m["count"] = s["count"]
         elif self.sku == "WC-300-SMART":
-            flushes = sum(rng.random() < 0.3 * activity for _ in range(3))
+            flushes = int(rng.random() < 0.2 * f * activity)  # about 15 flushes a day
             s["count"] = s.get("count", rng.randint(0, 5000)) + flushes
             m["count"] = s["count"]
             m["flow_l"] = round(flushes * rng.uniform(3.5, 4.5), 2)
-        if rng.random() < 0.0005:
+        if rng.random() < 0.0005 * f:
             code = rng.choice([11, 23, 42])
             m["error_code"] = code
             events.append({"kind": "fault", "data": {"code": code}})
@@ -144,8 +150,9 @@ def _messages(device: Device, start_ms: int) -> Iterator[tuple[str, dict[str, An
     ts = start_ms
     while True:
         now = int(time.time() * 1000)
+        previous = ts
         ts = ts + STEP_MS if ts + STEP_MS <= now else max(now, ts + 1)
-        m, events = device.step(ts)
+        m, events = device.step(ts, ts - previous)
         yield "readings", {"ts": ts, "m": m}
         for i, event in enumerate(events):
             yield "events", {"ts": ts + i, **event}
