@@ -152,6 +152,12 @@ def postgres_down(settings: Settings, mode: str = "fast") -> str:
     _, data, _ = _pg_dirs(settings)
     if not port_open(settings.pg_port):
         return "not running"
+    pid_lines = (data / "postmaster.pid").read_text().splitlines() \
+        if (data / "postmaster.pid").exists() else []
+    if len(pid_lines) < 4 or pid_lines[3].strip() != str(settings.pg_port):
+        # Port and state folder disagree: stopping this folder's server would stop another.
+        raise ServiceError(f"the server on port {settings.pg_port} does not run from {data}; "
+                           "set HOMELOOP_STATE_DIR to its state folder")
     _run([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", mode, "-w", "stop"], as_postgres=True)
     return "stopped"
 
