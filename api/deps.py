@@ -1,4 +1,8 @@
-"""Request-scoped dependencies: one transaction per request, settings from app state."""
+"""Request-scoped dependencies: the transaction, settings, the product the caller may read.
+
+One transaction per request; settings from app state; :data:`ReadableProduct` is the product
+in the path, checked in one place for every route that reads a product.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from psycopg_pool import ConnectionPool
 
+from api.auth import CurrentPrincipal
+from customers import store as customers
 from homeloop.db import Conn
+from homeloop.errors import NotFound
 from homeloop.settings import Settings
 
 
@@ -31,3 +38,18 @@ def _settings(request: Request) -> Settings:
 ConnDep = Annotated[Conn, Depends(_conn)]
 PoolDep = Annotated[ConnectionPool, Depends(_pool)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+def _readable_product(product_id: int, principal: CurrentPrincipal,
+                      conn: ConnDep) -> customers.ProductInstance:
+    """The product in the path, if the caller may read it: its owner, or staff.
+
+    Anyone else gets the same 404 as for a product that does not exist, so ids reveal nothing.
+    """
+    product = customers.get_instance(conn, product_id)
+    if not principal.is_staff and product.owner_id != principal.customer_id:
+        raise NotFound(f"product {product_id} does not exist")
+    return product
+
+
+ReadableProduct = Annotated[customers.ProductInstance, Depends(_readable_product)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -43,6 +44,38 @@ class Timeline(BaseModel):
     end: datetime = Field(serialization_alias="to")
     series: list[Series]
     truncated: bool = Field(description="More than 10,000 points matched; narrow the range")
+
+
+class Forecast(BaseModel):
+    """When one consumable runs out or one service falls due, as of ``computed_at``."""
+
+    kind: Literal["consumable", "service"]
+    item_sku: str
+    item_name: str = Field(description="In the owner's language")
+    reason: str = Field(description="Why this date, in the owner's language: "
+                                    "'about 6 days left at your usual pace'")
+    metric: str | None = Field(description="The timeline it was read from; null: by time only")
+    unit: str | None = Field(description="Unit of rate_per_day, used and remaining")
+    rate_per_day: float = Field(description="The household's pace, per day")
+    used: float = Field(description="Used since cycle_start")
+    remaining: float | None
+    days_left: float | None = Field(description="From computed_at; null: no end in sight")
+    days_left_low: float | None = Field(description="80 % interval, early end")
+    days_left_high: float | None = Field(description="80 % interval, late end; null: unbounded")
+    confidence: float = Field(ge=0, le=1, description="days_left_low / days_left_high")
+    basis: Literal["usage", "time", "none"] = Field(description="What runs out first")
+    data_days: float = Field(description="Days of this product's own data behind the pace")
+    prior_weight: float = Field(description="Share of the category's average pace in it")
+    cycle_start: datetime = Field(description="When the current one was fitted, or the last "
+                                              "service (or the registration)")
+    computed_at: datetime
+    due_at: datetime | None
+
+
+class ProductForecasts(BaseModel):
+    product_id: int
+    locale: str = Field(description="The owner's locale, which the names and reasons are in")
+    forecasts: list[Forecast] = Field(description="Soonest due first")
 
 
 class ProvisionRequest(BaseModel):

@@ -12,6 +12,7 @@ from homeloop.db import Conn
 from homeloop.errors import Conflict, NotFound
 
 Via = Literal["app_claim", "nfc_tap", "staff_transfer"]
+DEFAULT_LOCALE = "zh-CN"  # the column's default: most customers read Chinese
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +99,11 @@ def list_owned(conn: Conn, customer_id: int) -> list[ProductInstance]:
         return cur.execute(
             "SELECT id, sku, tag_uid, owner_id, claimed_at FROM product_instances "
             "WHERE owner_id = %s ORDER BY id", (customer_id,)).fetchall()
+
+
+def locale_of(conn: Conn, customer_id: int | None) -> str:
+    """The customer's locale ('zh-CN', 'en'); the default for no or an unknown customer."""
+    if customer_id is None:
+        return DEFAULT_LOCALE
+    row = conn.execute("SELECT locale FROM customers WHERE id = %s", (customer_id,)).fetchone()
+    return str(row[0]) if row else DEFAULT_LOCALE

@@ -95,6 +95,17 @@ def seed() -> None:
     typer.echo("seed catalog loaded")
 
 
+@app.command()
+def forecast() -> None:
+    """Forecast every claimed product now (what the hourly Celery task does), batch by batch."""
+    from replenishment.tasks import run_all
+
+    _logging("WARNING")
+    done = run_all(Settings())
+    typer.echo(f"{done.forecasts} forecasts stored for {done.products} products"
+               + (f"; {done.pruned} of released products dropped" if done.pruned else ""))
+
+
 @devices_app.command("provision")
 def devices_provision(
     sku: Annotated[str, typer.Option(help="Catalog SKU of the tagged product")],

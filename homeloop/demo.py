@@ -1,8 +1,10 @@
 """``make demo``: the whole system on this machine with a simulated fleet.
 
 Services, schema, seed catalog, three demo customers who own the simulated products, the API,
-two gateway processes sharing the subscription, and the fleet simulator replaying two days of
-backlog before reporting live. Ctrl-C stops it all; data stays under ``.local/``.
+two gateway processes sharing the subscription, a Celery worker and beat, and the fleet
+simulator replaying two days of backlog before reporting live. The worker is asked for a
+first forecast once the backlog should be in; beat repeats it hourly. Ctrl-C stops it all;
+data stays under ``.local/``.
 """
 
 from __future__ import annotations
@@ -24,10 +26,14 @@ from homeloop import migrate, services
 from homeloop.db import Conn, connect
 from homeloop.errors import ServiceError
 from homeloop.settings import Settings
+from homeloop.worker import make_celery
 
 DEMO_CUSTOMERS = [("Li Wei", "zh-CN", "SH-XUHUI"), ("Wang Fang", "zh-CN", "SH-PUDONG"),
                   ("Emma Schultz", "en", "BJ-SIYUAN")]
 FLEET = 25
+HISTORY_DAYS = 2.0
+RATE = 100.0  # messages per second, whole fleet
+STEPS_PER_DAY = 96  # the simulator reports every 15 minutes of its time
 
 
 def _demo_customer(conn: Conn, name: str, locale: str, store: str) -> int:
@@ -78,6 +84,13 @@ def _wait_until_subscribed(logs: list[Path], timeout_s: float = 30.0) -> None:
     raise ServiceError(f"the gateways did not subscribe within {timeout_s:.0f} s; see {logs}")
 
 
+def _send_forecast(settings: Settings) -> None:
+    """Queue a forecast of the whole fleet on the demo's worker (beat repeats it hourly)."""
+    app = make_celery(settings)
+    app.send_task("replenishment.forecast_all")
+    app.close()
+
+
 def run_demo(settings: Settings) -> None:
     for name, state in services.up(settings):
         print(f"{name:10} {state}")
@@ -96,11 +109,18 @@ def run_demo(settings: Settings) -> None:
     children = [_start([*exe, "api"], logs / "api.log")]
     gateway_logs = [logs / f"demo-gateway-{n}.log" for n in (1, 2)]
     children += [_start([*exe, "gateway", "--id", log.stem], log) for log in gateway_logs]
+    children += [_start([*exe, "worker", "--concurrency", "1"], logs / "worker.log"),
+                 _start([*exe, "beat"], logs / "beat.log")]
     _wait_until_subscribed(gateway_logs)
     token = mint(settings, f"customer:{owners[0]}", hours=24)
     staff = mint(settings, "staff:demo", hours=24)
     base = f"http://{settings.api_host}:{settings.api_port}"
     pid = product[0] if product else 1
+    history_days = HISTORY_DAYS if fresh else 0.0
+    backlog_s = history_days * STEPS_PER_DAY * FLEET / RATE + 10.0
+    first_forecast = threading.Timer(backlog_s, _send_forecast, (settings,))
+    first_forecast.daemon = True
+    first_forecast.start()
     print(f"""
 Homeloop demo is running.
   API docs        {base}/docs
@@ -108,11 +128,13 @@ Homeloop demo is running.
   Their products  curl -H "Authorization: Bearer $TOKEN" {base}/v1/me/products
   A timeline      curl -H "Authorization: Bearer $TOKEN" \\
                     '{base}/v1/products/{pid}/timeline?bucket=hour'
+  Its forecasts   curl -H "Authorization: Bearer $TOKEN" {base}/v1/products/{pid}/forecasts
+                  (first run in about {backlog_s:.0f} s, then hourly; now: homeloop forecast)
   Staff           export STAFF={staff}
   Dead letters    curl -H "Authorization: Bearer $STAFF" {base}/v1/staff/dead-letters
   Database        PGPASSWORD=homeloop psql -h 127.0.0.1 -p {settings.pg_port} -U homeloop homeloop
   Logs            {logs}/
-  Ctrl-C stops the fleet, the gateways and the API.
+  Ctrl-C stops the fleet, the gateways, the worker, beat and the API.
 """, flush=True)
     stop = threading.Event()
 
@@ -122,10 +144,11 @@ Homeloop demo is running.
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     try:
-        sent = run_simulation(settings, devices=FLEET, rate=100.0, duration=0,
-                              history_days=2.0 if fresh else 0.0, stop=stop, fleet=fleet)
+        sent = run_simulation(settings, devices=FLEET, rate=RATE, duration=0,
+                              history_days=history_days, stop=stop, fleet=fleet)
         print(f"fleet published {sent} messages")
     finally:
+        first_forecast.cancel()
         for child in children:
             child.send_signal(signal.SIGTERM)
         for child in children:

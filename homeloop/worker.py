@@ -11,7 +11,7 @@ from celery.schedules import crontab
 
 from homeloop.settings import Settings
 
-TASK_MODULES = ["device_gateway.tasks"]
+TASK_MODULES = ["device_gateway.tasks", "replenishment.tasks"]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -27,6 +27,9 @@ def make_celery(settings: Settings) -> Celery:
         beat_schedule={
             "raw-retention": {"task": "timelines.enforce_retention",
                               "schedule": crontab(minute="17", hour="3")},
+            # Hourly, off the top of the hour: fresh enough for offers days ahead.
+            "forecast-all": {"task": "replenishment.forecast_all",
+                             "schedule": crontab(minute="41")},
         },
     )
     return app

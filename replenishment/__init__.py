@@ -1,7 +1,12 @@
 """Replenishment: when consumables run out and services fall due, then offers.
 
-So far only the pure forecast (:mod:`replenishment.forecast`, its public names in its
-``__all__``) and its benchmark (:mod:`replenishment.bench`, ``homeloop bench forecast``).
+By role: the pure forecast (:mod:`replenishment.forecast`) and what feeds it, also pure
+(:mod:`~replenishment.items`: catalog rows and event rules; :mod:`~replenishment.priors`;
+:mod:`~replenishment.reasons`: the sentence a customer reads); the SQL
+(:mod:`~replenishment.store`); one batch of forecasts as a unit of work
+(:mod:`~replenishment.service`), stored forecasts as the customer reads them
+(:mod:`~replenishment.views`); the Celery tasks (:mod:`~replenishment.tasks`); and the
+benchmark (:mod:`~replenishment.bench`, ``homeloop bench forecast``). Offers come next.
 Nothing is re-exported here: ``replenishment.forecast`` is a module, and a re-exported
 ``forecast`` function would hide it.
 """

@@ -69,9 +69,9 @@ from enum import StrEnum
 from operator import itemgetter
 from typing import Literal
 
-__all__ = ["DAY", "MONTH_DAYS", "Capacity", "Event", "Forecast", "MetricKind", "Rate", "Tuning",
-           "Usage", "days_to_use", "estimate_rate", "forecast", "read_timeline", "service_due",
-           "spread_bounds"]
+__all__ = ["CYCLE_EVENTS", "DAY", "MONTH_DAYS", "Capacity", "Event", "Forecast", "MetricKind",
+           "Rate", "Tuning", "Usage", "days_to_use", "estimate_rate", "forecast", "read_timeline",
+           "service_due", "spread_bounds"]
 
 DAY = 86_400.0
 MONTH_DAYS = 365.2425 / 12

@@ -15,8 +15,9 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from paho.mqtt.properties import Properties
 from catalog.seed import seed
 from device_gateway.provisioning import Credentials, provision, sync_broker
 from homeloop import migrate, services
+from homeloop.db import has_timescaledb
 from homeloop.settings import PROJECT_ROOT, Settings
 
 TEST_DB = "homeloop_test"
@@ -232,3 +234,40 @@ def now_ms() -> int:
 def count(conn: psycopg.Connection[tuple[Any, ...]], sql: str, *args: Any) -> int:
     row = conn.execute(sql, args).fetchone()
     return int(row[0]) if row else 0
+
+
+def write_through_gateway(db: psycopg.Connection[tuple[Any, ...]], device_id: str,
+                          readings: Iterable[tuple[datetime, dict[str, float]]] = (),
+                          events: Iterable[tuple[datetime, str, dict[str, Any]]] = (),
+                          *, max_age_days: int | None = None) -> None:
+    """Put readings and events in through the gateway's own writer, as the broker delivers them.
+
+    ``max_age_days`` lets older backlog in than the gateway's setting does, for a history
+    that arrived in time long ago. On TimescaleDB the hourly aggregate is then materialized
+    up to where its refresh policy no longer reaches (``max_backlog_age_days + 1``), as the
+    policy did while that data was fresh; newer buckets stay real-time for the other tests.
+    Any dead letter fails the test.
+    """
+    from device_gateway.gateway import limits_from
+    from device_gateway.writer import BatchWriter, Incoming
+
+    limits = limits_from(Settings())
+    if max_age_days is not None:
+        limits = replace(limits, max_age_ms=max_age_days * 86_400_000)
+    messages = [(f"tags/{device_id}/readings", t, {"ts": int(t.timestamp() * 1000), "m": m})
+                for t, m in readings]
+    messages += [(f"tags/{device_id}/events", t,
+                  {"ts": int(t.timestamp() * 1000), "kind": kind, "data": data})
+                 for t, kind, data in events]
+    writer = BatchWriter(db.info.dsn + " password=homeloop", limits)
+    try:
+        for start in range(0, len(messages), 2000):
+            batch = [Incoming(start + i, topic, json.dumps(body).encode(), 1, t.timestamp())
+                     for i, (topic, t, body) in enumerate(messages[start:start + 2000])]
+            result = writer.write(batch)
+            assert result.dead_letters == 0, result.dead_reasons[:3]
+    finally:
+        writer.close()
+    if max_age_days is not None and has_timescaledb(db):
+        db.execute("CALL refresh_continuous_aggregate('readings_hourly', NULL, "
+                   "now() - make_interval(days => %s))", (Settings().max_backlog_age_days + 1,))

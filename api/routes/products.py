@@ -1,4 +1,4 @@
-"""The customer's products and their usage timelines."""
+"""The customer's products, their usage timelines and forecasts."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from api import schemas
-from api.auth import CurrentCustomer, CurrentPrincipal
-from api.deps import ConnDep
+from api.auth import CurrentCustomer
+from api.deps import ConnDep, ReadableProduct
 from customers import store as customers
+from device_gateway.payloads import METRICS
 from device_gateway.timeline import Bucket, read_timeline
-from homeloop.errors import NotFound
+from replenishment.views import product_forecasts
 
 router = APIRouter(tags=["products"])
 DEFAULT_SPAN = {"raw": timedelta(days=1), "hour": timedelta(days=7), "day": timedelta(days=90)}
@@ -45,7 +46,7 @@ def my_products(customer: CurrentCustomer, conn: ConnDep) -> list[schemas.Produc
             response_model_by_alias=True, response_model_exclude_none=True,
             responses={404: {"description": "No such product, or not yours"}})
 def timeline(
-    product_id: int, principal: CurrentPrincipal, conn: ConnDep,
+    product: ReadableProduct, conn: ConnDep,
     metric: Annotated[str | None, Query(description="One metric; all when omitted")] = None,
     start: Annotated[datetime | None, Query(alias="from", description="Inclusive")] = None,
     end: Annotated[datetime | None, Query(alias="to", description="Exclusive; default now")]
@@ -56,10 +57,25 @@ def timeline(
 
     Only the product's owner and staff may read it; anyone else gets 404.
     """
-    product = customers.get_instance(conn, product_id)
-    if not principal.is_staff and product.owner_id != principal.customer_id:
-        raise NotFound(f"product {product_id} does not exist")
     end = end or datetime.now(UTC)
     start = start or end - DEFAULT_SPAN[bucket]
-    found = read_timeline(conn, product_id, metric=metric, start=start, end=end, bucket=bucket)
+    found = read_timeline(conn, product.id, metric=metric, start=start, end=end, bucket=bucket)
     return schemas.Timeline.model_validate(asdict(found))
+
+
+@router.get("/v1/products/{product_id}/forecasts", response_model=schemas.ProductForecasts,
+            responses={404: {"description": "No such product, or not yours"}})
+def forecasts(product: ReadableProduct, conn: ConnDep) -> schemas.ProductForecasts:
+    """When each consumable of the product runs out and each service falls due.
+
+    The forecasts the hourly task stored (``homeloop forecast`` runs it at once), each with
+    a reason in the owner's language. Only the product's owner and staff may read them;
+    anyone else gets 404.
+    """
+    found = product_forecasts(conn, product)
+    return schemas.ProductForecasts(
+        product_id=found.product_id, locale=found.locale,
+        forecasts=[schemas.Forecast(**asdict(v.forecast), item_name=v.item_name,
+                                    reason=v.reason,
+                                    unit=METRICS.get(v.forecast.metric or ""))
+                   for v in found.forecasts])

@@ -1,0 +1,181 @@
+"""Forecasting a batch of product instances from their timelines: one unit of work.
+
+For each instance: its SKU's consumables and services (:mod:`replenishment.items`), the events
+that say when each was fitted, the timeline of the metric that measures each (raw readings
+of the last eight weeks, the forecast's rate window, plus what the hourly rollup says about
+the part of a longer cycle before them), the category's prior pace and the owner's time
+zone; then :mod:`replenishment.forecast` per item, and an upsert of the results.
+
+The data is loaded set-based for the whole batch (a fixed handful of queries whatever its
+size); the maths stays a plain loop per instance and item, because it is pure per-instance
+work. Callers own the transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from homeloop.db import Conn
+from replenishment import store
+from replenishment.forecast import Event, Forecast, MetricKind, Tuning, forecast, service_due
+from replenishment.items import CycleEvent, Item, consumable_item, fitted_at, service_item
+from replenishment.priors import prior_rate
+
+__all__ = ["BATCH_SIZE", "forecast_instances", "raw_window_start"]
+
+log = logging.getLogger(__name__)
+BATCH_SIZE = 50  # eight weeks of 15-minute reports on two metrics: about 0.5 M rows a batch
+MAX_DUE_DAYS = 36_525.0  # further than a century is "no date" (and past datetime's range)
+RAW_WEEKS = Tuning().min_weeks  # the forecast's rate window
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One item of one instance, with everything the forecast needs but the samples."""
+
+    instance: store.Instance
+    item: Item
+    since: float  # when the current cycle began (fitting, last service or registration)
+    events: list[Event]
+    prior: float | None
+    utc_offset_s: float
+
+
+def raw_window_start(now: datetime) -> datetime:
+    """The start of the raw readings read: the rate window's weeks back, on the hour.
+
+    On the hour, so that the hourly rollup before it and the raw readings after it meet
+    without overlapping.
+    """
+    start = now - timedelta(weeks=RAW_WEEKS)
+    return start.replace(minute=0, second=0, microsecond=0)
+
+
+def forecast_instances(conn: Conn, instance_ids: Sequence[int], now: datetime) -> int:
+    """Forecast every consumable and service of these instances as of ``now``; store them.
+
+    Instances without a tag are skipped. Returns how many forecasts were stored.
+    """
+    instances = store.load_instances(conn, instance_ids)
+    if not instances:
+        return 0
+    items = _items_by_sku(conn, [i.sku for i in instances])
+    events = store.load_cycle_events(conn, [i.device_id for i in instances], now)
+    jobs = [_job(instance, item, events.get(instance.device_id, []), now)
+            for instance in instances for item in items.get(instance.sku, [])]
+
+    window_start = raw_window_start(now)
+    readings = store.load_readings(
+        conn, [(j.instance.device_id, j.item.metric) for j in jobs if j.item.metric],
+        window_start, now)
+    requests = [_carry(j, window_start) for j in jobs]
+    carries = store.load_carries(conn, [r for r in requests if r is not None], window_start)
+
+    now_s = now.timestamp()
+    results: list[store.StoredForecast] = []
+    for job, request in zip(jobs, requests, strict=True):
+        samples = list(readings.get((job.instance.device_id, job.item.metric or ""), []))
+        if request is not None and request in carries:
+            samples.append(_carry_sample(job, carries[request], window_start))
+        results.append(_stored(job, _forecast(job, samples, now_s), now))
+    store.replace_forecasts(conn, [i.id for i in instances], results)
+    return len(results)
+
+
+def _items_by_sku(conn: Conn, device_skus: Sequence[str]) -> dict[str, list[Item]]:
+    consumables, services = store.load_catalog(conn, device_skus)
+    found: dict[str, list[Item]] = {}
+    for c in consumables:
+        found.setdefault(c.device_sku, []).append(consumable_item(
+            c.consumable_sku, c.capacity_litres, c.capacity_uses, c.capacity_months,
+            c.level_based))
+    for s in services:
+        try:
+            item = service_item(s.service_sku, s.interval_months, s.interval_usage,
+                                s.usage_metric)
+        except ValueError as exc:  # a catalog mistake must not stop every other forecast
+            log.warning("skipping %s of %s: %s", s.service_sku, s.device_sku, exc)
+            continue
+        found.setdefault(s.device_sku, []).append(item)
+    return found
+
+
+def _job(instance: store.Instance, item: Item, events: list[store.DeviceEvent],
+         now: datetime) -> _Job:
+    since, mine = fitted_at(
+        item, [CycleEvent(e.time, e.kind, e.part, e.by_customer) for e in events],
+        instance.claimed_at.timestamp() if instance.claimed_at else None,
+        instance.created_at.timestamp())
+    amount, months = item.capacity.amount, item.capacity.months
+    prior = prior_rate(instance.category, item.metric, amount=amount, months=months)
+    return _Job(instance, item, since, mine, prior, _utc_offset_s(instance.timezone, now))
+
+
+def _utc_offset_s(timezone: str | None, at: datetime) -> float:
+    """The household's offset from UTC now, for its weekdays; UTC when the zone is unknown."""
+    if not timezone:
+        return 0.0
+    try:
+        offset = at.astimezone(ZoneInfo(timezone)).utcoffset()
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown time zone %r; reading weekdays in UTC", timezone)
+        return 0.0
+    return offset.total_seconds() if offset is not None else 0.0
+
+
+def _carry(job: _Job, window_start: datetime) -> store.CarryRequest | None:
+    """The rollup question for a cycle that began before the raw window, if it needs one.
+
+    Flows and counters add up since the fitting, so the part before the window matters; a
+    level is read from its latest samples and needs none.
+    """
+    metric = job.item.metric
+    if metric is None or job.item.metric_kind is MetricKind.LEVEL:
+        return None
+    if job.since >= window_start.timestamp() - 1.0:
+        return None
+    since = datetime.fromtimestamp(job.since, UTC).replace(minute=0, second=0, microsecond=0)
+    return store.CarryRequest(job.instance.device_id, metric, since)
+
+
+def _carry_sample(job: _Job, value: float, window_start: datetime) -> tuple[float, float]:
+    """The rollup's answer as one sample the forecast reads the way it reads a tag's.
+
+    A flow sample carries the litres since the previous report, so the litres before the
+    window become one report just before it: counted as used since the fitting, not in the
+    rate (the forecast knows no interval for a first report). A counter's value at the
+    fitting becomes a sample at the fitting: the weeks between it and the window are one long
+    gap, whose uses count as used and stay out of the rate.
+    """
+    if job.item.metric_kind is MetricKind.FLOW:
+        return window_start.timestamp() - 1.0, value
+    return job.since, value
+
+
+def _forecast(job: _Job, samples: list[tuple[float, float]], now_s: float) -> Forecast:
+    item = job.item
+    if item.kind == "service":
+        return service_due(samples, item.metric_kind, item.capacity, job.since, now_s,
+                           prior_rate_per_day=job.prior, utc_offset_s=job.utc_offset_s)
+    return forecast(samples, item.metric_kind, item.capacity, now_s, events=job.events,
+                    fitted_at=job.since, prior_rate_per_day=job.prior,
+                    utc_offset_s=job.utc_offset_s)
+
+
+def _stored(job: _Job, f: Forecast, now: datetime) -> store.StoredForecast:
+    due_at = None
+    if f.days_left is not None and math.isfinite(f.days_left) and f.days_left < MAX_DUE_DAYS:
+        due_at = now + timedelta(days=f.days_left)
+    return store.StoredForecast(
+        instance_id=job.instance.id, item_sku=job.item.sku, kind=job.item.kind,
+        metric=job.item.metric, rate_per_day=f.rate_per_day, used=f.used,
+        remaining=f.remaining, days_left=f.days_left, days_left_low=f.days_left_low,
+        days_left_high=f.days_left_high, confidence=f.confidence, basis=f.basis,
+        data_days=f.data_days, prior_weight=f.prior_weight,
+        cycle_start=datetime.fromtimestamp(f.cycle_start, UTC), computed_at=now,
+        due_at=due_at)

@@ -1,0 +1,58 @@
+"""The hourly forecast task, run by a real Celery worker on Redis against the test database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from customers import store as customers
+from device_gateway.provisioning import Credentials
+from homeloop.settings import Settings
+from homeloop.worker import make_celery
+from replenishment.tasks import run_all
+from tests.conftest import count, write_through_gateway
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+
+def test_forecast_all_on_a_real_worker_stores_claimed_products_only(
+        db: Conn, settings: Settings, provisioned: Callable[[str, int], list[Credentials]],
+        ) -> None:
+    purifier, dishwasher = provisioned("WP-500", 1)[0], provisioned("DW-60", 1)[0]
+    unclaimed, released = provisioned("CM-100", 1)[0], provisioned("CM-100", 1)[0]
+    owner = customers.create_customer(db, "Li")
+    for tag in (purifier, dishwasher, released):
+        customers.claim(db, owner, device_id=tag.device_id)
+    now = datetime.now(UTC)
+    write_through_gateway(db, purifier.device_id,
+                          [(now - timedelta(hours=h), {"flow_l": 0.5}) for h in range(48)])
+    assert run_all(settings).products == 3  # as a function, in this process
+    customers.transfer(db, released.instance_id, None)  # then one goes back to the store
+
+    env = {**os.environ, "HOMELOOP_DATABASE_URL": settings.database_url}
+    worker = subprocess.Popen([sys.executable, "-m", "homeloop", "worker", "--concurrency", "1"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        app = make_celery(settings)
+        result = app.send_task("replenishment.forecast_all")
+        assert result.get(timeout=60) == {"products": 2, "forecasts": 6, "pruned": 4}
+        app.close()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+    stored: dict[int, int] = dict(db.execute(
+        "SELECT instance_id, count(*) FROM instance_forecasts GROUP BY instance_id").fetchall())
+    assert stored == {purifier.instance_id: 3, dishwasher.instance_id: 3}
+    pace = db.execute("SELECT rate_per_day FROM instance_forecasts "
+                      "WHERE instance_id = %s AND item_sku = 'FLT-PP-1'",
+                      (purifier.instance_id,)).fetchone()
+    assert pace is not None and 10.0 < pace[0] < 12.0  # two days of 12 L, and the prior's 10
+    assert count(db, "SELECT count(*) FROM instance_forecasts WHERE instance_id = %s",
+                 unclaimed.instance_id) == 0
