@@ -9,7 +9,7 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api import problems
-from api.routes import products, staff
+from api.routes import offers, products, staff
 from homeloop.db import open_pool
 from homeloop.settings import Settings
 
@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "Errors are RFC 9457 problem+json.")
     problems.install(app)
     app.include_router(products.router)
+    app.include_router(offers.router)
     app.include_router(staff.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database reachability")

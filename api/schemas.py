@@ -102,3 +102,42 @@ class DeadLetter(BaseModel):
     reason: str
     payload_size: int
     payload_preview: str
+
+
+OfferKind = Literal["replenish", "maintenance", "upsell", "crosssell", "points", "quality"]
+
+
+class Offer(BaseModel):
+    """A replenishment, maintenance or other offer, as the customer's phone shows it."""
+
+    id: int
+    kind: OfferKind
+    product_id: int | None = Field(description="The product it is about (a bundle's first)")
+    item_skus: list[str] = Field(description="A bundle holds several consumables due the "
+                                             "same week")
+    reason: str = Field(description="Why and how, in the customer's language")
+    fulfilment: Literal["pickup", "delivery", "visit"]
+    store_id: str | None = Field(description="The pickup store, or the store booking a visit")
+    lead_days: int
+    due_at: datetime
+    expires_at: datetime
+    status: Literal["pending", "deferred", "sent", "opened", "accepted", "dismissed",
+                    "expired"]
+    deliver_after: datetime = Field(description="Not pushed before this (quiet hours)")
+    decided_at: datetime
+
+
+class ConsentUpdate(BaseModel):
+    channel: Literal["push"] = "push"
+    kinds: dict[OfferKind, bool] = Field(
+        default_factory=dict, description="Only the kinds given change; without an answer, "
+                                          "service kinds are allowed and marketing is not")
+    opted_out: bool | None = Field(default=None,
+                                   description="Opt out of every offer (quality notices "
+                                               "still come); null leaves it as it is")
+
+
+class Consents(BaseModel):
+    channel: Literal["push"]
+    opted_out: bool
+    kinds: dict[str, bool] = Field(description="Every offer kind, as the rules apply it")

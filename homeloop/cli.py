@@ -21,11 +21,13 @@ services_app = typer.Typer(help="Local PostgreSQL, Mosquitto and Redis on loopba
 devices_app = typer.Typer(help="Provision and revoke product tags.", no_args_is_help=True)
 auth_app = typer.Typer(help="Development tokens for the API's temporary auth seam.",
                        no_args_is_help=True)
+offers_app = typer.Typer(help="Replenishment and maintenance offers.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks that print figures against a peer or a limit.",
                         no_args_is_help=True)
 app.add_typer(services_app, name="services")
 app.add_typer(devices_app, name="devices")
 app.add_typer(auth_app, name="auth")
+app.add_typer(offers_app, name="offers")
 app.add_typer(bench_app, name="bench")
 
 
@@ -104,6 +106,18 @@ def forecast() -> None:
     done = run_all(Settings())
     typer.echo(f"{done.forecasts} forecasts stored for {done.products} products"
                + (f"; {done.pruned} of released products dropped" if done.pruned else ""))
+
+
+@offers_app.command("evaluate")
+def offers_evaluate() -> None:
+    """Decide offers from the stored forecasts now (what the 15-minute Celery task does)."""
+    from replenishment.tasks import run_offers
+
+    _logging("WARNING")
+    done = run_offers(Settings())
+    typer.echo(f"{done.created} offers created: {done.pending} pending, {done.deferred} "
+               f"deferred to the end of quiet hours, {done.suppressed} suppressed; "
+               f"{done.expired} expired, {done.released} released after quiet hours")
 
 
 @devices_app.command("provision")

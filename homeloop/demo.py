@@ -85,9 +85,14 @@ def _wait_until_subscribed(logs: list[Path], timeout_s: float = 30.0) -> None:
 
 
 def _send_forecast(settings: Settings) -> None:
-    """Queue a forecast of the whole fleet on the demo's worker (beat repeats it hourly)."""
+    """Queue a forecast of the whole fleet, then an offer evaluation, on the demo's worker.
+
+    Beat repeats them (hourly and every 15 minutes); this is the first run, once the backlog
+    is in, so the customer sees forecasts and offers without waiting for the schedule.
+    """
     app = make_celery(settings)
-    app.send_task("replenishment.forecast_all")
+    app.send_task("replenishment.forecast_all",
+                  link=app.signature("replenishment.evaluate_offers", immutable=True))
     app.close()
 
 
@@ -130,6 +135,8 @@ Homeloop demo is running.
                     '{base}/v1/products/{pid}/timeline?bucket=hour'
   Its forecasts   curl -H "Authorization: Bearer $TOKEN" {base}/v1/products/{pid}/forecasts
                   (first run in about {backlog_s:.0f} s, then hourly; now: homeloop forecast)
+  Their offers    curl -H "Authorization: Bearer $TOKEN" {base}/v1/me/offers
+                  (after the first forecast, then every 15 min; now: homeloop offers evaluate)
   Staff           export STAFF={staff}
   Dead letters    curl -H "Authorization: Bearer $STAFF" {base}/v1/staff/dead-letters
   Database        PGPASSWORD=homeloop psql -h 127.0.0.1 -p {settings.pg_port} -U homeloop homeloop

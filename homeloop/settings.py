@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     raw_retention_days: int = 90
     compress_after_days: int = 7
 
+    # Offers (replenishment/offers.py): when to offer, and what keeps offers from being spam.
+    offer_safety_margin_days: float = Field(default=2.0, ge=0)
+    offer_bundle_days: int = Field(default=7, ge=0)  # consumables due this close share an offer
+    offer_expiry_days: int = Field(default=3, ge=0)  # an offer lapses this long after its due date
+    offer_weekly_cap: int = Field(default=3, ge=0)  # per customer, rolling 7 days
+    offer_nearby_store_km: float = Field(default=50.0, ge=0)  # how far a pickup may send anyone
+    offer_service_lead_days: int = Field(default=3, ge=0)  # booking a technician's visit
+
     # API and its temporary auth seam (signed bearer tokens).
     api_host: str = "127.0.0.1"
     api_port: int = 8080

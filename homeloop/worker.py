@@ -30,6 +30,9 @@ def make_celery(settings: Settings) -> Celery:
             # Hourly, off the top of the hour: fresh enough for offers days ahead.
             "forecast-all": {"task": "replenishment.forecast_all",
                              "schedule": crontab(minute="41")},
+            # Offers follow the forecasts closely enough, and quiet hours end on time.
+            "evaluate-offers": {"task": "replenishment.evaluate_offers",
+                                "schedule": crontab(minute="*/15")},
         },
     )
     return app

@@ -36,6 +36,7 @@ from homeloop.settings import PROJECT_ROOT, Settings
 
 TEST_DB = "homeloop_test"
 TEST_MQTT_PORT = 51884
+TEST_REDIS_DB = "1"  # the development stack's Celery uses db 0
 DATA_TABLES = ("readings", "events", "dead_letters", "devices", "ownership_changes",
                "product_instances", "customers")
 
@@ -52,6 +53,16 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: floa
         time.sleep(interval)
 
 
+def process_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment for a homeloop process (gateway, worker) under test settings."""
+    return {**os.environ,
+            "HOMELOOP_DATABASE_URL": settings.database_url,
+            "HOMELOOP_REDIS_URL": settings.redis_url,
+            "HOMELOOP_MQTT_PORT": str(settings.mqtt_port),
+            "HOMELOOP_STATE_DIR": str(settings.state_dir),
+            **{f"HOMELOOP_{k.upper()}": v for k, v in extra.items()}}
+
+
 @pytest.fixture(scope="session")
 def settings() -> Iterator[Settings]:
     base = Settings()
@@ -64,6 +75,7 @@ def settings() -> Iterator[Settings]:
         conn.execute(f"CREATE DATABASE {TEST_DB}")
     test = base.model_copy(update={
         "database_url": url, "mqtt_port": TEST_MQTT_PORT,
+        "redis_url": base.redis_url.rsplit("/", 1)[0] + "/" + TEST_REDIS_DB,
         "state_dir": PROJECT_ROOT / ".local" / "test", "gateway_metrics_port": 0})
     services.mosquitto_down(test)
     services.mosquitto_up(test)
@@ -133,12 +145,8 @@ def gateway(settings: Settings, tmp_path: Path, db: object) -> Iterator[GatewayP
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         metrics_port = sock.getsockname()[1]
-    env = {**os.environ,
-           "HOMELOOP_GATEWAY_METRICS_PORT": str(metrics_port),
-           "HOMELOOP_DATABASE_URL": settings.database_url,
-           "HOMELOOP_MQTT_PORT": str(settings.mqtt_port),
-           "HOMELOOP_STATE_DIR": str(settings.state_dir),
-           "HOMELOOP_GATEWAY_SHARE_GROUP": group}
+    env = process_env(settings, gateway_metrics_port=str(metrics_port),
+                      gateway_share_group=group)
     gw = GatewayProcess(settings, f"test-gateway-{group}", tmp_path / "gateway.log", env,
                         metrics_port)
     gw.start()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from typing import Any
@@ -14,7 +13,7 @@ from device_gateway import retention
 from homeloop.db import has_timescaledb
 from homeloop.settings import Settings
 from homeloop.worker import make_celery
-from tests.conftest import count
+from tests.conftest import count, process_env
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -38,8 +37,7 @@ def test_retention_drops_old_raw_readings_and_keeps_the_rollups(aged: Conn) -> N
 
 
 def test_retention_runs_on_a_real_celery_worker(aged: Conn, settings: Settings) -> None:
-    env = {**os.environ, "HOMELOOP_DATABASE_URL": settings.database_url,
-           "HOMELOOP_RAW_RETENTION_DAYS": "50"}
+    env = process_env(settings, raw_retention_days="50")
     worker = subprocess.Popen([sys.executable, "-m", "homeloop", "worker", "--concurrency", "1"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

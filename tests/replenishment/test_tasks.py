@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from device_gateway.provisioning import Credentials
 from homeloop.settings import Settings
 from homeloop.worker import make_celery
 from replenishment.tasks import run_all
-from tests.conftest import count, write_through_gateway
+from tests.conftest import count, process_env, write_through_gateway
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -35,7 +34,7 @@ def test_forecast_all_on_a_real_worker_stores_claimed_products_only(
     assert run_all(settings).products == 3  # as a function, in this process
     customers.transfer(db, released.instance_id, None)  # then one goes back to the store
 
-    env = {**os.environ, "HOMELOOP_DATABASE_URL": settings.database_url}
+    env = process_env(settings)
     worker = subprocess.Popen([sys.executable, "-m", "homeloop", "worker", "--concurrency", "1"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -1,0 +1,59 @@
+"""The signed-in customer's offers and their consent to them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+
+from api import schemas
+from api.auth import CurrentCustomer
+from api.deps import ConnDep
+from customers import consents
+from customers import store as customers
+from replenishment import offers
+
+router = APIRouter(prefix="/v1/me", tags=["offers"])
+
+
+def _offer(view: offers.OfferView) -> schemas.Offer:
+    o = view.offer
+    return schemas.Offer.model_validate({**asdict(o), "product_id": o.instance_id,
+                                         "reason": view.reason})
+
+
+@router.get("/offers", response_model=list[schemas.Offer])
+def my_offers(customer: CurrentCustomer, conn: ConnDep) -> list[schemas.Offer]:
+    """The customer's offers, newest first, each with its reason in their language.
+
+    Offers the no-spam rules suppressed are never shown; deferred ones are (they are only
+    held back from being pushed during quiet hours).
+    """
+    locale = customers.locale_of(conn, customer)
+    return [_offer(v) for v in offers.my_offers(conn, customer, locale)]
+
+
+@router.post("/offers/{offer_id}/dismiss", response_model=schemas.Offer,
+             responses={404: {"description": "No such offer, or not yours"},
+                        409: {"description": "Already accepted or expired"}})
+def dismiss_offer(offer_id: int, customer: CurrentCustomer, conn: ConnDep) -> schemas.Offer:
+    """Dismiss an offer; it is not offered again for this consumable's cycle."""
+    locale = customers.locale_of(conn, customer)
+    return _offer(offers.dismiss(conn, customer, offer_id, datetime.now(UTC), locale))
+
+
+@router.get("/consents", response_model=schemas.Consents)
+def my_consents(customer: CurrentCustomer, conn: ConnDep) -> schemas.Consents:
+    """Which kinds of offer the customer receives by push, and whether they opted out."""
+    return schemas.Consents.model_validate(asdict(consents.get_consents(conn, customer)))
+
+
+@router.put("/consents", response_model=schemas.Consents)
+def set_my_consents(body: schemas.ConsentUpdate, customer: CurrentCustomer,
+                    conn: ConnDep) -> schemas.Consents:
+    """Say yes or no to kinds of offer (marketing kinds need a yes), or opt out of all."""
+    found = consents.set_consents(conn, customer, {str(k): v for k, v in body.kinds.items()},
+                                  channel=body.channel,
+                                  opted_out=body.opted_out)
+    return schemas.Consents.model_validate(asdict(found))

@@ -1,0 +1,128 @@
+"""Offer evaluation as one unit of work, and the offers as the home app reads them.
+
+:func:`evaluate` runs every 15 minutes (Celery beat) over all stored forecasts:
+
+1. take the evaluation lock, so two workers at once take turns (the unique keys alone
+   already keep them from storing an offer twice; the lock makes the weekly cap count the
+   other's offers too);
+2. lapse expired offers and release deferred ones whose quiet hours ended;
+3. decide, set-based in SQL: which forecasts call for an offer now, from which source, and
+   which consumables of a customer share one (:func:`offers_store.candidates`);
+4. word each new offer in English and Chinese (:mod:`offer_reasons`) and store it, ``ON
+   CONFLICT DO NOTHING`` on its cycle key, so a retry adds nothing;
+5. apply the no-spam rules to what was stored: opt-out, consent, weekly cap, quiet hours.
+
+``now`` is a parameter so that tests decide at a chosen customer-local time. Callers own
+the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from homeloop.db import Conn
+from homeloop.settings import Settings
+from replenishment import offers_store
+from replenishment.offer_reasons import Fulfilment, ReasonLine, offer_reason
+from replenishment.reasons import language
+
+__all__ = ["EvaluateResult", "OfferRules", "OfferView", "dismiss", "evaluate", "my_offers"]
+
+
+@dataclass(frozen=True, slots=True)
+class OfferRules:
+    margin_days: float = 2.0
+    bundle_days: int = 7
+    expiry_days: int = 3
+    weekly_cap: int = 3
+    nearby_store_km: float = 50.0
+    service_lead_days: int = 3
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OfferRules:
+        return cls(margin_days=settings.offer_safety_margin_days,
+                   bundle_days=settings.offer_bundle_days,
+                   expiry_days=settings.offer_expiry_days,
+                   weekly_cap=settings.offer_weekly_cap,
+                   nearby_store_km=settings.offer_nearby_store_km,
+                   service_lead_days=settings.offer_service_lead_days)
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluateResult:
+    created: int
+    pending: int
+    deferred: int
+    suppressed: int
+    expired: int
+    released: int
+
+
+@dataclass(frozen=True, slots=True)
+class OfferView:
+    """An offer with its reason in the reader's language."""
+
+    offer: offers_store.OfferRow
+    reason: str
+
+
+def evaluate(conn: Conn, now: datetime, rules: OfferRules = OfferRules()) -> EvaluateResult:
+    """Decide and store every offer the forecasts call for as of ``now``."""
+    offers_store.lock_evaluation(conn)
+    expired, released = offers_store.expire_and_release(conn, now)
+    found = offers_store.candidates(
+        conn, now, margin_days=rules.margin_days, bundle_days=rules.bundle_days,
+        nearby_km=rules.nearby_store_km, service_lead_days=rules.service_lead_days)
+    ids = offers_store.insert_offers(conn, [_worded(c) for c in found], now, rules.expiry_days)
+    statuses = offers_store.apply_no_spam(conn, ids, now, rules.weekly_cap)
+    return EvaluateResult(created=len(ids), pending=statuses.get("pending", 0),
+                          deferred=statuses.get("deferred", 0),
+                          suppressed=statuses.get("suppressed", 0),
+                          expired=expired, released=released)
+
+
+def _worded(c: offers_store.Candidate) -> offers_store.NewOffer:
+    fulfilment = cast(Fulfilment, c.fulfilment)
+
+    def say(zh: bool) -> str:
+        lines = [ReasonLine("service" if ln.item_kind == "service" else "consumable",
+                            ln.item_name_zh if zh else _in_sentence(ln.item_name),
+                            ln.product_name_zh if zh else ln.product_name,
+                            ln.basis, ln.days_left, ln.prior_weight) for ln in c.lines]
+        return offer_reason(lines, fulfilment, c.store_name, c.lead_days, c.delivery_days,
+                            "zh" if zh else "en")
+
+    return offers_store.NewOffer(
+        customer_id=c.customer_id, instance_id=c.instance_id, kind=c.kind,
+        item_skus=[ln.item_sku for ln in c.lines], cycle_key=c.cycle_key,
+        reason_en=_capitalised(say(zh=False)), reason_zh=say(zh=True), fulfilment=c.fulfilment,
+        store_id=c.store_id, lead_days=c.lead_days, due_at=c.due_at.isoformat(),
+        lines=[{"instance_id": ln.instance_id, "item_sku": ln.item_sku,
+                "cycle_start": ln.cycle_start} for ln in c.lines])
+
+
+def _in_sentence(name: str) -> str:
+    """'Dishwasher tablets, 30 pack' reads 'dishwasher tablets, 30 pack' after a semicolon;
+    names that start with an acronym ('PP cotton pre-filter', 'RO membrane') keep it."""
+    if len(name) > 1 and name[0].isupper() and not name[1].isupper():
+        return name[0].lower() + name[1:]
+    return name
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def my_offers(conn: Conn, customer_id: int, locale: str) -> list[OfferView]:
+    """The customer's offers they can see, newest first, in their language."""
+    zh = language(locale) == "zh"
+    return [OfferView(o, o.reason_zh if zh else o.reason_en)
+            for o in offers_store.list_for_customer(conn, customer_id)]
+
+
+def dismiss(conn: Conn, customer_id: int, offer_id: int, now: datetime,
+            locale: str) -> OfferView:
+    found = offers_store.dismiss(conn, customer_id, offer_id, now)
+    return OfferView(found, found.reason_zh if language(locale) == "zh" else found.reason_en)

@@ -1,0 +1,437 @@
+"""SQL of offers: deciding them set-based over every stored forecast, the no-spam rules, and
+what the home app reads and changes. Callers own the transaction.
+
+The decision (:func:`candidates`) is one statement over ``instance_forecasts``, whatever the
+number of products; wording the offers that are new is Python (:mod:`offer_reasons`), and
+storing them (:func:`insert_offers`) and the no-spam rules (:func:`apply_no_spam`) are one
+statement each again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg.rows import class_row
+
+from homeloop.db import Conn
+from homeloop.errors import Conflict, NotFound
+
+__all__ = ["KM_PER_DAY", "Candidate", "CandidateLine", "NewOffer", "OfferRow",
+           "apply_no_spam", "candidates", "dismiss", "expire_and_release", "insert_offers",
+           "list_for_customer", "lock_evaluation"]
+
+# A pickup at a store other than the customer's own: a day to get there, plus a day per
+# started 25 km (a trip across town fits in the next free day or two).
+KM_PER_DAY = 25.0
+# Any key will do, as long as only the offer evaluation takes it.
+EVALUATION_LOCK = 0x4F46_4645_5253  # "OFFERS"
+OPEN = ("pending", "deferred", "sent", "opened")
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateLine:
+    instance_id: int
+    item_sku: str
+    item_kind: str
+    cycle_start: str  # as PostgreSQL wrote it, handed back unchanged into offer_lines
+    days_left: float  # as of the decision, never negative
+    basis: str
+    prior_weight: float
+    item_name: str
+    item_name_zh: str
+    product_name: str
+    product_name_zh: str
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An offer the rules call for and nobody has made yet, before it is worded."""
+
+    customer_id: int
+    kind: str
+    instance_id: int
+    cycle_key: str
+    store_id: str | None
+    store_name: str | None
+    fulfilment: str
+    lead_days: int
+    due_at: datetime
+    delivery_days: int | None
+    lines: list[CandidateLine]
+
+
+@dataclass(frozen=True, slots=True)
+class NewOffer:
+    customer_id: int
+    instance_id: int
+    kind: str
+    item_skus: list[str]
+    cycle_key: str
+    reason_en: str
+    reason_zh: str
+    fulfilment: str
+    store_id: str | None
+    lead_days: int
+    due_at: str  # ISO 8601
+    lines: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class OfferRow:
+    id: int
+    customer_id: int
+    instance_id: int | None
+    kind: str
+    item_skus: list[str]
+    reason_en: str
+    reason_zh: str
+    fulfilment: str
+    store_id: str | None
+    lead_days: int
+    due_at: datetime
+    expires_at: datetime
+    status: str
+    suppressed_reason: str | None
+    deliver_after: datetime
+    decided_at: datetime
+
+
+def lock_evaluation(conn: Conn) -> None:
+    """Serialise evaluations until the transaction ends.
+
+    Two workers at once would both see no offer yet; the unique keys already keep them from
+    storing one twice, but the weekly cap must count the other's offers too. The statements
+    after the lock see everything the previous evaluation committed (READ COMMITTED).
+    """
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVALUATION_LOCK,))
+
+
+def expire_and_release(conn: Conn, now: datetime) -> tuple[int, int]:
+    """Open offers past their expiry lapse; deferred ones whose quiet hours ended are pending.
+
+    Returns (expired, released).
+    """
+    expired = conn.execute(
+        "UPDATE offers SET status = 'expired', updated_at = %(now)s "
+        "WHERE status = ANY(%(open)s) AND expires_at <= %(now)s",
+        {"now": now, "open": list(OPEN)}).rowcount
+    released = conn.execute(
+        "UPDATE offers SET status = 'pending', updated_at = %(now)s "
+        "WHERE status = 'deferred' AND deliver_after <= %(now)s", {"now": now}).rowcount
+    return expired, released
+
+
+CANDIDATES = """
+WITH
+-- The furthest a forecast can be due and still matter now: the slowest source (a store
+-- within reach, the online store, a technician's visit), the margin and a bundle's week.
+horizon AS (
+    SELECT %(now)s::timestamptz
+           + make_interval(days => greatest(
+                 max(lead_days) + 1 + ceil(%(nearby_km)s::float8 / %(km_per_day)s::float8)::int,
+                 %(service_lead)s::int) + %(bundle_days)s::int)
+           + %(margin)s::float8 * interval '1 day' AS until
+    FROM stores
+),
+-- Forecasts with a date, of products someone owns, that no offer of their kind covers in
+-- this cycle yet (offer_lines' key: instance, kind, item, cycle).
+open_lines AS (
+    SELECT f.instance_id, f.item_sku, f.kind AS item_kind, k.offer_kind, f.cycle_start,
+           f.due_at, f.basis, f.prior_weight, p.owner_id AS customer_id,
+           p.sku AS product_sku, c.home_store_id
+    FROM instance_forecasts f
+    JOIN product_instances p ON p.id = f.instance_id
+    JOIN customers c ON c.id = p.owner_id
+    CROSS JOIN LATERAL (SELECT CASE f.kind WHEN 'consumable' THEN 'replenish'
+                                           ELSE 'maintenance' END AS offer_kind) k
+    WHERE f.due_at <= (SELECT until FROM horizon)
+      AND NOT EXISTS (SELECT 1 FROM offer_lines l
+                      WHERE l.instance_id = f.instance_id AND l.offer_kind = k.offer_kind
+                        AND l.item_sku = f.item_sku AND l.cycle_start = f.cycle_start)
+),
+-- Where each line comes from, in this order:
+--   1. the customer's home store has it: pickup there, its lead days + 1 ("tomorrow");
+--   2. else the online store has it: delivery in its lead days;
+--   3. else the nearest other physical store within reach that has it: pickup there,
+--      its lead days + 1 + 1 per started 25 km from the home store.
+-- A consumable no store has is not offered yet (the next evaluation offers it once stock
+-- arrives). A service is a technician's visit booked through the home store.
+sourced AS (
+    SELECT o.*, src.store_id, src.fulfilment, src.lead_days
+    FROM open_lines o
+    LEFT JOIN stores h ON h.id = o.home_store_id
+    CROSS JOIN LATERAL (
+        SELECT s.id AS store_id,
+               CASE WHEN s.online THEN 'delivery' ELSE 'pickup' END AS fulfilment,
+               CASE WHEN s.id = h.id AND NOT s.online THEN s.lead_days + 1
+                    WHEN s.online THEN s.lead_days
+                    ELSE s.lead_days + 1 + ceil(d.km / %(km_per_day)s::float8)::int END AS lead_days
+        FROM inventory i
+        JOIN stores s ON s.id = i.store_id
+        -- great-circle distance from the home store, in km
+        CROSS JOIN LATERAL (SELECT 2 * 6371 * asin(sqrt(
+                sin(radians(s.lat - h.lat) / 2) ^ 2
+                + cos(radians(h.lat)) * cos(radians(s.lat))
+                  * sin(radians(s.lon - h.lon) / 2) ^ 2)) AS km) d
+        WHERE i.sku = o.item_sku AND i.on_hand > 0
+          AND ((s.id = h.id AND NOT s.online) OR s.online OR d.km <= %(nearby_km)s::float8)
+        ORDER BY (s.id IS NOT DISTINCT FROM h.id AND NOT s.online) DESC, s.online DESC,
+                 d.km, s.id
+        LIMIT 1
+    ) src
+    WHERE o.item_kind = 'consumable'
+    UNION ALL
+    SELECT o.*, CASE WHEN NOT h.online THEN h.id END, 'visit', %(service_lead)s::int
+    FROM open_lines o
+    LEFT JOIN stores h ON h.id = o.home_store_id
+    WHERE o.item_kind = 'service'
+),
+-- The rule: offer when the days left are no more than the lead time plus the margin.
+judged AS (
+    SELECT s.*, s.due_at <= %(now)s + make_interval(days => s.lead_days)
+                            + %(margin)s::float8 * interval '1 day' AS is_due
+    FROM sourced s
+),
+-- A customer's consumables from one source that fall due within a week of the first one
+-- that is due join its offer: one message and one trip or delivery, not several pings.
+anchors AS (
+    SELECT customer_id, store_id, min(greatest(due_at, %(now)s)) AS first_due
+    FROM judged WHERE is_due AND offer_kind = 'replenish'
+    GROUP BY customer_id, store_id
+),
+members AS (
+    SELECT j.*, 'from ' || j.store_id AS bundle
+    FROM judged j
+    JOIN anchors a ON a.customer_id = j.customer_id AND a.store_id = j.store_id
+    WHERE j.offer_kind = 'replenish'
+      AND (j.is_due OR j.due_at < a.first_due + %(bundle_days)s::int * interval '1 day')
+    UNION ALL
+    -- each service its own reminder
+    SELECT j.*, j.instance_id || '/' || j.item_sku
+    FROM judged j WHERE j.offer_kind = 'maintenance' AND j.is_due
+),
+found AS (
+    SELECT m.customer_id, m.offer_kind AS kind,
+           (array_agg(m.instance_id ORDER BY m.due_at, m.instance_id, m.item_sku))[1]
+               AS instance_id,
+           -- the bundle's key: its lines' keys, in a stable order
+           string_agg(m.instance_id || ':' || m.item_sku || ':'
+                      || floor(extract(epoch FROM m.cycle_start))::bigint, ','
+                      ORDER BY m.instance_id, m.item_sku) AS cycle_key,
+           array_agg(m.item_sku ORDER BY m.due_at, m.instance_id, m.item_sku) AS item_skus,
+           m.store_id, st.name AS store_name, m.fulfilment, max(m.lead_days) AS lead_days,
+           min(m.due_at) AS due_at,
+           jsonb_agg(jsonb_build_object(
+               'instance_id', m.instance_id, 'item_sku', m.item_sku,
+               'item_kind', m.item_kind, 'cycle_start', m.cycle_start,
+               'days_left', greatest(extract(epoch FROM m.due_at - %(now)s) / 86400, 0),
+               'basis', m.basis, 'prior_weight', m.prior_weight,
+               'item_name', sk.name, 'item_name_zh', sk.name_zh,
+               'product_name', ps.name, 'product_name_zh', ps.name_zh)
+               ORDER BY m.due_at, m.instance_id, m.item_sku) AS lines
+    FROM members m
+    JOIN skus sk ON sk.sku = m.item_sku
+    JOIN skus ps ON ps.sku = m.product_sku
+    LEFT JOIN stores st ON st.id = m.store_id
+    GROUP BY m.customer_id, m.offer_kind, m.bundle, m.store_id, st.name, m.fulfilment
+)
+-- For a pickup, the online store as the alternative when it has every item.
+SELECT f.customer_id, f.kind, f.instance_id, f.cycle_key, f.item_skus, f.store_id,
+       f.store_name, f.fulfilment, f.lead_days, f.due_at,
+       (SELECT min(s.lead_days) FROM stores s
+        WHERE f.fulfilment = 'pickup' AND s.online
+          AND NOT EXISTS (SELECT 1 FROM unnest(f.item_skus) AS x(sku)
+                          WHERE NOT EXISTS (SELECT 1 FROM inventory i WHERE i.store_id = s.id
+                                            AND i.sku = x.sku AND i.on_hand > 0))
+       ) AS delivery_days,
+       f.lines
+FROM found f
+ORDER BY f.customer_id, f.due_at, f.cycle_key
+"""
+
+
+def candidates(conn: Conn, now: datetime, *, margin_days: float, bundle_days: int,
+               nearby_km: float, service_lead_days: int) -> list[Candidate]:
+    """Every offer the forecasts call for now that no offer covers yet, with its lines."""
+    rows = conn.execute(CANDIDATES, {
+        "now": now, "margin": margin_days, "bundle_days": bundle_days,
+        "nearby_km": nearby_km, "km_per_day": KM_PER_DAY,
+        "service_lead": service_lead_days}).fetchall()
+    found = []
+    for (customer_id, kind, instance_id, cycle_key, _skus, store_id, store_name, fulfilment,
+         lead_days, due_at, delivery_days, lines) in rows:
+        found.append(Candidate(
+            customer_id, kind, instance_id, cycle_key, store_id, store_name, fulfilment,
+            int(lead_days), due_at, delivery_days,
+            [CandidateLine(**line) for line in lines]))
+    return found
+
+
+INSERT = """
+WITH input AS (
+    SELECT * FROM jsonb_to_recordset(%(offers)s::jsonb) AS x(
+        customer_id bigint, instance_id bigint, kind text, item_skus text[], cycle_key text,
+        reason_en text, reason_zh text, fulfilment text, store_id text, lead_days integer,
+        due_at timestamptz, lines jsonb)
+),
+inserted AS (
+    INSERT INTO offers (customer_id, instance_id, kind, item_skus, cycle_key, reason_en,
+                        reason_zh, fulfilment, store_id, lead_days, due_at, expires_at,
+                        deliver_after, decided_at)
+    SELECT customer_id, instance_id, kind, item_skus, cycle_key, reason_en, reason_zh,
+           fulfilment, store_id, lead_days, due_at,
+           -- lapses a few days after the date it is about (or after now, if that is past)
+           greatest(due_at, %(now)s) + %(expiry_days)s * interval '1 day',
+           %(now)s, %(now)s
+    FROM input
+    -- a retry, or a second worker that got here first: nothing new
+    ON CONFLICT (kind, cycle_key) DO NOTHING
+    RETURNING id, kind, cycle_key
+),
+lines AS (
+    INSERT INTO offer_lines (offer_id, offer_kind, instance_id, item_sku, cycle_start)
+    SELECT n.id, n.kind, l.instance_id, l.item_sku, l.cycle_start
+    FROM inserted n
+    JOIN input i ON i.kind = n.kind AND i.cycle_key = n.cycle_key
+    CROSS JOIN LATERAL jsonb_to_recordset(i.lines)
+        AS l(instance_id bigint, item_sku text, cycle_start timestamptz)
+    ON CONFLICT DO NOTHING
+)
+SELECT id FROM inserted ORDER BY id
+"""
+
+
+def insert_offers(conn: Conn, offers: Sequence[NewOffer], now: datetime,
+                  expiry_days: int) -> list[int]:
+    """Store the offers (status pending) with their lines; returns the ids really inserted."""
+    if not offers:
+        return []
+    rows = conn.execute(INSERT, {"offers": json.dumps([asdict(o) for o in offers]),
+                                 "now": now, "expiry_days": expiry_days}).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+NO_SPAM = """
+WITH
+new AS (
+    SELECT o.id, o.customer_id, o.kind, o.due_at, k.marketing, k.capped, k.overrides_opt_out,
+           c.opted_out_at, c.quiet_start, c.quiet_end,
+           -- service messages are allowed until refused, marketing only when granted
+           coalesce(cc.granted, NOT k.marketing) AS consented,
+           coalesce(z.name, 'UTC') AS tz
+    FROM offers o
+    JOIN offer_kinds k ON k.kind = o.kind
+    JOIN customers c ON c.id = o.customer_id
+    LEFT JOIN customer_consents cc
+           ON cc.customer_id = o.customer_id AND cc.kind = o.kind AND cc.channel = 'push'
+    LEFT JOIN pg_timezone_names z ON z.name = c.timezone
+    WHERE o.id = ANY(%(ids)s)
+),
+-- Refused by the customer: opted out of offers (quality notices still go), or no consent.
+gated AS (
+    SELECT n.*,
+           CASE WHEN n.opted_out_at IS NOT NULL AND NOT n.overrides_opt_out
+                    THEN 'customer opted out'
+                WHEN NOT n.consented AND n.marketing THEN 'no consent for marketing push'
+                WHEN NOT n.consented THEN 'no consent for ' || n.kind || ' push'
+           END AS refused
+    FROM new n
+),
+-- The weekly cap: the capped offers the customer was given in the last 7 days, then the
+-- new ones soonest due first; the ones past the cap are suppressed.
+ranked AS (
+    SELECT g.*,
+           CASE WHEN g.refused IS NULL AND g.capped THEN
+               (SELECT count(*) FROM offers p JOIN offer_kinds pk ON pk.kind = p.kind
+                WHERE p.customer_id = g.customer_id AND pk.capped
+                  AND p.status <> 'suppressed' AND NOT p.id = ANY(%(ids)s)
+                  AND p.decided_at > %(now)s - interval '7 days')
+               + row_number() OVER (PARTITION BY g.customer_id, g.refused IS NULL AND g.capped
+                                    ORDER BY g.due_at, g.id)
+           END AS nth
+    FROM gated g
+),
+-- Quiet hours in the customer's own time zone (a window may wrap past midnight).
+timed AS (
+    SELECT r.*,
+           CASE WHEN r.quiet_start = r.quiet_end THEN false
+                WHEN r.quiet_start < r.quiet_end
+                    THEN l.local::time >= r.quiet_start AND l.local::time < r.quiet_end
+                ELSE l.local::time >= r.quiet_start OR l.local::time < r.quiet_end
+           END AS quiet,
+           -- the next end of the quiet hours, back in absolute time
+           (l.local::date + r.quiet_end
+            + CASE WHEN l.local::time >= r.quiet_end THEN interval '1 day'
+                   ELSE interval '0' END) AT TIME ZONE r.tz AS quiet_ends
+    FROM ranked r
+    CROSS JOIN LATERAL (SELECT %(now)s::timestamptz AT TIME ZONE r.tz AS local) l
+),
+decided AS (
+    SELECT t.id, s.status,
+           coalesce(t.refused, CASE WHEN t.nth > %(cap)s THEN %(cap_reason)s END) AS why,
+           CASE WHEN s.status = 'deferred' THEN t.quiet_ends ELSE %(now)s END AS deliver_after
+    FROM timed t
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN t.refused IS NOT NULL OR t.nth > %(cap)s THEN 'suppressed'
+                    WHEN t.quiet THEN 'deferred' ELSE 'pending' END AS status) s
+)
+UPDATE offers o
+SET status = d.status, suppressed_reason = d.why, deliver_after = d.deliver_after,
+    updated_at = %(now)s
+FROM decided d
+WHERE o.id = d.id
+RETURNING o.status
+"""
+
+
+def apply_no_spam(conn: Conn, ids: Sequence[int], now: datetime, cap: int) -> dict[str, int]:
+    """Opt-out, consent, weekly cap and quiet hours over the new offers; counts by status."""
+    if not ids:
+        return {}
+    rows = conn.execute(NO_SPAM, {"ids": list(ids), "now": now, "cap": cap,
+                                  "cap_reason": f"weekly cap of {cap} offers reached"}
+                        ).fetchall()
+    counts: dict[str, int] = {}
+    for (status,) in rows:
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+_ROW = ("id, customer_id, instance_id, kind, item_skus, reason_en, reason_zh, fulfilment, "
+        "store_id, lead_days, due_at, expires_at, status, suppressed_reason, deliver_after, "
+        "decided_at")
+
+
+def list_for_customer(conn: Conn, customer_id: int) -> list[OfferRow]:
+    """The customer's offers they can see (not suppressed), newest first."""
+    with conn.cursor(row_factory=class_row(OfferRow)) as cur:
+        return cur.execute(
+            f"SELECT {_ROW} FROM offers WHERE customer_id = %s "  # noqa: S608
+            "AND status <> 'suppressed' ORDER BY decided_at DESC, id DESC",
+            (customer_id,)).fetchall()
+
+
+def dismiss(conn: Conn, customer_id: int, offer_id: int, now: datetime) -> OfferRow:
+    """Mark the customer's offer dismissed; dismissing it again changes nothing.
+
+    Another customer's offer, or a suppressed one (never shown), is "not found".
+    """
+    with conn.cursor(row_factory=class_row(OfferRow)) as cur:
+        found = cur.execute(
+            f"SELECT {_ROW} FROM offers WHERE id = %s AND customer_id = %s "  # noqa: S608
+            "AND status <> 'suppressed' FOR UPDATE", (offer_id, customer_id)).fetchone()
+        if found is None:
+            raise NotFound(f"offer {offer_id} does not exist")
+        if found.status == "dismissed":
+            return found
+        if found.status not in OPEN:
+            raise Conflict(f"offer {offer_id} is {found.status}; it can no longer be dismissed")
+        updated = cur.execute(
+            "UPDATE offers SET status = 'dismissed', updated_at = %s "  # noqa: S608
+            f"WHERE id = %s RETURNING {_ROW}", (now, offer_id)).fetchone()
+    assert updated is not None
+    return updated
