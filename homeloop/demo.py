@@ -31,6 +31,7 @@ from homeloop.worker import make_celery
 DEMO_CUSTOMERS = [("Li Wei", "zh-CN", "SH-XUHUI"), ("Wang Fang", "zh-CN", "SH-PUDONG"),
                   ("Emma Schultz", "en", "BJ-SIYUAN")]
 FLEET = 25
+PURIFIER_AGE_DAYS = 181
 HISTORY_DAYS = 2.0
 RATE = 100.0  # messages per second, whole fleet
 STEPS_PER_DAY = 96  # the simulator reports every 15 minutes of its time
@@ -61,6 +62,13 @@ def _demo_fleet(settings: Settings, owners: list[int]) -> tuple[list[tuple[str, 
     with connect(settings) as conn:
         for i, (device_id, _, _) in enumerate(fleet):
             customers.claim(conn, owners[i % len(owners)], device_id=device_id, via="nfc_tap")
+        # The first customer has had their purifier for almost six months: its pre-filter
+        # (six months at most) is nearly due, so the demo shows an offer from the start.
+        conn.execute(
+            "UPDATE product_instances SET claimed_at = now() - make_interval(days => %s) "
+            "WHERE id = (SELECT min(id) FROM product_instances "
+            "            WHERE owner_id = %s AND sku = 'WP-500')",
+            (PURIFIER_AGE_DAYS, owners[0]))
         conn.commit()
     saved.write_text(json.dumps(fleet))
     saved.chmod(0o600)
