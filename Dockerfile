@@ -11,6 +11,7 @@ COPY catalog ./catalog
 COPY customers ./customers
 COPY device_gateway ./device_gateway
 COPY replenishment ./replenishment
+COPY notifications ./notifications
 COPY api ./api
 RUN pip install --no-cache-dir . && mkdir -p /mosquitto/auth && chown homeloop /mosquitto/auth
 

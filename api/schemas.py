@@ -141,3 +141,16 @@ class Consents(BaseModel):
     channel: Literal["push"]
     opted_out: bool
     kinds: dict[str, bool] = Field(description="Every offer kind, as the rules apply it")
+
+
+class PushTokenRequest(BaseModel):
+    token: str = Field(min_length=1, max_length=4096,
+                       description="The FCM registration token the app got on this install")
+    platform: Literal["android", "ios", "web"]
+
+
+class PushToken(BaseModel):
+    token: str
+    platform: Literal["android", "ios", "web"]
+    created_at: datetime
+    last_seen_at: datetime

@@ -120,6 +120,31 @@ def offers_evaluate() -> None:
                f"{done.expired} expired, {done.released} released after quiet hours")
 
 
+@offers_app.command("push")
+def offers_push() -> None:
+    """Queue the pending offers' pushes and send one batch (what the per-minute task does)."""
+    from notifications.fcm import open_sender
+    from replenishment.tasks import run_pushes
+
+    _logging("WARNING")
+    settings = Settings()
+    sender = open_sender(settings)
+    try:
+        done = run_pushes(settings, sender)
+    except HomeloopError as exc:
+        raise _fail(exc) from exc
+    finally:
+        if sender is not None:
+            sender.close()
+    typer.echo(f"{done.queued} pushes queued")
+    if done.delivered is None:
+        typer.echo("not sent: set HOMELOOP_FCM_CREDENTIALS_FILE (a service-account JSON)")
+        return
+    d = done.delivered
+    typer.echo(f"{d.claimed} claimed: {d.sent} sent, {d.retrying} to retry, {d.dead} dead, "
+               f"{d.failed} failed; {d.pruned_tokens} tokens pruned")
+
+
 @devices_app.command("provision")
 def devices_provision(
     sku: Annotated[str, typer.Option(help="Catalog SKU of the tagged product")],

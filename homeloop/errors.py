@@ -3,6 +3,7 @@
     HomeloopError
     ├── ServiceError      a local service could not be installed, started or stopped
     ├── PayloadError      a device message that cannot be stored (ends as a dead letter)
+    ├── PushUnavailable   FCM (or its OAuth token) could not be reached for a whole batch
     └── DomainError       a request the domain refuses; the API maps each to problem+json
         ├── NotFound      404: no such thing, or not yours (we never say which)
         ├── Conflict      409: the state forbids it (product already claimed, ...)
@@ -10,7 +11,7 @@
         ├── Unauthorized  401: no or bad credentials
         └── InvalidInput  422: well-formed but meaningless input
 
-Library errors (psycopg, paho) are caught at the boundary that knows what they mean and
+Library errors (psycopg, paho, firebase) are caught at the boundary that knows what they mean and
 re-raised as one of these with ``raise ... from exc``.
 """
 
@@ -29,6 +30,10 @@ class PayloadError(HomeloopError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class PushUnavailable(HomeloopError):
+    """The batch is retried later; errors about one token are outcomes, not exceptions."""
 
 
 class DomainError(HomeloopError):

@@ -58,6 +58,16 @@ class Settings(BaseSettings):
     offer_nearby_store_km: float = Field(default=50.0, ge=0)  # how far a pickup may send anyone
     offer_service_lead_days: int = Field(default=3, ge=0)  # booking a technician's visit
 
+    # Push delivery (notifications/fcm.py, replenishment/outbox.py). Without a service account
+    # the outbox still fills, and nothing is sent.
+    fcm_project_id: str | None = None  # else the service account's
+    fcm_credentials_file: Path | None = None  # service-account JSON
+    fcm_endpoint: str | None = None  # FCM base URL override (a local stand-in)
+    fcm_timeout_s: float = Field(default=10.0, gt=0)
+    push_batch_size: int = Field(default=200, ge=1)  # outbox rows claimed per run
+    push_max_attempts: int = Field(default=6, ge=1)  # then the row is dead
+    push_backoff_s: float = Field(default=60.0, ge=0)  # doubles with each failed attempt
+
     # API and its temporary auth seam (signed bearer tokens).
     api_host: str = "127.0.0.1"
     api_port: int = 8080

@@ -33,6 +33,8 @@ def make_celery(settings: Settings) -> Celery:
             # Offers follow the forecasts closely enough, and quiet hours end on time.
             "evaluate-offers": {"task": "replenishment.evaluate_offers",
                                 "schedule": crontab(minute="*/15")},
+            # Pushes go out within a minute of an offer (or of the end of quiet hours).
+            "send-pushes": {"task": "replenishment.send_pushes", "schedule": 60.0},
         },
     )
     return app

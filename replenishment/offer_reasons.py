@@ -21,9 +21,18 @@ from typing import Literal
 from replenishment.items import ItemKind
 from replenishment.reasons import Language, duration, reason
 
-__all__ = ["Fulfilment", "ReasonLine", "offer_reason"]
+__all__ = ["PUSH_TITLES", "Fulfilment", "ReasonLine", "offer_reason"]
 
 Fulfilment = Literal["pickup", "delivery", "visit"]
+
+# A push notification's title per language and offer kind; its body is the offer's reason.
+PUSH_TITLES: dict[Language, dict[str, str]] = {
+    "en": {"replenish": "Time to restock", "maintenance": "Service reminder",
+           "upsell": "A better fit for your pace", "crosssell": "Goes well with yours",
+           "points": "Your points cover this", "quality": "About your product"},
+    "zh": {"replenish": "该补货了", "maintenance": "保养提醒", "upsell": "更适合您的用量",
+           "crosssell": "搭配推荐", "points": "积分可兑换", "quality": "关于您的产品"},
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,8 @@ from replenishment import offers_store
 from replenishment.offer_reasons import Fulfilment, ReasonLine, offer_reason
 from replenishment.reasons import language
 
-__all__ = ["EvaluateResult", "OfferRules", "OfferView", "dismiss", "evaluate", "my_offers"]
+__all__ = ["EvaluateResult", "OfferRules", "OfferView", "dismiss", "evaluate", "my_offers",
+           "open_offer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,4 +126,10 @@ def my_offers(conn: Conn, customer_id: int, locale: str) -> list[OfferView]:
 def dismiss(conn: Conn, customer_id: int, offer_id: int, now: datetime,
             locale: str) -> OfferView:
     found = offers_store.dismiss(conn, customer_id, offer_id, now)
+    return OfferView(found, found.reason_zh if language(locale) == "zh" else found.reason_en)
+
+
+def open_offer(conn: Conn, customer_id: int, offer_id: int, now: datetime,
+               locale: str) -> OfferView:
+    found = offers_store.mark_opened(conn, customer_id, offer_id, now)
     return OfferView(found, found.reason_zh if language(locale) == "zh" else found.reason_en)

@@ -22,7 +22,7 @@ from homeloop.errors import Conflict, NotFound
 
 __all__ = ["KM_PER_DAY", "Candidate", "CandidateLine", "NewOffer", "OfferRow",
            "apply_no_spam", "candidates", "dismiss", "expire_and_release", "insert_offers",
-           "list_for_customer", "lock_evaluation"]
+           "list_for_customer", "lock_evaluation", "mark_opened"]
 
 # A pickup at a store other than the customer's own: a day to get there, plus a day per
 # started 25 km (a trip across town fits in the next free day or two).
@@ -432,6 +432,30 @@ def dismiss(conn: Conn, customer_id: int, offer_id: int, now: datetime) -> Offer
             raise Conflict(f"offer {offer_id} is {found.status}; it can no longer be dismissed")
         updated = cur.execute(
             "UPDATE offers SET status = 'dismissed', updated_at = %s "  # noqa: S608
+            f"WHERE id = %s RETURNING {_ROW}", (now, offer_id)).fetchone()
+    assert updated is not None
+    return updated
+
+
+def mark_opened(conn: Conn, customer_id: int, offer_id: int, now: datetime) -> OfferRow:
+    """The customer tapped the offer's notification (or opened it in the list).
+
+    From any open status; opening it again, or an offer already accepted, changes nothing;
+    a dismissed or expired one is a conflict. Another customer's or a suppressed offer is
+    "not found", as for :func:`dismiss`.
+    """
+    with conn.cursor(row_factory=class_row(OfferRow)) as cur:
+        found = cur.execute(
+            f"SELECT {_ROW} FROM offers WHERE id = %s AND customer_id = %s "  # noqa: S608
+            "AND status <> 'suppressed' FOR UPDATE", (offer_id, customer_id)).fetchone()
+        if found is None:
+            raise NotFound(f"offer {offer_id} does not exist")
+        if found.status in ("opened", "accepted"):
+            return found
+        if found.status not in OPEN:
+            raise Conflict(f"offer {offer_id} is {found.status}; it can no longer be opened")
+        updated = cur.execute(
+            "UPDATE offers SET status = 'opened', updated_at = %s "  # noqa: S608
             f"WHERE id = %s RETURNING {_ROW}", (now, offer_id)).fetchone()
     assert updated is not None
     return updated

@@ -8,20 +8,32 @@ task whose worker died) leaves the same rows.
 ``replenishment.evaluate_offers`` (beat, every 15 minutes) decides offers over all stored
 forecasts in one transaction (:func:`replenishment.offers.evaluate`); a redelivered or
 concurrent run adds nothing, by the offers' unique cycle keys and the evaluation lock.
+
+``replenishment.send_pushes`` (beat, every minute) fills the outbox from the pending offers
+and sends one batch (:mod:`replenishment.outbox`), each step its own transaction. A rerun
+finds the sent rows sent and the rest where they were; two at once skip each other's rows.
+The FCM sender is built once per worker process, on its first push task (after the fork: a
+firebase app's HTTP sessions must not cross one), and deleted when the process ends.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from celery import shared_task
+from celery.signals import worker_process_shutdown
 
 from homeloop.db import connect
 from homeloop.settings import Settings
-from replenishment import offers, service, store
+from notifications.fcm import FcmSender, open_sender
+from replenishment import offers, outbox, service, store
 
-__all__ = ["RunResult", "evaluate_offers", "forecast_all", "run_all", "run_offers"]
+__all__ = ["PushRun", "RunResult", "evaluate_offers", "forecast_all", "run_all", "run_offers",
+           "run_pushes", "send_pushes"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +73,49 @@ def run_offers(settings: Settings, now: datetime | None = None) -> offers.Evalua
 @shared_task(name="replenishment.evaluate_offers")
 def evaluate_offers() -> dict[str, int]:
     return asdict(run_offers(Settings()))
+
+
+@dataclass(frozen=True, slots=True)
+class PushRun:
+    queued: int
+    delivered: outbox.DeliverResult | None  # None: no FCM service account configured
+
+
+def run_pushes(settings: Settings, sender: outbox.Sender | None,
+               now: datetime | None = None) -> PushRun:
+    """Fill the outbox, then send one batch; what the task and the CLI run."""
+    at = now or datetime.now(UTC)
+    with connect(settings) as conn:
+        with conn.transaction():
+            queued = outbox.enqueue(conn, at)
+        if sender is None:
+            return PushRun(queued, None)
+        with conn.transaction():
+            delivered = outbox.deliver(conn, sender, at, outbox.PushPolicy.from_settings(settings))
+    return PushRun(queued, delivered)
+
+
+_process_sender: list[FcmSender | None] = []  # this worker process's, once built
+
+
+def _sender(settings: Settings) -> FcmSender | None:
+    if not _process_sender:
+        _process_sender.append(open_sender(settings))
+        if _process_sender[0] is None:
+            log.warning("HOMELOOP_FCM_CREDENTIALS_FILE is not set: pushes are queued, not sent")
+    return _process_sender[0]
+
+
+@worker_process_shutdown.connect
+def _close_sender(**_: object) -> None:
+    sender = _process_sender.pop() if _process_sender else None
+    if sender is not None:
+        sender.close()
+
+
+@shared_task(name="replenishment.send_pushes")
+def send_pushes() -> dict[str, object]:
+    settings = Settings()
+    done = run_pushes(settings, _sender(settings))
+    return {"queued": done.queued,
+            "delivered": asdict(done.delivered) if done.delivered else None}

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from api import schemas
 from api.auth import CurrentCustomer
 from api.deps import ConnDep
 from customers import consents
 from customers import store as customers
-from replenishment import offers
+from notifications import tokens
+from replenishment import offers, outbox
 
 router = APIRouter(prefix="/v1/me", tags=["offers"])
 
@@ -41,6 +42,36 @@ def dismiss_offer(offer_id: int, customer: CurrentCustomer, conn: ConnDep) -> sc
     """Dismiss an offer; it is not offered again for this consumable's cycle."""
     locale = customers.locale_of(conn, customer)
     return _offer(offers.dismiss(conn, customer, offer_id, datetime.now(UTC), locale))
+
+
+@router.post("/offers/{offer_id}/open", response_model=schemas.Offer,
+             responses={404: {"description": "No such offer, or not yours"},
+                        409: {"description": "Already dismissed or expired"}})
+def open_offer(offer_id: int, customer: CurrentCustomer, conn: ConnDep) -> schemas.Offer:
+    """The customer tapped the offer's notification; opening it again changes nothing."""
+    locale = customers.locale_of(conn, customer)
+    return _offer(offers.open_offer(conn, customer, offer_id, datetime.now(UTC), locale))
+
+
+@router.post("/push-tokens", response_model=schemas.PushToken)
+def register_push_token(body: schemas.PushTokenRequest, customer: CurrentCustomer,
+                        conn: ConnDep) -> schemas.PushToken:
+    """Register this install's FCM token for offers; registering it again only refreshes it.
+
+    A token moves to the customer who registers it last (the install's signed-in account).
+    Pushes that waited for a token are queued again.
+    """
+    found = outbox.register_push_token(conn, customer, body.token, body.platform,
+                                       datetime.now(UTC))
+    return schemas.PushToken.model_validate(asdict(found))
+
+
+@router.delete("/push-tokens/{token}", status_code=204,
+               responses={404: {"description": "Not registered, or not yours"}})
+def delete_push_token(token: str, customer: CurrentCustomer, conn: ConnDep) -> Response:
+    """Stop pushing to this install (signing out)."""
+    tokens.unregister(conn, customer, token)
+    return Response(status_code=204)
 
 
 @router.get("/consents", response_model=schemas.Consents)
