@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,25 +9,16 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.auth import mint
 from customers import store as customers
 from device_gateway.provisioning import Credentials
 from homeloop.settings import Settings
 from replenishment import service
+from tests.api.conftest import auth
 from tests.conftest import write_through_gateway
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 
-@pytest.fixture
-def client(settings: Settings, db: Conn) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
-def auth(settings: Settings, subject: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint(settings, subject)}"}
 
 
 def dishwasher_run_daily(db: Conn, provisioned: Any, locale: str) -> tuple[Credentials, int]:

@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.auth import mint
 from customers import store as customers
 from homeloop.settings import Settings
 from replenishment import offers
+from tests.api.conftest import auth
 from tests.replenishment.test_offers import forecast, product
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 
-@pytest.fixture
-def client(settings: Settings, db: Conn) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
-def auth(settings: Settings, customer_id: int) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint(settings, f'customer:{customer_id}')}"}
 
 
 def offered(db: Conn, locale: str, *days: float) -> int:

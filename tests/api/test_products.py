@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.auth import mint
 from device_gateway.provisioning import Credentials
 from homeloop.settings import Settings
+from tests.api.conftest import auth
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
-
-@pytest.fixture
-def client(settings: Settings, db: Conn) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
 
 
 def customer(db: Conn, name: str) -> int:
@@ -30,9 +22,6 @@ def customer(db: Conn, name: str) -> int:
     assert row is not None
     return int(row[0])
 
-
-def auth(settings: Settings, subject: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint(settings, subject)}"}
 
 
 def assert_problem(resp: Any, status: int, detail: str) -> None:
