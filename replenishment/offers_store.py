@@ -420,21 +420,8 @@ def dismiss(conn: Conn, customer_id: int, offer_id: int, now: datetime) -> Offer
 
     Another customer's offer, or a suppressed one (never shown), is "not found".
     """
-    with conn.cursor(row_factory=class_row(OfferRow)) as cur:
-        found = cur.execute(
-            f"SELECT {_ROW} FROM offers WHERE id = %s AND customer_id = %s "  # noqa: S608
-            "AND status <> 'suppressed' FOR UPDATE", (offer_id, customer_id)).fetchone()
-        if found is None:
-            raise NotFound(f"offer {offer_id} does not exist")
-        if found.status == "dismissed":
-            return found
-        if found.status not in OPEN:
-            raise Conflict(f"offer {offer_id} is {found.status}; it can no longer be dismissed")
-        updated = cur.execute(
-            "UPDATE offers SET status = 'dismissed', updated_at = %s "  # noqa: S608
-            f"WHERE id = %s RETURNING {_ROW}", (now, offer_id)).fetchone()
-    assert updated is not None
-    return updated
+    return _customer_moves(conn, customer_id, offer_id, now, to="dismissed",
+                           settled=("dismissed",), verb="dismissed")
 
 
 def mark_opened(conn: Conn, customer_id: int, offer_id: int, now: datetime) -> OfferRow:
@@ -444,18 +431,29 @@ def mark_opened(conn: Conn, customer_id: int, offer_id: int, now: datetime) -> O
     a dismissed or expired one is a conflict. Another customer's or a suppressed offer is
     "not found", as for :func:`dismiss`.
     """
+    return _customer_moves(conn, customer_id, offer_id, now, to="opened",
+                           settled=("opened", "accepted"), verb="opened")
+
+
+def _customer_moves(conn: Conn, customer_id: int, offer_id: int, now: datetime, *, to: str,
+                    settled: tuple[str, ...], verb: str) -> OfferRow:
+    """Move the customer's own open offer to ``to``; from a ``settled`` status, no change.
+
+    Another customer's offer, or a suppressed one, is "not found"; an offer in any other
+    closed status is a conflict.
+    """
     with conn.cursor(row_factory=class_row(OfferRow)) as cur:
         found = cur.execute(
             f"SELECT {_ROW} FROM offers WHERE id = %s AND customer_id = %s "  # noqa: S608
             "AND status <> 'suppressed' FOR UPDATE", (offer_id, customer_id)).fetchone()
         if found is None:
             raise NotFound(f"offer {offer_id} does not exist")
-        if found.status in ("opened", "accepted"):
+        if found.status in settled:
             return found
         if found.status not in OPEN:
-            raise Conflict(f"offer {offer_id} is {found.status}; it can no longer be opened")
+            raise Conflict(f"offer {offer_id} is {found.status}; it can no longer be {verb}")
         updated = cur.execute(
-            "UPDATE offers SET status = 'opened', updated_at = %s "  # noqa: S608
-            f"WHERE id = %s RETURNING {_ROW}", (now, offer_id)).fetchone()
+            "UPDATE offers SET status = %s, updated_at = %s "  # noqa: S608
+            f"WHERE id = %s RETURNING {_ROW}", (to, now, offer_id)).fetchone()
     assert updated is not None
     return updated
