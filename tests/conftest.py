@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import paho.mqtt.client as mqtt
 import psycopg
@@ -34,6 +34,7 @@ from homeloop import migrate, services
 from homeloop.db import has_timescaledb
 from homeloop.settings import PROJECT_ROOT, Settings
 
+T = TypeVar("T")
 TEST_DB = "homeloop_test"
 TEST_MQTT_PORT = 51884
 TEST_REDIS_DB = "1"  # the development stack's Celery uses db 0
@@ -233,6 +234,35 @@ def device(settings: Settings,
     yield make
     for dev in made:
         dev.close()
+
+
+def in_two_transactions_at_once(settings: Settings,
+                                 work: Callable[[psycopg.Connection[tuple[Any, ...]]], T],
+                                 ) -> list[T]:
+    """Run ``work`` in two threads, each in its own transaction, released together.
+
+    What two workers do when beat fires twice or a task is redelivered. A thread's error
+    fails the test.
+    """
+    barrier = threading.Barrier(2)
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with psycopg.connect(settings.database_url) as conn, conn.transaction():
+                barrier.wait(timeout=10)
+                results.append(work(conn))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    return results
 
 
 def now_ms() -> int:

@@ -19,6 +19,7 @@ from customers import consents
 from customers import store as customers
 from homeloop.settings import Settings
 from replenishment import offers, offers_store
+from tests.conftest import in_two_transactions_at_once
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 # 10:00 in Shanghai: outside the default quiet hours (22:00-08:00).
@@ -246,25 +247,7 @@ def test_evaluating_again_creates_nothing_until_a_new_cycle_begins(db: Conn) -> 
 def test_two_evaluations_at_once_make_one_offer(db: Conn, settings: Settings) -> None:
     owner = customer(db)
     forecast(db, product(db, owner, "DW-60"), "DET-TAB-30", 1.0)
-    barrier = threading.Barrier(2)
-    results: list[offers.EvaluateResult] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            with psycopg.connect(settings.database_url) as conn, conn.transaction():
-                barrier.wait(timeout=10)
-                results.append(offers.evaluate(conn, NOW))
-        except BaseException as exc:  # reported below: a thread's error must fail the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-
-    assert errors == []
+    results = in_two_transactions_at_once(settings, lambda conn: offers.evaluate(conn, NOW))
     assert sorted(r.created for r in results) == [0, 1]
     assert len(all_offers(db)) == 1
 

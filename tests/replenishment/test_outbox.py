@@ -6,7 +6,6 @@ and of Google's OAuth token endpoint (tests/fcm_standin.py): real HTTP, no netwo
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from notifications.fcm import FcmSender, open_sender
 from replenishment import outbox
 from replenishment.outbox import PushPolicy
 from replenishment.tasks import run_pushes
+from tests.conftest import in_two_transactions_at_once
 from tests.fcm_standin import ACCESS_TOKEN, FcmStandIn, serve, service_account
 from tests.replenishment.test_offers import NOW, customer, evaluate, forecast, product
 
@@ -232,25 +232,8 @@ def test_two_deliveries_at_once_send_each_message_once(
         token(db, owner, f"phone-{n}")
     with db.transaction():
         assert outbox.enqueue(db, NOW) == 4
-    barrier = threading.Barrier(2)
-    results: list[outbox.DeliverResult] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            with psycopg.connect(settings.database_url) as conn, conn.transaction():
-                barrier.wait(timeout=10)
-                results.append(outbox.deliver(conn, sender, NOW))
-        except BaseException as exc:  # reported below: a thread's error must fail the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-
-    assert errors == []
+    results = in_two_transactions_at_once(
+        settings, lambda conn: outbox.deliver(conn, sender, NOW))
     assert sum(r.sent for r in results) == 4
     assert sorted(fcm.tokens_sent_to()) == [f"phone-{n}" for n in range(4)]
     assert db.execute("SELECT count(*) FROM offers WHERE status = 'sent'").fetchone() == (4,)
