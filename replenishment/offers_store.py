@@ -317,6 +317,7 @@ def insert_offers(conn: Conn, offers: Sequence[NewOffer], now: datetime,
 
 NO_SPAM = """
 WITH
+new_ids AS (SELECT unnest(%(ids)s::bigint[]) AS id),
 new AS (
     SELECT o.id, o.customer_id, o.kind, o.due_at, k.marketing, k.capped, k.overrides_opt_out,
            c.opted_out_at, c.quiet_start, c.quiet_end,
@@ -329,7 +330,7 @@ new AS (
     LEFT JOIN customer_consents cc
            ON cc.customer_id = o.customer_id AND cc.kind = o.kind AND cc.channel = 'push'
     LEFT JOIN pg_timezone_names z ON z.name = c.timezone
-    WHERE o.id = ANY(%(ids)s)
+    WHERE o.id IN (SELECT id FROM new_ids)
 ),
 -- Refused by the customer: opted out of offers (quality notices still go), or no consent.
 gated AS (
@@ -341,19 +342,27 @@ gated AS (
            END AS refused
     FROM new n
 ),
--- The weekly cap: the capped offers the customer was given in the last 7 days, then the
--- new ones soonest due first; the ones past the cap are suppressed.
+-- The weekly cap: the capped offers the customer was given in the last 7 days (counted
+-- once per customer, not once per new offer), then the new ones soonest due first; the
+-- ones past the cap are suppressed.
+given AS (
+    SELECT p.customer_id, count(*) AS n
+    FROM offers p JOIN offer_kinds pk ON pk.kind = p.kind
+    WHERE pk.capped AND p.status <> 'suppressed'
+      AND p.decided_at > %(now)s - interval '7 days'
+      AND p.customer_id IN (SELECT customer_id FROM new)
+      AND NOT EXISTS (SELECT 1 FROM new_ids x WHERE x.id = p.id)
+    GROUP BY p.customer_id
+),
 ranked AS (
     SELECT g.*,
            CASE WHEN g.refused IS NULL AND g.capped THEN
-               (SELECT count(*) FROM offers p JOIN offer_kinds pk ON pk.kind = p.kind
-                WHERE p.customer_id = g.customer_id AND pk.capped
-                  AND p.status <> 'suppressed' AND NOT p.id = ANY(%(ids)s)
-                  AND p.decided_at > %(now)s - interval '7 days')
+               coalesce(gv.n, 0)
                + row_number() OVER (PARTITION BY g.customer_id, g.refused IS NULL AND g.capped
                                     ORDER BY g.due_at, g.id)
            END AS nth
     FROM gated g
+    LEFT JOIN given gv ON gv.customer_id = g.customer_id
 ),
 -- Quiet hours in the customer's own time zone (a window may wrap past midnight).
 timed AS (
