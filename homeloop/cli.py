@@ -326,6 +326,21 @@ def bench_forecast(traces: int = 500, seed: int = 11) -> None:
     run_forecast_bench(traces=traces, seed=seed)
 
 
+@bench_app.command("offers")
+def bench_offers(
+    instances: Annotated[int, typer.Option(help="How many product instances")] = 1_000_000,
+    keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards")] = False,
+) -> None:
+    """One full offer evaluation over N instances: seconds and memory against the targets."""
+    from replenishment.bench_offers import run_offers_bench
+
+    _logging("WARNING")
+    try:
+        run_offers_bench(Settings(), instances, keep=keep, say=typer.echo)
+    except HomeloopError as exc:
+        raise _fail(exc) from exc
+
+
 def main() -> None:  # pragma: no cover - console entry point
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(app())
