@@ -104,6 +104,20 @@ class DeadLetter(BaseModel):
     payload_preview: str
 
 
+class QualityAlert(BaseModel):
+    id: int
+    sku: str
+    window_start: datetime
+    window_end: datetime
+    faults: int
+    devices: int
+    rate: float
+    baseline_rate: float
+    expected: float
+    p_value: float
+    created_at: datetime
+
+
 OfferKind = Literal["replenish", "maintenance", "upsell", "crosssell", "points", "quality"]
 
 

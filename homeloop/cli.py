@@ -28,6 +28,8 @@ app.add_typer(services_app, name="services")
 app.add_typer(devices_app, name="devices")
 app.add_typer(auth_app, name="auth")
 app.add_typer(offers_app, name="offers")
+quality_app = typer.Typer(help="Fleet quality alerts.", no_args_is_help=True)
+app.add_typer(quality_app, name="quality")
 app.add_typer(bench_app, name="bench")
 
 
@@ -118,6 +120,17 @@ def offers_evaluate() -> None:
     typer.echo(f"{done.created} offers created: {done.pending} pending, {done.deferred} "
                f"deferred to the end of quiet hours, {done.suppressed} suppressed; "
                f"{done.expired} expired, {done.released} released after quiet hours")
+
+
+@quality_app.command("scan")
+def quality_scan() -> None:
+    """Raise fleet quality alerts and notices now (what the daily Celery task does)."""
+    from replenishment.tasks import run_quality_scan
+
+    _logging("WARNING")
+    done = run_quality_scan(Settings())
+    typer.echo(f"{done.skus} SKUs scanned: {done.alerts} new alerts, "
+               f"{done.offers} quality offers created")
 
 
 @offers_app.command("push")

@@ -14,6 +14,10 @@ and sends one batch (:mod:`replenishment.outbox`), each step its own transaction
 finds the sent rows sent and the rest where they were; two at once skip each other's rows.
 The FCM sender is built once per worker process, on its first push task (after the fork: a
 firebase app's HTTP sessions must not cross one), and deleted when the process ends.
+
+``replenishment.quality_scan`` (beat, daily) raises fleet quality alerts and the owners'
+quality notices (:mod:`replenishment.quality_store`) in one transaction; the alerts' ``UNIQUE
+(sku, day)`` makes a rerun the same day add nothing.
 """
 
 from __future__ import annotations
@@ -28,10 +32,10 @@ from celery.signals import worker_process_shutdown
 from homeloop.db import connect
 from homeloop.settings import Settings
 from notifications.fcm import FcmSender, open_sender
-from replenishment import offers, outbox, service, store
+from replenishment import offers, outbox, quality_store, service, store
 
-__all__ = ["PushRun", "RunResult", "evaluate_offers", "forecast_all", "run_all", "run_offers",
-           "run_pushes", "send_pushes"]
+__all__ = ["PushRun", "RunResult", "evaluate_offers", "forecast_all", "quality_scan", "run_all",
+           "run_offers", "run_pushes", "run_quality_scan", "send_pushes"]
 
 log = logging.getLogger(__name__)
 
@@ -119,3 +123,17 @@ def send_pushes() -> dict[str, object]:
     done = run_pushes(settings, _sender(settings))
     return {"queued": done.queued,
             "delivered": asdict(done.delivered) if done.delivered else None}
+
+
+def run_quality_scan(settings: Settings,
+                     now: datetime | None = None) -> quality_store.ScanResult:
+    """The daily fleet quality scan, in one transaction; what the task and the CLI run."""
+    with connect(settings) as conn, conn.transaction():
+        return quality_store.scan(conn, now or datetime.now(UTC),
+                                  service_lead_days=settings.offer_service_lead_days,
+                                  weekly_cap=settings.offer_weekly_cap)
+
+
+@shared_task(name="replenishment.quality_scan")
+def quality_scan() -> dict[str, int]:
+    return asdict(run_quality_scan(Settings()))

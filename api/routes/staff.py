@@ -1,4 +1,4 @@
-"""Staff: provisioning tags, transferring ownership, reading dead letters."""
+"""Staff: provisioning tags, transferring ownership, reading dead letters and quality alerts."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from api.deps import ConnDep, PoolDep, SettingsDep
 from customers import store as customers
 from device_gateway import provisioning
 from homeloop.db import transaction
+from replenishment import quality_store
 
 router = APIRouter(prefix="/v1/staff", tags=["staff"])
 
@@ -61,3 +62,12 @@ def dead_letters(staff: StaffUser, conn: ConnDep,
                                payload_size=r[4],
                                payload_preview=bytes(r[5][:200]).decode("utf-8", "replace"))
             for r in rows]
+
+
+@router.get("/quality-alerts", response_model=list[schemas.QualityAlert])
+def quality_alerts(staff: StaffUser, conn: ConnDep,
+                   limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                   ) -> list[schemas.QualityAlert]:
+    """Fleet quality alerts, newest first: SKUs with significantly more faults than usual."""
+    return [schemas.QualityAlert(**{k: v for k, v in asdict(a).items() if k != "day"})
+            for a in quality_store.list_alerts(conn, limit)]

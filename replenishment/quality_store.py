@@ -1,0 +1,154 @@
+"""SQL of fleet quality alerts: the daily scan, its alerts and the owners' quality notices.
+
+:func:`scan` counts set-based, per SKU, the ``fault`` events of the active (not revoked)
+devices in the window and in the baseline before it, judges each SKU in Python
+(:func:`quality.assess`), and stores the significant ones ``ON CONFLICT (sku, day) DO
+NOTHING``. For each alert this run really inserted, the owners of the instances with a
+fault in the window get a ``quality`` offer through :func:`offers_store.insert_offers` and
+:func:`offers_store.apply_no_spam` (quality notices are exempt from the weekly cap and reach
+opted-out customers; quiet hours still defer them), so the push outbox sends them like any
+other offer. Callers own the transaction.
+
+Exposure is ``devices x days`` over the active devices now: a fleet that grew during the
+baseline has its baseline rate underestimated (errs towards alerting).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from psycopg.rows import class_row
+
+from homeloop.db import Conn
+from replenishment import offers_store
+from replenishment.quality import QualityRule, assess
+
+__all__ = ["AlertRow", "ScanResult", "list_alerts", "reason", "scan"]
+
+DEFAULT_RULE = QualityRule()
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    id: int
+    sku: str
+    day: date
+    window_start: datetime
+    window_end: datetime
+    faults: int
+    devices: int
+    rate: float
+    baseline_rate: float
+    expected: float
+    p_value: float
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    skus: int
+    alerts: int   # inserted by this run
+    offers: int   # quality offers inserted by this run
+
+
+COUNTS = """
+WITH dev AS (
+    SELECT d.id, p.sku
+    FROM devices d JOIN product_instances p ON p.id = d.instance_id
+    WHERE d.revoked_at IS NULL
+),
+faults AS (
+    SELECT e.device_id,
+           count(*) FILTER (WHERE e.time >= %(window_start)s) AS recent,
+           count(*) FILTER (WHERE e.time < %(window_start)s) AS before
+    FROM events e
+    WHERE e.kind = 'fault' AND e.time >= %(baseline_start)s AND e.time < %(now)s
+    GROUP BY e.device_id
+)
+SELECT dev.sku, count(*) AS devices, coalesce(sum(f.recent), 0)::bigint AS recent,
+       coalesce(sum(f.before), 0)::bigint AS before
+FROM dev LEFT JOIN faults f ON f.device_id = dev.id
+GROUP BY dev.sku
+ORDER BY dev.sku
+"""
+
+INSERT_ALERT = """
+INSERT INTO quality_alerts (sku, day, window_start, window_end, faults, devices, rate,
+                            baseline_rate, expected, p_value, created_at)
+VALUES (%(sku)s, (%(now)s::timestamptz AT TIME ZONE 'UTC')::date, %(window_start)s, %(now)s,
+        %(faults)s, %(devices)s, %(rate)s, %(baseline_rate)s, %(expected)s, %(p_value)s,
+        %(now)s)
+ON CONFLICT (sku, day) DO NOTHING
+RETURNING id
+"""
+
+# The owners of the SKU's instances whose device reported a fault in the window.
+AFFECTED = """
+SELECT DISTINCT p.id AS instance_id, p.owner_id, s.name, s.name_zh,
+       CASE WHEN NOT h.online THEN h.id END AS store_id
+FROM devices d
+JOIN product_instances p ON p.id = d.instance_id
+JOIN customers c ON c.id = p.owner_id
+JOIN skus s ON s.sku = p.sku
+LEFT JOIN stores h ON h.id = c.home_store_id
+WHERE p.sku = %(sku)s AND d.revoked_at IS NULL
+  AND EXISTS (SELECT 1 FROM events e WHERE e.device_id = d.id AND e.kind = 'fault'
+              AND e.time >= %(window_start)s AND e.time < %(now)s)
+ORDER BY p.id
+"""
+
+
+def reason(product_name: str, product_name_zh: str) -> tuple[str, str]:
+    """The quality notice's reason, (English, Chinese)."""
+    return (f"We have seen more faults than usual on your {product_name}; book a free check.",
+            f"我们发现您的{product_name_zh}近期故障比平时多，请预约免费检查。")  # noqa: RUF001
+
+
+def scan(conn: Conn, now: datetime, rule: QualityRule = DEFAULT_RULE, *,
+         service_lead_days: int = 3, expiry_days: int = 14, weekly_cap: int = 3) -> ScanResult:
+    """Run the daily scan as of ``now``; a second run the same UTC day adds nothing."""
+    window_start = now - timedelta(days=rule.window_days)
+    baseline_start = window_start - timedelta(days=rule.baseline_days)
+    rows = conn.execute(COUNTS, {"now": now, "window_start": window_start,
+                                 "baseline_start": baseline_start}).fetchall()
+    alerts = 0
+    new_offers: list[offers_store.NewOffer] = []
+    for sku, devices, recent, before in rows:
+        found = assess(int(recent), int(devices), int(before), rule)
+        if not found.significant:
+            continue
+        inserted = conn.execute(INSERT_ALERT, {
+            "sku": sku, "now": now, "window_start": window_start, "faults": found.faults,
+            "devices": found.devices, "rate": found.rate, "baseline_rate": found.baseline_rate,
+            "expected": found.expected, "p_value": found.p_value}).fetchone()
+        if inserted is None:  # already raised today
+            continue
+        alerts += 1
+        alert_id = int(inserted[0])
+        for instance_id, owner_id, name, name_zh, store_id in conn.execute(
+                AFFECTED, {"sku": sku, "now": now, "window_start": window_start}).fetchall():
+            en, zh = reason(name, name_zh)
+            new_offers.append(offers_store.NewOffer(
+                customer_id=int(owner_id), instance_id=int(instance_id), kind="quality",
+                item_skus=[sku], cycle_key=f"quality:{alert_id}:{instance_id}",
+                reason_en=en, reason_zh=zh, fulfilment="visit", store_id=store_id,
+                lead_days=service_lead_days,
+                due_at=(now + timedelta(days=service_lead_days)).isoformat(),
+                lines=[{"instance_id": int(instance_id), "item_sku": sku,
+                        "cycle_start": now.isoformat()}]))
+    offer_ids: list[int] = []
+    if new_offers:
+        offers_store.lock_evaluation(conn)  # the weekly cap counts consistently
+        offer_ids = offers_store.insert_offers(conn, new_offers, now, expiry_days)
+        offers_store.apply_no_spam(conn, offer_ids, now, weekly_cap)
+    return ScanResult(skus=len(rows), alerts=alerts, offers=len(offer_ids))
+
+
+def list_alerts(conn: Conn, limit: int = 100) -> list[AlertRow]:
+    """The latest alerts, newest first."""
+    with conn.cursor(row_factory=class_row(AlertRow)) as cur:
+        return cur.execute(
+            "SELECT id, sku, day, window_start, window_end, faults, devices, rate, "
+            "baseline_rate, expected, p_value, created_at FROM quality_alerts "
+            "ORDER BY day DESC, id DESC LIMIT %s", (limit,)).fetchall()
