@@ -45,8 +45,14 @@ def get_instance(conn: Conn, instance_id: int) -> ProductInstance:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    product: ProductInstance
+    new: bool  # False when the customer already owned it: claiming again changes nothing
+
+
 def claim(conn: Conn, customer_id: int, *, tag_uid: str | None = None,
-          device_id: str | None = None, via: Via = "app_claim") -> ProductInstance:
+          device_id: str | None = None, via: Via = "app_claim") -> Claim:
     """Register the tagged product to a customer. First claim wins; claiming again is a no-op."""
     if tag_uid is not None:
         where, key = "tag_uid = %s", tag_uid
@@ -61,7 +67,7 @@ def claim(conn: Conn, customer_id: int, *, tag_uid: str | None = None,
         if found is None:
             raise NotFound(f"no product carries tag {tag_uid or device_id!r}")
         if found.owner_id == customer_id:
-            return found
+            return Claim(found, new=False)
         if found.owner_id is not None:
             raise Conflict("this product is already registered to another customer; "
                            "ask the store to transfer it if it changed hands")
@@ -71,7 +77,7 @@ def claim(conn: Conn, customer_id: int, *, tag_uid: str | None = None,
     conn.execute("INSERT INTO ownership_changes (instance_id, from_owner, to_owner, via) "
                  "VALUES (%s, NULL, %s, %s)", (found.id, customer_id, via))
     assert updated is not None
-    return updated
+    return Claim(updated, new=True)
 
 
 def transfer(conn: Conn, instance_id: int,

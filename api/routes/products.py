@@ -29,11 +29,9 @@ def claim_product(body: schemas.ClaimRequest, customer: CurrentCustomer, conn: C
 
     The first claim wins; claiming your own product again answers 200 with it.
     """
-    before = conn.execute("SELECT owner_id FROM product_instances WHERE tag_uid = %s",
-                          (body.tag_uid.replace(":", "").upper(),)).fetchone()
-    found = customers.claim(conn, customer, tag_uid=body.tag_uid.replace(":", "").upper())
-    response.status_code = status.HTTP_200_OK if before and before[0] else status.HTTP_201_CREATED
-    return schemas.Product(**asdict(found))
+    claimed = customers.claim(conn, customer, tag_uid=body.tag_uid.replace(":", "").upper())
+    response.status_code = status.HTTP_201_CREATED if claimed.new else status.HTTP_200_OK
+    return schemas.Product(**asdict(claimed.product))
 
 
 @router.get("/v1/me/products", response_model=list[schemas.Product])
