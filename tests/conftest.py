@@ -35,11 +35,16 @@ from homeloop.db import has_timescaledb
 from homeloop.settings import PROJECT_ROOT, Settings
 
 T = TypeVar("T")
-TEST_DB = "homeloop_test"
-TEST_MQTT_PORT = 51884
-TEST_REDIS_DB = "1"  # the development stack's Celery uses db 0
-DATA_TABLES = ("readings", "events", "dead_letters", "devices", "ownership_changes",
-               "product_instances", "customers")
+# HOMELOOP_TEST_SLOT=n gives a test run its own database, broker port, Redis db and state
+# folder, so that two runs on one machine (two branches, say) never share data.
+SLOT = int(os.environ.get("HOMELOOP_TEST_SLOT", "0"))
+TEST_DB = "homeloop_test" + (f"_{SLOT}" if SLOT else "")
+TEST_MQTT_PORT = 51884 + 10 * SLOT
+TEST_REDIS_DB = str(1 + SLOT)  # the development stack's Celery uses db 0
+TEST_STATE = "test" + (f"-{SLOT}" if SLOT else "")
+# The seeded catalog survives between tests; every other table is emptied before each one.
+CATALOG_TABLES = ("alembic_version", "skus", "stores", "inventory", "sku_consumables",
+                  "sku_services", "offer_kinds")
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05,
@@ -77,7 +82,7 @@ def settings() -> Iterator[Settings]:
     test = base.model_copy(update={
         "database_url": url, "mqtt_port": TEST_MQTT_PORT,
         "redis_url": base.redis_url.rsplit("/", 1)[0] + "/" + TEST_REDIS_DB,
-        "state_dir": PROJECT_ROOT / ".local" / "test", "gateway_metrics_port": 0})
+        "state_dir": PROJECT_ROOT / ".local" / TEST_STATE, "gateway_metrics_port": 0})
     services.mosquitto_down(test)
     services.mosquitto_up(test)
     migrate.upgrade(test)
@@ -91,10 +96,10 @@ def settings() -> Iterator[Settings]:
 def db(settings: Settings) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
     """An autocommit connection to a test database emptied of everything but the catalog."""
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        rollups = [r[0] for r in conn.execute(
-            "SELECT relname FROM pg_class WHERE relname IN ('readings_hourly', 'readings_daily') "
-            "AND relkind = 'r'").fetchall()]
-        conn.execute(f"TRUNCATE {', '.join((*DATA_TABLES, *rollups))} RESTART IDENTITY CASCADE")
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> ALL(%s)", [list(CATALOG_TABLES)]).fetchall()]
+        conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
         yield conn
 
 
