@@ -21,7 +21,11 @@ def client(settings: Settings,
         yield test_client
 
 
-def auth(settings: Settings, who: str | int) -> dict[str, str]:
-    """A bearer header for ``who``: a customer id, or a subject like ``staff:anna``."""
+def auth(settings: Settings, who: str | int, **claims: object) -> dict[str, str]:
+    """A bearer header for ``who``: a customer id, or a subject like ``staff:anna``.
+
+    Staff are admins unless ``role=`` names another role; ``store=`` binds staff or a kiosk
+    (``kiosk:<id>``) to a store.
+    """
     subject = f"customer:{who}" if isinstance(who, int) else who
-    return {"Authorization": f"Bearer {mint(settings, subject)}"}
+    return {"Authorization": f"Bearer {mint(settings, subject, **claims)}"}

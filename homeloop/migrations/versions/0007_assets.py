@@ -1,0 +1,18 @@
+"""AR assets: product 3D models and their levels of detail (filled in by the AR assets issue).
+
+Revision ID: 0007
+Revises: 0006
+"""
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

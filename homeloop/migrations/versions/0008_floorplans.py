@@ -1,0 +1,18 @@
+"""Floor plans, community layouts, designs and handoffs (filled in by the floor plans issue).
+
+Revision ID: 0008
+Revises: 0007
+"""
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
