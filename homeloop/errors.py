@@ -9,7 +9,8 @@
         ├── Conflict      409: the state forbids it (product already claimed, ...)
         ├── Forbidden     403: authenticated, but not allowed
         ├── Unauthorized  401: no or bad credentials
-        └── InvalidInput  422: well-formed but meaningless input
+        ├── InvalidInput  422: well-formed but meaningless input
+        └── TooLarge      413: a body over its size limit (an asset upload)
 
 Library errors (psycopg, paho, firebase) are caught at the boundary that knows what they mean and
 re-raised as one of these with ``raise ... from exc``.
@@ -40,9 +41,10 @@ class DomainError(HomeloopError):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, **extra: object) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.extra = extra  # more members of the problem+json body (an asset's report)
 
 
 class NotFound(DomainError):
@@ -68,3 +70,8 @@ class Unauthorized(DomainError):
 class InvalidInput(DomainError):
     status = 422
     title = "Invalid input"
+
+
+class TooLarge(DomainError):
+    status = 413
+    title = "Content too large"

@@ -68,10 +68,21 @@ class Settings(BaseSettings):
     push_max_attempts: int = Field(default=6, ge=1)  # then the row is dead
     push_backoff_s: float = Field(default=60.0, ge=0)  # doubles with each failed attempt
 
+    # AR assets (ar_assets/): uploads, processing, the blob store.
+    asset_max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
+    asset_blob_dir: Path | None = None  # the local blob store; else state_dir / "assets"
+    asset_node: str = "node"  # runs the Khronos glTF-Validator (ar_assets/validate.mjs)
+    asset_gltfpack: str = "gltfpack"
+    asset_tool_timeout_s: float = Field(default=600.0, gt=0)
+
     # API and its temporary auth seam (signed bearer tokens).
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     secret_key: str = "dev-only-secret-change-me-in-production-0123456789"
+
+    @property
+    def asset_dir(self) -> Path:
+        return self.asset_blob_dir or self.state_dir / "assets"
 
     @property
     def mqtt_dir(self) -> Path:

@@ -11,7 +11,7 @@ from celery.schedules import crontab
 
 from homeloop.settings import Settings
 
-TASK_MODULES = ["device_gateway.tasks", "replenishment.tasks"]
+TASK_MODULES = ["device_gateway.tasks", "replenishment.tasks", "ar_assets.tasks"]
 
 
 def make_celery(settings: Settings) -> Celery:

@@ -1,0 +1,232 @@
+"""AR assets, one unit of work at a time: take an upload, process it, hand out its files.
+
+- :func:`accept_upload` checks a stored upload cheaply (format, container, JSON, zip paths,
+  URIs, images) and records it as ``pending``; a refusal raises
+  :class:`~ar_assets.sources.Rejected` (422 with the report). The caller enqueues processing
+  after its transaction commits.
+- :func:`process` (the Celery task's body) turns the upload into a normalised master and one
+  file per profile, every one validated by the Khronos validator with 0 errors, and stores
+  them; a model that cannot be used ends ``failed`` with the report.
+- :func:`lod_for_sku` gives other packages (floor-plan scenes) a SKU's model at a profile.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ar_assets import geometry, sources, store
+from ar_assets.lod import Tools, make_lod, read_glb, repack, texture_sizes
+from ar_assets.profiles import PROFILES
+from ar_assets.report import Report
+from ar_assets.storage import LocalBlobStore
+from ar_assets.validator import ToolError, validate_glb
+from homeloop.db import Conn
+from homeloop.errors import InvalidInput, NotFound
+from homeloop.settings import Settings
+
+__all__ = ["accept_upload", "lod_for_sku", "process", "tools_from"]
+
+log = logging.getLogger(__name__)
+MAX_TEXTURE_INPUT = 8192
+
+
+def tools_from(settings: Settings) -> Tools:
+    return Tools(settings.asset_node, settings.asset_gltfpack, settings.asset_tool_timeout_s)
+
+
+def accept_upload(conn: Conn, settings: Settings, *, sha256: str, size: int, head: bytes,
+                  filename: str, sku: str | None, unit: str | None, up: str | None,
+                  uploaded_by: str) -> int:
+    """Check a stored upload and record it as a pending asset; its id."""
+    if sku is not None and not store.sku_exists(conn, sku):
+        raise NotFound(f"SKU {sku} does not exist")
+    if unit is not None and unit not in geometry.UNITS:
+        raise InvalidInput(f"unit must be one of {', '.join(geometry.UNITS)}")
+    if up is not None and up not in ("y", "z"):
+        raise InvalidInput("up must be y or z")
+    fmt = sources.detect(head, filename)
+    blobs = LocalBlobStore.from_settings(settings)
+    path = blobs.local_path(sha256)
+    assert path is not None
+    if fmt == "glb":
+        sources.check_glb(path)
+    elif fmt == "zip":
+        with tempfile.TemporaryDirectory(dir=_work_root(settings)) as tmp:
+            sources.to_glb(path, fmt, Path(tmp), settings.asset_max_upload_bytes * 4)
+    elif fmt == "gltf":
+        with tempfile.TemporaryDirectory(dir=_work_root(settings)) as tmp:
+            sources.to_glb(path, fmt, Path(tmp), settings.asset_max_upload_bytes)
+    return store.create(conn, sku=sku, source_name=filename[:200], source_format=fmt,
+                        source_sha256=sha256, source_size=size, unit=unit, up_axis=up,
+                        uploaded_by=uploaded_by)
+
+
+def _work_root(settings: Settings) -> Path:
+    root = settings.asset_dir / "work"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def process(conn: Conn, settings: Settings, asset_id: int) -> str:
+    """Process one asset in its own transactions; its final status.
+
+    A refusal (the model is broken, implausible or cannot meet a budget) is the ``failed``
+    status with a report; a tool that is missing raises, so the task is retried.
+    """
+    with conn.transaction():
+        asset = store.start(conn, asset_id)
+    if asset is None:
+        return store.get(conn, asset_id).status
+    try:
+        with tempfile.TemporaryDirectory(dir=_work_root(settings)) as tmp:
+            result = _process(settings, asset, Path(tmp))
+            with conn.transaction():
+                store.finish(conn, asset_id, **result)
+    except sources.Rejected as exc:
+        with conn.transaction():
+            store.fail(conn, asset_id, exc.report.to_json())
+        return "failed"
+    return "ready"
+
+
+def _points(master: Path, report: Report) -> Any:
+    """World-space vertices of every mesh instance, and degenerate-triangle counts in report."""
+    import trimesh
+
+    try:
+        scene: Any = trimesh.load(str(master), file_type="glb", force="scene", process=False)
+    except Exception as exc:  # trimesh raises many types for a broken file
+        raise sources.reject("MESH_UNREADABLE", f"the model's geometry cannot be read: {exc}"
+                             ) from exc
+    clouds = []
+    faces = degenerate = 0
+    for node in scene.graph.nodes_geometry:
+        matrix, name = scene.graph[node]
+        geom = scene.geometry[name]
+        verts = np.asarray(geom.vertices, dtype=np.float64)
+        if not np.isfinite(verts).all():
+            raise sources.reject("POSITION_NOT_FINITE", f"mesh {name!r} has vertex positions "
+                                 "that are not finite numbers (NaN or infinity)")
+        clouds.append(geometry.transform(verts, np.asarray(matrix, dtype=np.float64)))
+        if isinstance(geom, trimesh.Trimesh) and len(geom.faces):
+            faces += len(geom.faces)
+            degenerate += int((geom.area_faces <= 1e-12).sum())
+    if not clouds:
+        raise sources.reject("MESH_EMPTY", "the model has no geometry in its scene")
+    report.facts["degenerate_triangles"] = degenerate
+    if faces and degenerate == faces:
+        raise sources.reject("ALL_DEGENERATE", "every triangle of the model has zero area")
+    if degenerate:
+        report.warn("DEGENERATE_TRIANGLES", f"{degenerate:,} of {faces:,} triangles have zero "
+                    "area (removed in the levels of detail)")
+    return np.concatenate(clouds)
+
+
+def _normalised(source: Path, placement: geometry.Placement, out: Path) -> dict[str, Any]:
+    """Write the master: the source under one new root node carrying the placement."""
+    doc, blob = read_glb(source.read_bytes())
+    scenes = doc.setdefault("scenes", [{"nodes": []}])
+    scene = scenes[doc.get("scene", 0)]
+    nodes = doc.setdefault("nodes", [])
+    root = {"name": "homeloop_normalised",
+            "matrix": [float(v) for v in placement.matrix.T.reshape(-1)],
+            "children": list(scene.get("nodes", []))}
+    nodes.append(root)
+    scene["nodes"] = [len(nodes) - 1]
+    doc["scene"] = doc.get("scene", 0)
+    out.write_bytes(repack(doc, blob, {}) if blob or doc.get("bufferViews") else b"")
+    return doc
+
+
+def _process(settings: Settings, asset: store.Asset, work: Path) -> dict[str, Any]:
+    blobs = LocalBlobStore.from_settings(settings)
+    tools = tools_from(settings)
+    report = Report()
+    upload = work / "upload"
+    blobs.copy_to(asset.source_sha256, upload)
+    fmt: Any = asset.source_format
+    glb = sources.to_glb(upload, fmt, work, settings.asset_max_upload_bytes * 4)
+    source_data = glb.read_bytes()
+
+    if fmt in ("glb", "gltf", "zip"):  # the supplier's own glTF: the Khronos verdict on it
+        verdict = validate_glb(source_data, node=tools.node, timeout_s=tools.timeout_s)
+        report.facts["input_validator"] = verdict.to_json()
+        if verdict.errors:
+            bad = Report()
+            for m in verdict.messages:
+                if m["severity"] == "error":
+                    bad.error(m["code"], m["message"], m["pointer"])
+            bad.facts["input_validator"] = verdict.to_json()
+            raise sources.Rejected(bad)
+    doc, blob = read_glb(source_data)
+    try:
+        sizes = texture_sizes(doc, blob)
+    except Exception as exc:  # Pillow raises many types for a broken image
+        raise sources.reject("IMAGE_UNREADABLE", f"a texture cannot be decoded: {exc}") from exc
+    report.facts["textures"] = [list(s) for s in sizes]
+    if any(max(s) > MAX_TEXTURE_INPUT for s in sizes):
+        raise sources.reject("TEXTURE_TOO_LARGE", f"a texture is over {MAX_TEXTURE_INPUT} px")
+    variants = [str(v.get("name", f"variant {i}")) for i, v in enumerate(
+        doc.get("extensions", {}).get("KHR_materials_variants", {}).get("variants", []))]
+
+    points = _points(glb, report)
+    unit = asset.unit or "m"
+    up: Any = asset.up_axis or ("z" if fmt in ("stl", "ply") else "y")
+    placement = geometry.place(points, unit, up)
+    longest = max(h - lo for h, lo in zip(placement.bbox_max, placement.bbox_min, strict=True))
+    hint = geometry.unit_hint(longest)
+    if hint is not None:
+        raise sources.reject("IMPLAUSIBLE_SIZE", hint)
+    del points
+
+    master = work / "master.glb"
+    _normalised(glb, placement, master)
+    checked = validate_glb(master.read_bytes(), node=tools.node, timeout_s=tools.timeout_s)
+    if checked.errors:
+        raise ToolError(f"the normalised master has {checked.errors} validator errors: "
+                        f"{checked.messages[:3]}")
+    triangles = checked.triangles
+    made = [store.AssetFile(asset.id, "master", blobs.put(master), master.stat().st_size,
+                            triangles, checked.draw_calls, max((max(s) for s in sizes), default=0),
+                            "none", checked.to_json())]
+    budgets: dict[str, Any] = {}
+    for profile in PROFILES.values():
+        lod = make_lod(master, triangles, profile, work, tools)
+        if lod.validation.errors:
+            raise ToolError(f"the {profile.name} file has validator errors: "
+                            f"{lod.validation.messages[:3]}")
+        within = (lod.triangles <= profile.max_triangles
+                  and (profile.max_bytes is None or lod.size <= profile.max_bytes)
+                  and lod.max_texture <= profile.max_texture)
+        budgets[profile.name] = within
+        if not within:
+            report.warn("OVER_BUDGET", f"the {profile.name} file ({lod.size:,} bytes, "
+                        f"{lod.triangles:,} triangles) is over its budget")
+        made.append(store.AssetFile(asset.id, profile.name, blobs.put(lod.path), lod.size,
+                                    lod.triangles, lod.draw_calls, lod.max_texture,
+                                    profile.compression, lod.validation.to_json()))
+    report.facts.update(within_budget=budgets, unit=unit, up_axis=up, triangles=triangles)
+    bbox = {"min": list(placement.bbox_min), "max": list(placement.bbox_max),
+            "size": [round(h - lo, 5) for h, lo in zip(placement.bbox_max, placement.bbox_min,
+                                                       strict=True)]}
+    return {"report": report.to_json(), "bbox": bbox, "footprint": placement.footprint,
+            "triangles": triangles, "variants": variants, "made": made}
+
+
+def lod_for_sku(conn: Conn, settings: Settings, sku: str, profile: str) -> bytes | None:
+    """GLB bytes of the SKU's default model at ``profile`` (phone, planner, vr); None if none."""
+    if profile not in PROFILES:
+        raise InvalidInput(f"profile must be one of {', '.join(PROFILES)}")
+    asset_id = store.default_for_sku(conn, sku)
+    if asset_id is None:
+        return None
+    found = store.file_for(conn, asset_id, profile)
+    if found is None:
+        return None
+    with LocalBlobStore.from_settings(settings).open(found.sha256) as f:
+        return f.read()

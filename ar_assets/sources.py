@@ -1,0 +1,249 @@
+"""What a supplier sends, turned into one self-contained GLB file.
+
+- GLB: checked as it is (:func:`check_glb`).
+- glTF with its files, in a zip: unpacked under a fresh folder (no ``../``, absolute paths or
+  links; size and file-count limits against zip bombs), then packed into one GLB: buffers and
+  images are read only from inside that folder, ``data:`` URIs are decoded, anything else
+  (``http://``, ``file://``, absolute paths) is refused and never fetched.
+- A lone ``.gltf``: packed the same way; it can only use ``data:`` URIs.
+- OBJ, STL, PLY: loaded with trimesh and exported as GLB.
+
+Every refusal raises :class:`Rejected` with the :class:`~ar_assets.report.Report` that says why.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+from urllib.parse import unquote
+
+from ar_assets.gltf import (
+    LIMITS,
+    Limits,
+    check_document,
+    data_uri_bytes,
+    image_type,
+    read_layout,
+    write_glb,
+)
+from ar_assets.report import Report
+from homeloop.errors import InvalidInput
+
+Format = Literal["glb", "gltf", "zip", "obj", "stl", "ply"]
+FORMATS: tuple[Format, ...] = ("glb", "gltf", "zip", "obj", "stl", "ply")
+MAX_ZIP_FILES = 1000
+MAX_ZIP_RATIO = 200  # uncompressed / compressed, per member
+
+
+class Rejected(InvalidInput):
+    """The upload cannot be used; ``report`` says why (rendered in the problem+json body)."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__("the model was refused: " + report.summary(), report=report.to_json())
+        self.report = report
+
+
+def reject(code: str, message: str, pointer: str = "") -> Rejected:
+    report = Report()
+    report.error(code, message, pointer)
+    return Rejected(report)
+
+
+def detect(head: bytes, filename: str) -> Format:
+    """The format of an upload, from its first bytes, checked against its file name."""
+    ext = PurePosixPath(filename.lower()).suffix.lstrip(".")
+    if head.startswith(b"glTF"):
+        return "glb"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if ext == "glb":
+        raise reject("WRONG_MAGIC", "the file is named .glb but does not start with 'glTF'")
+    if ext == "zip":
+        raise reject("WRONG_MAGIC", "the file is named .zip but is not a zip archive")
+    if head.startswith(b"ply"):
+        return "ply"
+    text = head.lstrip()
+    if ext == "gltf" or (text.startswith(b"{") and b'"asset"' in head):
+        return "gltf"
+    if ext == "stl" or text.startswith(b"solid"):
+        return "stl"
+    if ext == "obj":
+        return "obj"
+    raise reject("UNKNOWN_FORMAT", f"cannot tell the format of {filename!r}: send GLB, glTF "
+                 "with its files in a zip, OBJ, STL or PLY")
+
+
+def check_glb(path: Path, limits: Limits = LIMITS) -> Report:
+    """Our structural checks on a GLB file; raises :class:`Rejected` on any error."""
+    report = Report()
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        layout = read_layout(f, size, report, limits)
+        if layout is not None:
+            def peek(offset: int, n: int) -> bytes:
+                f.seek(layout.bin_offset + offset)
+                return f.read(n)
+            check_document(layout.doc, layout.bin_length if layout.bin_offset else None,
+                           report, peek, limits)
+    if report.errors:
+        raise Rejected(report)
+    return report
+
+
+def _safe_member(name: str) -> PurePosixPath | None:
+    if "\\" in name or name.startswith("/") or ":" in name.split("/", 1)[0]:
+        return None
+    path = PurePosixPath(name)
+    return None if ".." in path.parts else path
+
+
+def unzip(source: Path, dest: Path, max_bytes: int) -> Path:
+    """Unpack a zip under ``dest``; the one ``.gltf`` (or ``.glb``) in it."""
+    try:
+        archive = zipfile.ZipFile(source)
+    except zipfile.BadZipFile as exc:
+        raise reject("ZIP_INVALID", f"not a readable zip archive: {exc}") from exc
+    with archive:
+        members = archive.infolist()
+        if len(members) > MAX_ZIP_FILES:
+            raise reject("ZIP_TOO_MANY_FILES", f"{len(members)} files in the zip; at most "
+                         f"{MAX_ZIP_FILES}")
+        total = 0
+        for info in members:
+            path = _safe_member(info.filename)
+            if path is None:
+                raise reject("ZIP_UNSAFE_PATH", f"the zip holds {info.filename!r}, a path "
+                             "outside the archive's folder; nothing was unpacked")
+            if stat.S_ISLNK(info.external_attr >> 16):
+                raise reject("ZIP_LINK", f"the zip holds a symbolic link {info.filename!r}")
+            total += info.file_size
+            if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO:
+                raise reject("ZIP_BOMB", f"{info.filename!r} expands {info.file_size:,} bytes "
+                             f"from {info.compress_size:,}")
+        if total > max_bytes:
+            raise reject("ZIP_TOO_LARGE", f"the zip expands to {total:,} bytes; at most "
+                         f"{max_bytes:,}")
+        for info in members:
+            if info.is_dir():
+                continue
+            target = dest.joinpath(*PurePosixPath(info.filename).parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(info) as src, target.open("wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+    models = [p for p in dest.rglob("*") if p.suffix.lower() in (".gltf", ".glb")]
+    if len(models) != 1:
+        raise reject("ZIP_NO_MODEL", f"the zip must hold exactly one .gltf or .glb, it holds "
+                     f"{len(models)}")
+    return models[0]
+
+
+def _resolve(root: Path, base: Path, uri: str, pointer: str) -> Path:
+    target = (base / unquote(uri)).resolve()
+    if not target.is_relative_to(root.resolve()):
+        raise reject("URI_OUTSIDE", f"{uri!r} points outside the upload", pointer)
+    if not target.is_file():
+        raise reject("URI_MISSING_FILE", f"{uri!r} is not in the upload", pointer)
+    return target
+
+
+def pack_gltf(gltf: Path, root: Path, out: Path, limits: Limits = LIMITS) -> None:
+    """Pack a ``.gltf`` and the files it names (all under ``root``) into one GLB at ``out``."""
+    try:
+        doc: Any = json.loads(gltf.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise reject("JSON_INVALID", f"{gltf.name} is not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise reject("JSON_INVALID", f"{gltf.name} is not a JSON object")
+    report = Report()
+    # The same checks as for a GLB, with relative URIs allowed (resolved below, inside root).
+    check_document(doc, None, report, lambda _o, _n: b"", limits, allow_relative_uris=True)
+    if report.errors:
+        raise Rejected(report)
+    base = gltf.parent
+    parts: list[bytes] = []
+    offset = 0
+    starts: list[int] = []
+    for i, buf in enumerate(doc.get("buffers", [])):
+        data = _uri_bytes(root, base, buf["uri"], f"/buffers/{i}/uri", limits)
+        if len(data) < buf["byteLength"]:
+            raise reject("BUFFER_LENGTH_LIES", f"buffer {i} claims {buf['byteLength']} bytes, "
+                         f"its file has {len(data)}", f"/buffers/{i}")
+        starts.append(offset)
+        data += b"\0" * (-len(data) % 4)
+        parts.append(data)
+        offset += len(data)
+    for view in doc.get("bufferViews", []):
+        view["byteOffset"] = view.get("byteOffset", 0) + starts[view["buffer"]]
+        view["buffer"] = 0
+    for i, image in enumerate(doc.get("images", [])):
+        if "uri" not in image:
+            continue
+        data = _uri_bytes(root, base, image.pop("uri"), f"/images/{i}/uri", limits)
+        mime = image_type(data[:16])
+        if mime is None:
+            raise reject("IMAGE_NOT_AN_IMAGE", f"image {i} is not a PNG, JPEG, WebP or KTX2 "
+                         "image", f"/images/{i}")
+        image["mimeType"] = mime
+        image["bufferView"] = len(doc.setdefault("bufferViews", []))
+        doc["bufferViews"].append({"buffer": 0, "byteOffset": offset, "byteLength": len(data)})
+        data += b"\0" * (-len(data) % 4)
+        parts.append(data)
+        offset += len(data)
+    doc["buffers"] = [{"byteLength": offset}] if parts else []
+    with out.open("wb") as f:
+        write_glb(f, doc, parts)
+    check_glb(out, limits)
+
+
+def _uri_bytes(root: Path, base: Path, uri: str, pointer: str, limits: Limits) -> bytes:
+    if uri.startswith("data:"):
+        data = data_uri_bytes(uri, limits.max_json_bytes)
+        if data is None:
+            raise reject("URI_INVALID", "a data: URI that is not base64 or is too large",
+                         pointer)
+        return data
+    return _resolve(root, base, uri, pointer).read_bytes()
+
+
+def convert_mesh(source: Path, fmt: Format, out: Path) -> None:
+    """OBJ, STL or PLY to GLB through trimesh (materials of an OBJ come along when present)."""
+    import trimesh
+
+    try:
+        scene: Any = trimesh.load(str(source), file_type=fmt, force="scene", process=False)
+        data = scene.export(file_type="glb")
+    except Exception as exc:  # trimesh raises many types for a broken file
+        raise reject("MESH_UNREADABLE", f"the {fmt.upper()} file could not be read: {exc}") from exc
+    if not isinstance(scene, trimesh.Scene) or not scene.geometry:
+        raise reject("MESH_EMPTY", f"the {fmt.upper()} file holds no geometry")
+    out.write_bytes(data)
+
+
+def to_glb(source: Path, fmt: Format, work: Path, max_unpacked: int,
+           limits: Limits = LIMITS) -> Path:
+    """Turn an upload into a checked, self-contained GLB in ``work``; its path."""
+    out = work / "source.glb"
+    if fmt == "glb":
+        check_glb(source, limits)
+        return source
+    if fmt == "zip":
+        root = work / "unzipped"
+        root.mkdir()
+        model = unzip(source, root, max_unpacked)
+        if model.suffix.lower() == ".glb":
+            check_glb(model, limits)
+            return model
+        pack_gltf(model, root, out, limits)
+    elif fmt == "gltf":
+        root = work / "gltf"
+        root.mkdir()
+        shutil.copyfile(source, root / "model.gltf")
+        pack_gltf(root / "model.gltf", root, out, limits)
+    else:
+        convert_mesh(source, fmt, out)
+        check_glb(out, limits)
+    return out

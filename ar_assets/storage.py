@@ -1,0 +1,113 @@
+"""Content-addressed blob storage: a file's name is the sha256 of its bytes.
+
+:class:`BlobStore` is the interface the service and the API use. :class:`LocalBlobStore` keeps
+blobs in a folder (``settings.asset_dir``; ``ab/cd/<sha256>``) shared by the API and the
+workers — the default, and in the compose stack a volume. The production option is an
+S3-compatible bucket behind the same four methods (``put`` = a PUT of the object named by its
+hash, ``open``/``size`` = GET/HEAD, ``local_path`` = None so the API redirects to a presigned
+or CDN URL instead of serving the bytes); it is not implemented yet.
+
+Writing is crash-safe: bytes go to a temporary file in the store, are hashed while written,
+then renamed into place (the same content twice is stored once).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+from typing import IO, Protocol
+
+from homeloop.errors import TooLarge
+from homeloop.settings import Settings
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class BlobStore(Protocol):
+    def put(self, path: Path) -> str: ...
+    def open(self, sha256: str) -> IO[bytes]: ...
+    def size(self, sha256: str) -> int | None: ...
+    def local_path(self, sha256: str) -> Path | None: ...
+
+
+class BlobWriter:
+    """Bytes written in pieces, hashed on the way, refused past ``limit``; then committed."""
+
+    def __init__(self, store: LocalBlobStore, limit: int) -> None:
+        self.store, self.limit = store, limit
+        self.tmp = store.root / "tmp" / uuid.uuid4().hex
+        self.tmp.parent.mkdir(parents=True, exist_ok=True)
+        self.file: IO[bytes] = self.tmp.open("wb")
+        self.hash = hashlib.sha256()
+        self.size = 0
+        self.head = b""
+
+    def write(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.limit:
+            self.abort()
+            raise TooLarge(f"the upload is over the limit of {self.limit:,} bytes")
+        if len(self.head) < 64:
+            self.head += data[:64 - len(self.head)]
+        self.hash.update(data)
+        self.file.write(data)
+
+    def commit(self) -> str:
+        self.file.close()
+        sha = self.hash.hexdigest()
+        self.store.place(self.tmp, sha)
+        return sha
+
+    def abort(self) -> None:
+        self.file.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LocalBlobStore:
+        return cls(settings.asset_dir)
+
+    def _path(self, sha256: str) -> Path:
+        if not SHA256.match(sha256):
+            raise ValueError(f"not a sha256: {sha256!r}")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def place(self, tmp: Path, sha256: str) -> None:
+        target = self._path(sha256)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, target)
+
+    def writer(self, limit: int) -> BlobWriter:
+        return BlobWriter(self, limit)
+
+    def put(self, path: Path) -> str:
+        writer = BlobWriter(self, limit=1 << 62)
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                writer.write(chunk)
+        return writer.commit()
+
+    def open(self, sha256: str) -> IO[bytes]:
+        return self._path(sha256).open("rb")
+
+    def size(self, sha256: str) -> int | None:
+        try:
+            return self._path(sha256).stat().st_size
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def local_path(self, sha256: str) -> Path | None:
+        path = self._path(sha256)
+        return path if path.is_file() else None
+
+    def copy_to(self, sha256: str, dest: Path) -> None:
+        with self.open(sha256) as src, dest.open("wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)

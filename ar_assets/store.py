@@ -1,0 +1,141 @@
+"""SQL of AR assets. Callers own the transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from homeloop.db import Conn
+from homeloop.errors import NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    id: int
+    sku: str | None
+    status: str
+    source_name: str
+    source_format: str
+    source_sha256: str
+    source_size: int
+    unit: str | None
+    up_axis: str | None
+    uploaded_by: str
+    created_at: datetime
+    updated_at: datetime
+    attempts: int
+    report: dict[str, Any]
+    bbox: dict[str, Any] | None
+    footprint: list[list[float]] | None
+    triangles: int | None
+    variants: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class AssetFile:
+    asset_id: int
+    profile: str
+    sha256: str
+    size: int
+    triangles: int
+    draw_calls: int
+    max_texture: int
+    compression: str
+    validator: dict[str, Any]
+
+
+def sku_exists(conn: Conn, sku: str) -> bool:
+    return conn.execute("SELECT 1 FROM skus WHERE sku = %s", (sku,)).fetchone() is not None
+
+
+def create(conn: Conn, *, sku: str | None, source_name: str, source_format: str,
+           source_sha256: str, source_size: int, unit: str | None, up_axis: str | None,
+           uploaded_by: str) -> int:
+    row = conn.execute(
+        "INSERT INTO assets (sku, source_name, source_format, source_sha256, source_size, unit, "
+        "up_axis, uploaded_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (sku, source_name, source_format, source_sha256, source_size, unit, up_axis,
+         uploaded_by)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def get(conn: Conn, asset_id: int, *, for_update: bool = False) -> Asset:
+    with conn.cursor(row_factory=class_row(Asset)) as cur:
+        asset = cur.execute("SELECT id, sku, status, source_name, source_format, source_sha256, "
+                            "source_size, unit, up_axis, uploaded_by, created_at, updated_at, "
+                            "attempts, report, bbox, footprint, triangles, variants "
+                            "FROM assets WHERE id = %s" + (" FOR UPDATE" if for_update else ""),
+                            (asset_id,)).fetchone()
+    if asset is None:
+        raise NotFound(f"asset {asset_id} does not exist")
+    return asset
+
+
+def files(conn: Conn, asset_id: int) -> list[AssetFile]:
+    with conn.cursor(row_factory=class_row(AssetFile)) as cur:
+        return cur.execute("SELECT asset_id, profile, sha256, size, triangles, draw_calls, "
+                           "max_texture, compression, validator FROM asset_files "
+                           "WHERE asset_id = %s ORDER BY profile", (asset_id,)).fetchall()
+
+
+def file_by_sha(conn: Conn, sha256: str) -> AssetFile | None:
+    """A file of a ready asset with this content."""
+    with conn.cursor(row_factory=class_row(AssetFile)) as cur:
+        return cur.execute(
+            "SELECT f.asset_id, f.profile, f.sha256, f.size, f.triangles, f.draw_calls, "
+            "f.max_texture, f.compression, f.validator FROM asset_files f "
+            "JOIN assets a ON a.id = f.asset_id WHERE f.sha256 = %s AND a.status = 'ready' "
+            "LIMIT 1", (sha256,)).fetchone()
+
+
+def start(conn: Conn, asset_id: int) -> Asset | None:
+    """Mark a pending (or retried) asset processing; None if it is already done."""
+    asset = get(conn, asset_id, for_update=True)
+    if asset.status in ("ready", "failed"):
+        return None
+    conn.execute("UPDATE assets SET status = 'processing', attempts = attempts + 1, "
+                 "updated_at = now() WHERE id = %s", (asset_id,))
+    return asset
+
+
+def fail(conn: Conn, asset_id: int, report: dict[str, Any]) -> None:
+    conn.execute("UPDATE assets SET status = 'failed', report = %s, updated_at = now() "
+                 "WHERE id = %s", (Jsonb(report), asset_id))
+
+
+def finish(conn: Conn, asset_id: int, *, report: dict[str, Any], bbox: dict[str, Any],
+           footprint: list[tuple[float, float]], triangles: int, variants: list[str],
+           made: list[AssetFile]) -> None:
+    conn.execute("DELETE FROM asset_files WHERE asset_id = %s", (asset_id,))
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO asset_files (asset_id, profile, sha256, size, triangles, draw_calls, "
+            "max_texture, compression, validator) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [(asset_id, f.profile, f.sha256, f.size, f.triangles, f.draw_calls, f.max_texture,
+              f.compression, Jsonb(f.validator)) for f in made])
+    conn.execute("UPDATE assets SET status = 'ready', report = %s, bbox = %s, footprint = %s, "
+                 "triangles = %s, variants = %s, updated_at = now() WHERE id = %s",
+                 (Jsonb(report), Jsonb(bbox), Jsonb([list(p) for p in footprint]), triangles,
+                  Jsonb(variants), asset_id))
+
+
+def default_for_sku(conn: Conn, sku: str) -> int | None:
+    """The SKU's default model: its newest ready asset."""
+    row = conn.execute("SELECT id FROM assets WHERE sku = %s AND status = 'ready' "
+                       "ORDER BY updated_at DESC, id DESC LIMIT 1", (sku,)).fetchone()
+    return int(row[0]) if row else None
+
+
+def file_for(conn: Conn, asset_id: int, profile: str) -> AssetFile | None:
+    with conn.cursor(row_factory=class_row(AssetFile)) as cur:
+        return cur.execute(
+            "SELECT f.asset_id, f.profile, f.sha256, f.size, f.triangles, f.draw_calls, "
+            "f.max_texture, f.compression, f.validator FROM asset_files f "
+            "JOIN assets a ON a.id = f.asset_id "
+            "WHERE f.asset_id = %s AND f.profile = %s AND a.status = 'ready'",
+            (asset_id, profile)).fetchone()
