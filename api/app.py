@@ -9,7 +9,7 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api import problems
-from api.routes import offers, products, staff
+from api.routes import assets, offers, products, staff
 from homeloop.db import open_pool
 from homeloop.settings import Settings
 
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(products.router)
     app.include_router(offers.router)
     app.include_router(staff.router)
+    app.include_router(assets.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database reachability")
     def healthz() -> dict[str, str]:

@@ -49,18 +49,20 @@ def accept_upload(conn: Conn, settings: Settings, *, sha256: str, size: int, hea
         raise InvalidInput(f"unit must be one of {', '.join(geometry.UNITS)}")
     if up is not None and up not in ("y", "z"):
         raise InvalidInput("up must be y or z")
-    fmt = sources.detect(head, filename)
     blobs = LocalBlobStore.from_settings(settings)
     path = blobs.local_path(sha256)
     assert path is not None
-    if fmt == "glb":
-        sources.check_glb(path)
-    elif fmt == "zip":
-        with tempfile.TemporaryDirectory(dir=_work_root(settings)) as tmp:
-            sources.to_glb(path, fmt, Path(tmp), settings.asset_max_upload_bytes * 4)
-    elif fmt == "gltf":
-        with tempfile.TemporaryDirectory(dir=_work_root(settings)) as tmp:
-            sources.to_glb(path, fmt, Path(tmp), settings.asset_max_upload_bytes)
+    try:
+        fmt = sources.detect(head, filename)
+        if fmt == "glb":
+            sources.check_glb(path)
+        elif fmt in ("zip", "gltf"):
+            with tempfile.TemporaryDirectory(dir=_work_root(settings)) as tmp:
+                sources.to_glb(path, fmt, Path(tmp), settings.asset_max_upload_bytes * 4)
+    except sources.Rejected:
+        if not store.source_in_use(conn, sha256):
+            blobs.delete(sha256)
+        raise
     return store.create(conn, sku=sku, source_name=filename[:200], source_format=fmt,
                         source_sha256=sha256, source_size=size, unit=unit, up_axis=up,
                         uploaded_by=uploaded_by)

@@ -3,7 +3,7 @@
 :class:`BlobStore` is the interface the service and the API use. :class:`LocalBlobStore` keeps
 blobs in a folder (``settings.asset_dir``; ``ab/cd/<sha256>``) shared by the API and the
 workers — the default, and in the compose stack a volume. The production option is an
-S3-compatible bucket behind the same four methods (``put`` = a PUT of the object named by its
+S3-compatible bucket behind the same methods (``put`` = a PUT of the object named by its
 hash, ``open``/``size`` = GET/HEAD, ``local_path`` = None so the API redirects to a presigned
 or CDN URL instead of serving the bytes); it is not implemented yet.
 
@@ -32,6 +32,7 @@ class BlobStore(Protocol):
     def open(self, sha256: str) -> IO[bytes]: ...
     def size(self, sha256: str) -> int | None: ...
     def local_path(self, sha256: str) -> Path | None: ...
+    def delete(self, sha256: str) -> None: ...
 
 
 class BlobWriter:
@@ -107,6 +108,9 @@ class LocalBlobStore:
     def local_path(self, sha256: str) -> Path | None:
         path = self._path(sha256)
         return path if path.is_file() else None
+
+    def delete(self, sha256: str) -> None:
+        self._path(sha256).unlink(missing_ok=True)
 
     def copy_to(self, sha256: str, dest: Path) -> None:
         with self.open(sha256) as src, dest.open("wb") as out:
