@@ -5,13 +5,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI, Response
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api import problems
-from api.routes import assets, offers, products, staff
+from api.routes import (
+    assets,
+    identity,
+    kiosk,
+    offers,
+    products,
+    staff,
+    staff_identity,
+)
 from homeloop.db import open_pool
 from homeloop.settings import Settings
+from identity.firebase import open_verifier
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -19,15 +31,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings or Settings()
         app.state.pool = open_pool(app.state.settings, max_size=20)
+        app.state.firebase = open_verifier(app.state.settings)
+        app.state.limiter = MovingWindowRateLimiter(
+            storage_from_string(app.state.settings.redis_url))
         try:
             yield
         finally:
+            app.state.firebase.close()
             app.state.pool.close()
 
     app = FastAPI(title="Homeloop API", version="0.1.0", lifespan=lifespan,
                   description="Products, timelines and fleet for the home app, kiosks and staff. "
                               "Errors are RFC 9457 problem+json.")
     problems.install(app)
+    # X-Request-ID: taken from the caller when it is a UUID, else made; on every answer, in
+    # problem+json bodies, in the audit log and in log lines.
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    app.include_router(identity.auth_router)
+    app.include_router(identity.router)
+    app.include_router(kiosk.router)
+    app.include_router(staff_identity.router)
     app.include_router(products.router)
     app.include_router(offers.router)
     app.include_router(staff.router)

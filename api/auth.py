@@ -1,129 +1,263 @@
-"""Who is calling: the principal behind a request, and the dependencies routes declare.
+"""Who is calling, and what they may do: the dependencies every route declares.
 
-Routes depend on these names only, so the way a principal is established can change without
-touching them:
+Two kinds of bearer token reach the API (both in ``Authorization: Bearer``, told apart by
+their issuer):
 
-- :data:`CurrentPrincipal` — anyone signed in (customer, kiosk or staff).
-- :data:`CurrentCustomer` — a signed-in customer's id.
-- :data:`StaffUser` — any staff member's name; :func:`require_role` for a given role, with the
-  aliases :data:`CatalogEditor`, :data:`FleetOperator`, :data:`StoreAssistant`, :data:`Admin`.
-- :func:`ensure_may_act_for` — the object-level check before reading or changing a
-  customer's data (their products, designs, floor plans…).
+- **FirebaseIdToken** — a customer of the home app, verified by firebase-admin
+  (:mod:`identity.firebase`); the first sign-in creates the customer.
+- **SessionToken** — a staff member or a store kiosk, issued by ``POST /v1/auth/staff`` or
+  ``POST /v1/auth/kiosk`` (:mod:`identity.sessions`). Each request re-reads the staff member
+  or kiosk, so disabling one or revoking a kiosk takes effect at once, and a role change too.
 
-This module is still the temporary seam: HS256 tokens minted by ``homeloop auth token``.
+Routes depend on these names only:
+
+- :data:`CurrentPrincipal` — anyone signed in; :data:`CurrentCustomer` — a customer's id;
+  :data:`RecentCustomer` — the same, with the Firebase revocation check (export, deletion,
+  linking); :data:`CurrentKiosk`; :data:`StaffUser` — any staff member; :func:`require_role`
+  and its aliases :data:`StoreAssistant`, :data:`CatalogEditor`, :data:`FleetOperator`,
+  :data:`Admin` (an admin passes every role check).
+- :func:`ensure_may_act_for` — the object-level check before anyone reads or changes a
+  customer's data, which also writes the audit log for staff and kiosks.
+
+Every signed-in request counts against a rate limit per identity (``settings.rate_limit``,
+counted in Redis with the ``limits`` library); over it, 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
-import jwt
-from fastapi import Depends, Request
+from asgi_correlation_id import correlation_id
+from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from limits import parse as parse_limit
+from limits.strategies import RateLimiter
+from psycopg_pool import ConnectionPool
 
 from homeloop.db import Conn
-from homeloop.errors import Forbidden, Unauthorized
+from homeloop.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from homeloop.settings import Settings
+from identity import audit, kiosks, sessions
+from identity import staff as staff_store
+from identity.customers import customer_for
+from identity.firebase import FirebaseVerifier
 
-ALGORITHM = "HS256"
-bearer = HTTPBearer(auto_error=False, description="Token from `homeloop auth token`")
+__all__ = ["ROLES", "Admin", "CatalogEditor", "CurrentCustomer", "CurrentKiosk",
+           "CurrentPrincipal", "FleetOperator", "Principal", "RecentCustomer", "StaffUser",
+           "StoreAssistant", "check_rate", "ensure_may_act_for", "require_role"]
+
+log = logging.getLogger(__name__)
+
+firebase_bearer = HTTPBearer(
+    scheme_name="FirebaseIdToken", auto_error=False,
+    description="A customer's Firebase ID token (the home app's signed-in user).")
+session_bearer = HTTPBearer(
+    scheme_name="SessionToken", auto_error=False,
+    description="A staff or kiosk session from POST /v1/auth/staff or /v1/auth/kiosk.")
 
 Role = Literal["assistant", "catalog_editor", "fleet_operator", "admin"]
-ROLES: tuple[Role, ...] = ("assistant", "catalog_editor", "fleet_operator", "admin")
+ROLES: tuple[Role, ...] = staff_store.ROLES
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
     kind: Literal["customer", "staff", "kiosk"]
     customer_id: int | None = None
-    staff_id: str | None = None
+    staff_id: str | None = None  # "staff:<id>"; also the actor in the audit log
     role: Role | None = None
     kiosk_id: int | None = None
-    store_id: int | None = None
+    store_id: str | None = None
+    action: str = ""  # "GET /v1/…", for the audit log
 
     @property
     def is_staff(self) -> bool:
         return self.kind == "staff"
 
+    @property
+    def actor(self) -> str:
+        if self.kind == "kiosk":
+            return f"kiosk:{self.kiosk_id}"
+        if self.kind == "staff":
+            return str(self.staff_id)
+        return f"customer:{self.customer_id}"
 
-def mint(settings: Settings, subject: str, *, hours: float = 24, **claims: object) -> str:
-    now = int(time.time())
-    return jwt.encode({"sub": subject, "iat": now, "exp": now + int(hours * 3600), **claims},
-                      settings.secret_key, algorithm=ALGORITHM)
+
+def _token(*creds: HTTPAuthorizationCredentials | None) -> str:
+    for cred in creds:
+        if cred is not None and cred.credentials:
+            return cred.credentials
+    raise Unauthorized("sign in: this endpoint needs a bearer token")
 
 
-def parse(settings: Settings, token: str) -> Principal:
+def _pool(request: Request) -> ConnectionPool:
+    pool: ConnectionPool = request.app.state.pool
+    return pool
+
+
+def _action(request: Request) -> str:
+    return f"{request.method} {request.url.path}"
+
+
+def _as_customer(request: Request, token: str, *, check_revoked: bool = False) -> Principal:
+    settings: Settings = request.app.state.settings
+    if sessions.is_session_token(token):
+        raise Forbidden("only a customer can do this")
+    verifier: FirebaseVerifier = request.app.state.firebase
+    user = verifier.verify(token, check_revoked=check_revoked)
+    with _pool(request).connection() as conn:
+        customer_id, _ = customer_for(conn, settings, user)
+    principal = Principal("customer", customer_id=customer_id, action=_action(request))
+    check_rate(request, f"customer:{customer_id}", settings.rate_limit)
+    return principal
+
+
+def _as_session(request: Request, token: str) -> Principal:
+    settings: Settings = request.app.state.settings
+    if not sessions.is_session_token(token):
+        raise Forbidden("only staff or a store kiosk can do this (with a session token)")
+    session = sessions.parse_session(settings, token)
+    with _pool(request).connection() as conn:
+        if session.kind == "staff":
+            try:
+                member = staff_store.get_staff(conn, session.id)
+            except NotFound as exc:
+                raise Unauthorized("this staff account no longer exists") from exc
+            if member.disabled:
+                raise Unauthorized("this staff account is disabled")
+            principal = Principal("staff", staff_id=f"staff:{member.id}",
+                                  role=cast(Role, member.role), store_id=member.store_id,
+                                  action=_action(request))
+        else:
+            try:
+                kiosk = kiosks.get_kiosk(conn, session.id)
+            except NotFound as exc:
+                raise Unauthorized("this kiosk no longer exists") from exc
+            if kiosk.revoked:
+                raise Unauthorized("this kiosk has been revoked")
+            principal = Principal("kiosk", kiosk_id=kiosk.id, store_id=kiosk.store_id,
+                                  action=_action(request))
+    check_rate(request, principal.actor, settings.rate_limit)
+    return principal
+
+
+def check_rate(request: Request, key: str, limit: str) -> None:
+    """Count one hit for ``key``; over ``limit`` (e.g. ``"10/minute"``) answer 429."""
+    limiter: RateLimiter | None = getattr(request.app.state, "limiter", None)
+    if limiter is None:
+        return
+    item = parse_limit(limit)
     try:
-        claims = jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM],
-                            options={"require": ["sub", "exp"]})
-    except jwt.PyJWTError as exc:
-        raise Unauthorized(f"invalid bearer token: {exc}") from exc
-    kind, _, ident = str(claims["sub"]).partition(":")
-    store = claims.get("store")
-    store_id = int(store) if isinstance(store, int) else None
-    if kind == "customer" and ident.isdigit():
-        return Principal("customer", customer_id=int(ident))
-    if kind == "staff" and ident:
-        role = claims.get("role", "admin")
-        if role not in ROLES:
-            raise Unauthorized(f"unknown staff role {role!r}")
-        return Principal("staff", staff_id=ident, role=role, store_id=store_id)
-    if kind == "kiosk" and ident.isdigit():
-        return Principal("kiosk", kiosk_id=int(ident), store_id=store_id)
-    raise Unauthorized("bearer token names no customer, kiosk or staff member")
+        allowed = limiter.hit(item, key)
+        if allowed:
+            return
+        reset, _ = limiter.get_window_stats(item, key)
+    except Exception:
+        log.warning("rate limiter unavailable; request allowed", exc_info=True)
+        return
+    retry_after = max(1, int(reset - time.time()) + 1)
+    raise TooManyRequests(f"too many requests: at most {limit}; retry in {retry_after} s",
+                          retry_after=retry_after)
 
 
 def _principal(request: Request,
-               creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
-    if creds is None:
-        raise Unauthorized("sign in: this endpoint needs a bearer token")
-    settings: Settings = request.app.state.settings
-    return parse(settings, creds.credentials)
+               firebase: Annotated[HTTPAuthorizationCredentials | None,
+                                   Security(firebase_bearer)],
+               session: Annotated[HTTPAuthorizationCredentials | None,
+                                  Security(session_bearer)]) -> Principal:
+    token = _token(firebase, session)
+    if sessions.is_session_token(token):
+        return _as_session(request, token)
+    return _as_customer(request, token)
 
 
-def _customer(principal: Annotated[Principal, Depends(_principal)]) -> int:
-    if principal.customer_id is None:
-        raise Forbidden("only a customer can do this")
+def _customer(request: Request,
+              firebase: Annotated[HTTPAuthorizationCredentials | None,
+                                  Security(firebase_bearer)]) -> int:
+    principal = _as_customer(request, _token(firebase))
+    assert principal.customer_id is not None
     return principal.customer_id
 
 
-def _staff(principal: Annotated[Principal, Depends(_principal)]) -> str:
+def _recent_customer(request: Request,
+                     firebase: Annotated[HTTPAuthorizationCredentials | None,
+                                         Security(firebase_bearer)]) -> int:
+    principal = _as_customer(request, _token(firebase), check_revoked=True)
+    assert principal.customer_id is not None
+    return principal.customer_id
+
+
+def _session(request: Request,
+             session: Annotated[HTTPAuthorizationCredentials | None,
+                                Security(session_bearer)]) -> Principal:
+    return _as_session(request, _token(session))
+
+
+def _kiosk(principal: Annotated[Principal, Depends(_session)]) -> Principal:
+    if principal.kind != "kiosk":
+        raise Forbidden("only a store kiosk can do this")
+    return principal
+
+
+def _staff(principal: Annotated[Principal, Depends(_session)]) -> str:
     if principal.staff_id is None:
         raise Forbidden("only staff can do this")
     return principal.staff_id
 
 
 def require_role(*roles: Role) -> Callable[[Principal], Principal]:
-    """A dependency admitting staff with one of ``roles`` (an admin is always admitted)."""
+    """A dependency admitting staff with one of ``roles``; an admin is always admitted."""
     allowed = frozenset(roles) | {"admin"}
 
-    def dependency(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    def dependency(principal: Annotated[Principal, Depends(_session)]) -> Principal:
         if principal.role not in allowed:
             raise Forbidden(f"this needs the staff role {' or '.join(sorted(allowed))}")
         return principal
     return dependency
 
 
-def ensure_may_act_for(conn: Conn, principal: Principal, customer_id: int) -> None:
+def ensure_may_act_for(conn: Conn, principal: Principal, customer_id: int | None,
+                       what: str = "this") -> None:
     """Raise unless ``principal`` may read or change customer ``customer_id``'s data.
 
-    The customer themselves, an admin, or a store assistant may; kiosks only through a grant.
+    - the customer themselves;
+    - a kiosk holding an open grant for that customer (a handoff or an assistant's sign-in);
+    - a store assistant of a store the customer has let see their profile;
+    - an admin.
+
+    Staff and kiosk access is written to the audit log. Another customer gets 404, the same
+    answer as for an id that does not exist, so ids reveal nothing.
     """
-    del conn  # grants and consent per store are read here once identity lands
-    if principal.customer_id == customer_id:
+    if principal.kind == "customer":
+        if customer_id is None or principal.customer_id != customer_id:
+            raise NotFound(f"{what} does not exist")
         return
-    if principal.role in ("admin", "assistant"):
-        return
-    raise Forbidden("this belongs to another customer")
+    if customer_id is None:
+        raise Forbidden(f"{what} belongs to no customer")
+    if principal.kind == "kiosk":
+        assert principal.kiosk_id is not None
+        if not kiosks.active_grant(conn, principal.kiosk_id, customer_id):
+            raise Forbidden("this kiosk may open a customer's data only after they hand it "
+                            "over (QR) or an assistant signs them in")
+    elif principal.role == "assistant":
+        if not kiosks.store_consented(conn, customer_id, principal.store_id):
+            raise Forbidden("the customer has not let this store see their data")
+    elif principal.role != "admin":
+        raise Forbidden("this staff role does not reach customers' data")
+    audit.record(conn, actor=principal.actor, role=principal.role, store_id=principal.store_id,
+                 customer_id=customer_id, action=principal.action,
+                 request_id=correlation_id.get())
 
 
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 CurrentCustomer = Annotated[int, Depends(_customer)]
+RecentCustomer = Annotated[int, Depends(_recent_customer)]
+CurrentKiosk = Annotated[Principal, Depends(_kiosk)]
 StaffUser = Annotated[str, Depends(_staff)]
+StoreAssistant = Annotated[Principal, Depends(require_role("assistant"))]
 CatalogEditor = Annotated[Principal, Depends(require_role("catalog_editor"))]
 FleetOperator = Annotated[Principal, Depends(require_role("fleet_operator"))]
-StoreAssistant = Annotated[Principal, Depends(require_role("assistant"))]
 Admin = Annotated[Principal, Depends(require_role())]

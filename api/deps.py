@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from psycopg_pool import ConnectionPool
 
-from api.auth import CurrentPrincipal
+from api.auth import CurrentPrincipal, ensure_may_act_for
 from customers import store as customers
 from homeloop.db import Conn
 from homeloop.errors import NotFound
@@ -42,13 +42,20 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 
 def _readable_product(product_id: int, principal: CurrentPrincipal,
                       conn: ConnDep) -> customers.ProductInstance:
-    """The product in the path, if the caller may read it: its owner, or staff.
+    """The product in the path, if the caller may read it (:func:`ensure_may_act_for` on its
+    owner). A product nobody owns is fleet data: fleet operators and admins may read it.
 
-    Anyone else gets the same 404 as for a product that does not exist, so ids reveal nothing.
+    Another customer gets the same 404 as for a product that does not exist.
     """
-    product = customers.get_instance(conn, product_id)
-    if not principal.is_staff and product.owner_id != principal.customer_id:
+    try:
+        product = customers.get_instance(conn, product_id)
+    except NotFound:
+        raise NotFound(f"product {product_id} does not exist") from None
+    if product.owner_id is None and principal.role in ("fleet_operator", "admin"):
+        return product
+    if product.owner_id is None and principal.kind == "customer":
         raise NotFound(f"product {product_id} does not exist")
+    ensure_may_act_for(conn, principal, product.owner_id, f"product {product_id}")
     return product
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from homeloop.errors import DomainError
+from homeloop.errors import DomainError, ServiceError
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -20,7 +21,11 @@ def problem(status: int, title: str, detail: str, instance: str,
             **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
             "instance": instance, **extra}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if request_id := correlation_id.get():
+        body["request_id"] = request_id  # also the X-Request-ID header: quote it to support
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if status in (429, 503) and "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -28,6 +33,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return problem(exc.status, exc.title, exc.detail, request.url.path, **exc.extra)
+
+    @app.exception_handler(ServiceError)
+    async def _service(request: Request, exc: ServiceError) -> JSONResponse:
+        log.warning("service unavailable on %s: %s", request.url.path, exc)
+        return problem(503, "Service unavailable", str(exc), request.url.path, retry_after=30)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -19,7 +19,7 @@ app = typer.Typer(help="Homeloop: tags, timelines, offers and 3D for smart home 
 services_app = typer.Typer(help="Local PostgreSQL, Mosquitto and Redis on loopback.",
                            no_args_is_help=True)
 devices_app = typer.Typer(help="Provision and revoke product tags.", no_args_is_help=True)
-auth_app = typer.Typer(help="Development tokens for the API's temporary auth seam.",
+auth_app = typer.Typer(help="Staff accounts, kiosks, session tokens, the Auth emulator.",
                        no_args_is_help=True)
 offers_app = typer.Typer(help="Replenishment and maintenance offers.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks that print figures against a peer or a limit.",
@@ -276,18 +276,98 @@ def api(
 
 @auth_app.command("token")
 def auth_token(
-    customer: Annotated[int | None, typer.Option(help="Customer id")] = None,
-    staff: Annotated[str | None, typer.Option(help="Staff user name")] = None,
-    hours: int = 24,
+    staff: Annotated[str | None, typer.Option(help="A staff member's username")] = None,
+    kiosk: Annotated[int | None, typer.Option(help="A kiosk's id")] = None,
+    hours: Annotated[float, typer.Option(help="How long the session lasts")] = 8.0,
 ) -> None:
-    """Mint a signed bearer token for the temporary auth seam."""
-    from api.auth import mint
+    """Issue a session token for a staff member or kiosk (an operator's shortcut to sign-in)."""
+    from homeloop.db import connect
+    from identity import kiosks, sessions
+    from identity import staff as staff_store
 
-    if (customer is None) == (staff is None):
-        typer.secho("give exactly one of --customer or --staff", err=True)
+    if (staff is None) == (kiosk is None):
+        typer.secho("give exactly one of --staff or --kiosk", err=True)
         raise typer.Exit(2)
-    subject = f"customer:{customer}" if customer is not None else f"staff:{staff}"
-    typer.echo(mint(Settings(), subject, hours=hours))
+    settings = Settings()
+    try:
+        with connect(settings) as conn:
+            if staff is not None:
+                row = conn.execute("SELECT id FROM staff_members WHERE username = %s "
+                                   "AND disabled_at IS NULL", (staff,)).fetchone()
+                if row is None:
+                    raise typer.BadParameter(f"no active staff member {staff!r}")
+                member = staff_store.get_staff(conn, int(row[0]))
+                token, _ = sessions.issue(settings, "staff", member.id, seconds=hours * 3600,
+                                          role=member.role, store_id=member.store_id)
+            else:
+                assert kiosk is not None
+                found = kiosks.get_kiosk(conn, kiosk)
+                if found.revoked:
+                    raise typer.BadParameter(f"kiosk {kiosk} is revoked")
+                token, _ = sessions.issue(settings, "kiosk", found.id, seconds=hours * 3600,
+                                          store_id=found.store_id)
+    except HomeloopError as exc:
+        raise _fail(exc) from exc
+    typer.echo(token)
+
+
+@auth_app.command("add-staff")
+def auth_add_staff(
+    username: Annotated[str, typer.Option(help="Sign-in name")],
+    role: Annotated[str, typer.Option(help="assistant, catalog_editor, fleet_operator, admin")],
+    store: Annotated[str | None, typer.Option(help="The store of an assistant")] = None,
+    name: Annotated[str | None, typer.Option(help="Display name")] = None,
+) -> None:
+    """Create a staff account and print its first password (shown once)."""
+    from homeloop.db import connect
+    from identity import staff as staff_store
+
+    try:
+        with connect(Settings()) as conn:
+            member, password = staff_store.create_staff(conn, username, name or username,
+                                                        role, store)
+            conn.commit()
+    except HomeloopError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"staff {member.id} {member.username} ({member.role}) password: {password}")
+
+
+@auth_app.command("add-kiosk")
+def auth_add_kiosk(
+    store: Annotated[str, typer.Option(help="The kiosk's store")],
+    name: Annotated[str, typer.Option(help="Where it stands")] = "kiosk",
+) -> None:
+    """Register a store kiosk and print its id and secret (shown once)."""
+    from homeloop.db import connect
+    from identity import kiosks
+
+    settings = Settings()
+    try:
+        with connect(settings) as conn:
+            kiosk, secret = kiosks.create_kiosk(conn, settings, store, name, "cli")
+            conn.commit()
+    except HomeloopError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"kiosk {kiosk.id} of {kiosk.store_id} secret: {secret}")
+
+
+@auth_app.command("emulator")
+def auth_emulator(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1")] = 59099,
+) -> None:
+    """Run the local Firebase Auth emulator stand-in (development only).
+
+    Point the API at it with FIREBASE_AUTH_EMULATOR_HOST=127.0.0.1:<port>."""
+    import threading
+
+    from identity.emulator import AuthEmulator
+
+    emulator = AuthEmulator(Settings().firebase_project_id, port=port).start()
+    typer.echo(f"Firebase Auth emulator stand-in on {emulator.address}; Ctrl-C stops it")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        emulator.stop()
 
 
 @app.command()

@@ -10,6 +10,7 @@ data stays under ``.local/``.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -18,7 +19,6 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from api.auth import mint
 from catalog.seed import seed
 from customers import store as customers
 from device_gateway.simulator import provision_fleet, run_simulation
@@ -27,6 +27,10 @@ from homeloop.db import Conn, connect
 from homeloop.errors import ServiceError
 from homeloop.settings import Settings
 from homeloop.worker import make_celery
+from identity import sessions
+from identity.emulator import Account, AuthEmulator, id_token
+from identity.keys import identity_hash
+from identity.staff import create_staff
 
 DEMO_CUSTOMERS = [("Li Wei", "zh-CN", "SH-XUHUI"), ("Wang Fang", "zh-CN", "SH-PUDONG"),
                   ("Emma Schultz", "en", "BJ-SIYUAN")]
@@ -34,6 +38,7 @@ FLEET = 25
 PURIFIER_AGE_DAYS = 181
 HISTORY_DAYS = 2.0
 RATE = 100.0  # messages per second, whole fleet
+AUTH_EMULATOR_PORT = 59099  # the Firebase Auth emulator stand-in the demo's API trusts
 STEPS_PER_DAY = 96  # the simulator reports every 15 minutes of its time
 
 
@@ -43,6 +48,39 @@ def _demo_customer(conn: Conn, name: str, locale: str, store: str) -> int:
     if found:
         return int(found[0])
     return customers.create_customer(conn, name, locale=locale, home_store_id=store)
+
+
+def _demo_identities(settings: Settings, emulator: AuthEmulator,
+                     owners: list[int]) -> tuple[str, str, str]:
+    """Sign-ins for the demo: the first customer's Firebase ID token (from the emulator),
+    an admin's session and a Xuhui kiosk's session."""
+    with connect(settings) as conn:
+        for owner in owners:
+            uid = f"demo-customer-{owner}"
+            emulator.accounts[uid] = Account(uid, None, None, None)
+            conn.execute(
+                "INSERT INTO customer_identities (customer_id, kind, key_hash, hint, proof) "
+                "VALUES (%s, 'firebase', %s, 'app account', 'firebase_sign_in') "
+                "ON CONFLICT (kind, key_hash) DO NOTHING",
+                (owner, identity_hash(settings, "firebase", uid)))
+        admin = conn.execute("SELECT id FROM staff_members WHERE username = 'demo-admin'"
+                             ).fetchone()
+        admin_id = int(admin[0]) if admin else create_staff(
+            conn, "demo-admin", "Demo admin", "admin")[0].id
+        kiosk = conn.execute("SELECT id FROM kiosks WHERE store_id = 'SH-XUHUI' AND "
+                             "revoked_at IS NULL ORDER BY id LIMIT 1").fetchone()
+        if kiosk is None:
+            kiosk = conn.execute(
+                "INSERT INTO kiosks (store_id, name, secret_hash, created_by) "
+                "VALUES ('SH-XUHUI', 'demo kiosk', '\\x00', 'demo') RETURNING id").fetchone()
+        assert kiosk is not None
+        conn.commit()
+    customer = id_token(settings.firebase_project_id, f"demo-customer-{owners[0]}",
+                        name="Li Wei", lifetime_s=12 * 3600)
+    staff, _ = sessions.issue(settings, "staff", admin_id, seconds=12 * 3600, role="admin")
+    kiosk_token, _ = sessions.issue(settings, "kiosk", int(kiosk[0]), seconds=12 * 3600,
+                                    store_id="SH-XUHUI")
+    return customer, staff, kiosk_token
 
 
 def _demo_fleet(settings: Settings, owners: list[int]) -> tuple[list[tuple[str, str, str]], bool]:
@@ -116,6 +154,10 @@ def run_demo(settings: Settings) -> None:
     with connect(settings) as conn:
         product = conn.execute("SELECT instance_id FROM devices WHERE id = %s",
                                (fleet[0][0],)).fetchone()
+    # The API trusts the local Auth emulator stand-in's ID tokens (never in production).
+    emulator = AuthEmulator(settings.firebase_project_id, port=AUTH_EMULATOR_PORT).start()
+    os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = emulator.address
+    token, staff, kiosk = _demo_identities(settings, emulator, owners)
     exe = [sys.executable, "-m", "homeloop"]
     logs = settings.state_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -125,8 +167,6 @@ def run_demo(settings: Settings) -> None:
     children += [_start([*exe, "worker", "--concurrency", "1"], logs / "worker.log"),
                  _start([*exe, "beat"], logs / "beat.log")]
     _wait_until_subscribed(gateway_logs)
-    token = mint(settings, f"customer:{owners[0]}", hours=24)
-    staff = mint(settings, "staff:demo", hours=24)
     base = f"http://{settings.api_host}:{settings.api_port}"
     pid = product[0] if product else 1
     history_days = HISTORY_DAYS if fresh else 0.0
@@ -138,6 +178,8 @@ def run_demo(settings: Settings) -> None:
 Homeloop demo is running.
   API docs        {base}/docs
   A customer      export TOKEN={token}
+                  (a Firebase ID token from the local Auth emulator on {emulator.address})
+  Who they are    curl -H "Authorization: Bearer $TOKEN" {base}/v1/me
   Their products  curl -H "Authorization: Bearer $TOKEN" {base}/v1/me/products
   A timeline      curl -H "Authorization: Bearer $TOKEN" \\
                     '{base}/v1/products/{pid}/timeline?bucket=hour'
@@ -145,7 +187,9 @@ Homeloop demo is running.
                   (first run in about {backlog_s:.0f} s, then hourly; now: homeloop forecast)
   Their offers    curl -H "Authorization: Bearer $TOKEN" {base}/v1/me/offers
                   (after the first forecast, then every 15 min; now: homeloop offers evaluate)
-  Staff           export STAFF={staff}
+  Staff (admin)   export STAFF={staff}
+  A Xuhui kiosk   export KIOSK={kiosk}
+  Hand-off QR     curl -X POST -H "Authorization: Bearer $KIOSK" {base}/v1/kiosk/handoffs
   Dead letters    curl -H "Authorization: Bearer $STAFF" {base}/v1/staff/dead-letters
   Database        PGPASSWORD=homeloop psql -h 127.0.0.1 -p {settings.pg_port} -U homeloop homeloop
   Logs            {logs}/
@@ -168,3 +212,4 @@ Homeloop demo is running.
             child.send_signal(signal.SIGTERM)
         for child in children:
             child.wait(timeout=30)
+        emulator.stop()

@@ -9,8 +9,12 @@
         ├── Conflict      409: the state forbids it (product already claimed, ...)
         ├── Forbidden     403: authenticated, but not allowed
         ├── Unauthorized  401: no or bad credentials
+        ├── Gone          410: it existed but can no longer be used (an expired handoff code)
+        ├── PreconditionFailed    412: If-Match names a version that is no longer current
+        ├── PreconditionRequired  428: a change to a versioned thing without If-Match
         ├── InvalidInput  422: well-formed but meaningless input
-        └── TooLarge      413: a body over its size limit (an asset upload)
+        ├── TooLarge      413: a body over its size limit (an asset upload)
+        └── TooManyRequests 429: over a rate limit (Retry-After says when to retry)
 
 Library errors (psycopg, paho, firebase) are caught at the boundary that knows what they mean and
 re-raised as one of these with ``raise ... from exc``.
@@ -65,6 +69,28 @@ class Forbidden(DomainError):
 class Unauthorized(DomainError):
     status = 401
     title = "Unauthorized"
+
+
+class Gone(DomainError):
+    status = 410
+    title = "Gone"
+
+
+class PreconditionFailed(DomainError):
+    status = 412
+    title = "Precondition failed"
+
+
+class PreconditionRequired(DomainError):
+    status = 428
+    title = "Precondition required"
+
+
+class TooManyRequests(DomainError):
+    """Over a rate limit; ``retry_after`` (seconds) becomes the Retry-After header."""
+
+    status = 429
+    title = "Too many requests"
 
 
 class InvalidInput(DomainError):

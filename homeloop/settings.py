@@ -75,10 +75,28 @@ class Settings(BaseSettings):
     asset_gltfpack: str = "gltfpack"
     asset_tool_timeout_s: float = Field(default=600.0, gt=0)
 
-    # API and its temporary auth seam (signed bearer tokens).
+    # API.
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    # Signs staff and kiosk session tokens (HS256).
     secret_key: str = "dev-only-secret-change-me-in-production-0123456789"
+
+    # Identity (identity/, api/auth.py). Customers sign in with Firebase: ID tokens are
+    # verified by firebase-admin for this project. The standard FIREBASE_AUTH_EMULATOR_HOST
+    # variable points firebase-admin at an Auth emulator (development and tests only).
+    firebase_project_id: str = "homeloop-dev"
+    identity_key: str = "dev-only-identity-key-change-me-0123456789"  # keys identity hashes
+    staff_session_hours: float = Field(default=8.0, gt=0)
+    kiosk_session_minutes: float = Field(default=60.0, gt=0)
+    kiosk_grant_minutes: float = Field(default=30.0, gt=0)  # a kiosk may open a customer's data
+    handoff_code_minutes: float = Field(default=5.0, gt=0)  # a QR code shown by a kiosk
+    phone_code_minutes: float = Field(default=10.0, gt=0)
+    phone_code_attempts: int = Field(default=5, ge=1)
+    sms_endpoint: str | None = None  # the SMS gateway's HTTP endpoint; without it, no SMS
+    sms_timeout_s: float = Field(default=10.0, gt=0)
+    # Rate limits per identity (limits' notation), counted in Redis.
+    rate_limit: str = "300/minute"
+    sign_in_rate_limit: str = "10/minute"  # per client address and account name
 
     @property
     def asset_dir(self) -> Path:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api import schemas
-from api.auth import StaffUser
+from api.auth import FleetOperator, StoreAssistant, ensure_may_act_for
 from api.deps import ConnDep, PoolDep, SettingsDep
 from customers import store as customers
 from device_gateway import provisioning
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/staff", tags=["staff"])
 
 @router.post("/devices", status_code=status.HTTP_201_CREATED,
              response_model=list[schemas.DeviceCredentials])
-def provision_devices(body: schemas.ProvisionRequest, staff: StaffUser, pool: PoolDep,
+def provision_devices(body: schemas.ProvisionRequest, staff: FleetOperator, pool: PoolDep,
                       settings: SettingsDep) -> list[schemas.DeviceCredentials]:
     """Create tags with their own MQTT credentials; the passwords are in this answer only."""
     with transaction(pool) as conn:
@@ -33,7 +33,7 @@ def provision_devices(body: schemas.ProvisionRequest, staff: StaffUser, pool: Po
 
 
 @router.post("/devices/{device_id}/revoke", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_device(device_id: str, staff: StaffUser, pool: PoolDep,
+def revoke_device(device_id: str, staff: FleetOperator, pool: PoolDep,
                   settings: SettingsDep) -> None:
     """Revoke a tag; the broker disconnects it and refuses it from then on."""
     with transaction(pool) as conn:
@@ -43,14 +43,20 @@ def revoke_device(device_id: str, staff: StaffUser, pool: PoolDep,
 
 
 @router.post("/products/{product_id}/transfer", response_model=schemas.Product)
-def transfer_product(product_id: int, body: schemas.TransferRequest, staff: StaffUser,
+def transfer_product(product_id: int, body: schemas.TransferRequest, staff: StoreAssistant,
                      conn: ConnDep) -> schemas.Product:
-    """Move a product to another customer (a sale between neighbours, a mistaken claim)."""
+    """Move a product to another customer (a sale between neighbours, a mistaken claim).
+
+    The assistant must be allowed to act for the new owner, and for the current one if any."""
+    owner = customers.get_instance(conn, product_id).owner_id
+    if owner is not None:
+        ensure_may_act_for(conn, staff, owner, f"customer {owner}")
+    ensure_may_act_for(conn, staff, body.to_customer_id, f"customer {body.to_customer_id}")
     return schemas.Product(**asdict(customers.transfer(conn, product_id, body.to_customer_id)))
 
 
 @router.get("/dead-letters", response_model=list[schemas.DeadLetter])
-def dead_letters(staff: StaffUser, conn: ConnDep,
+def dead_letters(staff: FleetOperator, conn: ConnDep,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50,
                  before_id: Annotated[int | None, Query()] = None) -> list[schemas.DeadLetter]:
     """Messages the gateway could not store, newest first, with the reason."""
@@ -65,7 +71,7 @@ def dead_letters(staff: StaffUser, conn: ConnDep,
 
 
 @router.get("/quality-alerts", response_model=list[schemas.QualityAlert])
-def quality_alerts(staff: StaffUser, conn: ConnDep,
+def quality_alerts(staff: FleetOperator, conn: ConnDep,
                    limit: Annotated[int, Query(ge=1, le=500)] = 100,
                    ) -> list[schemas.QualityAlert]:
     """Fleet quality alerts, newest first: SKUs with significantly more faults than usual."""

@@ -8,7 +8,6 @@ from typing import Any
 import psycopg
 from fastapi.testclient import TestClient
 
-from api.auth import mint
 from customers import store as customers
 from homeloop.settings import Settings
 from replenishment import offers
@@ -107,7 +106,6 @@ def test_consents_default_to_service_messages_only_and_can_be_changed(
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
     assert client.put("/v1/me/consents", json={"kinds": {}}).status_code == 401
-    staff = {"Authorization": f"Bearer {mint(settings, 'staff:anna')}"}
-    assert client.get("/v1/me/offers", headers=staff).status_code == 403
+    assert client.get("/v1/me/offers", headers=auth(settings, "staff:anna")).status_code == 403
     assert db.execute("SELECT count(*) FROM consent_changes WHERE customer_id = %s",
                       (owner,)).fetchone() == (3,)

@@ -78,7 +78,7 @@ def test_claim_errors_are_problem_json(client: TestClient, settings: Settings, d
                    401, "sign in")
     assert_problem(client.post("/v1/me/products/claim", json={"tag_uid": "04AABBCCDDEEFF"},
                                headers={"Authorization": "Bearer forged.token.here"}),
-                   401, "invalid bearer token")
+                   401, "invalid ID token")
     assert_problem(client.post("/v1/me/products/claim", content=b"{not json",
                                headers={**auth(settings, f"customer:{li}"),
                                         "content-type": "application/json"}),

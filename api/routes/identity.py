@@ -1,0 +1,183 @@
+"""Sign-in for staff and kiosks, and the signed-in customer's identity, consent and data."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, Response, status
+
+from api import identity_schemas as s
+from api.auth import CurrentCustomer, RecentCustomer, check_rate
+from api.deps import ConnDep, PoolDep, SettingsDep
+from homeloop.db import transaction
+from homeloop.errors import DomainError, NotFound
+from identity import audit, kiosks, linking, privacy, sessions, sms
+from identity import staff as staff_store
+
+auth_router = APIRouter(prefix="/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/v1/me", tags=["me"])
+
+
+def _session(settings_token: tuple[str, sessions.Session]) -> s.Session:
+    token, session = settings_token
+    return s.Session(access_token=token, expires_at=datetime.fromtimestamp(session.expires_at, UTC),
+                     kind=session.kind, role=session.role,  # type: ignore[arg-type]
+                     store_id=session.store_id)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@auth_router.post("/staff", response_model=s.Session,
+                  responses={401: {"description": "Wrong username or password"},
+                             429: {"description": "Too many sign-in attempts"}})
+def staff_sign_in(body: s.StaffSignIn, request: Request, conn: ConnDep,
+                  settings: SettingsDep) -> s.Session:
+    """A staff member signs in; the session lasts ``staff_session_hours``."""
+    check_rate(request, f"sign-in:{_client(request)}:{body.username}",
+               settings.sign_in_rate_limit)
+    member = staff_store.authenticate(conn, body.username, body.password)
+    return _session(sessions.issue(settings, "staff", member.id,
+                                   seconds=settings.staff_session_hours * 3600,
+                                   role=member.role, store_id=member.store_id))
+
+
+@auth_router.post("/kiosk", response_model=s.Session,
+                  responses={401: {"description": "Unknown or revoked kiosk, or wrong secret"},
+                             429: {"description": "Too many sign-in attempts"}})
+def kiosk_sign_in(body: s.KioskSignIn, request: Request, conn: ConnDep,
+                  settings: SettingsDep) -> s.Session:
+    """A kiosk exchanges its secret for a short-lived session token."""
+    check_rate(request, f"sign-in:{_client(request)}:kiosk:{body.kiosk_id}",
+               settings.sign_in_rate_limit)
+    kiosk = kiosks.authenticate(conn, settings, body.kiosk_id, body.secret)
+    return _session(sessions.issue(settings, "kiosk", kiosk.id,
+                                   seconds=settings.kiosk_session_minutes * 60,
+                                   store_id=kiosk.store_id))
+
+
+@router.get("", response_model=s.Me)
+def me(customer: CurrentCustomer, conn: ConnDep) -> s.Me:
+    """Who the app is signed in as, with the identities linked to them."""
+    row = conn.execute("SELECT id, display_name, locale, points, home_store_id FROM customers "
+                       "WHERE id = %s", (customer,)).fetchone()
+    if row is None:
+        raise NotFound("this customer no longer exists")
+    ids = [s.Identity(id=i, kind=k, hint=h, proof=p)  # type: ignore[arg-type]
+           for i, k, h, p in linking.identities_of(conn, customer)]
+    return s.Me(id=row[0], display_name=row[1], locale=row[2], points=row[3],
+                home_store_id=row[4], identities=ids)
+
+
+@router.post("/identities/phone", status_code=status.HTTP_202_ACCEPTED,
+             response_model=s.PhoneLinkStarted,
+             responses={503: {"description": "The SMS gateway is not reachable"}})
+def start_phone_link(body: s.PhoneLinkRequest, customer: RecentCustomer, conn: ConnDep,
+                     settings: SettingsDep) -> s.PhoneLinkStarted:
+    """Send a code to the phone number; confirming it links the number to this customer."""
+    code = linking.start_phone_link(conn, settings, customer, body.phone)
+    sms.send_sms(settings, body.phone,
+                 f"Homeloop code: {code} (valid {int(settings.phone_code_minutes)} min)")
+    return s.PhoneLinkStarted(expires_in_s=int(settings.phone_code_minutes * 60))
+
+
+@router.post("/identities/phone/verify", response_model=s.Linked,
+             responses={422: {"description": "Wrong code"},
+                        410: {"description": "Expired, or too many wrong tries"}})
+def verify_phone_link(body: s.PhoneVerify, customer: RecentCustomer, pool: PoolDep,
+                      settings: SettingsDep) -> s.Linked:
+    """Link the phone with the code sent to it. If another record has that number, the two
+    records become one: products, designs, points and offers of both stay."""
+    failure: DomainError | None = None
+    with transaction(pool) as conn:  # a wrong code's attempt is counted even though we refuse
+        try:
+            linked = linking.verify_phone_link(conn, settings, customer, body.phone, body.code)
+        except DomainError as exc:
+            failure = exc
+    if failure is not None:
+        raise failure
+    return s.Linked(kind=linked.kind, hint=linked.hint, merged_customer=linked.merged_from,
+                    moved=linked.moved)
+
+
+@router.delete("/identities/{identity_id}", status_code=status.HTTP_204_NO_CONTENT)
+def unlink_identity(identity_id: int, customer: RecentCustomer, conn: ConnDep) -> Response:
+    """Unlink a member card or phone number (the signed-in app account stays)."""
+    linking.unlink_identity(conn, customer, identity_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/privacy", response_model=s.Purposes)
+def my_purposes(customer: CurrentCustomer, conn: ConnDep) -> s.Purposes:
+    """What the customer agreed to, per purpose."""
+    return s.Purposes(**privacy.get_purposes(conn, customer))
+
+
+@router.put("/privacy", response_model=s.Purposes)
+def set_my_purposes(body: s.PurposesUpdate, customer: CurrentCustomer,
+                    conn: ConnDep) -> s.Purposes:
+    """Change answers per purpose (only those given); each change is kept in the history."""
+    answers = {k: v for k, v in body.model_dump().items() if v is not None}
+    return s.Purposes(**privacy.set_purposes(conn, customer, answers))
+
+
+@router.get("/store-consents", response_model=dict[str, bool])
+def my_store_consents(customer: CurrentCustomer, conn: ConnDep) -> dict[str, bool]:
+    """The stores whose assistants may (true) or may not (false) see this customer's profile."""
+    return privacy.store_consents(conn, customer)
+
+
+@router.put("/store-consents/{store_id}", response_model=dict[str, bool])
+def set_my_store_consent(store_id: str, body: s.StoreConsent, customer: CurrentCustomer,
+                         conn: ConnDep) -> dict[str, bool]:
+    """Let a store's assistants see this customer's profile, or stop them."""
+    privacy.set_store_consent(conn, customer, store_id, body.granted)
+    return privacy.store_consents(conn, customer)
+
+
+@router.get("/consent-history", response_model=list[s.ConsentChange])
+def consent_history(customer: CurrentCustomer, conn: ConnDep) -> list[s.ConsentChange]:
+    """Every consent answer the customer gave, oldest first."""
+    rows = conn.execute("SELECT kind, channel, granted, at FROM consent_changes "
+                        "WHERE customer_id = %s ORDER BY at, id", (customer,)).fetchall()
+    return [s.ConsentChange(kind=k, channel=c, granted=g, at=a) for k, c, g, a in rows]
+
+
+@router.post("/kiosk-grants", status_code=status.HTTP_201_CREATED, response_model=s.Grant,
+             responses={404: {"description": "No such code"},
+                        409: {"description": "The code was already used"},
+                        410: {"description": "The code expired"}})
+def claim_kiosk_handoff(body: s.HandoffClaim, customer: CurrentCustomer, conn: ConnDep,
+                        settings: SettingsDep) -> s.Grant:
+    """The customer scanned a kiosk's QR code: that kiosk may open their data for a while."""
+    return s.Grant(**asdict(kiosks.claim_handoff(conn, settings, body.code, customer)))
+
+
+@router.delete("/kiosk-grants/{grant_id}", status_code=status.HTTP_204_NO_CONTENT)
+def end_kiosk_grant(grant_id: int, customer: CurrentCustomer, conn: ConnDep) -> Response:
+    """End a kiosk's access to the customer's data now."""
+    kiosks.end_grant(conn, grant_id, customer_id=customer)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/access-log", response_model=list[s.AuditEntry])
+def my_access_log(customer: CurrentCustomer, conn: ConnDep) -> list[s.AuditEntry]:
+    """Which staff member or kiosk read or changed the customer's data, and when."""
+    return [s.AuditEntry(**{k: v for k, v in asdict(e).items()
+                            if k in s.AuditEntry.model_fields})
+            for e in audit.entries_for(conn, customer)]
+
+
+@router.get("/export", response_model=s.Export)
+def export_me(customer: RecentCustomer, conn: ConnDep) -> s.Export:
+    """Everything stored about the customer, as JSON."""
+    return s.Export(**privacy.export_customer(conn, customer))
+
+
+@router.delete("", response_model=s.Deleted)
+def delete_me(customer: RecentCustomer, conn: ConnDep) -> s.Deleted:
+    """Delete the customer's personal data. Their products stay in the fleet, unowned."""
+    return s.Deleted(deleted=True,
+                     affected=privacy.delete_customer(conn, customer, f"customer:{customer}"))

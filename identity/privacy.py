@@ -1,0 +1,162 @@
+"""Consent per purpose, and a customer's export and deletion.
+
+**Purposes** a customer answers for: ``push_marketing`` (up-sell, cross-sell and points offers
+by push), ``service_reminders`` (replenishment and maintenance reminders) and
+``usage_analytics`` (their anonymised usage in fleet analytics). The first two are the offer
+consents of :mod:`customers.consents` seen per purpose (so the offer rules keep reading one
+place); the third is its own row. Every change is appended to ``consent_changes``. Whether a
+store's assistants may see their profile is asked per store (``store_consents``).
+
+**Export** gathers everything stored about a customer: their row and every row of every table
+that refers to them, and one step further (an offer's lines, a product's forecast), found from
+the foreign keys so that new tables are included without a change here. Keyed hashes and secrets
+are left out: they mean nothing to the customer.
+
+**Deletion** removes the personal data and keeps the anonymous: rows that belong to the
+customer go (cascading foreign keys), their products stay in the fleet unowned, so the usage
+timelines and the aggregates built from them remain but point at no one, and the audit log
+keeps its entries with the customer's id removed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from psycopg import sql
+
+from customers.consents import get_consents, set_consents
+from homeloop.db import Conn
+from homeloop.errors import InvalidInput, NotFound
+from identity.merge import references
+
+__all__ = ["PURPOSES", "delete_customer", "export_customer", "get_purposes", "set_purposes",
+           "set_store_consent", "store_consents"]
+
+PURPOSES = ("push_marketing", "service_reminders", "usage_analytics")
+_PURPOSE_KINDS = {"push_marketing": ("upsell", "crosssell", "points"),
+                  "service_reminders": ("replenish", "maintenance")}
+# Bulky or not about a person: timelines are exported as the products' forecasts instead.
+_NOT_EXPORTED = {"readings", "events", "dead_letters", "readings_hourly", "readings_daily"}
+
+
+def get_purposes(conn: Conn, customer_id: int) -> dict[str, bool]:
+    kinds = get_consents(conn, customer_id).kinds
+    answers = {p: all(kinds.get(k, False) for k in ks) for p, ks in _PURPOSE_KINDS.items()}
+    row = conn.execute("SELECT granted FROM privacy_consents WHERE customer_id = %s "
+                       "AND purpose = 'usage_analytics'", (customer_id,)).fetchone()
+    answers["usage_analytics"] = bool(row and row[0])
+    return answers
+
+
+def set_purposes(conn: Conn, customer_id: int, answers: Mapping[str, bool]) -> dict[str, bool]:
+    if unknown := sorted(set(answers) - set(PURPOSES)):
+        raise InvalidInput(f"unknown purposes: {', '.join(unknown)}; known: {', '.join(PURPOSES)}")
+    kinds = {k: granted for p, granted in answers.items() for k in _PURPOSE_KINDS.get(p, ())}
+    if kinds:
+        set_consents(conn, customer_id, kinds)
+    if "usage_analytics" in answers:
+        granted = answers["usage_analytics"]
+        before = get_purposes(conn, customer_id)["usage_analytics"]
+        conn.execute("INSERT INTO privacy_consents (customer_id, purpose, granted) "
+                     "VALUES (%s, 'usage_analytics', %s) ON CONFLICT (customer_id, purpose) "
+                     "DO UPDATE SET granted = excluded.granted, updated_at = now()",
+                     (customer_id, granted))
+        if before != granted:
+            conn.execute("INSERT INTO consent_changes (customer_id, kind, channel, granted) "
+                         "VALUES (%s, 'usage_analytics', 'privacy', %s)", (customer_id, granted))
+    return get_purposes(conn, customer_id)
+
+
+def set_store_consent(conn: Conn, customer_id: int, store_id: str, granted: bool) -> None:
+    if conn.execute("SELECT 1 FROM stores WHERE id = %s", (store_id,)).fetchone() is None:
+        raise NotFound(f"store {store_id!r} does not exist")
+    before = conn.execute("SELECT granted FROM store_consents WHERE customer_id = %s "
+                          "AND store_id = %s", (customer_id, store_id)).fetchone()
+    conn.execute("INSERT INTO store_consents (customer_id, store_id, granted) "
+                 "VALUES (%s, %s, %s) ON CONFLICT (customer_id, store_id) "
+                 "DO UPDATE SET granted = excluded.granted, updated_at = now()",
+                 (customer_id, store_id, granted))
+    if before is None or bool(before[0]) != granted:
+        conn.execute("INSERT INTO consent_changes (customer_id, kind, channel, granted) "
+                     "VALUES (%s, %s, 'store', %s)", (customer_id, store_id, granted))
+
+
+def store_consents(conn: Conn, customer_id: int) -> dict[str, bool]:
+    return {str(s): bool(g) for s, g in conn.execute(
+        "SELECT store_id, granted FROM store_consents WHERE customer_id = %s ORDER BY store_id",
+        (customer_id,)).fetchall()}
+
+
+def _rows(conn: Conn, table: str, column: str, values: list[Any]) -> list[dict[str, Any]]:
+    rows = conn.execute(sql.SQL(
+        "SELECT to_jsonb(t) FROM {t} t WHERE {c} = ANY(%s) ORDER BY 1").format(
+            t=sql.Identifier(table), c=sql.Identifier(column)), (values,)).fetchall()
+    secret = ("_hash", "secret", "password")
+    return [{k: v for k, v in r[0].items() if not k.endswith(secret)} for r in rows]
+
+
+def _referencing(conn: Conn, table: str) -> list[tuple[str, str, str]]:
+    """(table, column, referenced column) for single-column foreign keys to ``table``."""
+    return [(str(t), str(c), str(r)) for t, c, r in conn.execute(
+        "SELECT c.conrelid::regclass::text, a.attname, ra.attname FROM pg_constraint c "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+        "JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = c.confkey[1] "
+        "WHERE c.contype = 'f' AND c.confrelid = %s::regclass "
+        "AND cardinality(c.conkey) = 1 ORDER BY 1, 2", (table,)).fetchall()]
+
+
+def export_customer(conn: Conn, customer_id: int) -> dict[str, Any]:
+    """Everything stored about the customer, by table (JSON-ready)."""
+    found = conn.execute("SELECT to_jsonb(c) FROM customers c WHERE id = %s",
+                         (customer_id,)).fetchone()
+    if found is None:
+        raise NotFound(f"customer {customer_id} does not exist")
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for ref in references(conn):
+        rows = _rows(conn, ref.table, ref.column, [customer_id])
+        if not rows:
+            continue
+        tables.setdefault(ref.table, []).extend(r for r in rows
+                                                if r not in tables.get(ref.table, []))
+        for table, column, target in _referencing(conn, ref.table):
+            if table in _NOT_EXPORTED or table == "customers":
+                continue
+            keys = [r[target] for r in rows if r.get(target) is not None]
+            more = [r for r in _rows(conn, table, column, keys)
+                    if r not in tables.get(table, [])]
+            if more:
+                tables.setdefault(table, []).extend(more)
+    audit = _rows(conn, "access_audit", "customer_id", [customer_id])
+    if audit:
+        tables["access_audit"] = audit
+    return {"customer": found[0], "tables": tables}
+
+
+def delete_customer(conn: Conn, customer_id: int, by: str) -> dict[str, int]:
+    """Remove the customer's personal data; rows affected per table."""
+    if conn.execute("SELECT 1 FROM customers WHERE id = %s FOR UPDATE",
+                    (customer_id,)).fetchone() is None:
+        raise NotFound(f"customer {customer_id} does not exist")
+    done: dict[str, int] = {}
+    conn.execute("UPDATE product_instances SET claimed_at = NULL WHERE owner_id = %s",
+                 (customer_id,))
+    for ref in references(conn):
+        if ref.on_delete != "a" and ref.on_delete != "r":
+            continue  # cascading or set-null keys take care of themselves
+        t, c = sql.Identifier(ref.table), sql.Identifier(ref.column)
+        if ref.not_null:
+            query = sql.SQL("DELETE FROM {t} WHERE {c} = %s").format(t=t, c=c)
+        else:
+            query = sql.SQL("UPDATE {t} SET {c} = NULL WHERE {c} = %s").format(t=t, c=c)
+        done[f"{ref.table}.{ref.column}"] = conn.execute(query, (customer_id,)).rowcount
+    done["access_audit"] = conn.execute(
+        "UPDATE access_audit SET customer_id = NULL WHERE customer_id = %s",
+        (customer_id,)).rowcount
+    done["customer_merges"] = conn.execute(
+        "DELETE FROM customer_merges WHERE from_customer = %s", (customer_id,)).rowcount
+    conn.execute("DELETE FROM customers WHERE id = %s", (customer_id,))
+    conn.execute("INSERT INTO access_audit (actor, action) VALUES (%s, %s)",
+                 (by, f"deleted a customer's personal data: {json.dumps(done, sort_keys=True)}"))
+    return done
