@@ -5,6 +5,12 @@ FROM python:3.11-slim
 # the password and ACL files that provisioning writes into the shared volume.
 RUN useradd --uid 1883 --create-home --shell /usr/sbin/nologin homeloop
 WORKDIR /app
+# AR assets: gltfpack for levels of detail, Node for the Khronos glTF-Validator.
+RUN apt-get update && apt-get install -y --no-install-recommends gltfpack nodejs npm \
+    && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+ENV NODE_PATH=/app/node_modules
 COPY pyproject.toml README.md ./
 COPY homeloop ./homeloop
 COPY catalog ./catalog
@@ -13,6 +19,7 @@ COPY device_gateway ./device_gateway
 COPY replenishment ./replenishment
 COPY notifications ./notifications
 COPY api ./api
+COPY ar_assets ./ar_assets
 RUN pip install --no-cache-dir . && mkdir -p /mosquitto/auth && chown homeloop /mosquitto/auth
 
 USER homeloop

@@ -14,7 +14,12 @@ $(VENV)/.installed: pyproject.toml scripts/bootstrap
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+# The Khronos glTF-Validator (ar_assets/validate.cjs), pinned by package-lock.json.
+node_modules/.installed: package.json package-lock.json $(VENV)/.installed
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
 
 services: install
 	$(HOMELOOP) services up

@@ -4,7 +4,7 @@
 it returns a :class:`ValidationReport` whose ``errors`` must be 0 for a file we serve.
 
 The Khronos validator is the npm package ``gltf-validator`` (pinned in ``package.json``,
-installed by ``npm ci``), run by ``ar_assets/validate.mjs`` with the machine's Node, the GLB
+installed by ``npm ci``), run by ``ar_assets/validate.cjs`` with the machine's Node, the GLB
 on stdin. It is given a GLB only and refuses any external resource, so it reads nothing else.
 """
 
@@ -23,7 +23,7 @@ from homeloop.errors import HomeloopError
 
 __all__ = ["ToolError", "ValidationReport", "khronos", "structure", "validate_glb"]
 
-SCRIPT = Path(__file__).with_name("validate.mjs")
+SCRIPT = Path(__file__).with_name("validate.cjs")
 
 
 class ToolError(HomeloopError):

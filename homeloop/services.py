@@ -27,6 +27,10 @@ DEBIAN_PACKAGES = {
     Path("/usr/sbin/mosquitto"): "mosquitto",
     Path("/usr/bin/mosquitto_pub"): "mosquitto-clients",
     Path("/usr/bin/redis-server"): "redis-server",
+    # AR assets: levels of detail, and Node for the Khronos glTF-Validator (npm ci).
+    Path("/usr/bin/gltfpack"): "gltfpack",
+    Path("/usr/bin/node"): "nodejs",
+    Path("/usr/bin/npm"): "npm",
 }
 PG_USER = "homeloop"
 PG_PASSWORD = "homeloop"

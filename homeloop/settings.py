@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     # AR assets (ar_assets/): uploads, processing, the blob store.
     asset_max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
     asset_blob_dir: Path | None = None  # the local blob store; else state_dir / "assets"
-    asset_node: str = "node"  # runs the Khronos glTF-Validator (ar_assets/validate.mjs)
+    asset_node: str = "node"  # runs the Khronos glTF-Validator (ar_assets/validate.cjs)
     asset_gltfpack: str = "gltfpack"
     asset_tool_timeout_s: float = Field(default=600.0, gt=0)
 
