@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from api import problems
 from api.routes import (
     assets,
+    floorplans,
     identity,
     kiosk,
     offers,
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(products.router)
     app.include_router(offers.router)
     app.include_router(staff.router)
+    app.include_router(floorplans.router)
     app.include_router(assets.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database reachability")

@@ -83,7 +83,36 @@ SKUS: list[tuple[str, str, str, str, str, int, tuple[int, int, int] | None, bool
      (420, 420, 1810), False, {"needs": ["power"]}),
     ("LAMP-TABLE", "HEKTAR table lamp", "HEKTAR 台灯", "lamp", "standard", 19900,
      (220, 220, 460), False, {"needs": ["power"]}),
+    ("WM-8", "TVÄTT 8 kg front-loading washing machine", "TVÄTT 8公斤滚筒洗衣机",
+     "washing_machine", "standard", 329900, (595, 565, 850), False,
+     {"needs": ["water", "drain", "power"]}),
+    ("WARDROBE-150", "PAX wardrobe 150 cm, delivered assembled", "PAX 衣柜 150厘米 整装配送",
+     "wardrobe", "standard", 329900, (1500, 830, 2010), False, {"style": "nordic"}),
+    ("WARDROBE-100-FLAT", "PAX wardrobe 100 cm, flat-packed", "PAX 衣柜 100厘米 平板包装",
+     "wardrobe", "standard", 149900, (1000, 580, 2010), False, {"style": "nordic"}),
 ]
+
+# What the floor plan checks need: the box it is delivered in (w, d, h mm), a toilet's
+# rough-in (drain centre to finished wall) and the services it must be near.
+INSTALL: dict[str, tuple[tuple[int, int, int] | None, int | None, list[str]]] = {
+    "WP-500": ((260, 520, 500), None, ["water", "drain", "power"]),
+    "DW-60": ((650, 640, 880), None, ["water", "drain", "power"]),
+    "LD-DISP": ((220, 220, 360), None, ["power"]),
+    "CM-100": ((220, 470, 370), None, ["power"]),
+    "WC-300": ((450, 740, 830), 300, ["water", "drain"]),
+    "WC-400": ((460, 800, 840), 400, ["water", "drain"]),
+    "WC-300-SMART": ((480, 770, 600), 300, ["water", "drain", "power"]),
+    "SOFA-3-GREY": ((2250, 950, 850), None, []),
+    "SOFA-2-BEIGE": ((1750, 950, 850), None, []),
+    "SOFA-CORNER": ((2100, 1000, 850), None, []),  # comes in two parts; the larger box
+    "BED-180": ((2100, 600, 200), None, []),
+    "BED-150": ((2100, 500, 200), None, []),
+    "LAMP-FLOOR": ((500, 160, 1000), None, ["power"]),
+    "LAMP-TABLE": ((300, 300, 520), None, ["power"]),
+    "WM-8": ((660, 650, 900), None, ["water", "drain", "power"]),
+    "WARDROBE-150": ((1560, 860, 2080), None, []),
+    "WARDROBE-100-FLAT": ((2060, 620, 220), None, []),
+}
 
 # device sku, consumable sku, litres, uses, months, level-based
 CONSUMABLES: list[tuple[str, str, float | None, int | None, int | None, bool]] = [
@@ -147,3 +176,8 @@ def seed(conn: Conn) -> None:
         cur.executemany(
             "INSERT INTO inventory (store_id, sku, on_hand) VALUES (%s, %s, %s) "
             "ON CONFLICT (store_id, sku) DO UPDATE SET on_hand = excluded.on_hand", stock)
+        cur.executemany(
+            "UPDATE skus SET box_width_mm = %s, box_depth_mm = %s, box_height_mm = %s, "
+            "rough_in_mm = %s, needs = %s WHERE sku = %s",
+            [(*(box or (None, None, None)), rough_in, needs, sku)
+             for sku, (box, rough_in, needs) in INSTALL.items()])

@@ -1,0 +1,291 @@
+"""Floor plans, community layouts, designs, checks, bills of materials, handoffs and scenes.
+
+Transport only: parse, authorise (``ensure_may_act_for`` on the owner of every plan and design
+in a path; a design no customer owns yet is held by the store whose kiosk started it), call
+:mod:`floorplans.service`, format.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Request, Response
+
+from api.auth import CurrentCustomer, CurrentPrincipal, Principal, ensure_may_act_for
+from api.deps import ConnDep
+from floorplans import service, store
+from floorplans.schemas import (
+    Bom,
+    Community,
+    CommunityBody,
+    Design,
+    DesignBody,
+    DesignEdit,
+    DesignVersion,
+    Finding,
+    FloorPlan,
+    Handoff,
+    Layout,
+    LayoutBody,
+    PlanInfo,
+)
+from homeloop.db import Conn
+from homeloop.errors import Forbidden
+
+router = APIRouter(prefix="/v1", tags=["floor plans and designs"])
+IfMatch = Annotated[str | None, Header(description="The design's ETag (required to change it)")]
+IfNoneMatch = Annotated[str | None, Header()]
+NOT_YOURS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Not yours, and no consent or grant to act for its owner"},
+    404: {"description": "No such thing"}}
+
+
+def _store_of(principal: Principal) -> str | None:
+    return None if principal.store_id is None else str(principal.store_id)
+
+
+def _may_use(conn: Conn, principal: Principal, owner_id: int | None,
+             store_id: str | None) -> None:
+    """The object-level check for a plan or design."""
+    if owner_id is not None:
+        ensure_may_act_for(conn, principal, owner_id)
+        return
+    # no customer yet: held by the store session (its kiosks and assistants) that started it
+    if principal.kind != "customer" and store_id is not None and \
+            _store_of(principal) == store_id:
+        return
+    if principal.role == "admin":
+        return
+    raise Forbidden("this design belongs to another store's session")
+
+
+def _acting_as(conn: Conn, principal: Principal,
+               customer_id: int | None) -> tuple[int | None, str | None]:
+    """(owner, store) of something the principal creates."""
+    if principal.kind == "customer":
+        if customer_id is not None and customer_id != principal.customer_id:
+            ensure_may_act_for(conn, principal, customer_id)
+        return principal.customer_id, None
+    if customer_id is not None:
+        ensure_may_act_for(conn, principal, customer_id)
+        return customer_id, _store_of(principal)
+    if _store_of(principal) is None:
+        raise Forbidden("name the customer (customer_id): only a store session may hold "
+                        "a design or plan without one")
+    return None, _store_of(principal)
+
+
+def _plan_info(row: store.PlanRow) -> PlanInfo:
+    return PlanInfo(id=row.id, name=row.name, owner_id=row.owner_id, store_id=row.store_id,
+                    source=row.source, layout_id=row.layout_id, area_m2=row.area_m2,
+                    rooms=len(row.plan.rooms), created_at=row.created_at)
+
+
+def _readable_plan(conn: Conn, principal: Principal, plan_id: int) -> store.PlanRow:
+    row = store.get_plan(conn, plan_id)
+    _may_use(conn, principal, row.owner_id, row.store_id)
+    return row
+
+
+def _readable_design(conn: Conn, principal: Principal, design_id: str) -> store.DesignRow:
+    design = store.get_design(conn, design_id)
+    _may_use(conn, principal, design.owner_id, design.store_id)
+    return design
+
+
+def _design(design: store.DesignRow, response: Response) -> Design:
+    response.headers["ETag"] = service.etag(design)
+    return Design(id=design.id, name=design.name, floor_plan_id=design.floor_plan_id,
+                  owner_id=design.owner_id, store_id=design.store_id, version=design.version,
+                  placements=design.placements, created_at=design.created_at,
+                  updated_at=design.updated_at)
+
+
+# --- floor plans ---
+
+@router.post("/floorplans", status_code=201, response_model=PlanInfo,
+             responses={422: {"description": "Not a plan we can read, or an invalid one"}})
+def import_plan(principal: CurrentPrincipal, conn: ConnDep,
+                doc: Annotated[dict[str, Any], Body(
+                    description="Our floor plan JSON (format homeloop.floorplan) or an Apple "
+                                "RoomPlan CapturedRoom export")],
+                name: str | None = None, customer_id: int | None = None) -> PlanInfo:
+    """Import a floor plan; a RoomPlan export is also kept as uploaded."""
+    owner, store_id = _acting_as(conn, principal, customer_id)
+    raw = json.dumps(doc, separators=(",", ":")).encode()
+    return _plan_info(service.import_plan(conn, raw, name, owner_id=owner, store_id=store_id))
+
+
+@router.get("/me/floorplans", response_model=list[PlanInfo])
+def my_plans(customer: CurrentCustomer, conn: ConnDep) -> list[PlanInfo]:
+    return [_plan_info(r) for r in store.plans_of(conn, customer)]
+
+
+@router.get("/floorplans/{plan_id}", response_model=PlanInfo, responses=NOT_YOURS)
+def get_plan(plan_id: int, principal: CurrentPrincipal, conn: ConnDep) -> PlanInfo:
+    return _plan_info(_readable_plan(conn, principal, plan_id))
+
+
+@router.get("/floorplans/{plan_id}/plan.json", response_model=FloorPlan, responses=NOT_YOURS)
+def export_plan(plan_id: int, principal: CurrentPrincipal, conn: ConnDep) -> FloorPlan:
+    """The plan in our JSON, as ``POST /v1/floorplans`` takes it back."""
+    return _readable_plan(conn, principal, plan_id).plan
+
+
+# --- communities ---
+
+def _staff_editor(principal: Principal) -> None:
+    if principal.role not in ("admin", "catalog_editor", "assistant"):
+        raise Forbidden("only staff add communities and their layouts")
+
+
+@router.post("/communities", status_code=201, response_model=Community)
+def add_community(body: CommunityBody, principal: CurrentPrincipal, conn: ConnDep) -> Community:
+    _staff_editor(principal)
+    return Community.model_validate(store.insert_community(conn, body.name, body.city,
+                                                           body.address))
+
+
+@router.post("/communities/layouts", status_code=201, response_model=Layout)
+def add_layout(body: LayoutBody, principal: CurrentPrincipal, conn: ConnDep) -> Layout:
+    """Share a unit type's plan with its residential community (again: replaced)."""
+    _staff_editor(principal)
+    return Layout.model_validate(store.insert_layout(conn, body.community_id, body.unit_type,
+                                                     body.name, body.plan))
+
+
+@router.get("/communities/layouts", response_model=list[Layout])
+def search_layouts(principal: CurrentPrincipal, conn: ConnDep,
+                   q: Annotated[str | None, Query(description="Community name or address")] = None,
+                   city: str | None = None, unit_type: str | None = None) -> list[Layout]:
+    del principal  # any signed-in principal
+    return [Layout.model_validate(r) for r in store.search_layouts(conn, q, city, unit_type)]
+
+
+@router.get("/communities/layouts/{layout_id}/plan.json", response_model=FloorPlan)
+def layout_plan(layout_id: int, principal: CurrentPrincipal, conn: ConnDep) -> FloorPlan:
+    del principal
+    return store.get_layout_plan(conn, layout_id)[1]
+
+
+@router.post("/communities/layouts/{layout_id}/copy", status_code=201, response_model=PlanInfo)
+def copy_layout(layout_id: int, principal: CurrentPrincipal, conn: ConnDep,
+                customer_id: int | None = None) -> PlanInfo:
+    """A private copy of the layout, the customer's own to edit."""
+    owner, store_id = _acting_as(conn, principal, customer_id)
+    return _plan_info(service.copy_layout(conn, layout_id, owner_id=owner, store_id=store_id))
+
+
+# --- designs ---
+
+def _actor(principal: Principal) -> str:
+    if principal.kind == "customer":
+        return f"customer:{principal.customer_id}"
+    if principal.kind == "kiosk":
+        return f"kiosk:{principal.kiosk_id}"
+    return f"staff:{principal.staff_id}"
+
+
+@router.post("/designs", status_code=201, response_model=Design,
+             responses={422: {"description": "Unknown SKU or duplicate placement id"}})
+def create_design(body: DesignBody, principal: CurrentPrincipal, conn: ConnDep,
+                  response: Response) -> Design:
+    """Start a design on a floor plan, or on a private copy of a community layout.
+
+    A kiosk that names no customer holds the design for its store until a customer claims
+    it with a handoff code.
+    """
+    owner, store_id = _acting_as(conn, principal, body.customer_id)
+    if body.floor_plan_id is not None:
+        _readable_plan(conn, principal, body.floor_plan_id)
+    design = service.create_design(conn, body, owner_id=owner, store_id=store_id,
+                                   author=_actor(principal))
+    return _design(design, response)
+
+
+@router.get("/me/designs", response_model=list[Design])
+def my_designs(customer: CurrentCustomer, conn: ConnDep, response: Response) -> list[Design]:
+    rows = conn.execute("SELECT id::text FROM designs WHERE owner_id = %s "
+                        "ORDER BY updated_at DESC", (customer,)).fetchall()
+    return [_design(store.get_design(conn, r[0]), response) for r in rows]
+
+
+@router.get("/designs/{design_id}", response_model=Design, responses=NOT_YOURS)
+def get_design(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
+               response: Response, if_none_match: IfNoneMatch = None) -> Any:
+    design = _readable_design(conn, principal, design_id)
+    if if_none_match == service.etag(design):
+        return Response(status_code=304, headers={"ETag": service.etag(design)})
+    return _design(design, response)
+
+
+@router.put("/designs/{design_id}", response_model=Design,
+            responses={**NOT_YOURS, 412: {"description": "Changed elsewhere since your ETag"},
+                       428: {"description": "If-Match missing"}})
+def edit_design(design_id: str, body: DesignEdit, principal: CurrentPrincipal, conn: ConnDep,
+                response: Response, if_match: IfMatch = None) -> Design:
+    """Replace the placements (a new version); send the ETag you read as If-Match."""
+    design = _readable_design(conn, principal, design_id)
+    return _design(service.edit_design(conn, design, if_match, body, _actor(principal)),
+                   response)
+
+
+@router.post("/designs/{design_id}/undo", response_model=Design,
+             responses={**NOT_YOURS, 409: {"description": "Nothing to undo"},
+                        412: {"description": "Changed elsewhere since your ETag"}})
+def undo_design(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
+                response: Response, if_match: IfMatch = None) -> Design:
+    """Go back to before the last change, as a new version (undo again to go further)."""
+    design = _readable_design(conn, principal, design_id)
+    return _design(service.undo(conn, design, if_match, _actor(principal)), response)
+
+
+@router.get("/designs/{design_id}/history", response_model=list[DesignVersion],
+            responses=NOT_YOURS)
+def design_history(design_id: str, principal: CurrentPrincipal,
+                   conn: ConnDep) -> list[DesignVersion]:
+    _readable_design(conn, principal, design_id)
+    return [DesignVersion.model_validate(v) for v in store.versions(conn, design_id)]
+
+
+@router.get("/designs/{design_id}/checks", response_model=list[Finding], responses=NOT_YOURS)
+def design_checks(design_id: str, principal: CurrentPrincipal, conn: ConnDep) -> list[Finding]:
+    """What does not fit or will not work: each with the placements involved and why."""
+    return service.findings(conn, _readable_design(conn, principal, design_id))
+
+
+@router.get("/designs/{design_id}/bom", response_model=Bom, responses=NOT_YOURS)
+def design_bom(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
+               store_id: str | None = None) -> Bom:
+    """Items, prices and stock: at the kiosk's store (or ``store_id``, or the customer's home
+    store), online, and at the stores nearby."""
+    design = _readable_design(conn, principal, design_id)
+    here = store_id or _store_of(principal)
+    if here is None and principal.customer_id is not None:
+        here = store.home_store(conn, principal.customer_id)
+    return service.bill_of_materials(conn, design, here)
+
+
+@router.post("/designs/{design_id}/handoff", status_code=201, response_model=Handoff,
+             responses=NOT_YOURS)
+def start_handoff(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
+                  request: Request) -> Handoff:
+    """A kiosk's short-lived, single-use code (shown as a QR code) for the customer's app."""
+    if principal.kind == "customer":
+        raise Forbidden("a kiosk or an assistant hands a design over")
+    design = _readable_design(conn, principal, design_id)
+    link = str(request.base_url) + "v1/handoffs/"
+    return service.start_handoff(conn, design, store_id=_store_of(principal),
+                                 kiosk_id=principal.kiosk_id, now=datetime.now(UTC),
+                                 link=link)
+
+
+@router.post("/handoffs/{code}/claim", response_model=Design,
+             responses={404: {"description": "No such code"},
+                        410: {"description": "Expired or already used"}})
+def claim_handoff(code: str, customer: CurrentCustomer, conn: ConnDep,
+                  response: Response) -> Design:
+    """The app scanned the kiosk's code: the design (and its plan) joins this account."""
+    return _design(service.claim_handoff(conn, code, customer, datetime.now(UTC)), response)

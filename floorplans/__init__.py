@@ -1,0 +1,1 @@
+"""Floor plans, community layouts, room designs, their checks, bills of materials and scenes."""

@@ -1,0 +1,303 @@
+"""Fit and compatibility checks over a plan, its placements and catalog facts (pure).
+
+Every check returns :class:`Finding` s with a severity, the placements involved and a sentence
+for the customer. Walls are centred on their line; a product standing against a wall stands
+half the wall's thickness away from that line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from shapely import STRtree
+from shapely.geometry import Point, Polygon
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import unary_union
+
+from floorplans.geometry import (
+    Product,
+    door_swing,
+    footprint,
+    front_point,
+    inner_point,
+    opening_centre,
+    wall_solid,
+)
+from floorplans.schemas import Finding, FloorPlan, Opening, Placement, Room, Wall
+
+OVERLAP_M2 = 0.002  # 20 cm²: touching is fine, running into is not
+WALKWAY = 0.8
+SERVICE_REACH = 1.5
+DRAIN_REACH = 1.0
+ROUGH_IN_TOLERANCE_MM = 20
+# Small things one reaches from anywhere: no walkway needed in front of them.
+NO_WALKWAY = frozenset({"lamp", "water_filter", "toilet_filter", "coffee_machine",
+                        "water_purifier", "detergent_dispenser"})
+NEED_WORDS = {"water": "a water supply", "drain": "a drain", "power": "a power outlet",
+              "gas": "a gas connection"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Placed:
+    placement: Placement
+    product: Product
+    shape: Polygon
+    room: Room | None
+
+    @property
+    def id(self) -> str:
+        return self.placement.id
+
+    @property
+    def name(self) -> str:
+        return _short(self.product)
+
+
+def _short(product: Product) -> str:
+    return product.category.replace("_", " ")
+
+
+def _cm(mm: float) -> str:
+    return f"{mm / 10:.0f}"
+
+
+def run_all(plan: FloorPlan, placements: list[Placement],
+            products: dict[str, Product]) -> list[Finding]:
+    placed = _place(plan, placements, products)
+    return [*inside_room(plan, placed), *wall_overlap(plan, placed), *product_overlap(placed),
+            *door_swings(plan, placed), *walkway(plan, placed), *fixtures(plan, placed),
+            *delivery(plan, placed)]
+
+
+def _place(plan: FloorPlan, placements: Iterable[Placement],
+           products: dict[str, Product]) -> list[_Placed]:
+    out = []
+    for p in placements:
+        product = products[p.sku]
+        shape = footprint(p, product)
+        rooms = [r for r in plan.rooms if r.storey == p.storey]
+        best = max(rooms, key=lambda r: Polygon(r.polygon).intersection(shape).area, default=None)
+        if best is not None and Polygon(best.polygon).intersection(shape).area <= 0:
+            best = min(rooms, key=lambda r: Polygon(r.polygon).distance(shape))
+        out.append(_Placed(p, product, shape, best))
+    return out
+
+
+def _room_name(room: Room | None) -> str:
+    return room.name if room else "room"
+
+
+def inside_room(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
+    found = []
+    for item in placed:
+        rooms = unary_union([Polygon(r.polygon) for r in plan.rooms
+                             if r.storey == item.placement.storey]).buffer(0.005)
+        inside = rooms.intersection(item.shape).area
+        if inside >= item.shape.area - 1e-6:
+            continue
+        if inside < 0.01 * item.shape.area:
+            msg = f"The {item.name} is outside the rooms of this plan."
+        else:
+            msg = (f"The {item.name} sticks out of the {_room_name(item.room)}: "
+                   f"{(item.shape.area - inside) * 10000:.0f} cm² of it is beyond the walls.")
+        found.append(Finding(check="inside_room", severity="error", placement_ids=[item.id],
+                             message=msg))
+    return found
+
+
+def wall_overlap(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
+    found = []
+    solids = [(w, wall_solid(w, plan)) for w in plan.walls]
+    for item in placed:
+        for wall, solid in solids:
+            if wall.storey == item.placement.storey and \
+                    solid.intersection(item.shape).area > OVERLAP_M2:
+                found.append(Finding(
+                    check="wall_overlap", severity="error", placement_ids=[item.id],
+                    message=f"The {item.name} runs into a wall of the "
+                            f"{_room_name(item.room)}; move it away from the wall."))
+                break
+    return found
+
+
+def product_overlap(placed: list[_Placed]) -> list[Finding]:
+    found = []
+    tree = STRtree([p.shape for p in placed])
+    for i, a in enumerate(placed):
+        for j in tree.query(a.shape):
+            b = placed[int(j)]
+            if int(j) <= i or a.placement.storey != b.placement.storey:
+                continue
+            if a.shape.intersection(b.shape).area > OVERLAP_M2:
+                found.append(Finding(check="product_overlap", severity="error",
+                                     placement_ids=[a.id, b.id],
+                                     message=f"The {a.name} and the {b.name} overlap."))
+    return found
+
+
+def _doors(plan: FloorPlan) -> list[tuple[Opening, Wall]]:
+    walls = {w.id: w for w in plan.walls}
+    return [(o, walls[o.wall_id]) for o in plan.openings if o.kind == "door"]
+
+
+def _door_room(plan: FloorPlan, door: Opening, wall: Wall, near: BaseGeometry) -> str:
+    rooms = [r for r in plan.rooms if r.storey == wall.storey]
+    if not rooms:
+        return "room"
+    room = min(rooms, key=lambda r: Polygon(r.polygon).distance(near))
+    return room.name
+
+
+def door_swings(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
+    found = []
+    for door, wall in _doors(plan):
+        swing = door_swing(door, wall)
+        blocking = [p for p in placed if p.placement.storey == wall.storey
+                    and p.shape.intersection(swing).area > OVERLAP_M2]
+        for item in blocking:
+            where = "entrance door" if door.entrance else \
+                f"door of the {_door_room(plan, door, wall, swing)}"
+            found.append(Finding(check="door_swing", severity="error", placement_ids=[item.id],
+                                 message=f"The {item.name} blocks the swing of the {where}: "
+                                         "the door cannot open fully."))
+    return found
+
+
+def walkway(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
+    """Every door and every product's front must be reachable along 80 cm of free floor."""
+    found = []
+    for storey in sorted({r.storey for r in plan.rooms}):
+        here = [p for p in placed if p.placement.storey == storey]
+        rooms = [r for r in plan.rooms if r.storey == storey]
+        walls = [w for w in plan.walls if w.storey == storey]
+        floor = unary_union([Polygon(r.polygon) for r in rooms])
+        blocked = unary_union([wall_solid(w, plan) for w in walls] + [p.shape for p in here])
+        free = floor.difference(blocked)
+        # where the middle of someone 80 cm wide can be
+        space = free.buffer(-WALKWAY / 2 + 1e-3)
+        parts = list(getattr(space, "geoms", [space])) if not space.is_empty else []
+        reachable: list[BaseGeometry] = []
+        door_points: list[tuple[Opening, Wall, Point]] = []
+        for door, wall in _doors(plan):
+            if wall.storey != storey:
+                continue
+            for room in rooms:
+                poly = Polygon(room.polygon)
+                if poly.distance(opening_centre(door, wall)) < wall.thickness + 0.05:
+                    point = inner_point(door, wall, poly,
+                                        WALKWAY / 2 + wall.thickness / 2 + 0.05)
+                    door_points.append((door, wall, point))
+        for part in parts:
+            if any(part.distance(pt) < 0.05 for _, _, pt in door_points):
+                reachable.append(part)
+        if not door_points and parts:  # a plan without doors: its largest free space
+            reachable.append(max(parts, key=lambda g: g.area))
+        reach = unary_union(reachable) if reachable else Polygon()
+        for door, wall, pt in door_points:
+            if space.is_empty or space.distance(pt) > 0.05:
+                near = [p.id for p in here if p.shape.distance(pt) < WALKWAY]
+                if near:
+                    found.append(Finding(
+                        check="walkway", severity="warning", placement_ids=near,
+                        message="There is less than 80 cm of free floor at the door of the "
+                                f"{_door_room(plan, door, wall, pt)}."))
+        for item in here:
+            if item.product.category in NO_WALKWAY:
+                continue
+            front = front_point(item.placement, item.product, WALKWAY / 2 + 0.05)
+            if reach.is_empty or reach.distance(front) > 0.05:
+                others = [p.id for p in here if p is not item and p.shape.distance(front) < WALKWAY]
+                found.append(Finding(
+                    check="walkway", severity="warning", placement_ids=[item.id, *others],
+                    message=f"There is less than 80 cm of free floor to walk up to the front "
+                            f"of the {item.name}."))
+    return found
+
+
+def fixtures(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
+    found = []
+    for item in placed:
+        storey = item.placement.storey
+        for need in item.product.needs:
+            points = [f for f in plan.fixtures if f.kind == need and f.storey == storey]
+            what = NEED_WORDS.get(need, need)
+            if not points:
+                found.append(Finding(check="fixture", severity="error", placement_ids=[item.id],
+                                     message=f"The {item.name} needs {what}, and this plan "
+                                             "has none."))
+                continue
+            nearest = min(item.shape.distance(Point(f.position)) for f in points)
+            if nearest > SERVICE_REACH:
+                found.append(Finding(
+                    check="fixture", severity="error", placement_ids=[item.id],
+                    message=f"The {item.name} needs {what} within {SERVICE_REACH:g} m; the "
+                            f"nearest is {nearest:.1f} m away."))
+        if item.product.rough_in_mm is not None:
+            found += _rough_in(plan, item)
+    return found
+
+
+def _rough_in(plan: FloorPlan, item: _Placed) -> list[Finding]:
+    rough_in = item.product.rough_in_mm
+    assert rough_in is not None
+    drains = [f for f in plan.fixtures if f.kind == "drain" and f.storey == item.placement.storey
+              and item.shape.distance(Point(f.position)) <= DRAIN_REACH]
+    if not drains:
+        return []  # the needs check already said a drain is missing or far
+    drain = min(drains, key=lambda f: item.shape.centroid.distance(Point(f.position)))
+    distance = drain.wall_distance
+    if distance is None:
+        walls = [w for w in plan.walls if w.storey == drain.storey]
+        if not walls:
+            return []
+        distance = min(wall_solid(w, plan).exterior.distance(Point(drain.position))
+                       for w in walls)
+    at_mm = round(distance * 1000)
+    if abs(at_mm - rough_in) <= ROUGH_IN_TOLERANCE_MM:
+        return []
+    return [Finding(check="fixture", severity="error", placement_ids=[item.id],
+                    message=f"This {rough_in} mm rough-in {item.name} does not match your drain "
+                            f"at {at_mm} mm from the wall; choose a {at_mm} mm rough-in model.")]
+
+
+def fits_through(box_mm: tuple[int, int, int], width_m: float, height_m: float) -> bool:
+    """A box carried upright or on its side passes if its two smaller sides fit the door."""
+    d1, d2, _ = sorted(box_mm)
+    narrow, tall = sorted((width_m * 1000, height_m * 1000))
+    return d1 <= narrow and d2 <= tall
+
+
+def delivery(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
+    """The boxed product must pass the entrance door, then one of its room's doors."""
+    found = []
+    doors = _doors(plan)
+    for item in placed:
+        box_mm = item.product.box_mm
+        if box_mm is None:
+            continue
+        entrances = [d for d, _ in doors if d.entrance]
+        own: list[Opening] = []
+        if item.room is not None:
+            poly = Polygon(item.room.polygon)
+            own = [d for d, w in doors if w.storey == item.room.storey
+                   and poly.distance(opening_centre(d, w)) < w.thickness + 0.05]
+        blocked: tuple[Opening, str] | None = None
+        for door in entrances:
+            if not fits_through(box_mm, door.width, door.height):
+                blocked = (door, "your entrance door")
+        if blocked is None and own and not any(d.entrance for d in own) and \
+                not any(fits_through(box_mm, d.width, d.height) for d in own):
+            widest = max(own, key=lambda d: d.width)
+            blocked = (widest, f"the door of the {_room_name(item.room)}")
+        if blocked is not None:
+            door, where = blocked
+            dims = " × ".join(_cm(v) for v in sorted(box_mm, reverse=True))
+            found.append(Finding(
+                check="delivery", severity="error", placement_ids=[item.id],
+                message=f"The boxed {item.name} ({dims} cm) will not fit through "
+                        f"{where}, which is {door.width * 100:.0f} cm wide."))
+    return found
+
+
+__all__ = ["fits_through", "run_all"]

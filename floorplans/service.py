@@ -1,0 +1,211 @@
+"""Floor plan and design units of work: import, copy, create, edit with versions, undo, checks,
+the bill of materials and the kiosk→phone handoff. Services never commit.
+
+Who may act is decided by the transport (``api/routes/floorplans.py``) before it calls these;
+here only the owner and store the caller acts as are passed in.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+import segno
+
+from floorplans import checks, store
+from floorplans.geometry import Product
+from floorplans.roomplan import looks_like_roomplan, parse_plan
+from floorplans.schemas import (
+    Bom,
+    BomLine,
+    BomStock,
+    DesignBody,
+    DesignEdit,
+    Finding,
+    Handoff,
+    Placement,
+)
+from homeloop.db import Conn
+from homeloop.errors import (
+    Conflict,
+    Gone,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+)
+
+MAX_UPLOAD = 20 * 1024 * 1024
+HANDOFF_TTL = timedelta(minutes=10)
+# No 0/O, 1/I/L: read off a screen or typed by hand as well as scanned.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 8
+
+
+def import_plan(conn: Conn, raw: bytes, name: str | None, *, owner_id: int | None,
+                store_id: str | None) -> store.PlanRow:
+    """Our JSON or a RoomPlan export; a RoomPlan file is kept as uploaded beside the plan."""
+    if len(raw) > MAX_UPLOAD:
+        raise InvalidInput(f"a floor plan file is at most {MAX_UPLOAD // 1024 // 1024} MB")
+    try:
+        doc = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"the floor plan is not JSON: {exc}") from exc
+    plan = parse_plan(doc, name)
+    if isinstance(doc, dict) and doc.get("format") != "homeloop.floorplan" and \
+            looks_like_roomplan(doc):
+        return store.insert_plan(conn, plan, owner_id=owner_id, store_id=store_id,
+                                 source="roomplan", raw=raw)
+    return store.insert_plan(conn, plan, owner_id=owner_id, store_id=store_id, source="json")
+
+
+def copy_layout(conn: Conn, layout_id: int, *, owner_id: int | None,
+                store_id: str | None) -> store.PlanRow:
+    """A private copy of a community layout: the customer's own to edit."""
+    layout, plan = store.get_layout_plan(conn, layout_id)
+    plan = plan.model_copy(update={"name": f"{layout['community']} {layout['unit_type']}"})
+    return store.insert_plan(conn, plan, owner_id=owner_id, store_id=store_id, source="layout",
+                             layout_id=layout_id)
+
+
+def _check_placements(conn: Conn, placements: list[Placement]) -> dict[str, Product]:
+    dupes = [i for i, n in Counter(p.id for p in placements).items() if n > 1]
+    if dupes:
+        raise InvalidInput(f"placement ids must be unique: {', '.join(sorted(dupes))}")
+    skus = {p.sku for p in placements}
+    found = store.products(conn, skus)
+    missing = sorted(skus - set(found))
+    if missing:
+        raise InvalidInput(f"not placeable (unknown SKU or no dimensions): {', '.join(missing)}")
+    return found
+
+
+def create_design(conn: Conn, body: DesignBody, *, owner_id: int | None,
+                  store_id: str | None, author: str) -> store.DesignRow:
+    """A design on a plan the caller may use (checked by the caller) or on a layout's copy."""
+    if body.layout_id is not None:
+        plan_id = copy_layout(conn, body.layout_id, owner_id=owner_id, store_id=store_id).id
+    else:
+        assert body.floor_plan_id is not None
+        plan_id = body.floor_plan_id
+    _check_placements(conn, body.placements)
+    return store.insert_design(conn, plan_id, owner_id, store_id, body.name, body.placements,
+                               author)
+
+
+def etag(design: store.DesignRow) -> str:
+    return f'"v{design.version}"'
+
+
+def expected_version(if_match: str | None, design: store.DesignRow) -> int:
+    """The version an ``If-Match`` names (strong comparison), or 412/428."""
+    if if_match is None:
+        raise PreconditionRequired(
+            "send If-Match with the design's ETag, so that an edit made elsewhere in the "
+            "meantime is not overwritten")
+    tags = [t.strip() for t in if_match.split(",")]
+    if "*" in tags:
+        return design.version
+    if etag(design) in tags:
+        return design.version
+    raise PreconditionFailed(
+        f"the design was changed elsewhere (now version {design.version}); reload it and "
+        "make your change again")
+
+
+def edit_design(conn: Conn, design: store.DesignRow, if_match: str | None, edit: DesignEdit,
+                author: str) -> store.DesignRow:
+    version = expected_version(if_match, design)
+    _check_placements(conn, edit.placements)
+    done = store.update_design(conn, design.id, version, edit.name or design.name,
+                               edit.placements, "edit", None, author)
+    if done is None:  # another edit committed between our read and our write
+        raise PreconditionFailed("the design was changed elsewhere; reload it and make your "
+                                 "change again")
+    return done
+
+
+def undo(conn: Conn, design: store.DesignRow, if_match: str | None,
+         author: str) -> store.DesignRow:
+    """A new version holding what the design was before its last change."""
+    version = expected_version(if_match, design)
+    current = store.version(conn, design.id, version)
+    assert current is not None
+    before = store.version(conn, design.id, current["content_of"] - 1)
+    if before is None:
+        raise Conflict("nothing to undo: this is the design as it was created")
+    done = store.update_design(conn, design.id, version, before["name"],
+                               [Placement.model_validate(p) for p in before["placements"]],
+                               "undo", before["content_of"], author)
+    if done is None:
+        raise PreconditionFailed("the design was changed elsewhere; reload it first")
+    return done
+
+
+def findings(conn: Conn, design: store.DesignRow) -> list[Finding]:
+    plan = store.get_plan(conn, design.floor_plan_id).plan
+    products = store.products(conn, {p.sku for p in design.placements})
+    placements = [p for p in design.placements if p.sku in products]
+    return checks.run_all(plan, placements, products)
+
+
+def bill_of_materials(conn: Conn, design: store.DesignRow, store_id: str | None) -> Bom:
+    """Items, quantities and prices, with stock here (``store_id``), online and nearby."""
+    counts = Counter((p.sku, p.variant) for p in design.placements)
+    skus = {sku for sku, _ in counts}
+    price = store.prices(conn, skus)
+    stock_rows = store.stock(conn, skus, store_id)
+    lines: list[BomLine] = []
+    for (sku, variant), n in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        p = price[sku]
+        rows = [r for r in stock_rows if r["sku"] == sku]
+
+        def stock_of(r: dict[str, Any]) -> BomStock:
+            km = r["distance_km"]
+            return BomStock(store_id=r["store_id"], store=r["store"], on_hand=r["on_hand"],
+                            distance_km=round(km, 1) if km is not None else None)
+        here = next((stock_of(r) for r in rows if r["store_id"] == store_id), None)
+        online = next((stock_of(r) for r in rows if r["online"]), None)
+        nearby = [stock_of(r) for r in rows if not r["online"] and r["store_id"] != store_id
+                  and r["on_hand"] > 0]
+        lines.append(BomLine(sku=sku, variant=variant, name=p["name"], quantity=n,
+                             unit_price_cents=p["price_cents"],
+                             total_cents=n * p["price_cents"], currency=p["currency"],
+                             here=here, online=online, nearby=nearby))
+    currency = lines[0].currency if lines else "CNY"
+    return Bom(design_id=design.id, version=design.version, lines=lines,
+               total_cents=sum(line.total_cents for line in lines), currency=currency,
+               store_id=store_id)
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def start_handoff(conn: Conn, design: store.DesignRow, *, store_id: str | None,
+                  kiosk_id: int | None, now: datetime, link: str) -> Handoff:
+    """A short-lived, single-use code (and its QR code) that puts the design on a phone."""
+    code = new_code()
+    expires = now + HANDOFF_TTL
+    store.insert_handoff(conn, code, design.id, store_id, kiosk_id, expires)
+    qr = segno.make(f"{link}{code}", error="m").svg_inline(scale=4)
+    return Handoff(code=code, design_id=design.id, expires_at=expires, qr_svg=qr)
+
+
+def claim_handoff(conn: Conn, code: str, customer_id: int, now: datetime) -> store.DesignRow:
+    """The design joins the customer's account (and its floor plan with it)."""
+    design_id, why = store.claim_handoff(conn, code.strip().upper(), customer_id, now)
+    if design_id is None:
+        if why == "unknown":
+            raise NotFound("no such handoff code")
+        raise Gone("this code was already used" if why == "used" else
+                   "this code has expired: ask the kiosk for a new one")
+    design = store.get_design(conn, design_id)
+    if design.owner_id is not None and design.owner_id != customer_id:
+        raise Conflict("this design belongs to another customer")
+    store.give_design_to(conn, design.id, customer_id)
+    store.give_plan_to(conn, design.floor_plan_id, customer_id)
+    return store.get_design(conn, design.id)

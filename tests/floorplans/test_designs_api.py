@@ -1,0 +1,228 @@
+"""Plans, layouts, designs with versions, checks, bills of materials and handoffs, over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from fastapi.testclient import TestClient
+
+from customers import store as customers
+from floorplans import layouts, service
+from floorplans import store as plans
+from floorplans.schemas import DesignEdit, Placement
+from homeloop.errors import PreconditionFailed
+from homeloop.settings import Settings
+from tests.api.conftest import auth
+from tests.conftest import in_two_transactions_at_once
+
+Db = psycopg.Connection[tuple[Any, ...]]
+SOFA = {"id": "sofa", "sku": "SOFA-3-GREY", "position": [3.0, 4.4], "rotation": 180}
+LAMP = {"id": "lamp", "sku": "LAMP-FLOOR", "position": [0.4, 4.5]}
+
+
+def customer(db: Db, home: str | None = "SH-XUHUI") -> int:
+    return customers.create_customer(db, "Lin", home_store_id=home)
+
+
+def upload(client: TestClient, headers: dict[str, str], **params: Any) -> dict[str, Any]:
+    plan = layouts.three_bedroom().model_dump(mode="json")
+    r = client.post("/v1/floorplans", json=plan, headers=headers, params=params)
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def new_design(client: TestClient, headers: dict[str, str], plan_id: int,
+               placements: list[dict[str, Any]] | None = None) -> tuple[str, str]:
+    r = client.post("/v1/designs", headers=headers, json={
+        "floor_plan_id": plan_id, "name": "Living room", "placements": placements or [SOFA]})
+    assert r.status_code == 201, r.text
+    return r.json()["id"], r.headers["ETag"]
+
+
+def test_plan_import_and_export(client: TestClient, settings: Settings, db: Db) -> None:
+    me, other = customer(db), customer(db)
+    info = upload(client, auth(settings, me))
+    assert info["rooms"] == 6 and info["area_m2"] == 90.0 and info["source"] == "json"
+    r = client.get(f"/v1/floorplans/{info['id']}/plan.json", headers=auth(settings, me))
+    assert r.status_code == 200 and r.json() == layouts.three_bedroom().model_dump(mode="json")
+    assert client.get(f"/v1/floorplans/{info['id']}",
+                      headers=auth(settings, other)).status_code in (403, 404)
+    bad = layouts.three_bedroom().model_dump(mode="json")
+    bad["rooms"][0]["polygon"] = [[0, 0], [4, 4], [4, 0], [0, 4]]
+    r = client.post("/v1/floorplans", json=bad, headers=auth(settings, me))
+    assert r.status_code == 422
+    assert "not a simple polygon" in r.json()["detail"]
+
+
+def test_versions_etag_412_history_and_undo(client: TestClient, settings: Settings,
+                                            db: Db) -> None:
+    me = customer(db)
+    h = auth(settings, me)
+    design, tag = new_design(client, h, upload(client, h)["id"])
+    assert tag == '"v1"'
+    assert client.get(f"/v1/designs/{design}", headers={**h, "If-None-Match": tag}
+                      ).status_code == 304
+    edit = {"placements": [SOFA, LAMP]}
+    r = client.put(f"/v1/designs/{design}", json=edit, headers=h)
+    assert r.status_code == 428
+    r = client.put(f"/v1/designs/{design}", json=edit, headers={**h, "If-Match": tag})
+    assert r.status_code == 200 and r.headers["ETag"] == '"v2"'
+    # a second device still holding v1 loses
+    r = client.put(f"/v1/designs/{design}", json={"placements": []},
+                   headers={**h, "If-Match": tag})
+    assert r.status_code == 412
+    assert r.headers["content-type"] == "application/problem+json"
+    moved = {**LAMP, "position": [1.0, 4.5]}
+    r = client.put(f"/v1/designs/{design}", json={"placements": [SOFA, moved]},
+                   headers={**h, "If-Match": '"v2"'})
+    assert r.headers["ETag"] == '"v3"'
+    r = client.post(f"/v1/designs/{design}/undo", headers={**h, "If-Match": '"v3"'})
+    assert r.status_code == 200 and r.json()["version"] == 4
+    assert r.json()["placements"][1]["position"] == [0.4, 4.5]  # back to v2
+    r = client.post(f"/v1/designs/{design}/undo", headers={**h, "If-Match": '"v4"'})
+    assert [p["id"] for p in r.json()["placements"]] == ["sofa"]  # back to v1
+    r = client.post(f"/v1/designs/{design}/undo", headers={**h, "If-Match": '"v5"'})
+    assert r.status_code == 409
+    history = client.get(f"/v1/designs/{design}/history", headers=h).json()
+    assert [(v["version"], v["op"]) for v in history] == [
+        (5, "undo"), (4, "undo"), (3, "edit"), (2, "edit"), (1, "create")]
+    assert history[0]["author"] == f"customer:{me}"
+
+
+def test_unknown_sku_is_refused(client: TestClient, settings: Settings, db: Db) -> None:
+    h = auth(settings, customer(db))
+    r = client.post("/v1/designs", headers=h, json={
+        "floor_plan_id": upload(client, h)["id"],
+        "placements": [{"id": "x", "sku": "NOPE", "position": [1, 1]}]})
+    assert r.status_code == 422 and "NOPE" in r.json()["detail"]
+
+
+def test_concurrent_edits_one_wins(client: TestClient, settings: Settings, db: Db) -> None:
+    h = auth(settings, customer(db))
+    design_id, _ = new_design(client, h, upload(client, h)["id"])
+
+    def edit(conn: Db) -> str:
+        design = plans.get_design(conn, design_id)
+        try:
+            service.edit_design(conn, design, '"v1"', DesignEdit(placements=[
+                Placement(id="lamp", sku="LAMP-FLOOR", position=(0.4, 4.5))]), "test")
+        except PreconditionFailed:
+            return "412"
+        return "ok"
+
+    assert sorted(in_two_transactions_at_once(settings, edit)) == ["412", "ok"]
+    assert plans.get_design(db, design_id).version == 2
+
+
+def test_checks_and_bill_of_materials(client: TestClient, settings: Settings, db: Db) -> None:
+    h = auth(settings, customer(db))
+    wardrobe = {"id": "wardrobe", "sku": "WARDROBE-150", "position": [2.0, 5.5],
+                "rotation": 0}
+    design, _ = new_design(client, h, upload(client, h)["id"], [SOFA, wardrobe, LAMP,
+                                                                {**LAMP, "id": "lamp2",
+                                                                 "position": [7.5, 4.5]}])
+    findings = client.get(f"/v1/designs/{design}/checks", headers=h).json()
+    delivery = [f for f in findings if f["check"] == "delivery"]
+    assert delivery == [{"check": "delivery", "severity": "error",
+                         "placement_ids": ["wardrobe"],
+                         "message": "The boxed wardrobe (208 × 156 × 86 cm) will not fit "
+                                    "through the door of the Bedroom 1, which is 80 cm wide."}]
+    bom = client.get(f"/v1/designs/{design}/bom", headers=h).json()
+    assert bom["store_id"] == "SH-XUHUI"
+    lines = {line["sku"]: line for line in bom["lines"]}
+    assert lines["LAMP-FLOOR"]["quantity"] == 2
+    assert lines["LAMP-FLOOR"]["total_cents"] == 2 * 49900
+    assert bom["total_cents"] == 499900 + 329900 + 2 * 49900
+    assert lines["LAMP-FLOOR"]["here"]["on_hand"] == 12
+    assert lines["LAMP-FLOOR"]["online"]["store_id"] == "ONLINE"
+    nearby = lines["LAMP-FLOOR"]["nearby"]
+    assert [s["store_id"] for s in nearby] == ["SH-PUDONG", "BJ-SIYUAN"]  # nearest first
+    # the corner sofa is out of stock at Xuhui: "here" says so, Pudong has it
+    r = client.put(f"/v1/designs/{design}", headers={**h, "If-Match": '"v1"'}, json={
+        "placements": [{**SOFA, "sku": "SOFA-CORNER"}]})
+    bom = client.get(f"/v1/designs/{design}/bom", headers=h).json()
+    [line] = bom["lines"]
+    assert r.status_code == 200 and line["here"]["on_hand"] == 0
+    assert "SH-PUDONG" in [s["store_id"] for s in line["nearby"]]
+
+
+def test_community_layouts_and_private_copy(client: TestClient, settings: Settings,
+                                            db: Db) -> None:
+    staff = auth(settings, "staff:ann", role="admin")
+    community = client.post("/v1/communities", headers=staff, json={
+        "name": "Jade Garden", "city": "Shanghai", "address": "88 Hongqiao Rd"}).json()
+    for unit, plan in (("3B", layouts.three_bedroom()), ("2B", layouts.two_bedroom())):
+        r = client.post("/v1/communities/layouts", headers=staff, json={
+            "community_id": community["id"], "unit_type": unit, "name": plan.name,
+            "plan": plan.model_dump(mode="json")})
+        assert r.status_code == 201, r.text
+    me = customer(db)
+    found = client.get("/v1/communities/layouts", params={"q": "jade", "unit_type": "3B"},
+                       headers=auth(settings, me)).json()
+    assert [(f["community"], f["unit_type"], f["bedrooms"]) for f in found] == [
+        ("Jade Garden", "3B", 3)]
+    assert client.get("/v1/communities/layouts", params={"q": "nowhere"},
+                      headers=auth(settings, me)).json() == []
+    r = client.post(f"/v1/communities/layouts/{found[0]['id']}/copy", headers=auth(settings, me))
+    assert r.status_code == 201
+    copy = r.json()
+    assert copy["owner_id"] == me and copy["source"] == "layout"
+    # the copy is the customer's own; the shared layout stays as it was
+    design, _ = new_design(client, auth(settings, me), copy["id"])
+    assert client.get(f"/v1/designs/{design}", headers=auth(settings, me)).status_code == 200
+    assert client.get("/v1/me/floorplans", headers=auth(settings, me)).json()[0]["id"] == \
+        copy["id"]
+    r = client.post("/v1/communities", headers=auth(settings, me), json={
+        "name": "Mine", "city": "Shanghai"})
+    assert r.status_code == 403
+
+
+def kiosk_headers(settings: Settings) -> dict[str, str]:
+    return auth(settings, "kiosk:1", store=1)
+
+
+def test_kiosk_design_handed_to_the_phone(client: TestClient, settings: Settings,
+                                          db: Db) -> None:
+    kiosk = kiosk_headers(settings)
+    layout = client.post("/v1/communities", headers=auth(settings, "staff:ann"), json={
+        "name": "Jade Garden", "city": "Shanghai"}).json()
+    lay = client.post("/v1/communities/layouts", headers=auth(settings, "staff:ann"), json={
+        "community_id": layout["id"], "unit_type": "3B", "name": "3B",
+        "plan": layouts.three_bedroom().model_dump(mode="json")}).json()
+    r = client.post("/v1/designs", headers=kiosk, json={"layout_id": lay["id"],
+                                                        "placements": [SOFA]})
+    assert r.status_code == 201, r.text
+    design = r.json()
+    assert design["owner_id"] is None
+    me, other = customer(db), customer(db)
+    # nobody else can open it while the store holds it
+    assert client.get(f"/v1/designs/{design['id']}",
+                      headers=auth(settings, other)).status_code in (403, 404)
+    r = client.post(f"/v1/designs/{design['id']}/handoff", headers=kiosk)
+    assert r.status_code == 201
+    code = r.json()["code"]
+    assert len(code) == 8 and r.json()["qr_svg"].startswith("<svg")
+    r = client.post(f"/v1/handoffs/{code}/claim", headers=auth(settings, me))
+    assert r.status_code == 200 and r.json()["owner_id"] == me
+    assert client.get(f"/v1/designs/{design['id']}", headers=auth(settings, me)).json()[
+        "placements"][0]["sku"] == "SOFA-3-GREY"
+    plan = client.get(f"/v1/floorplans/{design['floor_plan_id']}", headers=auth(settings, me))
+    assert plan.json()["owner_id"] == me
+    # single use
+    r = client.post(f"/v1/handoffs/{code}/claim", headers=auth(settings, other))
+    assert r.status_code == 410 and "already used" in r.json()["detail"]
+    assert client.post("/v1/handoffs/NOSUCH22/claim",
+                       headers=auth(settings, me)).status_code == 404
+
+
+def test_handoff_code_expires(client: TestClient, settings: Settings, db: Db) -> None:
+    kiosk = kiosk_headers(settings)
+    plan = upload(client, kiosk)
+    design, _ = new_design(client, kiosk, plan["id"])
+    code = client.post(f"/v1/designs/{design}/handoff", headers=kiosk).json()["code"]
+    db.execute("UPDATE handoff_codes SET expires_at = now() - interval '1 second'")
+    r = client.post(f"/v1/handoffs/{code}/claim", headers=auth(settings, customer(db)))
+    assert r.status_code == 410 and "expired" in r.json()["detail"]
+    assert plans.get_design(db, design).owner_id is None
