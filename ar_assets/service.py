@@ -14,22 +14,24 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ar_assets import geometry, sources, store
-from ar_assets.lod import Tools, make_lod, read_glb, repack, texture_sizes
-from ar_assets.profiles import PROFILES
+from ar_assets.lod import Lod, Tools, make_lod, read_glb, repack, texture_sizes
+from ar_assets.profiles import PROFILES, Profile
 from ar_assets.report import Report
 from ar_assets.storage import LocalBlobStore
-from ar_assets.validator import ToolError, validate_glb
+from ar_assets.validator import ToolError, ValidationReport, validate_glb
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput, NotFound
 from homeloop.settings import Settings
 
-__all__ = ["accept_upload", "lod_for_sku", "process", "tools_from"]
+__all__ = ["Built", "accept_upload", "build", "lod_for_sku", "process", "tools_from",
+           "within_budget"]
 
 log = logging.getLogger(__name__)
 MAX_TEXTURE_INPUT = 8192
@@ -145,13 +147,29 @@ def _normalised(source: Path, placement: geometry.Placement, out: Path) -> dict[
     return doc
 
 
-def _process(settings: Settings, asset: store.Asset, work: Path) -> dict[str, Any]:
-    blobs = LocalBlobStore.from_settings(settings)
+@dataclass(frozen=True, slots=True)
+class Built:
+    """Everything processing made from one upload, before it is stored."""
+
+    master: Path
+    master_validation: ValidationReport
+    lods: dict[str, Lod]
+    placement: geometry.Placement
+    triangles: int
+    max_texture: int
+    variants: list[str]
+    report: Report
+    source_glb: Path
+
+
+def build(settings: Settings, upload: Path, fmt: Any, unit: str | None, up: str | None,
+          work: Path) -> Built:
+    """Check, normalise and reduce one upload into files under ``work``; no storage, no SQL.
+
+    Raises :class:`~ar_assets.sources.Rejected` for a model we cannot use.
+    """
     tools = tools_from(settings)
     report = Report()
-    upload = work / "upload"
-    blobs.copy_to(asset.source_sha256, upload)
-    fmt: Any = asset.source_format
     glb = sources.to_glb(upload, fmt, work, settings.asset_max_upload_bytes * 4)
     source_data = glb.read_bytes()
 
@@ -166,10 +184,12 @@ def _process(settings: Settings, asset: store.Asset, work: Path) -> dict[str, An
             bad.facts["input_validator"] = verdict.to_json()
             raise sources.Rejected(bad)
     doc, blob = read_glb(source_data)
+    del source_data
     try:
         sizes = texture_sizes(doc, blob)
     except Exception as exc:  # Pillow raises many types for a broken image
         raise sources.reject("IMAGE_UNREADABLE", f"a texture cannot be decoded: {exc}") from exc
+    del blob
     report.facts["textures"] = [list(s) for s in sizes]
     if any(max(s) > MAX_TEXTURE_INPUT for s in sizes):
         raise sources.reject("TEXTURE_TOO_LARGE", f"a texture is over {MAX_TEXTURE_INPUT} px")
@@ -177,14 +197,14 @@ def _process(settings: Settings, asset: store.Asset, work: Path) -> dict[str, An
         doc.get("extensions", {}).get("KHR_materials_variants", {}).get("variants", []))]
 
     points = _points(glb, report)
-    unit = asset.unit or "m"
-    up: Any = asset.up_axis or ("z" if fmt in ("stl", "ply") else "y")
-    placement = geometry.place(points, unit, up)
+    unit = unit or "m"
+    axis: Any = up or ("z" if fmt in ("stl", "ply") else "y")
+    placement = geometry.place(points, unit, axis)
+    del points
     longest = max(h - lo for h, lo in zip(placement.bbox_max, placement.bbox_min, strict=True))
     hint = geometry.unit_hint(longest)
     if hint is not None:
         raise sources.reject("IMPLAUSIBLE_SIZE", hint)
-    del points
 
     master = work / "master.glb"
     _normalised(glb, placement, master)
@@ -192,32 +212,48 @@ def _process(settings: Settings, asset: store.Asset, work: Path) -> dict[str, An
     if checked.errors:
         raise ToolError(f"the normalised master has {checked.errors} validator errors: "
                         f"{checked.messages[:3]}")
-    triangles = checked.triangles
-    made = [store.AssetFile(asset.id, "master", blobs.put(master), master.stat().st_size,
-                            triangles, checked.draw_calls, max((max(s) for s in sizes), default=0),
-                            "none", checked.to_json())]
-    budgets: dict[str, Any] = {}
+    lods: dict[str, Lod] = {}
+    budgets: dict[str, bool] = {}
     for profile in PROFILES.values():
-        lod = make_lod(master, triangles, profile, work, tools)
+        lod = make_lod(master, checked.triangles, profile, work, tools)
         if lod.validation.errors:
             raise ToolError(f"the {profile.name} file has validator errors: "
                             f"{lod.validation.messages[:3]}")
-        within = (lod.triangles <= profile.max_triangles
-                  and (profile.max_bytes is None or lod.size <= profile.max_bytes)
-                  and lod.max_texture <= profile.max_texture)
-        budgets[profile.name] = within
-        if not within:
+        budgets[profile.name] = within_budget(lod, profile)
+        if not budgets[profile.name]:
             report.warn("OVER_BUDGET", f"the {profile.name} file ({lod.size:,} bytes, "
                         f"{lod.triangles:,} triangles) is over its budget")
-        made.append(store.AssetFile(asset.id, profile.name, blobs.put(lod.path), lod.size,
+        lods[profile.name] = lod
+    report.facts.update(within_budget=budgets, unit=unit, up_axis=axis,
+                        triangles=checked.triangles)
+    return Built(master, checked, lods, placement, checked.triangles,
+                 max((max(s) for s in sizes), default=0), variants, report, glb)
+
+
+def within_budget(lod: Lod, profile: Profile) -> bool:
+    return (lod.triangles <= profile.max_triangles
+            and (profile.max_bytes is None or lod.size <= profile.max_bytes)
+            and lod.max_texture <= profile.max_texture)
+
+
+def _process(settings: Settings, asset: store.Asset, work: Path) -> dict[str, Any]:
+    blobs = LocalBlobStore.from_settings(settings)
+    upload = work / "upload"
+    blobs.copy_to(asset.source_sha256, upload)
+    built = build(settings, upload, asset.source_format, asset.unit, asset.up_axis, work)
+    made = [store.AssetFile(asset.id, "master", blobs.put(built.master),
+                            built.master.stat().st_size, built.triangles,
+                            built.master_validation.draw_calls, built.max_texture, "none",
+                            built.master_validation.to_json())]
+    for name, lod in built.lods.items():
+        made.append(store.AssetFile(asset.id, name, blobs.put(lod.path), lod.size,
                                     lod.triangles, lod.draw_calls, lod.max_texture,
-                                    profile.compression, lod.validation.to_json()))
-    report.facts.update(within_budget=budgets, unit=unit, up_axis=up, triangles=triangles)
-    bbox = {"min": list(placement.bbox_min), "max": list(placement.bbox_max),
-            "size": [round(h - lo, 5) for h, lo in zip(placement.bbox_max, placement.bbox_min,
-                                                       strict=True)]}
-    return {"report": report.to_json(), "bbox": bbox, "footprint": placement.footprint,
-            "triangles": triangles, "variants": variants, "made": made}
+                                    PROFILES[name].compression, lod.validation.to_json()))
+    p = built.placement
+    bbox = {"min": list(p.bbox_min), "max": list(p.bbox_max),
+            "size": [round(h - lo, 5) for h, lo in zip(p.bbox_max, p.bbox_min, strict=True)]}
+    return {"report": built.report.to_json(), "bbox": bbox, "footprint": p.footprint,
+            "triangles": built.triangles, "variants": built.variants, "made": made}
 
 
 def lod_for_sku(conn: Conn, settings: Settings, sku: str, profile: str) -> bytes | None:

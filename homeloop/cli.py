@@ -434,6 +434,26 @@ def bench_offers(
         raise _fail(exc) from exc
 
 
+@bench_app.command("assets")
+def bench_assets(
+    big: Annotated[bool, typer.Option(help="Also process a generated 100 MB upload and print "
+                                           "peak memory")] = False,
+) -> None:
+    """Every profile of the sample and generated models: validity, budgets, size vs gltfpack."""
+    from ar_assets.bench import big_upload_memory, run_assets_bench
+
+    _logging("WARNING")
+    settings = Settings()
+    try:
+        ok = run_assets_bench(settings, say=typer.echo)
+        if big:
+            big_upload_memory(settings, say=typer.echo)
+    except HomeloopError as exc:
+        raise _fail(exc) from exc
+    if not ok:
+        raise typer.Exit(1)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(app())
