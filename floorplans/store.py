@@ -326,3 +326,25 @@ def cache_scene(conn: Conn, key: str, glb: bytes) -> None:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def plan_text(conn: Conn, plan_id: int) -> str:
+    """The stored plan as PostgreSQL prints its jsonb (the same value, the same text)."""
+    row = conn.execute("SELECT plan::text FROM floor_plans WHERE id = %s", (plan_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"floor plan {plan_id} does not exist")
+    return str(row[0])
+
+
+def model_files(conn: Conn, skus: set[str], profile: str) -> dict[str, str | None]:
+    """Per SKU, the content hash of its default model's file at ``profile`` (None: no file).
+
+    The same choice as ``ar_assets.service.lod_for_sku`` (the newest ready asset), read in one
+    statement so that a cached scene's key costs no blob reads.
+    """
+    rows = conn.execute(
+        "SELECT a.sku, f.sha256 FROM (SELECT DISTINCT ON (sku) id, sku FROM assets "
+        "WHERE sku = ANY(%s) AND status = 'ready' ORDER BY sku, updated_at DESC, id DESC) a "
+        "LEFT JOIN asset_files f ON f.asset_id = a.id AND f.profile = %s",
+        (sorted(skus), profile)).fetchall()
+    return {str(sku): sha for sku, sha in rows}

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 
 from api.auth import CurrentCustomer, CurrentPrincipal, Principal, ensure_may_act_for
-from api.deps import ConnDep
-from floorplans import service, store
+from api.deps import ConnDep, SettingsDep
+from floorplans import scenes, service, store
 from floorplans.schemas import (
     Bom,
     Community,
@@ -289,3 +289,24 @@ def claim_handoff(code: str, customer: CurrentCustomer, conn: ConnDep,
                   response: Response) -> Design:
     """The app scanned the kiosk's code: the design (and its plan) joins this account."""
     return _design(service.claim_handoff(conn, code, customer, datetime.now(UTC)), response)
+
+
+# --- scenes ---
+
+@router.get("/designs/{design_id}/scene.glb", response_class=Response, responses={
+    **NOT_YOURS, 200: {"content": {"model/gltf-binary": {}}},
+    304: {"description": "Not modified (If-None-Match)"}})
+def design_scene(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
+                 settings: SettingsDep,
+                 profile: Literal["phone", "planner", "vr"] = "phone",
+                 if_none_match: IfNoneMatch = None) -> Response:
+    """The room in 3D (GLB): walls with their openings, floors, and each placed product as a
+    node whose ``extras`` carry ``sku`` and ``placement_id``. Strong ETag; 304 when unchanged."""
+    design = _readable_design(conn, principal, design_id)
+    inputs = scenes.gather(conn, design, profile)
+    tag = scenes.etag(inputs)
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+    if if_none_match is not None and tag in [t.strip() for t in if_none_match.split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(scenes.glb(conn, settings, inputs), media_type="model/gltf-binary",
+                    headers=headers)

@@ -1,0 +1,68 @@
+"""Design scenes: gather what goes in, key it, build once, serve from the cache.
+
+The key is the SHA-256 of everything that shapes the file: the scene format's version, the
+profile, the plan, the placements, the products' dimensions and the content hash of each
+product's model file at that profile. The same key is the strong ETag. A scene is built and
+stored once per key (``scene_cache``); a changed design, plan, product or model makes a new key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from ar_assets.service import lod_for_sku
+from floorplans import scene, store
+from floorplans.geometry import Product
+from homeloop.db import Conn
+from homeloop.settings import Settings
+
+SCENE_FORMAT = "1"
+ModelSource = Callable[[str, str], bytes | None]  # (sku, profile) -> GLB
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    key: str
+    design: store.DesignRow
+    profile: str
+    products: dict[str, Product]
+    models: dict[str, str | None]
+
+
+def gather(conn: Conn, design: store.DesignRow, profile: str) -> Inputs:
+    skus = {p.sku for p in design.placements}
+    products = store.products(conn, skus)
+    models = store.model_files(conn, skus, profile)
+    h = hashlib.sha256()
+    for part in (SCENE_FORMAT, profile, store.plan_text(conn, design.floor_plan_id),
+                 store.dumps([p.model_dump(mode="json") for p in design.placements]),
+                 store.dumps({s: asdict(p) for s, p in sorted(products.items())}),
+                 store.dumps(models)):
+        h.update(part.encode())
+        h.update(b"\0")
+    return Inputs(h.hexdigest(), design, profile, products, models)
+
+
+def etag(inputs: Inputs) -> str:
+    return f'"{inputs.key[:40]}"'
+
+
+def glb(conn: Conn, settings: Settings, inputs: Inputs,
+        source: ModelSource | None = None) -> bytes:
+    """The scene's GLB: from the cache, else built (with the AR assets' LODs) and stored."""
+    cached = store.cached_scene(conn, inputs.key)
+    if cached is not None:
+        return cached
+
+    def from_assets(sku: str, profile: str) -> bytes | None:
+        return lod_for_sku(conn, settings, sku, profile)
+
+    fetch = source or from_assets
+    models = {sku: fetch(sku, inputs.profile) if sha else None
+              for sku, sha in inputs.models.items()}
+    plan = store.get_plan(conn, inputs.design.floor_plan_id).plan
+    built = scene.build(plan, inputs.design.placements, inputs.products, models)
+    store.cache_scene(conn, inputs.key, built.glb)
+    return built.glb

@@ -1,0 +1,92 @@
+"""Design scenes: valid GLB (Khronos validator), real openings, instanced models with extras,
+strong ETags and 304."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from ar_assets.tasks import run_process
+from ar_assets.validator import validate_glb
+from customers import store as customers
+from floorplans import layouts, scene
+from floorplans.glb import read_glb
+from floorplans.schemas import FloorPlan, Opening, Room, Wall
+from homeloop.settings import Settings
+from tests.api.conftest import auth
+from tests.ar_assets.conftest import sample_zip, upload
+
+Db = psycopg.Connection[tuple[Any, ...]]
+
+
+def test_a_wall_keeps_real_openings() -> None:
+    plan = FloorPlan(rooms=[Room(id="r", name="Room", polygon=[(0, 0), (4, 0), (4, 3), (0, 3)])],
+                     walls=[Wall(id="w", start=(0, 0), end=(4, 0), thickness=0.2, height=2.5)],
+                     openings=[Opening(id="d", wall_id="w", kind="door", offset=1, width=0.9,
+                                       height=2.1),
+                               Opening(id="win", wall_id="w", kind="window", offset=3,
+                                       width=1.2, height=1.2, sill=0.9)])
+    [face] = scene.wall_outline(plan.walls[0], plan)
+    assert len(face.interiors) == 1  # the window is a hole; the door a notch from the floor
+    assert face.area == pytest.approx(4.2 * 2.5 - 0.9 * 2.1 - 1.2 * 1.2)
+    [wall] = scene.wall_meshes(plan)
+    assert wall.is_watertight and wall.volume == pytest.approx(face.area * 0.2)
+    assert wall.bounds[0][1] == pytest.approx(0) and wall.bounds[1][1] == pytest.approx(2.5)
+
+
+def meshes(doc: dict[str, Any], node: dict[str, Any]) -> set[int]:
+    """The meshes a node's tree draws."""
+    found = {node["mesh"]} if "mesh" in node else set()
+    for child in node.get("children", []):
+        found |= meshes(doc, doc["nodes"][child])
+    return found
+
+
+def test_scene_of_a_design(client: TestClient, settings: Settings, db: Db) -> None:
+    resp = upload(client, settings, sample_zip("sofa_03"), "sofa_03.zip", sku="SOFA-3-GREY")
+    assert resp.status_code == 202, resp.text
+    run_process(settings, resp.json()["id"])
+    me = customers.create_customer(db, "Lin")
+    h = auth(settings, me)
+    plan = client.post("/v1/floorplans", headers=h,
+                       json=layouts.three_bedroom().model_dump(mode="json")).json()
+    placements = [{"id": "sofa-a", "sku": "SOFA-3-GREY", "position": [3.0, 4.4],
+                   "rotation": 180},
+                  {"id": "sofa-b", "sku": "SOFA-3-GREY", "position": [2.0, 7.0]},
+                  {"id": "lamp", "sku": "LAMP-FLOOR", "position": [0.4, 4.5]}]
+    design = client.post("/v1/designs", headers=h, json={
+        "floor_plan_id": plan["id"], "placements": placements}).json()
+    url = f"/v1/designs/{design['id']}/scene.glb"
+    sizes = {}
+    for profile in ("phone", "planner", "vr"):
+        r = client.get(url, params={"profile": profile}, headers=h)
+        assert r.status_code == 200 and r.headers["content-type"] == "model/gltf-binary"
+        report = validate_glb(r.content)
+        assert report.errors == 0, report.messages
+        sizes[profile] = len(r.content)
+        doc, _ = read_glb(r.content)
+        picked = {n["extras"]["placement_id"]: n for n in doc["nodes"] if "extras" in n}
+        assert set(picked) == {"sofa-a", "sofa-b", "lamp"}
+        assert picked["sofa-a"]["extras"]["sku"] == "SOFA-3-GREY"
+        # the sofa's model is stored once: both placements' trees point at the same meshes
+        sofa = meshes(doc, picked["sofa-a"])
+        assert sofa == meshes(doc, picked["sofa-b"]) != set()
+        assert len(doc["meshes"]) == 2 + len(sofa) + 1  # walls, floors, the sofa, a lamp box
+        if profile != "vr":
+            assert "EXT_meshopt_compression" in doc["extensionsUsed"]  # the AR LOD as made
+        tag = r.headers["etag"]
+        assert tag.startswith('"') and not tag.startswith("W/")
+        again = client.get(url, params={"profile": profile}, headers={**h, "If-None-Match": tag})
+        assert again.status_code == 304 and again.headers["etag"] == tag
+    assert sizes["planner"] < sizes["vr"]
+    # a change to the design is a new scene
+    r = client.put(f"/v1/designs/{design['id']}", headers={**h, "If-Match": '"v1"'},
+                   json={"placements": placements[:1]})
+    assert r.status_code == 200
+    r2 = client.get(url, params={"profile": "phone"}, headers={**h, "If-None-Match": tag})
+    assert r2.status_code == 200
+    other = customers.create_customer(db, "Wang")
+    assert client.get(url, headers=auth(settings, other)).status_code in (403, 404)
