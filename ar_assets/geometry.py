@@ -8,7 +8,7 @@ the floor). The footprint is the convex hull of the model seen from above, on th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -67,13 +67,33 @@ def convex_hull_2d(points: Points) -> Points:
     return np.array(lower[:-1] + upper[:-1])
 
 
+CHUNK = 1 << 18  # rows at a time, so a model of millions of triangles needs little memory
+
+
+def degenerate_triangles(vertices: npt.NDArray[Any], faces: npt.NDArray[Any]) -> int:
+    """How many triangles have (nearly) zero area, counted in chunks."""
+    count = 0
+    for start in range(0, len(faces), CHUNK):
+        f = faces[start:start + CHUNK]
+        a = vertices[f[:, 0]]
+        cross = np.cross(vertices[f[:, 1]] - a, vertices[f[:, 2]] - a)
+        count += int((np.einsum("ij,ij->i", cross, cross) <= 1e-24).sum())
+    return count
+
+
+def footprint_candidates(points: Points) -> Points:
+    """The (x, z) points that can be on the hull: each chunk's own hull, concatenated."""
+    hulls = [convex_hull_2d(points[start:start + CHUNK][:, [0, 2]])
+             for start in range(0, len(points), CHUNK)]
+    return np.concatenate(hulls) if hulls else np.zeros((0, 2))
+
+
 def place(points: Points, unit: str, up: UpAxis) -> Placement:
     """The transform that normalises a model whose world-space vertices are ``points``."""
     base = axis_scale_matrix(unit, up)
     world = transform(points, base)
     lo, hi = world.min(axis=0), world.max(axis=0)
-    xz = world[:, [0, 2]]
-    hull = convex_hull_2d(xz)
+    hull = convex_hull_2d(footprint_candidates(world))
     cx, cz = (hull[:, 0].min() + hull[:, 0].max()) / 2, (hull[:, 1].min() + hull[:, 1].max()) / 2
     shift = np.eye(4)
     shift[:3, 3] = (-cx, -lo[1], -cz)

@@ -119,7 +119,8 @@ def _points(master: Path, report: Report) -> Any:
         clouds.append(geometry.transform(verts, np.asarray(matrix, dtype=np.float64)))
         if isinstance(geom, trimesh.Trimesh) and len(geom.faces):
             faces += len(geom.faces)
-            degenerate += int((geom.area_faces <= 1e-12).sum())
+            degenerate += geometry.degenerate_triangles(verts, np.asarray(geom.faces))
+    del scene
     if not clouds:
         raise sources.reject("MESH_EMPTY", "the model has no geometry in its scene")
     report.facts["degenerate_triangles"] = degenerate

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from ar_assets.demo import seed_models
 from catalog.seed import seed
 from customers import store as customers
 from device_gateway.simulator import provision_fleet, run_simulation
@@ -150,6 +151,7 @@ def run_demo(settings: Settings) -> None:
         seed(conn)
         owners = [_demo_customer(conn, n, loc, store) for n, loc, store in DEMO_CUSTOMERS]
         conn.commit()
+        seed_models(conn, settings)  # 3D models of the catalog's products (first run only)
     fleet, fresh = _demo_fleet(settings, owners)
     with connect(settings) as conn:
         product = conn.execute("SELECT instance_id FROM devices WHERE id = %s",
