@@ -35,6 +35,7 @@ __all__ = ["Built", "accept_upload", "build", "lod_for_sku", "process", "tools_f
 
 log = logging.getLogger(__name__)
 MAX_TEXTURE_INPUT = 8192
+MAX_ATTEMPTS = 3  # processing runs that end in a tool error before the asset fails
 
 
 def tools_from(settings: Settings) -> Tools:
@@ -79,8 +80,10 @@ def _work_root(settings: Settings) -> Path:
 def process(conn: Conn, settings: Settings, asset_id: int) -> str:
     """Process one asset in its own transactions; its final status.
 
-    A refusal (the model is broken, implausible or cannot meet a budget) is the ``failed``
-    status with a report; a tool that is missing raises, so the task is retried.
+    A refusal (the model is broken or implausible) is the ``failed`` status with a report. A
+    tool error (validator or gltfpack missing, crashed, or an output they reject) raises
+    :class:`~ar_assets.validator.ToolError` so the task is retried; the third such run marks
+    the asset failed with the error.
     """
     with conn.transaction():
         asset = store.start(conn, asset_id)
@@ -94,6 +97,14 @@ def process(conn: Conn, settings: Settings, asset_id: int) -> str:
     except sources.Rejected as exc:
         with conn.transaction():
             store.fail(conn, asset_id, exc.report.to_json())
+        return "failed"
+    except ToolError as exc:
+        if asset.attempts + 1 < MAX_ATTEMPTS:
+            raise  # the task retries later (a tool missing or killed, the disk full...)
+        report = Report()
+        report.error("PROCESSING_FAILED", f"processing failed {MAX_ATTEMPTS} times: {exc}")
+        with conn.transaction():
+            store.fail(conn, asset_id, report.to_json())
         return "failed"
     return "ready"
 

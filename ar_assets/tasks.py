@@ -1,6 +1,7 @@
 """Celery tasks of AR assets. Thin: open a connection, call the service.
 
-``ar_assets.process`` runs after the upload's transaction committed. It is safe to run twice
+``ar_assets.process`` runs after the upload's transaction committed; a tool error is retried
+with backoff (the service fails the asset on its third run). It is safe to run twice
 (``acks_late`` redelivers a task whose worker died): a finished asset is left as it is, and a
 half-processed one is processed again from its stored upload.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from ar_assets import service
+from ar_assets.validator import ToolError
 from homeloop.db import connect
 from homeloop.errors import NotFound
 from homeloop.settings import Settings
@@ -28,6 +30,7 @@ def run_process(settings: Settings, asset_id: int) -> str:
             return "missing"
 
 
-@shared_task(name=TASK, acks_late=True, max_retries=3, default_retry_delay=30)
+@shared_task(name=TASK, acks_late=True, autoretry_for=(ToolError,), max_retries=3,
+             retry_backoff=30)
 def process_asset(asset_id: int) -> str:
     return run_process(Settings(), asset_id)

@@ -31,6 +31,7 @@ DEBIAN_PACKAGES = {
     Path("/usr/bin/gltfpack"): "gltfpack",
     Path("/usr/bin/node"): "nodejs",
     Path("/usr/bin/npm"): "npm",
+    Path("/usr/share/assimp/models"): "assimp-testmodels",  # real broken files, for the tests
 }
 PG_USER = "homeloop"
 PG_PASSWORD = "homeloop"
