@@ -252,3 +252,11 @@ def _shift_textures(value: Any, offset: int) -> None:
     elif isinstance(value, list):
         for item in value:
             _shift_textures(item, offset)
+
+
+def count_triangles(data: bytes) -> int:
+    """Triangles a GLB's default scene draws, counting every instance."""
+    doc, _ = read_glb(data)
+    built = Document(gltf=doc)
+    scenes = doc.get("scenes") or [{"nodes": []}]
+    return sum(built.triangles(r) for r in scenes[doc.get("scene", 0)].get("nodes", []))

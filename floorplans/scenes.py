@@ -2,15 +2,19 @@
 
 The key is the SHA-256 of everything that shapes the file: the scene format's version, the
 profile, the plan, the placements, the products' dimensions and the content hash of each
-product's model file at that profile. The same key is the strong ETag. A scene is built and
-stored once per key (``scene_cache``); a changed design, plan, product or model makes a new key.
+product's model file at that profile. The same key is the strong ETag. A scene is built once per
+key and kept as a file named by it (``<state_dir>/scenes``), served from there; a changed
+design, plan, product or model makes a new key.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from ar_assets.service import lod_for_sku
 from floorplans import scene, store
@@ -19,6 +23,10 @@ from homeloop.db import Conn
 from homeloop.settings import Settings
 
 SCENE_FORMAT = "1"
+# Which of the AR assets' LODs a scene profile places. A room holds dozens of products, so the
+# phone's room scene takes the ``planner`` LODs (made for one item among many, on a kiosk or a
+# phone); the ``phone`` LOD (up to 3 MB each) is for one product on its own in AR.
+LOD_FOR = {"phone": "planner", "planner": "planner", "vr": "vr"}
 ModelSource = Callable[[str, str], bytes | None]  # (sku, profile) -> GLB
 
 
@@ -34,7 +42,7 @@ class Inputs:
 def gather(conn: Conn, design: store.DesignRow, profile: str) -> Inputs:
     skus = {p.sku for p in design.placements}
     products = store.products(conn, skus)
-    models = store.model_files(conn, skus, profile)
+    models = store.model_files(conn, skus, LOD_FOR[profile])
     h = hashlib.sha256()
     for part in (SCENE_FORMAT, profile, store.plan_text(conn, design.floor_plan_id),
                  store.dumps([p.model_dump(mode="json") for p in design.placements]),
@@ -49,20 +57,31 @@ def etag(inputs: Inputs) -> str:
     return f'"{inputs.key[:40]}"'
 
 
-def glb(conn: Conn, settings: Settings, inputs: Inputs,
-        source: ModelSource | None = None) -> bytes:
-    """The scene's GLB: from the cache, else built (with the AR assets' LODs) and stored."""
-    cached = store.cached_scene(conn, inputs.key)
-    if cached is not None:
-        return cached
+def cache_path(settings: Settings, key: str) -> Path:
+    return settings.state_dir / "scenes" / key[:2] / f"{key}.glb"
+
+
+def scene_file(conn: Conn, settings: Settings, inputs: Inputs,
+               source: ModelSource | None = None) -> Path:
+    """The scene's GLB file: from the cache, else built (with the AR assets' LODs) and stored.
+
+    Files are named by their key, so a file once written never changes; two processes that
+    build the same scene at once both write it whole and the last rename wins.
+    """
+    path = cache_path(settings, inputs.key)
+    if path.exists():
+        return path
 
     def from_assets(sku: str, profile: str) -> bytes | None:
         return lod_for_sku(conn, settings, sku, profile)
 
     fetch = source or from_assets
-    models = {sku: fetch(sku, inputs.profile) if sha else None
+    models = {sku: fetch(sku, LOD_FOR[inputs.profile]) if sha else None
               for sku, sha in inputs.models.items()}
     plan = store.get_plan(conn, inputs.design.floor_plan_id).plan
     built = scene.build(plan, inputs.design.placements, inputs.products, models)
-    store.cache_scene(conn, inputs.key, built.glb)
-    return built.glb
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as tmp:
+        tmp.write(built.glb)
+    os.replace(tmp.name, path)
+    return path

@@ -312,18 +312,6 @@ def claim_handoff(conn: Conn, code: str, customer_id: int,
     return None, "used" if found[0] is not None else "expired"
 
 
-# --- built scenes ---
-
-def cached_scene(conn: Conn, key: str) -> bytes | None:
-    row = conn.execute("SELECT glb FROM scene_cache WHERE key = %s", (key,)).fetchone()
-    return bytes(row[0]) if row else None
-
-
-def cache_scene(conn: Conn, key: str, glb: bytes) -> None:
-    conn.execute("INSERT INTO scene_cache (key, glb) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                 (key, glb))
-
-
 def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 

@@ -454,6 +454,24 @@ def bench_assets(
         raise typer.Exit(1)
 
 
+@bench_app.command("scenes")
+def bench_scenes(
+    placements: Annotated[int, typer.Option(help="Products placed in the home")] = 40,
+    keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards")] = False,
+) -> None:
+    """A furnished three-bedroom design's scenes per profile: cold, cached, size vs naive."""
+    from floorplans.bench import run_scenes_bench
+
+    _logging("WARNING")
+    try:
+        ok = run_scenes_bench(Settings(), typer.echo, placements, keep=keep)
+    except HomeloopError as exc:
+        raise _fail(exc) from exc
+    if not ok:
+        raise typer.Exit(1)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(app())
+

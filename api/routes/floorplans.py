@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi.responses import FileResponse
 
 from api.auth import CurrentCustomer, CurrentPrincipal, Principal, ensure_may_act_for
 from api.deps import ConnDep, SettingsDep
@@ -308,5 +309,5 @@ def design_scene(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
     headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
     if if_none_match is not None and tag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)
-    return Response(scenes.glb(conn, settings, inputs), media_type="model/gltf-binary",
-                    headers=headers)
+    return FileResponse(scenes.scene_file(conn, settings, inputs),
+                        media_type="model/gltf-binary", headers=headers)

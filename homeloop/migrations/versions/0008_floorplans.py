@@ -1,4 +1,4 @@
-"""Floor plans, community layouts, designs, handoffs and scenes; install facts on the catalog.
+"""Floor plans, community layouts, designs and handoffs; install facts on the catalog.
 
 Revision ID: 0008
 Revises: 0007
@@ -102,17 +102,9 @@ CREATE TABLE handoff_codes (
     claimed_at  timestamptz,
     claimed_by  bigint REFERENCES customers(id)
 );
-
--- Built scenes, by the hash of everything that went into them.
-CREATE TABLE scene_cache (
-    key         text PRIMARY KEY,
-    glb         bytea NOT NULL,
-    created_at  timestamptz NOT NULL DEFAULT now()
-);
 """
 
 DOWN = """
-DROP TABLE scene_cache;
 DROP TABLE handoff_codes;
 DROP TABLE design_versions;
 DROP TABLE designs;
