@@ -20,6 +20,7 @@ COPY replenishment ./replenishment
 COPY notifications ./notifications
 COPY api ./api
 COPY ar_assets ./ar_assets
+COPY floorplans ./floorplans
 RUN pip install --no-cache-dir . && mkdir -p /mosquitto/auth && chown homeloop /mosquitto/auth
 
 USER homeloop

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from shapely import affinity
 from shapely.geometry import LineString, Point, Polygon, box
 
 from floorplans.schemas import FloorPlan, Opening, Placement, Wall
@@ -118,7 +117,3 @@ def inner_point(op: Opening, wall: Wall, room: Polygon, depth: float) -> Point:
     b = Point(c.x + uy * depth, c.y - ux * depth)
     return a if room.distance(a) <= room.distance(b) else b
 
-
-def rotated(poly: Polygon, degrees: float) -> Polygon:
-    result: Polygon = affinity.rotate(poly, degrees, origin="centroid")
-    return result

@@ -63,6 +63,8 @@ def three_bedroom(name: str = "Three bedrooms, 90 m²") -> FloorPlan:
         Fixture(id="b-water", kind="water", position=(5.5, 8.85)),
         Fixture(id="b-power", kind="power", position=(4.2, 8.85)),
         Fixture(id="b-wm-drain", kind="drain", position=(4.3, 5.3), wall_distance=0.25),
+        Fixture(id="b-wm-water", kind="water", position=(4.12, 6.2)),
+        Fixture(id="b-wm-power", kind="power", position=(4.12, 6.4)),
         Fixture(id="l-power-1", kind="power", position=(0.12, 2.5)),
         Fixture(id="l-power-2", kind="power", position=(7.88, 4.0)),
         Fixture(id="bed1-power", kind="power", position=(0.12, 7.0)),
@@ -108,6 +110,26 @@ def two_bedroom(name: str = "Two bedrooms, 72 m²") -> FloorPlan:
         Fixture(id="bed1-power", kind="power", position=(0.12, 7.0)),
     ]
     return FloorPlan(name=name, rooms=rooms, walls=walls, openings=openings, fixtures=fixtures)
+
+
+# A furnished home on :func:`three_bedroom`, as the demo shows it: products against their walls,
+# fixtures in reach; the assembled wardrobe's box (86 cm) will not pass the 80 cm bedroom door.
+HOME: list[tuple[str, str, tuple[float, float], float]] = [
+    ("sofa", "SOFA-3-GREY", (0.54, 2.5), 90.0),
+    ("floor-lamp", "LAMP-FLOOR", (0.35, 1.1), 0.0),
+    ("dishwasher", "DW-60", (9.0, 0.385), 0.0),
+    ("coffee", "CM-100", (8.45, 0.3), 0.0),
+    ("bed", "BED-180", (2.0, 7.855), 180.0),
+    ("wardrobe", "WARDROBE-150", (0.515, 6.0), 90.0),
+    ("toilet", "WC-300", (5.0, 8.57), 180.0),
+    ("washer", "WM-8", (4.33, 5.6), 90.0),
+    ("guest-bed", "BED-150", (8.2, 7.855), 180.0),
+    ("bedside-lamp", "LAMP-TABLE", (9.6, 8.3), 0.0),
+]
+
+
+def home() -> list[Placement]:
+    return [Placement(id=pid, sku=sku, position=pos, rotation=rot) for pid, sku, pos, rot in HOME]
 
 
 def furnished(count: int = 40) -> list[Placement]:

@@ -1,6 +1,7 @@
 """``make demo``: the whole system on this machine with a simulated fleet.
 
-Services, schema, seed catalog, three demo customers who own the simulated products, the API,
+Services, schema, seed catalog, three demo customers who own the simulated products (the
+first also has a furnished design on a copy of a residential community's layout), the API,
 two gateway processes sharing the subscription, a Celery worker and beat, and the fleet
 simulator replaying two days of backlog before reporting live. The worker is asked for a
 first forecast once the backlog should be in; beat repeats it hourly. Ctrl-C stops it all;
@@ -23,6 +24,7 @@ from ar_assets.demo import seed_models
 from catalog.seed import seed
 from customers import store as customers
 from device_gateway.simulator import provision_fleet, run_simulation
+from floorplans.demo import seed_floorplans
 from homeloop import migrate, services
 from homeloop.db import Conn, connect
 from homeloop.errors import ServiceError
@@ -152,6 +154,8 @@ def run_demo(settings: Settings) -> None:
         owners = [_demo_customer(conn, n, loc, store) for n, loc, store in DEMO_CUSTOMERS]
         conn.commit()
         seed_models(conn, settings)  # 3D models of the catalog's products (first run only)
+        design = seed_floorplans(conn, owners[0])  # a community's layouts, a furnished design
+        conn.commit()
     fleet, fresh = _demo_fleet(settings, owners)
     with connect(settings) as conn:
         product = conn.execute("SELECT instance_id FROM devices WHERE id = %s",
@@ -189,6 +193,9 @@ Homeloop demo is running.
                   (first run in about {backlog_s:.0f} s, then hourly; now: homeloop forecast)
   Their offers    curl -H "Authorization: Bearer $TOKEN" {base}/v1/me/offers
                   (after the first forecast, then every 15 min; now: homeloop offers evaluate)
+  Their design    curl -H "Authorization: Bearer $TOKEN" {base}/v1/designs/{design}/checks
+                  (also /bom, /history, and /scene.glb?profile=phone|planner|vr)
+  Layouts         curl -H "Authorization: Bearer $TOKEN" '{base}/v1/communities/layouts?q=jade'
   Staff (admin)   export STAFF={staff}
   A Xuhui kiosk   export KIOSK={kiosk}
   Hand-off QR     curl -X POST -H "Authorization: Bearer $KIOSK" {base}/v1/kiosk/handoffs
