@@ -199,6 +199,13 @@ def get_design(conn: Conn, design_id: str) -> DesignRow:
     return _design(row)
 
 
+def designs_of(conn: Conn, owner_id: int) -> list[DesignRow]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(f"SELECT {DESIGN_COLUMNS} FROM designs WHERE owner_id = %s "
+                           "ORDER BY updated_at DESC", (owner_id,)).fetchall()
+    return [_design(r) for r in rows]
+
+
 def update_design(conn: Conn, design_id: str, expected_version: int, name: str,
                   placements: list[Placement], op: str, content_of: int | None,
                   author: str) -> DesignRow | None:

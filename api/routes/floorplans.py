@@ -33,7 +33,7 @@ from floorplans.schemas import (
     PlanInfo,
 )
 from homeloop.db import Conn
-from homeloop.errors import Forbidden
+from homeloop.errors import Forbidden, NotFound
 
 router = APIRouter(prefix="/v1", tags=["floor plans and designs"])
 IfMatch = Annotated[str | None, Header(description="The design's ETag (required to change it)")]
@@ -59,7 +59,9 @@ def _may_use(conn: Conn, principal: Principal, owner_id: int | None,
         return
     if principal.role == "admin":
         return
-    raise Forbidden("this design belongs to another store's session")
+    if principal.kind == "customer":  # as for another customer's: ids reveal nothing
+        raise NotFound("no such design or floor plan")
+    raise Forbidden("this belongs to another store's session")
 
 
 def _acting_as(conn: Conn, principal: Principal,
@@ -96,8 +98,9 @@ def _readable_design(conn: Conn, principal: Principal, design_id: str) -> store.
     return design
 
 
-def _design(design: store.DesignRow, response: Response) -> Design:
-    response.headers["ETag"] = service.etag(design)
+def _design(design: store.DesignRow, response: Response | None) -> Design:
+    if response is not None:
+        response.headers["ETag"] = service.etag(design)
     return Design(id=design.id, name=design.name, floor_plan_id=design.floor_plan_id,
                   owner_id=design.owner_id, store_id=design.store_id, version=design.version,
                   placements=design.placements, created_at=design.created_at,
@@ -207,10 +210,9 @@ def create_design(body: DesignBody, principal: CurrentPrincipal, conn: ConnDep,
 
 
 @router.get("/me/designs", response_model=list[Design])
-def my_designs(customer: CurrentCustomer, conn: ConnDep, response: Response) -> list[Design]:
-    rows = conn.execute("SELECT id::text FROM designs WHERE owner_id = %s "
-                        "ORDER BY updated_at DESC", (customer,)).fetchall()
-    return [_design(store.get_design(conn, r[0]), response) for r in rows]
+def my_designs(customer: CurrentCustomer, conn: ConnDep) -> list[Design]:
+    """The customer's designs, last changed first."""
+    return [_design(d, None) for d in store.designs_of(conn, customer)]
 
 
 @router.get("/designs/{design_id}", response_model=Design, responses=NOT_YOURS)

@@ -197,15 +197,20 @@ def test_kiosk_design_handed_to_the_phone(client: TestClient, settings: Settings
     design = r.json()
     assert design["owner_id"] is None
     me, other = customer(db), customer(db)
-    # nobody else can open it while the store holds it
+    # nobody else can open it while the store holds it: no customer, no other store's kiosk
     assert client.get(f"/v1/designs/{design['id']}",
-                      headers=auth(settings, other)).status_code in (403, 404)
+                      headers=auth(settings, other)).status_code == 404
+    assert client.get(f"/v1/designs/{design['id']}",
+                      headers=auth(settings, "kiosk:2", store=2)).status_code == 403
+    assert client.get(f"/v1/designs/{design['id']}", headers=kiosk).status_code == 200
     r = client.post(f"/v1/designs/{design['id']}/handoff", headers=kiosk)
     assert r.status_code == 201
     code = r.json()["code"]
     assert len(code) == 8 and r.json()["qr_svg"].startswith("<svg")
     r = client.post(f"/v1/handoffs/{code}/claim", headers=auth(settings, me))
     assert r.status_code == 200 and r.json()["owner_id"] == me
+    assert [d["id"] for d in client.get("/v1/me/designs", headers=auth(settings, me)).json()] \
+        == [design["id"]]
     assert client.get(f"/v1/designs/{design['id']}", headers=auth(settings, me)).json()[
         "placements"][0]["sku"] == "SOFA-3-GREY"
     plan = client.get(f"/v1/floorplans/{design['floor_plan_id']}", headers=auth(settings, me))
