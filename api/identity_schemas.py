@@ -5,17 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["assistant", "catalog_editor", "fleet_operator", "admin"]
 
 
-class StaffSignIn(BaseModel):
+class Body(BaseModel):
+    """A request body: unknown fields are refused, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class StaffSignIn(Body):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
 
 
-class KioskSignIn(BaseModel):
+class KioskSignIn(Body):
     kiosk_id: int = Field(ge=1, le=2**62)
     secret: str = Field(min_length=1, max_length=256)
 
@@ -45,7 +51,7 @@ class Me(BaseModel):
     identities: list[Identity]
 
 
-class PhoneLinkRequest(BaseModel):
+class PhoneLinkRequest(Body):
     phone: str = Field(min_length=6, max_length=32)
 
 
@@ -53,12 +59,12 @@ class PhoneLinkStarted(BaseModel):
     expires_in_s: int
 
 
-class PhoneVerify(BaseModel):
+class PhoneVerify(Body):
     phone: str = Field(min_length=6, max_length=32)
     code: str = Field(min_length=4, max_length=12)
 
 
-class CardScan(BaseModel):
+class CardScan(Body):
     card_number: str = Field(min_length=6, max_length=64)
 
 
@@ -76,13 +82,13 @@ class Purposes(BaseModel):
     usage_analytics: bool
 
 
-class PurposesUpdate(BaseModel):
+class PurposesUpdate(Body):
     push_marketing: bool | None = None
     service_reminders: bool | None = None
     usage_analytics: bool | None = None
 
 
-class StoreConsent(BaseModel):
+class StoreConsent(Body):
     granted: bool
 
 
@@ -93,7 +99,7 @@ class ConsentChange(BaseModel):
     at: datetime
 
 
-class HandoffClaim(BaseModel):
+class HandoffClaim(Body):
     code: str = Field(min_length=8, max_length=64)
 
 
@@ -111,12 +117,12 @@ class Grant(BaseModel):
     expires_at: datetime
 
 
-class AssistantGrantRequest(BaseModel):
+class AssistantGrantRequest(Body):
     kiosk_id: int = Field(ge=1, le=2**62)
     customer_id: int = Field(ge=1, le=2**62)
 
 
-class NewStaff(BaseModel):
+class NewStaff(Body):
     username: str = Field(min_length=2, max_length=64)
     display_name: str = Field(min_length=1, max_length=200)
     role: Role
@@ -137,7 +143,7 @@ class StaffCreated(BaseModel):
     password: str = Field(description="Shown once")
 
 
-class NewKiosk(BaseModel):
+class NewKiosk(Body):
     store_id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
 
@@ -154,7 +160,7 @@ class KioskCreated(BaseModel):
     secret: str = Field(description="Shown once: the kiosk exchanges it for session tokens")
 
 
-class CustomerLookup(BaseModel):
+class CustomerLookup(Body):
     kind: Literal["member_card", "phone"]
     value: str = Field(min_length=6, max_length=64)
 

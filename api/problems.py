@@ -29,7 +29,45 @@ def problem(status: int, title: str, detail: str, instance: str,
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["type", "title", "status", "detail"],
+    "description": "RFC 9457 problem details; more members may follow (errors, report, "
+                   "tries_left, …).",
+    "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                   "status": {"type": "integer"}, "detail": {"type": "string"},
+                   "instance": {"type": "string"}, "request_id": {"type": "string"}},
+    "additionalProperties": True}
+
+
+def document(app: FastAPI) -> None:
+    """Say in the OpenAPI document that every error is problem+json: each operation's error
+    responses, including FastAPI's 422, and a ``default`` for any other error status."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        problem_content = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for code, response in responses.items():
+                    if code[0] in "45":
+                        response["content"] = problem_content
+                responses["default"] = {"description": "An error, as problem+json",
+                                        "content": problem_content}
+        schema["components"]["schemas"].pop("HTTPValidationError", None)
+        schema["components"]["schemas"].pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
+    document(app)
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return problem(exc.status, exc.title, exc.detail, request.url.path, **exc.extra)

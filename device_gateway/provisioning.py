@@ -56,10 +56,11 @@ def provision(conn: Conn, sku: str, count: int) -> list[Credentials]:
 
 
 def revoke(conn: Conn, device_id: str) -> None:
-    row = conn.execute("UPDATE devices SET revoked_at = now(), online = false "
-                       "WHERE id = %s AND revoked_at IS NULL RETURNING id", (device_id,)).fetchone()
+    """Revoke a device; revoking it again changes nothing (the first time is kept)."""
+    row = conn.execute("UPDATE devices SET revoked_at = coalesce(revoked_at, now()), "
+                       "online = false WHERE id = %s RETURNING id", (device_id,)).fetchone()
     if row is None:
-        raise NotFound(f"no active device {device_id!r}")
+        raise NotFound(f"no device {device_id!r}")
 
 
 def sync_broker(conn: Conn, settings: Settings) -> int:

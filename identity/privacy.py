@@ -81,6 +81,10 @@ def set_store_consent(conn: Conn, customer_id: int, store_id: str, granted: bool
     if before is None or bool(before[0]) != granted:
         conn.execute("INSERT INTO consent_changes (customer_id, kind, channel, granted) "
                      "VALUES (%s, %s, 'store', %s)", (customer_id, store_id, granted))
+    if not granted:  # the store's kiosks lose what its assistants opened for them
+        conn.execute("UPDATE kiosk_grants g SET ended_at = now() FROM kiosks k "
+                     "WHERE k.id = g.kiosk_id AND k.store_id = %s AND g.customer_id = %s "
+                     "AND g.via = 'assistant' AND g.ended_at IS NULL", (store_id, customer_id))
 
 
 def store_consents(conn: Conn, customer_id: int) -> dict[str, bool]:

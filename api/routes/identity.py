@@ -13,6 +13,7 @@ from api.deps import ConnDep, PoolDep, SettingsDep
 from homeloop.db import transaction
 from homeloop.errors import DomainError, NotFound
 from identity import audit, kiosks, linking, privacy, sessions, sms
+from identity.keys import normalise
 from identity import staff as staff_store
 
 auth_router = APIRouter(prefix="/v1/auth", tags=["auth"])
@@ -78,7 +79,7 @@ def start_phone_link(body: s.PhoneLinkRequest, customer: RecentCustomer, conn: C
                      settings: SettingsDep) -> s.PhoneLinkStarted:
     """Send a code to the phone number; confirming it links the number to this customer."""
     code = linking.start_phone_link(conn, settings, customer, body.phone)
-    sms.send_sms(settings, body.phone,
+    sms.send_sms(settings, normalise("phone", body.phone),
                  f"Homeloop code: {code} (valid {int(settings.phone_code_minutes)} min)")
     return s.PhoneLinkStarted(expires_in_s=int(settings.phone_code_minutes * 60))
 

@@ -1,0 +1,218 @@
+"""Who may call what: every route of the API against every kind of caller.
+
+The routes come from the application's own OpenAPI document, so a route added without a rule
+here fails :func:`test_every_route_has_a_rule`. For each route, callers outside its rule must
+be refused (401, 403, or 404 where an id in the path belongs to someone else), and callers in
+it must get past authorisation (anything but 401, 403 and 404, and never a 5xx).
+
+The world every case runs in: customers A and B who both let the Xuhui store see their data;
+A owns a product with an offer, a linked card, a push token; kiosk "granted" of Xuhui holds a
+grant for A, kiosk "plain" none; a Xuhui assistant, a Pudong assistant, a catalog editor, a
+fleet operator and an admin; and a device presenting its MQTT password as a bearer token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from homeloop.settings import Settings
+from identity.kiosks import _grant
+from tests.api.conftest import auth
+from tests.conftest import CATALOG_TABLES
+from tests.identity.conftest import make_person
+
+Conn = Any
+
+CALLERS = ("anonymous", "device", "customer_a", "customer_b", "kiosk", "kiosk_granted",
+           "assistant", "assistant_other_store", "catalog_editor", "fleet_operator", "admin")
+EVERYONE = frozenset(CALLERS)
+CUSTOMERS = frozenset({"customer_a", "customer_b"})
+A = frozenset({"customer_a"})
+KIOSKS = frozenset({"kiosk", "kiosk_granted"})
+ASSISTANTS = frozenset({"assistant", "assistant_other_store", "admin"})
+FOR_A = frozenset({"customer_a", "kiosk_granted", "assistant", "admin"})  # may act for A
+FLEET = frozenset({"fleet_operator", "admin"})
+CATALOG = frozenset({"catalog_editor", "admin"})
+ADMIN = frozenset({"admin"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    allowed: frozenset[str]
+    body: dict[str, Any] | None = None  # a valid body, where the object check needs one
+    may_be_missing: bool = False  # a public lookup whose object the world does not hold
+
+
+RULES: dict[tuple[str, str], Rule] = {
+    # Signing in is for anyone (the body decides).
+    ("POST", "/v1/auth/staff"): Rule(EVERYONE),
+    ("POST", "/v1/auth/kiosk"): Rule(EVERYONE),
+    ("GET", "/healthz"): Rule(EVERYONE),
+    # The signed-in customer's own things.
+    ("GET", "/v1/me"): Rule(CUSTOMERS),
+    ("DELETE", "/v1/me"): Rule(CUSTOMERS),
+    ("POST", "/v1/me/identities/phone"): Rule(CUSTOMERS),
+    ("POST", "/v1/me/identities/phone/verify"): Rule(CUSTOMERS),
+    ("DELETE", "/v1/me/identities/{identity_id}"): Rule(A),
+    ("GET", "/v1/me/privacy"): Rule(CUSTOMERS),
+    ("PUT", "/v1/me/privacy"): Rule(CUSTOMERS),
+    ("GET", "/v1/me/store-consents"): Rule(CUSTOMERS),
+    ("PUT", "/v1/me/store-consents/{store_id}"): Rule(CUSTOMERS),
+    ("GET", "/v1/me/consent-history"): Rule(CUSTOMERS),
+    ("POST", "/v1/me/kiosk-grants"): Rule(CUSTOMERS),
+    ("DELETE", "/v1/me/kiosk-grants/{grant_id}"): Rule(A),
+    ("GET", "/v1/me/access-log"): Rule(CUSTOMERS),
+    ("GET", "/v1/me/export"): Rule(CUSTOMERS),
+    ("POST", "/v1/me/products/claim"): Rule(CUSTOMERS),
+    ("GET", "/v1/me/products"): Rule(CUSTOMERS),
+    ("GET", "/v1/me/offers"): Rule(CUSTOMERS),
+    ("POST", "/v1/me/offers/{offer_id}/dismiss"): Rule(A),
+    ("POST", "/v1/me/offers/{offer_id}/open"): Rule(A),
+    ("POST", "/v1/me/push-tokens"): Rule(CUSTOMERS),
+    ("DELETE", "/v1/me/push-tokens/{token}"): Rule(A),
+    ("GET", "/v1/me/consents"): Rule(CUSTOMERS),
+    ("PUT", "/v1/me/consents"): Rule(CUSTOMERS),
+    # A customer's product, for whoever may act for them.
+    ("GET", "/v1/products/{product_id}/timeline"): Rule(FOR_A),
+    ("GET", "/v1/products/{product_id}/forecasts"): Rule(FOR_A),
+    # Kiosks.
+    ("POST", "/v1/kiosk/handoffs"): Rule(KIOSKS),
+    ("GET", "/v1/kiosk/grants"): Rule(KIOSKS),
+    ("DELETE", "/v1/kiosk/grants/{grant_id}"): Rule(frozenset({"kiosk_granted"})),
+    # Staff.
+    ("POST", "/v1/staff/members"): Rule(ADMIN),
+    ("POST", "/v1/staff/members/{member_id}/disable"): Rule(ADMIN),
+    ("POST", "/v1/staff/kiosks"): Rule(frozenset({"assistant", "admin"}),
+                                       body={"store_id": "SH-XUHUI", "name": "new"}),
+    ("POST", "/v1/staff/kiosks/{kiosk_id}/revoke"): Rule(frozenset({"assistant", "admin"})),
+    ("POST", "/v1/staff/kiosk-grants"): Rule(frozenset({"assistant", "admin"}),
+                                             body={"kiosk_id": 1, "customer_id": 0}),
+    ("POST", "/v1/staff/customers/lookup"): Rule(ASSISTANTS),
+    ("POST", "/v1/staff/customers/{customer_id}/cards"): Rule(
+        frozenset({"assistant", "admin"}), body={"card_number": "C-777888999"}),
+    ("GET", "/v1/staff/customers/{customer_id}/access-log"): Rule(ADMIN),
+    ("POST", "/v1/staff/products/{product_id}/transfer"): Rule(
+        frozenset({"assistant", "admin"}), body={"to_customer_id": 0}),
+    ("POST", "/v1/staff/devices"): Rule(FLEET),
+    ("POST", "/v1/staff/devices/{device_id}/revoke"): Rule(FLEET),
+    ("GET", "/v1/staff/dead-letters"): Rule(FLEET),
+    ("GET", "/v1/staff/quality-alerts"): Rule(FLEET),
+    # Product models: staff upload, everyone reads the catalog's.
+    ("POST", "/v1/assets"): Rule(CATALOG),
+    ("GET", "/v1/assets/{asset_id}"): Rule(EVERYONE, may_be_missing=True),
+    ("GET", "/v1/asset-files/{name}"): Rule(EVERYONE, may_be_missing=True),
+    ("GET", "/v1/skus/{sku}/model"): Rule(EVERYONE, may_be_missing=True),
+}
+
+
+def _routes(client: TestClient) -> list[tuple[str, str]]:
+    paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
+    return sorted((method.upper(), path) for path, ops in paths.items() for method in ops)
+
+
+@dataclass
+class World:
+    headers: dict[str, dict[str, str]]
+    params: dict[str, str]
+    customer_b: int
+
+
+def _empty(db: Conn) -> None:
+    tables = [r[0] for r in db.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+        "AND tablename <> ALL(%s)", [list(CATALOG_TABLES)]).fetchall()]
+    db.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+
+
+def build_world(db: Conn, settings: Settings) -> World:
+    _empty(db)
+    a = make_person(db, settings, "A", card="C-100000001", phone="13800000001")
+    b = make_person(db, settings, "B", card="C-200000002", phone="13800000002")
+    headers = {
+        "anonymous": {},
+        "customer_a": auth(settings, a.id), "customer_b": auth(settings, b.id),
+        "kiosk": auth(settings, "kiosk:plain", store="SH-XUHUI"),
+        "kiosk_granted": auth(settings, "kiosk:granted", store="SH-XUHUI"),
+        "assistant": auth(settings, "staff:ann", role="assistant", store="SH-XUHUI"),
+        "assistant_other_store": auth(settings, "staff:bo", role="assistant",
+                                      store="SH-PUDONG"),
+        "catalog_editor": auth(settings, "staff:cat", role="catalog_editor"),
+        "fleet_operator": auth(settings, "staff:fleet", role="fleet_operator"),
+        "admin": auth(settings, "staff:root"),
+    }
+    plain, granted = (int(db.execute("SELECT id FROM kiosks WHERE name = %s", (name,))
+                          .fetchone()[0]) for name in ("test kiosk plain", "test kiosk granted"))
+    grant = _grant(db, settings, granted, a.id, "handoff", "test")
+    device_id, device_password = db.execute(
+        "SELECT id, 'not-the-real-one' FROM devices WHERE instance_id = %s",
+        (a.product_id,)).fetchone()
+    headers["device"] = {"Authorization": f"Bearer {device_id}:{device_password}"}
+    db.execute("INSERT INTO staff_members (username, display_name, role, password_hash) "
+               "VALUES ('victim', 'Victim', 'catalog_editor', 'x')")
+    params = {
+        "identity_id": str(db.execute("SELECT id FROM customer_identities WHERE customer_id = %s "
+                                      "AND kind = 'member_card'", (a.id,)).fetchone()[0]),
+        "grant_id": str(grant.id), "token": "push-token-of-A", "offer_id": str(a.offer_id),
+        "product_id": str(a.product_id), "customer_id": str(a.id), "store_id": "SH-XUHUI",
+        "kiosk_id": str(plain), "device_id": str(device_id),
+        "member_id": str(db.execute("SELECT id FROM staff_members WHERE username = 'victim'")
+                         .fetchone()[0]),
+        "asset_id": "1", "name": "0" * 64 + ".glb", "sku": "WP-500",
+    }
+    return World(headers, params, b.id)
+
+
+def _body(rule: Rule, world: World) -> dict[str, Any]:
+    body = dict(rule.body or {})
+    for key in ("customer_id", "to_customer_id"):
+        if body.get(key) == 0:
+            body[key] = world.customer_b if key == "to_customer_id" else int(
+                world.params["customer_id"])
+    if "kiosk_id" in body:
+        body["kiosk_id"] = int(world.params["kiosk_id"])
+    return body
+
+
+def test_every_route_has_a_rule(client: TestClient) -> None:
+    routes = set(_routes(client))
+    assert sorted(routes - set(RULES)) == [], "routes without an authorisation rule"
+    assert sorted(set(RULES) - routes) == [], "rules for routes that no longer exist"
+
+
+def _call(client: TestClient, method: str, path: str, world: World, who: str,
+          rule: Rule) -> int:
+    url = path.format(**{k: world.params[k] for k in world.params if "{" + k + "}" in path})
+    kwargs: dict[str, Any] = {"headers": world.headers[who]}
+    if method in ("POST", "PUT", "PATCH"):
+        kwargs["json"] = _body(rule, world)
+    return client.request(method, url, **kwargs).status_code
+
+
+def _cases() -> list[tuple[str, str]]:
+    return sorted(RULES)
+
+
+@pytest.mark.parametrize("method, path", _cases(), ids=[f"{m} {p}" for m, p in _cases()])
+def test_route_admits_exactly_its_callers(client: TestClient, settings: Settings,
+                                          db: psycopg.Connection[Any], method: str,
+                                          path: str) -> None:
+    rule = RULES[(method, path)]
+    world = build_world(db, settings)
+    wrong: list[str] = []
+    for who in CALLERS:
+        if who in rule.allowed:
+            continue
+        status = _call(client, method, path, world, who, rule)
+        if status not in (401, 403, 404):
+            wrong.append(f"{who} should be refused, got {status}")
+    for who in sorted(rule.allowed):  # repeating an allowed change is still allowed
+        status = _call(client, method, path, world, who, rule)
+        refused = (401, 403) if rule.may_be_missing else (401, 403, 404)
+        if status in refused or status >= 500:
+            wrong.append(f"{who} should be admitted, got {status}")
+    assert wrong == []

@@ -1,0 +1,82 @@
+"""Schemathesis against the API's own OpenAPI document, on a real server, with real tokens.
+
+Every operation gets generated requests (valid and invalid) from a customer and from an
+admin; no answer may be a 5xx, and every answer must match what the document says: its
+status code, content type and schema (errors are problem+json, documented as such).
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from schemathesis import checks
+
+from api.app import create_app
+from customers.store import create_customer
+from homeloop.settings import Settings
+from identity.emulator import AuthEmulator
+from tests.api.conftest import auth
+from tests.conftest import process_env, wait_for
+from tests.identity.conftest import SmsStandIn
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(settings: Settings, auth_emulator: AuthEmulator) -> Iterator[str]:
+    port = _free_port()
+    sms = SmsStandIn().start()
+    env = process_env(settings, rate_limit="1000000/minute", api_port=str(port),
+                      sms_endpoint=sms.url)
+    env["FIREBASE_AUTH_EMULATOR_HOST"] = auth_emulator.address
+    log = settings.state_dir / "fuzz-api.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "homeloop", "api"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return requests.get(f"{base}/healthz", timeout=1).ok
+        except requests.ConnectionError:
+            return False
+
+    try:
+        wait_for(up, timeout=30, what="the API server")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        assert sms.server is not None
+        sms.server.shutdown()
+
+
+# The document the server serves, built without starting anything (no lifespan runs here).
+schema = schemathesis.openapi.from_dict(create_app().openapi())
+CHECKS = [checks.not_a_server_error, checks.response_schema_conformance,
+          checks.status_code_conformance, checks.content_type_conformance]
+
+
+@schema.parametrize()
+@hypothesis_settings(max_examples=6, deadline=None,
+                     suppress_health_check=list(HealthCheck))
+def test_no_server_errors_and_every_answer_matches_the_document(
+        case: Any, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    customer = create_customer(db, "Fuzz")
+    for headers in (auth(settings, customer), auth(settings, "staff:root")):
+        case.call_and_validate(base_url=server, headers=headers, checks=CHECKS, timeout=30)
