@@ -21,7 +21,8 @@ COPY notifications ./notifications
 COPY api ./api
 COPY ar_assets ./ar_assets
 COPY floorplans ./floorplans
-RUN pip install --no-cache-dir . && mkdir -p /mosquitto/auth && chown homeloop /mosquitto/auth
+RUN pip install --no-cache-dir . && mkdir -p /mosquitto/auth /assets \
+    && chown homeloop /mosquitto/auth /assets
 
 USER homeloop
 ENV PYTHONUNBUFFERED=1 HOMELOOP_STATE_DIR=/tmp/homeloop
