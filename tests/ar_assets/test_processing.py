@@ -173,3 +173,20 @@ def test_lod_for_sku_gives_the_newest_ready_model(client: TestClient, settings: 
     assert data == profile_bytes(client, newer, "planner")
     with pytest.raises(Exception, match="profile must be one of"):
         service.lod_for_sku(db, settings, "WC-300", "kiosk")
+
+
+def test_degenerate_triangles_are_reported_and_an_all_degenerate_model_fails(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    box = trimesh.creation.box(extents=(0.5, 0.5, 0.5))
+    sliver = np.array([[0, 0, 0]])  # a triangle of three times the same vertex
+    some = trimesh.Trimesh(box.vertices, np.vstack([box.faces, sliver, sliver]),
+                           process=False)
+    asset = processed(client, settings, mesh_glb(some), "box.glb")
+    assert asset["status"] == "ready", asset["report"]
+    assert asset["report"]["degenerate_triangles"] == 2
+    assert "DEGENERATE_TRIANGLES" in [i["code"] for i in asset["report"]["issues"]]
+
+    flat = trimesh.Trimesh([[0, 0, 0], [1, 0, 0], [2, 0, 0]], [[0, 1, 2]], process=False)
+    failed = processed(client, settings, mesh_glb(flat), "line.glb", unit="cm")
+    assert failed["status"] == "failed"
+    assert "ALL_DEGENERATE" in [i["code"] for i in failed["report"]["issues"]]
