@@ -237,6 +237,8 @@ def ensure_may_act_for(conn: Conn, principal: Principal, customer_id: int | None
         return
     if customer_id is None:
         raise Forbidden(f"{what} belongs to no customer")
+    if conn.execute("SELECT 1 FROM customers WHERE id = %s", (customer_id,)).fetchone() is None:
+        raise NotFound(f"customer {customer_id} does not exist")
     if principal.kind == "kiosk":
         assert principal.kiosk_id is not None
         if not kiosks.active_grant(conn, principal.kiosk_id, customer_id):

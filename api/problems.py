@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -76,6 +77,12 @@ def install(app: FastAPI) -> None:
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
         log.warning("service unavailable on %s: %s", request.url.path, exc)
         return problem(503, "Service unavailable", str(exc), request.url.path, retry_after=30)
+
+    @app.exception_handler(psycopg.DataError)
+    async def _data(request: Request, exc: psycopg.DataError) -> JSONResponse:
+        # Input PostgreSQL cannot store as given: a NUL in text, a number out of range.
+        detail = exc.diag.message_primary or "a value cannot be stored as given"
+        return problem(422, "Invalid input", detail, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from homeloop.settings import Settings
-from tests.api.conftest import auth_emulator as auth_emulator  # noqa: F401 - shared fixture
-from tests.api.conftest import client as client  # noqa: F401 - shared fixture
+from tests.api.conftest import auth_emulator as auth_emulator
+from tests.api.conftest import client as client
 
 
 @dataclass
@@ -33,10 +33,10 @@ class SmsStandIn:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 if standin.fail:
                     self.send_response(503)

@@ -50,7 +50,7 @@ def test_the_export_holds_every_row_that_refers_to_the_customer(
     assert body["customer"]["display_name"] == "Li" and body["customer"]["points"] == 50
     tables = body["tables"]
     for ref in references(db):
-        rows = db.execute(f"SELECT count(*) FROM {ref.table} "  # noqa: S608
+        rows = db.execute(f"SELECT count(*) FROM {ref.table} "
                           f"WHERE {ref.column} = %s", (li.id,)).fetchone()[0]
         exported = [r for r in tables.get(ref.table, []) if r.get(ref.column) == li.id]
         assert len(exported) == rows, ref
@@ -94,22 +94,21 @@ def test_deletion_leaves_no_personal_data_and_keeps_anonymous_usage(
     for table, column, kind in _columns(db):
         if kind in ("text", "character varying", "jsonb", "json", "ARRAY"):
             for needle in text_needles:
-                if db.execute(f'SELECT count(*) FROM "{table}" '  # noqa: S608
+                if db.execute(f'SELECT count(*) FROM "{table}" '
                               f'WHERE "{column}"::text LIKE %s', (f"%{needle}%",)
                               ).fetchone()[0]:
                     found.append((table, column, needle))
-        elif kind == "bytea":
-            if db.execute(f'SELECT count(*) FROM "{table}" WHERE "{column}" = ANY(%s)',  # noqa: S608
-                          (hashes,)).fetchone()[0]:
-                found.append((table, column, "an identity hash"))
+        elif kind == "bytea" and db.execute(
+                f'SELECT count(*) FROM "{table}" WHERE "{column}" = ANY(%s)',
+                (hashes,)).fetchone()[0]:
+            found.append((table, column, "an identity hash"))
     for ref in references(db):
-        if db.execute(f"SELECT count(*) FROM {ref.table} WHERE {ref.column} = %s",  # noqa: S608
+        if db.execute(f"SELECT count(*) FROM {ref.table} WHERE {ref.column} = %s",
                       (li.id,)).fetchone()[0]:
             found.append((ref.table, ref.column, "the customer id"))
-    for column in ("customer_id",):
-        if db.execute(f"SELECT count(*) FROM access_audit WHERE {column} = %s",  # noqa: S608
-                      (li.id,)).fetchone()[0]:
-            found.append(("access_audit", column, "the customer id"))
+    if db.execute("SELECT count(*) FROM access_audit WHERE customer_id = %s",
+                  (li.id,)).fetchone()[0]:
+        found.append(("access_audit", "customer_id", "the customer id"))
     assert found == []
 
     # The product stays in the fleet, unowned, with its usage.
