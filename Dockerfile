@@ -18,6 +18,7 @@ COPY customers ./customers
 COPY device_gateway ./device_gateway
 COPY replenishment ./replenishment
 COPY notifications ./notifications
+COPY identity ./identity
 COPY api ./api
 COPY ar_assets ./ar_assets
 COPY floorplans ./floorplans
