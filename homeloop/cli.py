@@ -265,13 +265,25 @@ def api(
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """Serve the HTTP API."""
+    import copy
+
     import uvicorn
 
     from api.app import create_app
 
     settings = Settings()
+    # Every log line of a request carries its X-Request-ID, as its problem+json answer does.
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["filters"] = {"request_id": {
+        "()": "asgi_correlation_id.CorrelationIdFilter", "default_value": "-"}}
+    for handler in log_config["handlers"].values():
+        handler["filters"] = ["request_id"]
+    log_config["formatters"]["default"]["fmt"] = "%(levelprefix)s [%(correlation_id)s] %(message)s"
+    log_config["formatters"]["access"]["fmt"] = (
+        '%(levelprefix)s [%(correlation_id)s] %(client_addr)s - "%(request_line)s" %(status_code)s')
+    log_config["loggers"]["api"] = {"handlers": ["default"], "level": "INFO"}
     uvicorn.run(create_app(settings), host=host or settings.api_host,
-                port=port or settings.api_port, log_level="info")
+                port=port or settings.api_port, log_level="info", log_config=log_config)
 
 
 @auth_app.command("token")
