@@ -1,0 +1,18 @@
+"""Accepted offers become order requests sent by signed webhook (filled in by the offers issue).
+
+Revision ID: 0010
+Revises: 0009
+"""
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
