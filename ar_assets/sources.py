@@ -6,13 +6,15 @@
   images are read only from inside that folder, ``data:`` URIs are decoded, anything else
   (``http://``, ``file://``, absolute paths) is refused and never fetched.
 - A lone ``.gltf``: packed the same way; it can only use ``data:`` URIs.
-- OBJ, STL, PLY: loaded with trimesh and exported as GLB.
+- OBJ, STL, PLY: loaded with trimesh from bytes (an OBJ's material files are not opened)
+  and exported as GLB.
 
 Every refusal raises :class:`Rejected` with the :class:`~ar_assets.report.Report` that says why.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import stat
@@ -210,11 +212,14 @@ def _uri_bytes(root: Path, base: Path, uri: str, pointer: str, limits: Limits) -
 
 
 def convert_mesh(source: Path, fmt: Format, out: Path) -> None:
-    """OBJ, STL or PLY to GLB through trimesh (materials of an OBJ come along when present)."""
+    """OBJ, STL or PLY to GLB through trimesh (geometry, and vertex colours where present)."""
     import trimesh
 
     try:
-        scene: Any = trimesh.load(str(source), file_type=fmt, force="scene", process=False)
+        # From bytes, without a resolver: an OBJ's mtllib or texture names are never opened
+        # (they could name any file on this machine), so an OBJ keeps only its geometry.
+        scene: Any = trimesh.load(io.BytesIO(source.read_bytes()), file_type=fmt,
+                                  force="scene", process=False, resolver=None)
         data = scene.export(file_type="glb")
     except Exception as exc:  # trimesh raises many types for a broken file
         raise reject("MESH_UNREADABLE", f"the {fmt.upper()} file could not be read: {exc}") from exc

@@ -106,6 +106,14 @@ def _zip_texture_not_an_image() -> bytes:
                       extra={"wooden_table_02/textures/fake.jpg": b"GIF? no: plain text"})
 
 
+def _zip_bomb() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("model/model.bin", b"\0" * 20_000_000)  # about 20 kB compressed
+        zf.writestr("model/model.gltf", b"{}")
+    return out.getvalue()
+
+
 def _not_a_zip() -> bytes:
     return b"PK\x03\x04" + b"\0" * 100
 
@@ -128,6 +136,7 @@ CASES = [
     ("zip: texture not an image", _zip_texture_not_an_image, "model.zip",
      "IMAGE_NOT_AN_IMAGE"),
     ("broken zip", _not_a_zip, "model.zip", "ZIP_INVALID"),
+    ("zip bomb", _zip_bomb, "model.zip", "ZIP_BOMB"),
 ]
 
 

@@ -138,6 +138,15 @@ def test_a_z_up_stl_stands_up_and_obj_and_ply_are_accepted(
     corners = sorted((round(x, 3), round(z, 3)) for x, z in stl["footprint"])
     assert corners == [(-0.2, -0.15), (-0.2, 0.15), (0.2, -0.15), (0.2, 0.15)]
 
+    secret = settings.state_dir / "secret.mtl"
+    secret.write_text("newmtl leaked\nKd 1 0 0\n")
+    obj = f"mtllib {secret}\nmtllib ../secret.mtl\nusemtl leaked\n" + \
+        trimesh.creation.box(extents=(0.3, 0.3, 0.3)).export(file_type="obj")
+    asset = processed(client, settings, obj.encode(), "crate.obj")
+    assert asset["status"] == "ready", asset["report"]
+    doc, _ = read_glb(profile_bytes(client, asset, "vr"))
+    assert "leaked" not in str(doc.get("materials"))  # the named files were never opened
+
     for fmt in ("obj", "ply"):
         data = trimesh.creation.cylinder(radius=0.2, height=0.5).export(file_type=fmt)
         asset = processed(client, settings, data.encode() if isinstance(data, str) else data,
