@@ -129,6 +129,15 @@ def finish(conn: Conn, asset_id: int, *, report: dict[str, Any], bbox: dict[str,
                   Jsonb(variants), asset_id))
 
 
+def stale(conn: Conn, pending_s: float, processing_s: float) -> list[int]:
+    """Assets whose task was lost: pending this long, or processing this long (a dead worker)."""
+    rows = conn.execute(
+        "SELECT id FROM assets WHERE (status = 'pending' AND updated_at < now() - "
+        "make_interval(secs => %s)) OR (status = 'processing' AND updated_at < now() - "
+        "make_interval(secs => %s)) ORDER BY id", (pending_s, processing_s)).fetchall()
+    return [int(r[0]) for r in rows]
+
+
 def default_for_sku(conn: Conn, sku: str) -> int | None:
     """The SKU's default model: its newest ready asset."""
     row = conn.execute("SELECT id FROM assets WHERE sku = %s AND status = 'ready' "

@@ -4,21 +4,27 @@
 with backoff (the service fails the asset on its third run). It is safe to run twice
 (``acks_late`` redelivers a task whose worker died): a finished asset is left as it is, and a
 half-processed one is processed again from its stored upload.
-"""
 
+``ar_assets.requeue_stale`` (beat, every 5 minutes) queues again the assets whose task was
+lost: pending for 5 minutes (the broker was away when the upload was answered) or processing
+for longer than two tool timeouts (the worker died).
+"""
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from celery import shared_task
 
-from ar_assets import service
+from ar_assets import service, store
 from ar_assets.validator import ToolError
 from homeloop.db import connect
 from homeloop.errors import NotFound
 from homeloop.settings import Settings
 
-__all__ = ["process_asset", "run_process"]
+__all__ = ["process_asset", "requeue_stale", "run_process", "run_requeue"]
 
 TASK = "ar_assets.process"
+PENDING_S = 300.0
 
 
 def run_process(settings: Settings, asset_id: int) -> str:
@@ -34,3 +40,17 @@ def run_process(settings: Settings, asset_id: int) -> str:
              retry_backoff=30)
 def process_asset(asset_id: int) -> str:
     return run_process(Settings(), asset_id)
+
+
+def run_requeue(settings: Settings, send: Callable[[int], object]) -> list[int]:
+    """Queue again the assets whose processing was lost; their ids."""
+    with connect(settings) as conn:
+        ids = store.stale(conn, PENDING_S, 2 * settings.asset_tool_timeout_s + PENDING_S)
+    for asset_id in ids:
+        send(asset_id)
+    return ids
+
+
+@shared_task(name="ar_assets.requeue_stale")
+def requeue_stale() -> list[int]:
+    return run_requeue(Settings(), lambda asset_id: process_asset.delay(asset_id))

@@ -38,6 +38,8 @@ def make_celery(settings: Settings) -> Celery:
             # Fleet quality: once a day, after the night's events are in.
             "quality-scan": {"task": "replenishment.quality_scan",
                              "schedule": crontab(minute="23", hour="4")},
+            # 3D model uploads whose task was lost (broker away, worker killed).
+            "assets-requeue": {"task": "ar_assets.requeue_stale", "schedule": 300.0},
         },
     )
     return app

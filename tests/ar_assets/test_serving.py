@@ -82,3 +82,23 @@ def test_a_multipart_upload_is_processed_by_a_real_worker(
     assert done["status"] == "ready", done["report"]
     assert done["source"]["format"] == "zip" and done["triangles"] == 8004
     assert client.get("/v1/skus/SOFA-3-GREY/model").status_code == 200
+
+
+def test_uploads_whose_task_was_lost_are_queued_again(client: TestClient, settings: Settings,
+                                                      db: Conn) -> None:
+    from ar_assets.tasks import run_requeue
+    from homeloop.worker import make_celery
+
+    fresh = upload(client, settings, box_glb(), "a.glb").json()["id"]
+    lost = upload(client, settings, box_glb((0.5, 0.5, 0.5)), "b.glb").json()["id"]
+    dead = upload(client, settings, box_glb((0.4, 0.5, 0.5)), "c.glb").json()["id"]
+    db.execute("UPDATE assets SET updated_at = now() - interval '10 minutes' WHERE id = %s",
+               (lost,))
+    db.execute("UPDATE assets SET status = 'processing', updated_at = now() - interval "
+               "'1 day' WHERE id = %s", (dead,))
+
+    sent: list[int] = []
+    assert run_requeue(settings, sent.append) == [lost, dead] == sent
+    assert fresh not in sent
+    beat = make_celery(settings).conf.beat_schedule["assets-requeue"]
+    assert beat["task"] == "ar_assets.requeue_stale"
