@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ from homeloop.db import Conn
 from homeloop.settings import Settings
 
 SCENE_FORMAT = "1"
+KEEP_DAYS = 30  # a scene file unused this long is removed (floorplans.prune_scenes, daily)
+TOUCH_AFTER_S = 86_400.0
 # Which of the AR assets' LODs a scene profile places. A room holds dozens of products, so the
 # phone's room scene takes the ``planner`` LODs (made for one item among many, on a kiosk or a
 # phone); the ``phone`` LOD (up to 3 MB each) is for one product on its own in AR.
@@ -69,7 +72,13 @@ def scene_file(conn: Conn, settings: Settings, inputs: Inputs,
     build the same scene at once both write it whole and the last rename wins.
     """
     path = cache_path(settings, inputs.key)
-    if path.exists():
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        pass
+    else:
+        if age > TOUCH_AFTER_S:  # still in use: keep it from being pruned
+            os.utime(path)
         return path
 
     def from_assets(sku: str, profile: str) -> bytes | None:
@@ -85,3 +94,18 @@ def scene_file(conn: Conn, settings: Settings, inputs: Inputs,
         tmp.write(built.glb)
     os.replace(tmp.name, path)
     return path
+
+
+def prune(settings: Settings, keep_days: float = KEEP_DAYS, now: float | None = None) -> int:
+    """Remove scene files not used for ``keep_days`` (and leftovers of interrupted writes)."""
+    root = settings.state_dir / "scenes"
+    cutoff = (now if now is not None else time.time()) - keep_days * 86_400
+    removed = 0
+    for path in root.glob("*/*"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # another worker removed it first
+            continue
+    return removed

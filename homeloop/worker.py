@@ -11,7 +11,8 @@ from celery.schedules import crontab
 
 from homeloop.settings import Settings
 
-TASK_MODULES = ["device_gateway.tasks", "replenishment.tasks", "ar_assets.tasks"]
+TASK_MODULES = ["device_gateway.tasks", "replenishment.tasks", "ar_assets.tasks",
+                "floorplans.tasks"]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -40,6 +41,9 @@ def make_celery(settings: Settings) -> Celery:
                              "schedule": crontab(minute="23", hour="4")},
             # 3D model uploads whose task was lost (broker away, worker killed).
             "assets-requeue": {"task": "ar_assets.requeue_stale", "schedule": 300.0},
+            # Scene files nobody asked for in 30 days.
+            "prune-scenes": {"task": "floorplans.prune_scenes",
+                             "schedule": crontab(minute="47", hour="4")},
         },
     )
     return app

@@ -231,3 +231,26 @@ def test_handoff_code_expires(client: TestClient, settings: Settings, db: Db) ->
     r = client.post(f"/v1/handoffs/{code}/claim", headers=auth(settings, customer(db)))
     assert r.status_code == 410 and "expired" in r.json()["detail"]
     assert plans.get_design(db, design).owner_id is None
+
+
+def test_any_store_opens_a_design_with_the_customers_consent(
+        client: TestClient, settings: Settings, db: Db) -> None:
+    from identity import kiosks
+
+    me = customer(db)
+    h = auth(settings, me)
+    design, tag = new_design(client, h, upload(client, h)["id"])
+    beijing = auth(settings, "kiosk:bj", store="BJ-SIYUAN")
+    assert client.get(f"/v1/designs/{design}", headers=beijing).status_code == 403
+    # the customer scans the Beijing kiosk's code: a grant for that kiosk
+    [(kiosk_id,)] = db.execute("SELECT id FROM kiosks WHERE store_id = 'BJ-SIYUAN'").fetchall()
+    code, _ = kiosks.create_handoff(db, settings, kiosk_id)
+    kiosks.claim_handoff(db, settings, code, me)
+    assert client.get(f"/v1/designs/{design}", headers=beijing).status_code == 200
+    r = client.put(f"/v1/designs/{design}", headers={**beijing, "If-Match": tag},
+                   json={"placements": [SOFA, LAMP]})
+    assert r.status_code == 200
+    history = client.get(f"/v1/designs/{design}/history", headers=h).json()
+    assert history[0]["author"] == f"kiosk:{kiosk_id}"
+    bom = client.get(f"/v1/designs/{design}/bom", headers=beijing).json()
+    assert bom["store_id"] == "BJ-SIYUAN"  # stock where the customer stands now

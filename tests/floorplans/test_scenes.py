@@ -3,6 +3,9 @@ strong ETags and 304."""
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -12,7 +15,7 @@ from fastapi.testclient import TestClient
 from ar_assets.tasks import run_process
 from ar_assets.validator import validate_glb
 from customers import store as customers
-from floorplans import layouts, scene
+from floorplans import layouts, scene, scenes
 from floorplans.glb import read_glb
 from floorplans.schemas import FloorPlan, Opening, Room, Wall
 from homeloop.settings import Settings
@@ -90,3 +93,16 @@ def test_scene_of_a_design(client: TestClient, settings: Settings, db: Db) -> No
     assert r2.status_code == 200
     other = customers.create_customer(db, "Wang")
     assert client.get(url, headers=auth(settings, other)).status_code in (403, 404)
+
+
+def test_unused_scene_files_are_pruned(settings: Settings, tmp_path: Path) -> None:
+    local = settings.model_copy(update={"state_dir": tmp_path})
+    old = scenes.cache_path(local, "ab" + "0" * 62)
+    fresh = scenes.cache_path(local, "cd" + "1" * 62)
+    for path in (old, fresh):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"glb")
+    month_ago = time.time() - 31 * 86_400
+    os.utime(old, (month_ago, month_ago))
+    assert scenes.prune(local) == 1
+    assert not old.exists() and fresh.exists()
