@@ -19,8 +19,10 @@ from numpy.typing import NDArray
 from pydantic import ValidationError
 from shapely.geometry import MultiLineString, Point, Polygon
 from shapely.ops import polygonize, unary_union
+from shapely.validation import make_valid
 
 from floorplans.schemas import DetectedObject, Fixture, FloorPlan, Opening, Room, Wall
+from floorplans.validation import MIN_ROOM_AREA
 from homeloop.errors import InvalidInput
 
 WALL_THICKNESS = 0.1
@@ -174,25 +176,89 @@ def _rooms(doc: dict[str, Any], walls: list[Wall]) -> list[Room]:
     return rooms
 
 
+def _valid_room(room: Room, notes: list[str]) -> Room | None:
+    """A scanned floor whose outline crosses itself is repaired; a sliver is dropped."""
+    poly = Polygon(room.polygon)
+    if not poly.is_valid:
+        fixed = make_valid(poly)
+        parts = [g for g in getattr(fixed, "geoms", [fixed]) if isinstance(g, Polygon)]
+        if not parts:
+            notes.append(f"floor {room.id} has no usable outline and was left out")
+            return None
+        poly = max(parts, key=lambda g: g.area)
+        notes.append(f"the outline of floor {room.id} crossed itself and was repaired")
+        room = room.model_copy(update={"polygon": [(round(x, 4), round(y, 4))
+                                                   for x, y in list(poly.exterior.coords)[:-1]]})
+    if poly.area < MIN_ROOM_AREA:
+        notes.append(f"floor {room.id} ({poly.area:.2f} m²) is too small for a room; left out")
+        return None
+    return room
+
+
+def _tidy_openings(openings: list[Opening], walls: dict[str, Wall],
+                   notes: list[str]) -> list[Opening]:
+    """Scans see the same opening twice or a window inside a door: keep the first, say so."""
+    kept: list[Opening] = []
+    for op in openings:
+        wall = walls[op.wall_id]
+        if op.height <= 0.05 or op.sill >= wall.height - 0.05:
+            notes.append(f"{op.kind} {op.id} does not fit in its wall's height; left out")
+            continue
+        lo, hi = op.offset - op.width / 2, op.offset + op.width / 2
+        clash = next((k for k in kept if k.wall_id == op.wall_id
+                      and lo < k.offset + k.width / 2 - 1e-3
+                      and k.offset - k.width / 2 < hi - 1e-3), None)
+        if clash is not None:
+            notes.append(f"{op.kind} {op.id} overlaps {clash.kind} {clash.id} in the same wall; "
+                         "left out")
+            continue
+        kept.append(op)
+    return kept
+
+
 def from_roomplan(doc: dict[str, Any], name: str = "Scanned home") -> FloorPlan:
-    """Turn a ``CapturedRoom`` (or merged ``CapturedStructure``) export into our plan."""
+    """Turn a ``CapturedRoom`` (or merged ``CapturedStructure``) export into our plan.
+
+    Real scans are messy; what cannot be used as it is (a wall under 5 cm, a floor outline
+    that crosses itself, two openings seen in the same place) is repaired or left out, and
+    the plan's ``notes`` say so.
+    """
+    notes: list[str] = []
     try:
-        built = [_wall(w, i) for i, w in enumerate(doc.get("walls") or [])]
+        built: list[tuple[Wall, float]] = []
+        seen: set[str] = set()
+        for i, raw in enumerate(doc.get("walls") or []):
+            wall, bottom = _wall(raw, i)
+            if math.hypot(wall.end[0] - wall.start[0], wall.end[1] - wall.start[1]) < 0.05:
+                notes.append(f"wall {wall.id} is shorter than 5 cm; left out")
+                continue
+            if wall.id in seen:
+                wall = wall.model_copy(update={"id": f"{wall.id}-{i}"})
+            seen.add(wall.id)
+            if raw.get("curve"):
+                notes.append(f"wall {wall.id} is curved; drawn as its chord")
+            built.append((wall, bottom))
         walls = [w for w, _ in built]
         bottoms = {w.id: b for w, b in built}
-        rooms = _rooms(doc, walls)
+        rooms = [r for r in (_valid_room(r, notes) for r in _rooms(doc, walls)) if r]
+        if not rooms and doc.get("floors"):
+            rooms = [r for r in (_valid_room(r, notes) for r in _rooms({**doc, "floors": []},
+                                                                       walls)) if r]
         centres = [(Polygon(r.polygon).centroid.x, Polygon(r.polygon).centroid.y) for r in rooms]
         walls = [_outwards(w, centres) for w in walls]
+        by_id = {w.id: w for w in walls}
         openings: list[Opening] = []
         for kind, key in (("door", "doors"), ("window", "windows"), ("opening", "openings")):
             for raw in doc.get(key) or []:
                 m = _matrix(raw)
                 storey = int(raw.get("story") or 0)
-                wall = next((w for w in walls if w.id == raw.get("parentIdentifier")), None)
-                wall = wall or _nearest_wall(walls, float(m[0, 3]), float(m[2, 3]), storey)
-                if wall is None:
+                parent = by_id.get(str(raw.get("parentIdentifier")))
+                host = parent or _nearest_wall(walls, float(m[0, 3]), float(m[2, 3]), storey)
+                if host is None:
+                    notes.append(f"{kind} {raw.get('identifier')} has no wall; left out")
                     continue
-                openings.append(_opening(raw, kind, wall, bottoms[wall.id], centres))
+                openings.append(_opening(raw, kind, host, bottoms[host.id], centres))
+        openings = _tidy_openings(openings, by_id, notes)
         fixtures: list[Fixture] = []
         objects: list[DetectedObject] = []
         for i, raw in enumerate(doc.get("objects") or []):
@@ -218,7 +284,7 @@ def from_roomplan(doc: dict[str, Any], name: str = "Scanned home") -> FloorPlan:
                                         if wall_distance is not None else None,
                                         source=f"roomplan:{category}"))
         return FloorPlan(name=name, rooms=rooms, walls=walls, openings=openings,
-                         fixtures=fixtures, objects=objects)
+                         fixtures=fixtures, objects=objects, notes=notes)
     except ValidationError as exc:
         raise InvalidInput(f"the RoomPlan export gives no usable plan: {_errors(exc)}") from exc
     except (KeyError, TypeError, ValueError, IndexError) as exc:

@@ -88,6 +88,7 @@ class FloorPlan(_Model):
     openings: list[Opening] = []
     fixtures: list[Fixture] = []
     objects: list[DetectedObject] = []
+    notes: list[str] = Field(default=[], description="What the import repaired or left out")
 
     @model_validator(mode="after")
     def _consistent(self) -> FloorPlan:
@@ -167,6 +168,7 @@ class PlanInfo(BaseModel):
     layout_id: int | None
     area_m2: float
     rooms: int
+    notes: list[str]
     created_at: datetime
 
 

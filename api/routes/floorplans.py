@@ -83,7 +83,8 @@ def _acting_as(conn: Conn, principal: Principal,
 def _plan_info(row: store.PlanRow) -> PlanInfo:
     return PlanInfo(id=row.id, name=row.name, owner_id=row.owner_id, store_id=row.store_id,
                     source=row.source, layout_id=row.layout_id, area_m2=row.area_m2,
-                    rooms=len(row.plan.rooms), created_at=row.created_at)
+                    rooms=len(row.plan.rooms), notes=row.plan.notes,
+                    created_at=row.created_at)
 
 
 def _readable_plan(conn: Conn, principal: Principal, plan_id: int) -> store.PlanRow:

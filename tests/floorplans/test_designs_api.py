@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+import pytest
 from fastapi.testclient import TestClient
 
 from customers import store as customers
@@ -254,3 +255,24 @@ def test_any_store_opens_a_design_with_the_customers_consent(
     assert history[0]["author"] == f"kiosk:{kiosk_id}"
     bom = client.get(f"/v1/designs/{design}/bom", headers=beijing).json()
     assert bom["store_id"] == "BJ-SIYUAN"  # stock where the customer stands now
+
+
+def test_roomplan_upload_keeps_the_export_aside(client: TestClient, settings: Settings,
+                                               db: Db) -> None:
+    import json
+
+    from tests.floorplans.test_plans import SAMPLE
+    if not SAMPLE.exists():
+        pytest.skip("the RoomPlan sample is not beside the project")
+    export = json.loads(SAMPLE.read_text())
+    h = auth(settings, customer(db))
+    r = client.post("/v1/floorplans", json=export, headers=h, params={"name": "Dining"})
+    assert r.status_code == 201, r.text
+    info = r.json()
+    assert (info["source"], info["rooms"], info["name"]) == ("roomplan", 1, "Dining")
+    assert info["area_m2"] == 23.81 and info["notes"] == []
+    [(raw,)] = db.execute("SELECT raw FROM floor_plan_sources WHERE floor_plan_id = %s",
+                          (info["id"],)).fetchall()
+    assert json.loads(bytes(raw))["coreModel"] == export["coreModel"]
+    plan = client.get(f"/v1/floorplans/{info['id']}/plan.json", headers=h).json()
+    assert "coreModel" not in plan and len(plan["openings"]) == 4

@@ -121,3 +121,19 @@ def test_valid_plan_and_unknown_format() -> None:
     assert isinstance(parse_plan(square()), FloorPlan)
     with pytest.raises(InvalidInput, match="unknown floor plan format"):
         parse_plan({"rooms": []})
+
+
+def test_a_messy_scan_is_repaired_and_says_so(export: dict[str, Any]) -> None:
+    """A window seen twice, a 2 cm wall, a floor outline that crosses itself."""
+    doc = copy.deepcopy(export)
+    doc["windows"].append({**copy.deepcopy(export["windows"][0]), "identifier": "TWICE"})
+    doc["walls"].append({**copy.deepcopy(export["walls"][1]), "identifier": "SLIVER",
+                         "dimensions": [0.02, 2.88, 0]})
+    corners = doc["floors"][0]["polygonCorners"]
+    corners[1], corners[2] = corners[2], corners[1]  # a bow tie
+    plan = parse_plan(doc)
+    assert len(plan.walls) == 2 and sum(o.kind == "window" for o in plan.openings) == 2
+    assert any("TWICE overlaps window" in n for n in plan.notes)
+    assert any("SLIVER is shorter than 5 cm" in n for n in plan.notes)
+    assert any("crossed itself and was repaired" in n for n in plan.notes)
+    assert Polygon(plan.rooms[0].polygon).is_valid
