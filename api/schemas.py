@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ClaimRequest(BaseModel):
@@ -139,6 +139,45 @@ class Offer(BaseModel):
                     "expired"]
     deliver_after: datetime = Field(description="Not pushed before this (quiet hours)")
     decided_at: datetime
+
+
+class AcceptOffer(BaseModel):
+    """How the customer wants it; by default as the offer said."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fulfilment: Literal["pickup", "delivery", "visit"] | None = None
+    store_id: str | None = Field(default=None, max_length=64,
+                                 description="For a pickup: the store (default the offer's)")
+
+
+class OrderRequest(BaseModel):
+    """An accepted offer on its way to the retailer's order system."""
+
+    id: int
+    offer_id: int
+    fulfilment: Literal["pickup", "delivery", "visit"]
+    store_id: str | None
+    items: list[dict[str, Any]]
+    ready_by: datetime = Field(description="When it can be picked up, delivered or visited")
+    status: Literal["queued", "sent", "dead"]
+    external_ref: str | None = Field(description="The order system's order id, once sent")
+    created_at: datetime
+
+
+class AcceptedOffer(BaseModel):
+    offer: Offer
+    order_request: OrderRequest
+
+
+class OfferStats(BaseModel):
+    """Offers decided in the period, per kind: how many reached each status."""
+
+    kind: str
+    decided: int
+    by_status: dict[str, int]
+    suppressed_by_reason: dict[str, int]
+    acceptance_rate: float = Field(description="Accepted of those shown to the customer")
 
 
 class ConsentUpdate(BaseModel):

@@ -68,6 +68,15 @@ class Settings(BaseSettings):
     push_max_attempts: int = Field(default=6, ge=1)  # then the row is dead
     push_backoff_s: float = Field(default=60.0, ge=0)  # doubles with each failed attempt
 
+    # Accepted offers go to the retailer's order system as signed webhooks
+    # (replenishment/order_requests.py). Without a URL they wait, queued.
+    order_webhook_url: str | None = None
+    order_webhook_secret: str = "dev-only-order-webhook-secret-0123456789"
+    order_webhook_timeout_s: float = Field(default=10.0, gt=0)
+    order_webhook_max_attempts: int = Field(default=8, ge=1)
+    order_webhook_backoff_s: float = Field(default=30.0, ge=0)  # doubles with each failure
+    order_webhook_batch: int = Field(default=100, ge=1)
+
     # AR assets (ar_assets/): uploads, processing, the blob store.
     asset_max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
     asset_blob_dir: Path | None = None  # the local blob store; else state_dir / "assets"

@@ -36,6 +36,9 @@ def make_celery(settings: Settings) -> Celery:
                                 "schedule": crontab(minute="*/15")},
             # Pushes go out within a minute of an offer (or of the end of quiet hours).
             "send-pushes": {"task": "replenishment.send_pushes", "schedule": 60.0},
+            # Accepted offers reach the retailer's order system within half a minute.
+            "send-order-requests": {"task": "replenishment.send_order_requests",
+                                    "schedule": 30.0},
             # Fleet quality: once a day, after the night's events are in.
             "quality-scan": {"task": "replenishment.quality_scan",
                              "schedule": crontab(minute="23", hour="4")},

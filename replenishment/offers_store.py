@@ -20,9 +20,9 @@ from psycopg.rows import class_row
 from homeloop.db import Conn
 from homeloop.errors import Conflict, NotFound
 
-__all__ = ["KM_PER_DAY", "Candidate", "CandidateLine", "NewOffer", "OfferRow",
+__all__ = ["KM_PER_DAY", "Candidate", "CandidateLine", "KindStats", "NewOffer", "OfferRow",
            "apply_no_spam", "candidates", "dismiss", "expire_and_release", "insert_offers",
-           "list_for_customer", "lock_evaluation", "mark_opened"]
+           "list_for_customer", "lock_evaluation", "mark_opened", "stats"]
 
 # A pickup at a store other than the customer's own: a day to get there, plus a day per
 # started 25 km (a trip across town fits in the next free day or two).
@@ -466,3 +466,32 @@ def _customer_moves(conn: Conn, customer_id: int, offer_id: int, now: datetime, 
             f"WHERE id = %s RETURNING {_ROW}", (to, now, offer_id)).fetchone()
     assert updated is not None
     return updated
+
+
+@dataclass(frozen=True, slots=True)
+class KindStats:
+    kind: str
+    decided: int
+    by_status: dict[str, int]
+    suppressed_by_reason: dict[str, int]
+    acceptance_rate: float
+
+
+def stats(conn: Conn, since: datetime) -> list[KindStats]:
+    """Offers decided since ``since``, per kind: statuses, why suppressed, how many accepted."""
+    rows = conn.execute(
+        "SELECT kind, status, suppressed_reason, count(*) FROM offers WHERE decided_at >= %s "
+        "GROUP BY kind, status, suppressed_reason ORDER BY kind", (since,)).fetchall()
+    kinds: dict[str, tuple[dict[str, int], dict[str, int]]] = {}
+    for kind, status, reason, n in rows:
+        by_status, by_reason = kinds.setdefault(str(kind), ({}, {}))
+        by_status[status] = by_status.get(status, 0) + int(n)
+        if reason:
+            by_reason[reason] = by_reason.get(reason, 0) + int(n)
+    result = []
+    for kind, (by_status, by_reason) in kinds.items():
+        shown = sum(n for s, n in by_status.items() if s != "suppressed")
+        accepted = by_status.get("accepted", 0)
+        result.append(KindStats(kind, sum(by_status.values()), by_status, by_reason,
+                                round(accepted / shown, 4) if shown else 0.0))
+    return result

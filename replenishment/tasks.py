@@ -15,6 +15,10 @@ finds the sent rows sent and the rest where they were; two at once skip each oth
 The FCM sender is built once per worker process, on its first push task (after the fork: a
 firebase app's HTTP sessions must not cross one), and deleted when the process ends.
 
+``replenishment.send_order_requests`` (beat, every 30 seconds) posts accepted offers' order
+requests to the retailer's order system (:mod:`replenishment.order_requests`), one batch in
+one transaction; two at once skip each other's rows.
+
 ``replenishment.quality_scan`` (beat, daily) raises fleet quality alerts and the owners'
 quality notices (:mod:`replenishment.quality_store`) in one transaction; the alerts' ``UNIQUE
 (sku, day)`` makes a rerun the same day add nothing.
@@ -32,10 +36,11 @@ from celery.signals import worker_process_shutdown
 from homeloop.db import connect
 from homeloop.settings import Settings
 from notifications.fcm import FcmSender, open_sender
-from replenishment import offers, outbox, quality_store, service, store
+from replenishment import offers, order_requests, outbox, quality_store, service, store
 
 __all__ = ["PushRun", "RunResult", "evaluate_offers", "forecast_all", "quality_scan", "run_all",
-           "run_offers", "run_pushes", "run_quality_scan", "send_pushes"]
+           "run_offers", "run_order_requests", "run_pushes", "run_quality_scan",
+           "send_order_requests", "send_pushes"]
 
 log = logging.getLogger(__name__)
 
@@ -137,3 +142,15 @@ def run_quality_scan(settings: Settings,
 @shared_task(name="replenishment.quality_scan")
 def quality_scan() -> dict[str, int]:
     return asdict(run_quality_scan(Settings()))
+
+
+def run_order_requests(settings: Settings,
+                       now: datetime | None = None) -> order_requests.DeliverResult:
+    """Post one batch of due order requests; what the task runs."""
+    with connect(settings) as conn, conn.transaction():
+        return order_requests.deliver(conn, settings, now or datetime.now(UTC))
+
+
+@shared_task(name="replenishment.send_order_requests")
+def send_order_requests() -> dict[str, int]:
+    return asdict(run_order_requests(Settings()))

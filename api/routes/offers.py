@@ -9,11 +9,11 @@ from fastapi import APIRouter, Response
 
 from api import schemas
 from api.auth import CurrentCustomer
-from api.deps import ConnDep
+from api.deps import ConnDep, SettingsDep
 from customers import consents
 from customers import store as customers
 from notifications import tokens
-from replenishment import offers, outbox
+from replenishment import offers, order_requests, outbox
 
 router = APIRouter(prefix="/v1/me", tags=["offers"])
 
@@ -51,6 +51,32 @@ def open_offer(offer_id: int, customer: CurrentCustomer, conn: ConnDep) -> schem
     """The customer tapped the offer's notification; opening it again changes nothing."""
     locale = customers.locale_of(conn, customer)
     return _offer(offers.open_offer(conn, customer, offer_id, datetime.now(UTC), locale))
+
+
+@router.post("/offers/{offer_id}/accept", response_model=schemas.AcceptedOffer,
+             responses={404: {"description": "No such offer, or not yours"},
+                        409: {"description": "Dismissed or expired, or the chosen store does "
+                                             "not have every item now"}})
+def accept_offer(offer_id: int, body: schemas.AcceptOffer, customer: CurrentCustomer,
+                 conn: ConnDep, settings: SettingsDep) -> schemas.AcceptedOffer:
+    """Get it: pickup at a store that has every item, delivery, or the technician's visit.
+
+    The order request goes to the retailer's order system within half a minute; accepting
+    again returns the same request."""
+    request = order_requests.accept(conn, settings, customer, offer_id,
+                                    order_requests.Choice(body.fulfilment, body.store_id),
+                                    datetime.now(UTC))
+    locale = customers.locale_of(conn, customer)
+    view = next(v for v in offers.my_offers(conn, customer, locale) if v.offer.id == offer_id)
+    return schemas.AcceptedOffer(offer=_offer(view),
+                                 order_request=schemas.OrderRequest(**asdict(request)))
+
+
+@router.get("/order-requests", response_model=list[schemas.OrderRequest])
+def my_order_requests(customer: CurrentCustomer, conn: ConnDep) -> list[schemas.OrderRequest]:
+    """The customer's accepted offers and where their orders stand, newest first."""
+    return [schemas.OrderRequest(**asdict(r))
+            for r in order_requests.requests_of(conn, customer)]
 
 
 @router.post("/push-tokens", response_model=schemas.PushToken)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
 from api import schemas
-from api.auth import FleetOperator, StoreAssistant, ensure_may_act_for
+from api.auth import FleetOperator, StaffUser, StoreAssistant, ensure_may_act_for
 from api.deps import ConnDep, PoolDep, SettingsDep
 from customers import store as customers
 from device_gateway import provisioning
 from homeloop.db import transaction
-from replenishment import quality_store
+from replenishment import offers_store, quality_store
 
 router = APIRouter(prefix="/v1/staff", tags=["staff"])
 
@@ -77,3 +78,12 @@ def quality_alerts(staff: FleetOperator, conn: ConnDep,
     """Fleet quality alerts, newest first: SKUs with significantly more faults than usual."""
     return [schemas.QualityAlert(**{k: v for k, v in asdict(a).items() if k != "day"})
             for a in quality_store.list_alerts(conn, limit)]
+
+
+@router.get("/offer-stats", response_model=list[schemas.OfferStats])
+def offer_stats(staff: StaffUser, conn: ConnDep,
+                days: Annotated[int, Query(ge=1, le=365)] = 30) -> list[schemas.OfferStats]:
+    """Offers decided in the last ``days`` days per kind: where they ended, why any were
+    suppressed, and how many of those shown were accepted (no customer data)."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    return [schemas.OfferStats(**asdict(k)) for k in offers_store.stats(conn, since)]

@@ -73,6 +73,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/me/offers"): Rule(CUSTOMERS),
     ("POST", "/v1/me/offers/{offer_id}/dismiss"): Rule(A),
     ("POST", "/v1/me/offers/{offer_id}/open"): Rule(A),
+    ("POST", "/v1/me/offers/{offer_id}/accept"): Rule(A),
+    ("GET", "/v1/me/order-requests"): Rule(CUSTOMERS),
     ("POST", "/v1/me/push-tokens"): Rule(CUSTOMERS),
     ("DELETE", "/v1/me/push-tokens/{token}"): Rule(A),
     ("GET", "/v1/me/consents"): Rule(CUSTOMERS),
@@ -102,6 +104,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/staff/devices/{device_id}/revoke"): Rule(FLEET),
     ("GET", "/v1/staff/dead-letters"): Rule(FLEET),
     ("GET", "/v1/staff/quality-alerts"): Rule(FLEET),
+    ("GET", "/v1/staff/offer-stats"): Rule(frozenset({"assistant", "assistant_other_store",
+                                                      "catalog_editor", "fleet_operator",
+                                                      "admin"})),
     # Product models: staff upload, everyone reads the catalog's.
     ("POST", "/v1/assets"): Rule(CATALOG),
     ("GET", "/v1/assets/{asset_id}"): Rule(EVERYONE, may_be_missing=True),

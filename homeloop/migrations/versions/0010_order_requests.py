@@ -1,18 +1,47 @@
-"""Accepted offers become order requests sent by signed webhook (filled in by the offers issue).
+"""Accepted offers become order requests, sent to the retailer's order system by webhook.
+
+- ``order_requests``: one per accepted offer (``UNIQUE (offer_id)``: accepting again, or a
+  retry, never makes a second), with how the customer wants it (pickup at a store, delivery,
+  a technician's visit), the items, and the webhook's delivery state: ``queued`` (with
+  ``next_attempt_at``), ``sent`` (with the order system's reference), ``dead`` (refused, or
+  out of attempts, with the last error).
 
 Revision ID: 0010
 Revises: 0009
 """
+
+from alembic import op
 
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
 
+ORDER_REQUESTS = """
+CREATE TABLE order_requests (
+    id               bigserial PRIMARY KEY,
+    offer_id         bigint NOT NULL UNIQUE REFERENCES offers(id) ON DELETE CASCADE,
+    customer_id      bigint NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+    fulfilment       text NOT NULL CHECK (fulfilment IN ('pickup', 'delivery', 'visit')),
+    store_id         text REFERENCES stores(id),
+    items            jsonb NOT NULL,
+    ready_by         timestamptz NOT NULL,
+    status           text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sent', 'dead')),
+    attempts         integer NOT NULL DEFAULT 0,
+    next_attempt_at  timestamptz NOT NULL,
+    last_error       text,
+    external_ref     text,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    sent_at          timestamptz
+);
+CREATE INDEX order_requests_due ON order_requests (next_attempt_at) WHERE status = 'queued';
+CREATE INDEX order_requests_customer ON order_requests (customer_id);
+"""
+
 
 def upgrade() -> None:
-    pass
+    op.execute(ORDER_REQUESTS)
 
 
 def downgrade() -> None:
-    pass
+    op.execute("DROP TABLE order_requests")

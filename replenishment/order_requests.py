@@ -1,0 +1,191 @@
+"""Accepting an offer: an order request, sent to the retailer's order system by webhook.
+
+:func:`accept` (the app's "get it" button) checks the customer's choice against what can
+really be had — pickup at a store that has every item, delivery from the online store that
+has them all, or a technician's visit for a service — marks the offer ``accepted`` and stores
+one order request for it (``UNIQUE (offer_id)``: accepting again returns the same request).
+
+:func:`deliver` (Celery, every 30 seconds, and right after an acceptance) claims due requests
+with ``FOR UPDATE SKIP LOCKED`` and posts each through :mod:`order_webhook`: sent → ``sent``
+with the order system's reference; a refusal (a 4xx) → ``dead`` at once; a failure worth
+retrying → ``next_attempt_at`` = now + backoff · 2^(n-1), and ``dead`` after
+``order_webhook_max_attempts``. Callers own the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import requests
+from psycopg.rows import class_row
+
+from homeloop.db import Conn
+from homeloop.errors import Conflict, InvalidInput, NotFound
+from homeloop.settings import Settings
+from replenishment import order_webhook
+
+__all__ = ["Choice", "OrderRequest", "accept", "deliver", "requests_of"]
+
+OPEN = ("pending", "deferred", "sent", "opened")
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    fulfilment: Literal["pickup", "delivery", "visit"] | None = None  # None: as offered
+    store_id: str | None = None  # for a pickup: which store (default: the offer's)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    id: int
+    offer_id: int
+    customer_id: int
+    fulfilment: str
+    store_id: str | None
+    items: list[dict[str, Any]]
+    ready_by: datetime
+    status: str
+    attempts: int
+    last_error: str | None
+    external_ref: str | None
+    created_at: datetime
+
+
+_COLUMNS = ("id, offer_id, customer_id, fulfilment, store_id, items, ready_by, status, "
+            "attempts, last_error, external_ref, created_at")
+
+
+def _request_of_offer(conn: Conn, offer_id: int) -> OrderRequest | None:
+    with conn.cursor(row_factory=class_row(OrderRequest)) as cur:
+        return cur.execute(f"SELECT {_COLUMNS} FROM order_requests "  # noqa: S608
+                           "WHERE offer_id = %s", (offer_id,)).fetchone()
+
+
+def _source(conn: Conn, skus: list[str], fulfilment: str,
+            store_id: str | None) -> tuple[str, int]:
+    """The store the items come from and its lead days, or a conflict saying what is missing."""
+    rows = conn.execute(
+        "SELECT s.id, s.name, s.lead_days, "
+        "array_agg(x.sku) FILTER (WHERE coalesce(i.on_hand, 0) <= 0) "
+        "FROM stores s CROSS JOIN unnest(%(skus)s::text[]) AS x(sku) "
+        "LEFT JOIN inventory i ON i.store_id = s.id AND i.sku = x.sku "
+        "WHERE CASE WHEN %(delivery)s THEN s.online ELSE s.id = %(store)s AND NOT s.online END "
+        "GROUP BY s.id, s.name, s.lead_days ORDER BY s.id",
+        {"skus": skus, "delivery": fulfilment == "delivery", "store": store_id}).fetchall()
+    if not rows:
+        raise InvalidInput(f"store {store_id!r} does not exist" if store_id else
+                           "there is no online store")
+    for sid, _name, lead, missing in rows:
+        if not missing:
+            return str(sid), int(lead)
+    name, missing = rows[0][1], rows[0][3]
+    raise Conflict(f"{name} does not have {', '.join(missing)} in stock now",
+                   missing=list(missing))
+
+
+def accept(conn: Conn, settings: Settings, customer_id: int, offer_id: int, choice: Choice,
+           now: datetime) -> OrderRequest:
+    """Accept the customer's open offer as they chose; accepting again changes nothing."""
+    offer = conn.execute(
+        "SELECT status, item_skus, fulfilment, store_id FROM offers "
+        "WHERE id = %s AND customer_id = %s AND status <> 'suppressed' FOR UPDATE",
+        (offer_id, customer_id)).fetchone()
+    if offer is None:
+        raise NotFound(f"offer {offer_id} does not exist")
+    status, skus, offered, offered_store = offer
+    if status == "accepted":
+        existing = _request_of_offer(conn, offer_id)
+        assert existing is not None
+        return existing
+    if status not in OPEN:
+        raise Conflict(f"offer {offer_id} is {status}; it can no longer be accepted")
+    if offered == "visit":
+        if choice.fulfilment not in (None, "visit"):
+            raise InvalidInput("a service is a technician's visit, not a pickup or delivery")
+        fulfilment, store_id, lead = "visit", offered_store, settings.offer_service_lead_days
+    else:
+        fulfilment = choice.fulfilment or offered
+        if fulfilment == "visit":
+            raise InvalidInput("a visit is for services; pick pickup or delivery")
+        if fulfilment == "pickup":
+            store_id = choice.store_id or (offered_store if offered == "pickup" else None)
+            if store_id is None:
+                home = conn.execute("SELECT home_store_id FROM customers WHERE id = %s",
+                                    (customer_id,)).fetchone()
+                store_id = home[0] if home else None
+            if store_id is None:
+                raise InvalidInput("say which store to pick it up at")
+        else:
+            store_id = None
+        store_id, lead = _source(conn, list(skus), fulfilment, store_id)
+        if fulfilment == "pickup":
+            lead += 1  # ready the day after the store's own lead time
+    items = [{"sku": sku, "quantity": 1} for sku in skus]
+    row = conn.execute(
+        "INSERT INTO order_requests (offer_id, customer_id, fulfilment, store_id, items, "
+        "ready_by, next_attempt_at) VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s) "
+        "RETURNING id", (offer_id, customer_id, fulfilment, store_id,
+                         json.dumps(items), now + timedelta(days=lead), now)).fetchone()
+    assert row is not None
+    conn.execute("UPDATE offers SET status = 'accepted', updated_at = %s WHERE id = %s",
+                 (now, offer_id))
+    made = _request_of_offer(conn, offer_id)
+    assert made is not None
+    return made
+
+
+def requests_of(conn: Conn, customer_id: int) -> list[OrderRequest]:
+    with conn.cursor(row_factory=class_row(OrderRequest)) as cur:
+        return cur.execute(f"SELECT {_COLUMNS} FROM order_requests "  # noqa: S608
+                           "WHERE customer_id = %s ORDER BY id DESC", (customer_id,)).fetchall()
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverResult:
+    sent: int
+    retrying: int
+    dead: int
+
+
+def deliver(conn: Conn, settings: Settings, now: datetime,
+            session: requests.Session | None = None) -> DeliverResult:
+    """Post a batch of due order requests; the rows stay locked while they are posted."""
+    if not settings.order_webhook_url:
+        return DeliverResult(0, 0, 0)
+    due = conn.execute(
+        "SELECT r.id, r.offer_id, r.customer_id, r.fulfilment, r.store_id, r.items, "
+        "r.ready_by, r.created_at, r.attempts, o.kind FROM order_requests r "
+        "JOIN offers o ON o.id = r.offer_id "
+        "WHERE r.status = 'queued' AND r.next_attempt_at <= %s "
+        "ORDER BY r.next_attempt_at, r.id LIMIT %s FOR UPDATE OF r SKIP LOCKED",
+        (now, settings.order_webhook_batch)).fetchall()
+    counts = {"sent": 0, "retry": 0, "dead": 0}
+    for (rid, offer_id, customer_id, fulfilment, store_id, items, ready_by, created_at,
+         attempts, kind) in due:
+        payload = {"request_id": rid, "offer_id": offer_id, "offer_kind": kind,
+                   "customer_id": customer_id, "fulfilment": fulfilment, "store_id": store_id,
+                   "items": items, "ready_by": ready_by.isoformat(),
+                   "created_at": created_at.isoformat()}
+        done = order_webhook.post(settings.order_webhook_url, settings.order_webhook_secret,
+                                  rid, payload, timeout_s=settings.order_webhook_timeout_s,
+                                  session=session)
+        tries = attempts + 1
+        if done.outcome == "sent":
+            conn.execute("UPDATE order_requests SET status = 'sent', attempts = %s, "
+                         "external_ref = %s, sent_at = %s, last_error = NULL WHERE id = %s",
+                         (tries, done.reference, now, rid))
+            counts["sent"] += 1
+        elif done.outcome == "refused" or tries >= settings.order_webhook_max_attempts:
+            conn.execute("UPDATE order_requests SET status = 'dead', attempts = %s, "
+                         "last_error = %s WHERE id = %s", (tries, done.error, rid))
+            counts["dead"] += 1
+        else:
+            backoff = timedelta(seconds=settings.order_webhook_backoff_s * 2 ** (tries - 1))
+            conn.execute("UPDATE order_requests SET attempts = %s, last_error = %s, "
+                         "next_attempt_at = %s WHERE id = %s",
+                         (tries, done.error, now + backoff, rid))
+            counts["retry"] += 1
+    return DeliverResult(counts["sent"], counts["retry"], counts["dead"])

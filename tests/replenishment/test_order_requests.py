@@ -1,0 +1,274 @@
+"""Accepting an offer: the order request, and its signed webhook to the order system."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from customers import store as customers
+from device_gateway.provisioning import provision
+from homeloop.settings import Settings
+from homeloop.worker import make_celery
+from replenishment.order_webhook import verify
+from replenishment.tasks import run_order_requests
+from tests.api.conftest import auth
+from tests.api.conftest import auth_emulator as auth_emulator
+from tests.api.conftest import client as client
+from tests.conftest import process_env
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+SECRET = "test-order-webhook-secret"
+
+
+@dataclass
+class OrderSystem:
+    """A stand-in of the retailer's order system: checks signatures, books each request once
+    (by its Idempotency-Key), and answers as scripted."""
+
+    script: list[int] = field(default_factory=list)  # statuses to answer first, then 201
+    received: list[dict[str, Any]] = field(default_factory=list)
+    booked: dict[str, str] = field(default_factory=dict)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}/orders"
+
+    def start(self) -> OrderSystem:
+        system = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                signed = verify(SECRET, self.headers.get("Homeloop-Signature", ""), body)
+                key = self.headers.get("Idempotency-Key", "")
+                system.received.append({"signed": signed, "key": key,
+                                        "payload": json.loads(body)})
+                status = system.script.pop(0) if system.script else 201
+                if status == 201 and signed:
+                    ref = system.booked.setdefault(key, f"ORD-{len(system.booked) + 1}")
+                    answer = json.dumps({"order_id": ref}).encode()
+                elif not signed:
+                    status, answer = 401, b'{"error": "bad signature"}'
+                else:
+                    answer = b'{"error": "scripted"}'
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+
+@pytest.fixture
+def order_system() -> Iterator[OrderSystem]:
+    system = OrderSystem().start()
+    yield system
+    assert system.server is not None
+    system.server.shutdown()
+    system.server.server_close()
+
+
+@pytest.fixture
+def webhook_settings(settings: Settings, order_system: OrderSystem) -> Settings:
+    return settings.model_copy(update={"order_webhook_url": order_system.url,
+                                       "order_webhook_secret": SECRET,
+                                       "order_webhook_backoff_s": 60.0,
+                                       "order_webhook_max_attempts": 3})
+
+
+def _offer(db: Conn, *, kind: str = "replenish", skus: tuple[str, ...] = ("FLT-PP-1",),
+           fulfilment: str = "pickup", store: str | None = "SH-XUHUI",
+           status: str = "sent") -> tuple[int, int]:
+    """A customer of Xuhui with a purifier and an offer about it; (customer, offer)."""
+    customer = customers.create_customer(db, "Li", home_store_id="SH-XUHUI")
+    made = provision(db, "WP-500", 1)[0]
+    customers.claim(db, customer, device_id=made.device_id)
+    row = db.execute(
+        "INSERT INTO offers (customer_id, instance_id, kind, item_skus, cycle_key, reason_en, "
+        "reason_zh, fulfilment, store_id, lead_days, due_at, expires_at, status, "
+        "deliver_after, decided_at) VALUES (%s, %s, %s, %s, %s, 'Filter due', '滤芯到期', %s, "
+        "%s, 1, now() + interval '3 days', now() + interval '6 days', %s, now(), now()) "
+        "RETURNING id", (customer, made.instance_id, kind, list(skus), f"c-{customer}",
+                         fulfilment, store, status)).fetchone()
+    assert row is not None
+    return customer, int(row[0])
+
+
+def test_accepting_an_offer_makes_one_order_request_ready_when_the_store_can(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    customer, offer = _offer(db, skus=("FLT-PP-1", "FLT-RO-1"))
+    accepted = client.post(f"/v1/me/offers/{offer}/accept", headers=auth(settings, customer),
+                           json={})
+    assert accepted.status_code == 200, accepted.text
+    body = accepted.json()
+    assert body["offer"]["status"] == "accepted"
+    request = body["order_request"]
+    assert (request["fulfilment"], request["store_id"], request["status"]) == (
+        "pickup", "SH-XUHUI", "queued")
+    assert [i["sku"] for i in request["items"]] == ["FLT-PP-1", "FLT-RO-1"]
+    ready = datetime.fromisoformat(request["ready_by"])
+    assert timedelta(hours=23) < ready - datetime.now(UTC) < timedelta(hours=25)  # tomorrow
+    again = client.post(f"/v1/me/offers/{offer}/accept", headers=auth(settings, customer),
+                        json={"fulfilment": "delivery"})
+    assert again.json()["order_request"]["id"] == request["id"]
+    assert db.execute("SELECT count(*) FROM order_requests").fetchone() == (1,)
+    listed = client.get("/v1/me/order-requests", headers=auth(settings, customer)).json()
+    assert [r["id"] for r in listed] == [request["id"]]
+
+
+def test_a_store_without_every_item_is_refused_and_delivery_comes_from_online(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    customer, offer = _offer(db, skus=("FLT-PP-1", "FLT-RO-1"))
+    pudong = client.post(f"/v1/me/offers/{offer}/accept", headers=auth(settings, customer),
+                         json={"fulfilment": "pickup", "store_id": "SH-PUDONG"})
+    assert pudong.status_code == 409
+    assert pudong.json()["missing"] == ["FLT-RO-1"]
+    assert "Pudong" in pudong.json()["detail"]
+    delivered = client.post(f"/v1/me/offers/{offer}/accept", headers=auth(settings, customer),
+                            json={"fulfilment": "delivery"})
+    assert delivered.status_code == 200
+    request = delivered.json()["order_request"]
+    assert (request["fulfilment"], request["store_id"]) == ("delivery", "ONLINE")
+
+
+def test_only_the_owner_accepts_and_only_an_open_offer(client: TestClient, settings: Settings,
+                                                       db: Conn) -> None:
+    customer, offer = _offer(db)
+    other = customers.create_customer(db, "Wang")
+    assert client.post(f"/v1/me/offers/{offer}/accept", headers=auth(settings, other),
+                       json={}).status_code == 404
+    client.post(f"/v1/me/offers/{offer}/dismiss", headers=auth(settings, customer))
+    late = client.post(f"/v1/me/offers/{offer}/accept", headers=auth(settings, customer),
+                       json={})
+    assert late.status_code == 409 and "dismissed" in late.json()["detail"]
+    _, visit = _offer(db, kind="maintenance", skus=("SVC-DESCALE",), fulfilment="visit")
+    assert db.execute("SELECT count(*) FROM order_requests").fetchone() == (0,)
+    owner = db.execute("SELECT customer_id FROM offers WHERE id = %s", (visit,)).fetchone()[0]
+    wrong = client.post(f"/v1/me/offers/{visit}/accept", headers=auth(settings, owner),
+                        json={"fulfilment": "delivery"})
+    assert wrong.status_code == 422
+
+
+def test_the_webhook_is_signed_retried_and_books_the_order_once(
+        webhook_settings: Settings, order_system: OrderSystem, db: Conn) -> None:
+    from replenishment.order_requests import Choice, accept
+
+    customer, offer = _offer(db)
+    now = datetime.now(UTC)
+    request = accept(db, webhook_settings, customer, offer, Choice(), now)
+    order_system.script = [503]
+    first = run_order_requests(webhook_settings, now)
+    assert (first.sent, first.retrying) == (0, 1)
+    state = db.execute("SELECT status, attempts, next_attempt_at, last_error "
+                       "FROM order_requests").fetchone()
+    assert state[0:2] == ("queued", 1) and "503" in state[3]
+    assert state[2] == now + timedelta(seconds=60)
+    assert run_order_requests(webhook_settings, now + timedelta(seconds=30)).sent == 0  # not due
+    second = run_order_requests(webhook_settings, now + timedelta(seconds=61))
+    assert second.sent == 1
+    assert db.execute("SELECT status, external_ref FROM order_requests").fetchone() == (
+        "sent", "ORD-1")
+    assert [r["signed"] for r in order_system.received] == [True, True]
+    keys = {r["key"] for r in order_system.received}
+    assert keys == {f"homeloop-order-request-{request.id}"}  # the same key on the retry
+    payload = order_system.received[-1]["payload"]
+    assert (payload["offer_id"], payload["fulfilment"], payload["store_id"]) == (
+        offer, "pickup", "SH-XUHUI")
+    assert len(order_system.booked) == 1
+    assert run_order_requests(webhook_settings, now + timedelta(hours=1)).sent == 0
+
+
+def test_a_refusal_is_not_retried_and_attempts_run_out(
+        webhook_settings: Settings, order_system: OrderSystem, db: Conn) -> None:
+    from replenishment.order_requests import Choice, accept
+
+    now = datetime.now(UTC)
+    refused_customer, refused_offer = _offer(db)
+    accept(db, webhook_settings, refused_customer, refused_offer, Choice(), now)
+    order_system.script = [422]
+    assert run_order_requests(webhook_settings, now).dead == 1
+    assert db.execute("SELECT status, attempts FROM order_requests").fetchone() == ("dead", 1)
+
+    db.execute("DELETE FROM order_requests")
+    db.execute("UPDATE offers SET status = 'sent'")
+    accept(db, webhook_settings, refused_customer, refused_offer, Choice(), now)
+    order_system.script = [500, 500, 500]
+    at = now
+    for _ in range(3):
+        run_order_requests(webhook_settings, at)
+        at += timedelta(days=1)
+    state = db.execute("SELECT status, attempts, last_error FROM order_requests").fetchone()
+    assert state[0:2] == ("dead", 3) and "500" in state[2]
+
+
+def test_a_forged_signature_is_refused_by_the_receiver() -> None:
+    body = b'{"request_id": 1}'
+    from replenishment.order_webhook import sign
+
+    now = int(datetime.now(UTC).timestamp())
+    good = sign(SECRET, body, now)
+    assert verify(SECRET, good, body)
+    assert not verify("another secret", good, body)
+    assert not verify(SECRET, good, body + b" ")
+    assert not verify(SECRET, sign(SECRET, body, now - 3600), body)  # a replay, an hour later
+
+
+def test_a_real_worker_sends_the_order_requests(
+        webhook_settings: Settings, order_system: OrderSystem, db: Conn) -> None:
+    from replenishment.order_requests import Choice, accept
+
+    customer, offer = _offer(db)
+    accept(db, webhook_settings, customer, offer, Choice(), datetime.now(UTC))
+    env = process_env(webhook_settings, order_webhook_url=order_system.url,
+                      order_webhook_secret=SECRET)
+    worker = subprocess.Popen([sys.executable, "-m", "homeloop", "worker", "--concurrency", "1"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        app = make_celery(webhook_settings)
+        result = app.send_task("replenishment.send_order_requests")
+        assert result.get(timeout=60) == {"sent": 1, "retrying": 0, "dead": 0}
+        app.close()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert len(order_system.booked) == 1
+    schedule = make_celery(webhook_settings).conf.beat_schedule["send-order-requests"]
+    assert schedule["schedule"] == 30.0
+
+
+def test_staff_see_offer_statistics_without_customer_data(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    customer, accepted = _offer(db)
+    client.post(f"/v1/me/offers/{accepted}/accept", headers=auth(settings, customer), json={})
+    _offer(db, status="dismissed")
+    _, suppressed = _offer(db)
+    db.execute("UPDATE offers SET status = 'suppressed', "
+               "suppressed_reason = 'weekly cap of 3 offers reached' WHERE id = %s",
+               (suppressed,))
+    stats = client.get("/v1/staff/offer-stats",
+                       headers=auth(settings, "staff:ann", role="assistant")).json()
+    assert stats == [{"kind": "replenish", "decided": 3,
+                      "by_status": {"accepted": 1, "dismissed": 1, "suppressed": 1},
+                      "suppressed_by_reason": {"weekly cap of 3 offers reached": 1},
+                      "acceptance_rate": 0.5}]
+    assert client.get("/v1/staff/offer-stats", headers=auth(settings, customer)
+                      ).status_code == 403
