@@ -13,8 +13,8 @@ from api.deps import ConnDep, PoolDep, SettingsDep
 from homeloop.db import transaction
 from homeloop.errors import DomainError, NotFound
 from identity import audit, kiosks, linking, privacy, sessions, sms
-from identity.keys import normalise
 from identity import staff as staff_store
+from identity.keys import normalise
 
 auth_router = APIRouter(prefix="/v1/auth", tags=["auth"])
 router = APIRouter(prefix="/v1/me", tags=["me"])
