@@ -11,6 +11,7 @@ parsed: the caller keeps the raw export aside.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -26,6 +27,7 @@ from floorplans.validation import MIN_ROOM_AREA
 from homeloop.errors import InvalidInput
 
 WALL_THICKNESS = 0.1
+ARC_STEP = math.pi / 8  # a curved wall becomes straight pieces of at most 22.5°
 # What a detected object means for the services it needs at its place.
 FIXTURES_OF: dict[str, tuple[str, ...]] = {
     "toilet": ("drain", "water"),
@@ -66,8 +68,55 @@ def _xz(m: NDArray[np.float64], local: tuple[float, float, float]) -> tuple[floa
     return (round(float(p[0]), 4), round(float(p[2]), 4))
 
 
-def _wall(raw: dict[str, Any], index: int) -> tuple[Wall, float]:
-    """The wall on the plan and the height of its bottom (the storey's floor)."""
+def _angle(value: Any) -> float:
+    """A RoomPlan angle: a number (radians) or an encoded ``Measurement<UnitAngle>``."""
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, dict):
+        unit = value.get("unit")
+        symbol = unit.get("symbol") if isinstance(unit, dict) else unit
+        number = float(value["value"])
+        return math.radians(number) if symbol in ("°", "deg", "degrees") else number
+    raise ValueError(f"not an angle: {value!r}")
+
+
+def _arc(raw: dict[str, Any], lo_x: float, hi_x: float) -> list[tuple[float, float]] | None:
+    """A curved wall's arc in its local (x, z), or None when the curve does not fit the wall.
+
+    ``curve`` has start and end angles, a radius and a centre in the wall's local xz. The
+    arc must end where the wall's straight extent ends (within a tenth of its width), which
+    also settles which way the angles turn; otherwise the wall stays straight.
+    """
+    curve = raw.get("curve")
+    if not isinstance(curve, dict):
+        return None
+    try:
+        a0, a1 = _angle(curve["startAngle"]), _angle(curve["endAngle"])
+        radius = float(curve["radius"])
+        centre = curve.get("center") or [0.0, 0.0]
+        cx, cz = float(centre[0]), float(centre[1])
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    if radius <= 0 or math.isclose(a0, a1):
+        return None
+    if a1 < a0:
+        a1 += 2 * math.pi
+    steps = max(2, math.ceil((a1 - a0) / ARC_STEP))
+    tolerance = max(0.1 * (hi_x - lo_x), 0.05)
+    for turn in (1.0, -1.0):
+        pts = [(cx + radius * math.cos(a0 + (a1 - a0) * i / steps),
+                cz + turn * radius * math.sin(a0 + (a1 - a0) * i / steps))
+               for i in range(steps + 1)]
+        ends = sorted([pts[0], pts[-1]])
+        if all(math.hypot(px - ex, pz) <= tolerance
+               for (px, pz), ex in zip(ends, (lo_x, hi_x), strict=True)):
+            return pts
+    return None
+
+
+def _walls(raw: dict[str, Any], index: int) -> tuple[list[Wall], float, bool]:
+    """The wall on the plan (a curved one as several straight pieces along its arc), the
+    height of its bottom (the storey's floor), and whether a curve had to become its chord."""
     m = _matrix(raw)
     width, height = float(raw["dimensions"][0]), float(raw["dimensions"][1])
     corners = raw.get("polygonCorners") or []
@@ -77,11 +126,20 @@ def _wall(raw: dict[str, Any], index: int) -> tuple[Wall, float]:
         ys = [float(c[1]) for c in corners]
         lo_x, hi_x = min(xs), max(xs)
         height = max(ys) - min(ys) if max(ys) > min(ys) else height
-    wall = Wall(id=str(raw.get("identifier") or f"wall-{index}"),
-                start=_xz(m, (lo_x, 0, 0)), end=_xz(m, (hi_x, 0, 0)),
-                thickness=WALL_THICKNESS, height=max(height, 0.1),
-                storey=int(raw.get("story") or 0))
-    return wall, float(m[1, 3]) - height / 2
+    ident = str(raw.get("identifier") or f"wall-{index}")
+    common = {"thickness": WALL_THICKNESS, "height": max(height, 0.1),
+              "storey": int(raw.get("story") or 0)}
+    bottom = float(m[1, 3]) - height / 2
+    arc = _arc(raw, lo_x, hi_x)
+    if arc is None:
+        wall = Wall(id=ident, start=_xz(m, (lo_x, 0, 0)), end=_xz(m, (hi_x, 0, 0)),
+                    **common)  # type: ignore[arg-type]
+        return [wall], bottom, bool(raw.get("curve"))
+    points = [_xz(m, (x, 0, z)) for x, z in arc]
+    pieces = [Wall(id=ident if i == 0 else f"{ident}~{i + 1}", start=a, end=b,
+                   **common)  # type: ignore[arg-type]
+              for i, (a, b) in enumerate(itertools.pairwise(points))]
+    return pieces, bottom, False
 
 
 def _opening(raw: dict[str, Any], kind: str, wall: Wall, wall_bottom: float,
@@ -226,18 +284,20 @@ def from_roomplan(doc: dict[str, Any], name: str = "Scanned home") -> FloorPlan:
     notes: list[str] = []
     try:
         built: list[tuple[Wall, float]] = []
-        seen: set[str] = set()
+        pieces_of: dict[str, list[str]] = {}
         for i, raw in enumerate(doc.get("walls") or []):
-            wall, bottom = _wall(raw, i)
-            if math.hypot(wall.end[0] - wall.start[0], wall.end[1] - wall.start[1]) < 0.05:
-                notes.append(f"wall {wall.id} is shorter than 5 cm; left out")
-                continue
-            if wall.id in seen:
-                wall = wall.model_copy(update={"id": f"{wall.id}-{i}"})
-            seen.add(wall.id)
-            if raw.get("curve"):
-                notes.append(f"wall {wall.id} is curved; drawn as its chord")
-            built.append((wall, bottom))
+            pieces, bottom, chord = _walls(raw, i)
+            source = pieces[0].id
+            if chord:
+                notes.append(f"wall {source}'s curve does not fit it; drawn straight")
+            for wall in pieces:
+                if math.hypot(wall.end[0] - wall.start[0], wall.end[1] - wall.start[1]) < 0.05:
+                    notes.append(f"wall {wall.id} is shorter than 5 cm; left out")
+                    continue
+                if wall.id in {w.id for w, _ in built}:
+                    wall = wall.model_copy(update={"id": f"{wall.id}-{i}"})
+                pieces_of.setdefault(source, []).append(wall.id)
+                built.append((wall, bottom))
         walls = [w for w, _ in built]
         bottoms = {w.id: b for w, b in built}
         rooms = [r for r in (_valid_room(r, notes) for r in _rooms(doc, walls)) if r]
@@ -252,8 +312,8 @@ def from_roomplan(doc: dict[str, Any], name: str = "Scanned home") -> FloorPlan:
             for raw in doc.get(key) or []:
                 m = _matrix(raw)
                 storey = int(raw.get("story") or 0)
-                parent = by_id.get(str(raw.get("parentIdentifier")))
-                host = parent or _nearest_wall(walls, float(m[0, 3]), float(m[2, 3]), storey)
+                parent = [by_id[w] for w in pieces_of.get(str(raw.get("parentIdentifier")), [])]
+                host = _nearest_wall(parent or walls, float(m[0, 3]), float(m[2, 3]), storey)
                 if host is None:
                     notes.append(f"{kind} {raw.get('identifier')} has no wall; left out")
                     continue

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from shapely.geometry import Polygon
 
@@ -74,6 +76,7 @@ def test_detected_fixtures_and_storeys(export: dict[str, Any]) -> None:
     plan = parse_plan(doc)
     assert len(plan.walls) == 4
     assert next(w for w in plan.walls if w.id == "UP-1").storey == 1
+    assert "wall UP-1's curve does not fit it; drawn straight" in plan.notes
     assert next(w for w in plan.walls if w.id == "CORNERED").height == pytest.approx(2.8)
     wc = [f for f in plan.fixtures if f.source == "roomplan:toilet"]
     assert sorted(f.kind for f in wc) == ["drain", "water"]
@@ -137,3 +140,23 @@ def test_a_messy_scan_is_repaired_and_says_so(export: dict[str, Any]) -> None:
     assert any("SLIVER is shorter than 5 cm" in n for n in plan.notes)
     assert any("crossed itself and was repaired" in n for n in plan.notes)
     assert Polygon(plan.rooms[0].polygon).is_valid
+
+
+def test_a_curved_wall_follows_its_arc(export: dict[str, Any]) -> None:
+    """A 3 m wide wall bowed 40 cm: an arc of radius 3 m over 60°, angles in degrees."""
+    doc = copy.deepcopy(export)
+    curved = doc["walls"][0]
+    centre_z = -3 * math.cos(math.radians(30))
+    curved.update(dimensions=[3.0, 2.88, 0], curve={
+        "startAngle": {"value": 60, "unit": {"symbol": "°"}},
+        "endAngle": {"value": 120, "unit": {"symbol": "°"}},
+        "radius": 3.0, "center": [0.0, centre_z]})
+    doc["doors"] = [d for d in doc["doors"] if d["parentIdentifier"] != curved["identifier"]]
+    plan = parse_plan(doc)
+    pieces = [w for w in plan.walls if w.id.startswith(curved["identifier"])]
+    assert len(pieces) == 3 and plan.notes == []
+    m = np.asarray(curved["transform"], dtype=float).reshape(4, 4).T
+    cx, _, cz, _ = m @ np.array([0.0, 0.0, centre_z, 1.0])
+    for wall in pieces:  # the pieces' ends lie on the arc (moved out by half the thickness)
+        for x, z in (wall.start, wall.end):
+            assert math.hypot(x - cx, z - cz) == pytest.approx(3.0, abs=0.06)
