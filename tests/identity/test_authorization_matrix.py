@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from floorplans.layouts import three_bedroom
 from homeloop.settings import Settings
 from identity.kiosks import _grant
 from tests.api.conftest import auth
@@ -39,6 +40,11 @@ FOR_A = frozenset({"customer_a", "kiosk_granted", "assistant", "admin"})  # may 
 FLEET = frozenset({"fleet_operator", "admin"})
 CATALOG = frozenset({"catalog_editor", "admin"})
 ADMIN = frozenset({"admin"})
+SIGNED_IN = EVERYONE - {"anonymous", "device"}
+STORE_STAFF = frozenset({"assistant", "assistant_other_store"})  # staff bound to a store
+
+
+PLAN = three_bedroom().model_dump(mode="json")
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,31 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/assets/{asset_id}"): Rule(EVERYONE, may_be_missing=True),
     ("GET", "/v1/asset-files/{name}"): Rule(EVERYONE, may_be_missing=True),
     ("GET", "/v1/skus/{sku}/model"): Rule(EVERYONE, may_be_missing=True),
+    # Floor plans and designs: A's plan and design for whoever may act for A; a store's
+    # kiosks and assistants may start a plan or design the store holds until a customer
+    # claims it; community layouts are for anyone signed in, added by catalog staff.
+    ("POST", "/v1/floorplans"): Rule(CUSTOMERS | KIOSKS | STORE_STAFF, body=PLAN),
+    ("GET", "/v1/me/floorplans"): Rule(CUSTOMERS),
+    ("GET", "/v1/floorplans/{plan_id}"): Rule(FOR_A),
+    ("GET", "/v1/floorplans/{plan_id}/plan.json"): Rule(FOR_A),
+    ("POST", "/v1/communities"): Rule(CATALOG, body={"name": "Jade Garden", "city": "Shanghai"}),
+    ("POST", "/v1/communities/layouts"): Rule(CATALOG, body={
+        "community_id": 0, "unit_type": "3B", "name": "3B", "plan": PLAN}),
+    ("GET", "/v1/communities/layouts"): Rule(SIGNED_IN),
+    ("GET", "/v1/communities/layouts/{layout_id}/plan.json"): Rule(SIGNED_IN),
+    ("POST", "/v1/communities/layouts/{layout_id}/copy"): Rule(CUSTOMERS | KIOSKS | STORE_STAFF),
+    ("POST", "/v1/designs"): Rule(CUSTOMERS | KIOSKS | STORE_STAFF, body={"layout_id": 0}),
+    ("GET", "/v1/me/designs"): Rule(CUSTOMERS),
+    ("GET", "/v1/designs/{design_id}"): Rule(FOR_A),
+    ("PUT", "/v1/designs/{design_id}"): Rule(FOR_A, body={"placements": []}),
+    ("POST", "/v1/designs/{design_id}/undo"): Rule(FOR_A),
+    ("GET", "/v1/designs/{design_id}/history"): Rule(FOR_A),
+    ("GET", "/v1/designs/{design_id}/checks"): Rule(FOR_A),
+    ("GET", "/v1/designs/{design_id}/bom"): Rule(FOR_A),
+    ("GET", "/v1/designs/{design_id}/scene.glb"): Rule(FOR_A),
+    ("POST", "/v1/designs/{design_id}/handoff"): Rule(frozenset({"kiosk_granted", "assistant",
+                                                                 "admin"})),
+    ("POST", "/v1/handoffs/{code}/claim"): Rule(CUSTOMERS),
 }
 
 
@@ -169,11 +200,33 @@ def build_world(db: Conn, settings: Settings) -> World:
                          .fetchone()[0]),
         "asset_id": "1", "name": "0" * 64 + ".glb", "sku": "WP-500",
     }
+    params.update(_floorplans_of(db, settings, a.id))
     return World(headers, params, b.id)
+
+
+def _floorplans_of(db: Conn, settings: Settings, customer_id: int) -> dict[str, str]:
+    """A's floor plan and design, a community layout, and a handoff code for A's design."""
+    from datetime import UTC, datetime
+
+    from floorplans import service
+    from floorplans import store as plans
+
+    plan = plans.insert_plan(db, three_bedroom(), owner_id=customer_id, store_id=None,
+                             source="json")
+    design = plans.insert_design(db, plan.id, customer_id, None, "A's", [], "test")
+    community = plans.insert_community(db, "Jade Garden", "Shanghai", "")
+    layout = plans.insert_layout(db, community["id"], "3B", "3B", three_bedroom())
+    code = service.start_handoff(db, design, store_id="SH-XUHUI", kiosk_id=None,
+                                 now=datetime.now(UTC), link="test:").code
+    return {"plan_id": str(plan.id), "design_id": design.id, "layout_id": str(layout["id"]),
+            "community_id": str(community["id"]), "code": code}
 
 
 def _body(rule: Rule, world: World) -> dict[str, Any]:
     body = dict(rule.body or {})
+    for key in ("layout_id", "community_id"):
+        if body.get(key) == 0:
+            body[key] = int(world.params[key])
     for key in ("customer_id", "to_customer_id"):
         if body.get(key) == 0:
             body[key] = world.customer_b if key == "to_customer_id" else int(
