@@ -73,7 +73,7 @@ def detect(head: bytes, filename: str) -> Format:
         return "gltf"
     if ext == "stl" or text.startswith(b"solid"):
         return "stl"
-    if ext == "obj":
+    if ext == "obj" or text.startswith((b"#", b"v ", b"o ", b"g ", b"mtllib ")):
         return "obj"
     raise reject("UNKNOWN_FORMAT", f"cannot tell the format of {filename!r}: send GLB, glTF "
                  "with its files in a zip, OBJ, STL or PLY")

@@ -81,6 +81,31 @@ def get(conn: Conn, asset_id: int, *, for_update: bool = False) -> Asset:
     return asset
 
 
+def listing(conn: Conn, *, sku: str | None, status: str | None, before_id: int | None,
+            limit: int) -> list[Asset]:
+    """Assets newest first, by SKU and status when given."""
+    with conn.cursor(row_factory=class_row(Asset)) as cur:
+        return cur.execute(
+            "SELECT id, sku, status, source_name, source_format, source_sha256, source_size, "
+            "unit, up_axis, uploaded_by, created_at, updated_at, attempts, report, bbox, "
+            "footprint, triangles, variants FROM assets "
+            "WHERE (%(sku)s::text IS NULL OR sku = %(sku)s) "
+            "AND (%(status)s::text IS NULL OR status = %(status)s) "
+            "AND (%(before)s::bigint IS NULL OR id < %(before)s) ORDER BY id DESC LIMIT %(n)s",
+            {"sku": sku, "status": status, "before": before_id, "n": limit}).fetchall()
+
+
+def files_of(conn: Conn, asset_ids: list[int]) -> dict[int, list[AssetFile]]:
+    with conn.cursor(row_factory=class_row(AssetFile)) as cur:
+        rows = cur.execute("SELECT asset_id, profile, sha256, size, triangles, draw_calls, "
+                           "max_texture, compression, validator FROM asset_files "
+                           "WHERE asset_id = ANY(%s) ORDER BY profile", (asset_ids,)).fetchall()
+    found: dict[int, list[AssetFile]] = {i: [] for i in asset_ids}
+    for row in rows:
+        found[row.asset_id].append(row)
+    return found
+
+
 def files(conn: Conn, asset_id: int) -> list[AssetFile]:
     with conn.cursor(row_factory=class_row(AssetFile)) as cur:
         return cur.execute("SELECT asset_id, profile, sha256, size, triangles, draw_calls, "

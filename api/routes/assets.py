@@ -182,6 +182,17 @@ def _serve(request: Request, settings: Settings, found: store.AssetFile,
                         content_disposition_type="inline")
 
 
+@router.get("/v1/assets", response_model=list[AssetOut])
+def list_assets(editor: CatalogEditor, conn: ConnDep, sku: str | None = None,
+                status: Literal["pending", "processing", "ready", "failed"] | None = None,
+                limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                before_id: int | None = None) -> list[AssetOut]:
+    """Uploads newest first (staff), by SKU and status; page with ``before_id``."""
+    assets = store.listing(conn, sku=sku, status=status, before_id=before_id, limit=limit)
+    files = store.files_of(conn, [a.id for a in assets])
+    return [_out(a, files[a.id]) for a in assets]
+
+
 @router.get("/v1/assets/{asset_id}", response_model=AssetOut,
             responses={200: {"content": {GLB: {}}, "description": "the model, with ?profile="}})
 def get_asset(asset_id: int, request: Request, conn: ConnDep, settings: SettingsDep,

@@ -102,3 +102,20 @@ def test_uploads_whose_task_was_lost_are_queued_again(client: TestClient, settin
     assert fresh not in sent
     beat = make_celery(settings).conf.beat_schedule["assets-requeue"]
     assert beat["task"] == "ar_assets.requeue_stale"
+
+
+def test_staff_list_uploads_by_sku_and_status(client: TestClient, settings: Settings,
+                                              db: Conn) -> None:
+    from tests.ar_assets.conftest import editor
+
+    ready = processed(client, settings, box_glb(), "a.glb", sku="WC-400")
+    pending = upload(client, settings, box_glb((0.3, 0.3, 0.3)), "b.glb", sku="WC-400").json()
+    upload(client, settings, box_glb((0.2, 0.3, 0.3)), "c.glb", sku="CM-100")
+
+    listed = client.get("/v1/assets", params={"sku": "WC-400"}, headers=editor(settings))
+    assert listed.status_code == 200
+    assert [a["id"] for a in listed.json()] == [pending["id"], ready["id"]]
+    assert set(listed.json()[1]["profiles"]) == {"phone", "planner", "vr"}
+    only = client.get("/v1/assets", params={"status": "ready"}, headers=editor(settings))
+    assert [a["id"] for a in only.json()] == [ready["id"]]
+    assert client.get("/v1/assets").status_code == 401

@@ -115,6 +115,7 @@ RULES: dict[tuple[str, str], Rule] = {
                                                       "admin"})),
     # Product models: staff upload, everyone reads the catalog's.
     ("POST", "/v1/assets"): Rule(CATALOG),
+    ("GET", "/v1/assets"): Rule(CATALOG),
     ("GET", "/v1/assets/{asset_id}"): Rule(EVERYONE, may_be_missing=True),
     ("GET", "/v1/asset-files/{name}"): Rule(EVERYONE, may_be_missing=True),
     ("GET", "/v1/skus/{sku}/model"): Rule(EVERYONE, may_be_missing=True),
