@@ -142,8 +142,8 @@ def export_plan(plan_id: int, principal: CurrentPrincipal, conn: ConnDep) -> Flo
 # --- communities ---
 
 def _staff_editor(principal: Principal) -> None:
-    if principal.role not in ("admin", "catalog_editor", "assistant"):
-        raise Forbidden("only staff add communities and their layouts")
+    if principal.role not in ("admin", "catalog_editor"):
+        raise Forbidden("only catalog staff add communities and their layouts")
 
 
 @router.post("/communities", status_code=201, response_model=Community)

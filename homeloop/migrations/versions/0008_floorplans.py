@@ -41,10 +41,11 @@ CREATE TABLE community_layouts (
     UNIQUE (community_id, unit_type)
 );
 
--- A customer's plan; owner_id is null while a kiosk's store session holds it.
+-- A customer's plan; owner_id is null while a kiosk's store session holds it. A customer's
+-- plans and designs are their personal data: deleting the customer deletes them.
 CREATE TABLE floor_plans (
     id          bigserial PRIMARY KEY,
-    owner_id    bigint REFERENCES customers(id),
+    owner_id    bigint REFERENCES customers(id) ON DELETE CASCADE,
     store_id    text,  -- the kiosk's or assistant's store, as their session names it
     name        text NOT NULL,
     plan        jsonb NOT NULL,
@@ -65,8 +66,8 @@ CREATE TABLE floor_plan_sources (
 
 CREATE TABLE designs (
     id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    floor_plan_id  bigint NOT NULL REFERENCES floor_plans(id),
-    owner_id       bigint REFERENCES customers(id),
+    floor_plan_id  bigint NOT NULL REFERENCES floor_plans(id) ON DELETE CASCADE,
+    owner_id       bigint REFERENCES customers(id) ON DELETE CASCADE,
     store_id       text,
     name           text NOT NULL,
     version        integer NOT NULL DEFAULT 1,
@@ -100,7 +101,7 @@ CREATE TABLE handoff_codes (
     created_at  timestamptz NOT NULL DEFAULT now(),
     expires_at  timestamptz NOT NULL,
     claimed_at  timestamptz,
-    claimed_by  bigint REFERENCES customers(id)
+    claimed_by  bigint REFERENCES customers(id) ON DELETE SET NULL
 );
 """
 
