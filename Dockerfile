@@ -22,6 +22,8 @@ COPY identity ./identity
 COPY api ./api
 COPY ar_assets ./ar_assets
 COPY floorplans ./floorplans
+COPY clienteling ./clienteling
+COPY orders ./orders
 RUN pip install --no-cache-dir . && mkdir -p /mosquitto/auth /assets \
     && chown homeloop /mosquitto/auth /assets
 

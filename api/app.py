@@ -14,10 +14,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from api import problems
 from api.routes import (
     assets,
+    clienteling,
     floorplans,
     identity,
     kiosk,
     offers,
+    orders,
     products,
     staff,
     staff_identity,
@@ -57,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(staff.router)
     app.include_router(floorplans.router)
     app.include_router(assets.router)
+    app.include_router(clienteling.router)
+    app.include_router(orders.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database reachability")
     def healthz() -> dict[str, str]:

@@ -12,7 +12,7 @@ from celery.schedules import crontab
 from homeloop.settings import Settings
 
 TASK_MODULES = ["device_gateway.tasks", "replenishment.tasks", "ar_assets.tasks",
-                "floorplans.tasks"]
+                "floorplans.tasks", "clienteling.tasks"]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -47,6 +47,13 @@ def make_celery(settings: Settings) -> Celery:
             # Scene files nobody asked for in 30 days.
             "prune-scenes": {"task": "floorplans.prune_scenes",
                              "schedule": crontab(minute="47", hour="4")},
+            # Derived customer tags: the customers whose data changed, every 5 minutes;
+            # everyone nightly (time alone changes some tags); co-purchase counts nightly.
+            "refresh-tags": {"task": "clienteling.refresh_tags", "schedule": 300.0},
+            "queue-all-tags": {"task": "clienteling.queue_everyone",
+                               "schedule": crontab(minute="5", hour="2")},
+            "refresh-copurchase": {"task": "clienteling.refresh_copurchase",
+                                   "schedule": crontab(minute="35", hour="2")},
         },
     )
     return app

@@ -56,7 +56,7 @@ def enqueue(conn: Conn, now: datetime) -> int:
 @dataclass(frozen=True, slots=True)
 class Claimed:
     id: int
-    offer_id: int
+    offer_id: int | None  # None: a transactional message (``topic``)
     customer_id: int
     payload: dict[str, Any]
     attempts: int
@@ -68,9 +68,11 @@ def claim(conn: Conn, now: datetime, limit: int) -> list[Claimed]:
     """Lock up to ``limit`` due queued rows until the transaction ends; skip locked ones."""
     with conn.cursor(row_factory=class_row(Claimed)) as cur:
         return cur.execute(
+            # a transactional row (an order's news, no offer) is always still to be said
             "SELECT b.id, b.offer_id, b.customer_id, b.payload, b.attempts, "
-            "o.status AS offer_status, o.expires_at <= %(now)s AS offer_lapsed "
-            "FROM outbox b JOIN offers o ON o.id = b.offer_id "
+            "coalesce(o.status, 'pending') AS offer_status, "
+            "coalesce(o.expires_at <= %(now)s, false) AS offer_lapsed "
+            "FROM outbox b LEFT JOIN offers o ON o.id = b.offer_id "
             "WHERE b.status = 'queued' AND b.next_attempt_at <= %(now)s "
             "ORDER BY b.next_attempt_at, b.id LIMIT %(limit)s "
             "FOR UPDATE OF b SKIP LOCKED", {"now": now, "limit": limit}).fetchall()

@@ -144,6 +144,44 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/designs/{design_id}/handoff"): Rule(frozenset({"kiosk_granted", "assistant",
                                                                  "admin"})),
     ("POST", "/v1/handoffs/{code}/claim"): Rule(CUSTOMERS),
+    # Orders: sold by a store's assistant, followed by whoever may act for the customer.
+    ("POST", "/v1/staff/orders"): Rule(frozenset({"assistant", "admin"}), body={
+        "customer_id": 0, "lines": [{"sku": "LAMP-TABLE"}]}),
+    ("GET", "/v1/me/orders"): Rule(CUSTOMERS),
+    ("GET", "/v1/orders/{order_id}"): Rule(FOR_A),
+    ("POST", "/v1/staff/orders/{order_id}/steps"): Rule(frozenset({"assistant", "admin"}),
+                                                       body={"status": "picked"}),
+    ("GET", "/v1/orders/{order_id}/delivery-slots"): Rule(FOR_A),
+    ("PUT", "/v1/orders/{order_id}/delivery-slot"): Rule(
+        FOR_A, body={"starts_at": "2030-01-01T01:00:00Z"}),
+    ("POST", "/v1/me/orders/{order_id}/rating"): Rule(A, body={"stars": 5}),
+    ("GET", "/v1/staff/installers"): Rule(ASSISTANTS),
+    # Clienteling: a customer's profile only with their consent for the caller's store.
+    ("GET", "/v1/staff/customers/{customer_id}/profile"): Rule(FOR_A),
+    ("PUT", "/v1/staff/customers/{customer_id}/home"): Rule(FOR_A, body={"home_style": "nordic"}),
+    ("POST", "/v1/staff/customers/{customer_id}/notes"): Rule(
+        frozenset({"assistant", "admin"}), body={"body": "prefers oak"}),
+    ("POST", "/v1/staff/customers/{customer_id}/tags"): Rule(
+        frozenset({"assistant", "admin"}), body={"tag": "vip"}),
+    ("DELETE", "/v1/staff/customers/{customer_id}/tags/{tag}"): Rule(
+        frozenset({"assistant", "admin"})),
+    ("GET", "/v1/staff/customers/{customer_id}/trail"): Rule(frozenset({"assistant", "admin"})),
+    ("GET", "/v1/staff/customers/{customer_id}/recommendations"): Rule(FOR_A),
+    ("POST", "/v1/recommendations/cart"): Rule(SIGNED_IN, body={"skus": ["WC-300"]}),
+    ("GET", "/v1/search"): Rule(EVERYONE),
+    ("POST", "/v1/views"): Rule(EVERYONE, body={"sku": "WC-300", "session_id": "session-0001",
+                                                "store_id": "SH-XUHUI"}),
+    ("POST", "/v1/me/views"): Rule(CUSTOMERS, body={"sku": "WC-300",
+                                                    "session_id": "session-0001"}),
+    ("POST", "/v1/me/views/join"): Rule(CUSTOMERS, body={"session_id": "session-0001"}),
+    ("GET", "/v1/me/store-trail"): Rule(CUSTOMERS),
+    ("POST", "/v1/me/assistant"): Rule(CUSTOMERS, body={"assistant": "staff:1",
+                                                        "store_id": "SH-XUHUI"}),
+    ("POST", "/v1/staff/discounts"): Rule(frozenset({"assistant", "admin"}), body={
+        "customer_id": 0, "sku": "WC-300", "amount_cents": 100}),
+    ("POST", "/v1/staff/discounts/{discount_id}/decision"): Rule(ADMIN, body={"approve": True}),
+    ("GET", "/v1/staff/day"): Rule(ASSISTANTS),
+    ("POST", "/v1/staff/tasks/{task_id}/done"): Rule(frozenset({"assistant", "admin"})),
 }
 
 
@@ -202,7 +240,38 @@ def build_world(db: Conn, settings: Settings) -> World:
         "asset_id": "1", "name": "0" * 64 + ".glb", "sku": "WP-500",
     }
     params.update(_floorplans_of(db, settings, a.id))
+    params.update(_clienteling_of(db, a.id))
     return World(headers, params, b.id)
+
+
+def _clienteling_of(db: Conn, customer_id: int) -> dict[str, str]:
+    """A's order (placed at Xuhui, written directly so the seed's stock stays as it is), a
+    discount waiting for approval, a task and a manual tag."""
+    from datetime import UTC, datetime
+
+    from clienteling import store as profiles
+    from clienteling import tasks_store
+
+    now = datetime.now(UTC)
+    order_id = db.execute(
+        "INSERT INTO orders (customer_id, store_id, assistant, fulfil_store_id, total_cents, "
+        "created_at, updated_at) VALUES (%s, 'SH-XUHUI', 'staff:ann', 'SH-XUHUI', 189900, "
+        "%s, %s) RETURNING id", (customer_id, now, now)).fetchone()[0]
+    db.execute("INSERT INTO order_lines (order_id, line_no, sku, quantity, unit_price_cents) "
+               "VALUES (%s, 1, 'WC-300', 1, 189900)", (order_id,))
+    db.execute("INSERT INTO order_events (order_id, seq, status, at, actor) "
+               "VALUES (%s, 1, 'placed', %s, 'staff:ann')", (order_id, now))
+    discount_id = db.execute(
+        "INSERT INTO discounts (assistant, store_id, customer_id, sku, kind, amount_cents, "
+        "month, status, created_at) VALUES ('staff:ann', 'SH-XUHUI', %s, 'WC-300', "
+        "'discount', 50000, date_trunc('month', now())::date, 'pending_approval', now()) "
+        "RETURNING id", (customer_id,)).fetchone()[0]
+    task_id = tasks_store.open_task(db, store_id="SH-XUHUI", assistant=None,
+                                    customer_id=customer_id, kind="offer_follow_up",
+                                    subject="offer:1", body="Call back", due_at=now, now=now)
+    profiles.set_manual_tag(db, customer_id, "vip", "staff:ann", now)
+    return {"order_id": str(order_id), "discount_id": str(discount_id),
+            "task_id": str(task_id), "tag": "vip"}
 
 
 def _floorplans_of(db: Conn, settings: Settings, customer_id: int) -> dict[str, str]:

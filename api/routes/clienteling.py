@@ -1,0 +1,254 @@
+"""What a shop assistant sees and does: a customer's profile, notes and tags, in-store QR
+trails, catalog search, recommendations, discounts and budgets, the assistant's day.
+
+Every read of a customer's data goes through :func:`ensure_may_act_for` (the customer's
+consent for the assistant's store; written to the access audit)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, Field
+
+from api.auth import Admin, CurrentCustomer, CurrentPrincipal, StoreAssistant, ensure_may_act_for
+from api.deps import ConnDep
+from clienteling import catalog, discounts, service, store, tasks_store
+from clienteling.schemas import (
+    BindIn,
+    Day,
+    DiscountIn,
+    DiscountOut,
+    HomeFacts,
+    NoteIn,
+    Profile,
+    Recommendation,
+    SearchResult,
+    TagIn,
+    TrailItem,
+    ViewIn,
+)
+from homeloop.errors import InvalidInput
+
+router = APIRouter(prefix="/v1", tags=["clienteling"])
+
+NO_CUSTOMER: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such customer, or not the caller's to see"}}
+
+
+@router.get("/staff/customers/{customer_id}/profile", response_model=Profile,
+            responses=NO_CUSTOMER)
+def customer_profile(customer_id: int, principal: CurrentPrincipal, conn: ConnDep) -> Profile:
+    """Who the customer is and what they need: the four dimensions (demographic, consumption,
+    membership, behaviour), home facts, owned products with their state, tags and notes.
+    Only with the customer's consent for the caller's store; every read is audited."""
+    ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
+    return service.profile(conn, customer_id, datetime.now(UTC))
+
+
+@router.put("/staff/customers/{customer_id}/home", response_model=Profile,
+            responses=NO_CUSTOMER)
+def set_home_facts(customer_id: int, body: HomeFacts, principal: CurrentPrincipal,
+                   conn: ConnDep) -> Profile:
+    """Record home and demographic facts (only the fields sent change)."""
+    ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
+    now = datetime.now(UTC)
+    store.upsert_profile(conn, customer_id, body.model_dump(exclude_unset=True), now)
+    store.mark_changed(conn, customer_id, now)
+    return service.profile(conn, customer_id, now)
+
+
+@router.post("/staff/customers/{customer_id}/notes", status_code=status.HTTP_201_CREATED,
+             responses=NO_CUSTOMER)
+def add_note(customer_id: int, body: NoteIn, staff: StoreAssistant,
+             conn: ConnDep) -> dict[str, Any]:
+    """An assistant's note on the customer."""
+    ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
+    return store.add_note(conn, customer_id, staff.actor, staff.store_id, body.body,
+                          datetime.now(UTC))
+
+
+@router.post("/staff/customers/{customer_id}/tags", status_code=status.HTTP_204_NO_CONTENT,
+             responses=NO_CUSTOMER)
+def add_tag(customer_id: int, body: TagIn, staff: StoreAssistant, conn: ConnDep) -> Response:
+    """A manual tag (rule tags are computed, never typed)."""
+    ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
+    store.set_manual_tag(conn, customer_id, body.tag, staff.actor, datetime.now(UTC))
+    return Response(status_code=204)
+
+
+@router.delete("/staff/customers/{customer_id}/tags/{tag}",
+               status_code=status.HTTP_204_NO_CONTENT, responses=NO_CUSTOMER)
+def remove_tag(customer_id: int, tag: str, staff: StoreAssistant, conn: ConnDep) -> Response:
+    ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
+    store.remove_manual_tag(conn, customer_id, tag)
+    return Response(status_code=204)
+
+
+@router.get("/staff/customers/{customer_id}/trail", response_model=list[TrailItem],
+            responses=NO_CUSTOMER)
+def customer_trail(customer_id: int, staff: StoreAssistant, conn: ConnDep) -> list[TrailItem]:
+    """What the customer looked at in the assistant's store today."""
+    ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
+    now = datetime.now(UTC)
+    return service.trail(conn, customer_id, store.today_start(now), staff.store_id,
+                         with_similar=False)
+
+
+@router.get("/staff/customers/{customer_id}/recommendations",
+            response_model=list[Recommendation], responses=NO_CUSTOMER)
+def customer_recommendations(customer_id: int, principal: CurrentPrincipal, conn: ConnDep,
+                             store_id: str | None = None,
+                             limit: Annotated[int, Query(ge=1, le=50)] = 10,
+                             ) -> list[Recommendation]:
+    """Recommendations for the customer, each with its reason, only what can be had: here
+    now first, then a nearby store (with the transfer time), then online (delivery date)."""
+    ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
+    here = store_id or principal.store_id or _home_store(conn, customer_id)
+    return service.customer_recommendations(conn, customer_id, here, datetime.now(UTC).date(),
+                                            limit)
+
+
+class CartIn(BaseModel):
+    skus: list[str] = Field(min_length=1, max_length=50)
+    store_id: str | None = None
+    limit: int = Field(default=10, ge=1, le=50)
+
+
+@router.post("/recommendations/cart", response_model=list[Recommendation])
+def cart_recommendations(body: CartIn, principal: CurrentPrincipal,
+                         conn: ConnDep) -> list[Recommendation]:
+    """Recommendations for a cart (anyone signed in), ranked by what can be had."""
+    here = body.store_id or principal.store_id
+    return service.recommend_for(conn, body.skus, body.skus, here, datetime.now(UTC).date(),
+                                 body.limit)
+
+
+@router.get("/search", response_model=SearchResult)
+def search(conn: ConnDep, q: Annotated[str, Query(max_length=200)] = "",
+           category: str | None = None, price_min: int | None = None,
+           price_max: int | None = None, colour: str | None = None,
+           material: str | None = None, style: str | None = None,
+           width_min: int | None = None, width_max: int | None = None,
+           depth_max: int | None = None, height_max: int | None = None,
+           stock: Annotated[str | None, Query(pattern="^(here|nearby|online|any)$")] = None,
+           store_id: str | None = None, floor_plan_id: int | None = None,
+           wall_id: str | None = None,
+           limit: Annotated[int, Query(ge=1, le=100)] = 20) -> SearchResult:
+    """Search the catalog in Chinese or English (every word must match) with facets: category,
+    price, colour, material, style, size ranges, "fits this wall" (a floor plan's wall) and
+    stock here, nearby or online. Facet counts are over all matches."""
+    if (floor_plan_id is None) != (wall_id is None):
+        raise InvalidInput("fits this wall needs both floor_plan_id and wall_id")
+    height = height_max
+    if floor_plan_id is not None and wall_id is not None:
+        space, wall_height = catalog.wall_space_mm(conn, floor_plan_id, wall_id)
+        width_max = min(width_max or space, space)
+        height = min(height_max or wall_height, wall_height)
+    query = catalog.SearchQuery(q=q, category=category, price_min=price_min,
+                                price_max=price_max, colour=colour, material=material,
+                                style=style, width_min=width_min, width_max=width_max,
+                                depth_max=depth_max, height_max=height, stock=stock,
+                                limit=limit)
+    found = catalog.search(conn, query, store_id)
+    return SearchResult(**found)
+
+
+@router.post("/views", status_code=status.HTTP_201_CREATED)
+def record_view(body: ViewIn, conn: ConnDep) -> dict[str, int]:
+    """A product's QR scanned (its page and AR view opened), anonymously: the app's session
+    id; joined to the customer when they sign in (``POST /v1/me/views/join``)."""
+    return {"id": store.add_view(conn, body.session_id, None, body.sku, body.store_id,
+                                 datetime.now(UTC))}
+
+
+@router.post("/me/views", status_code=status.HTTP_201_CREATED)
+def record_my_view(body: ViewIn, customer: CurrentCustomer, conn: ConnDep) -> dict[str, int]:
+    """A product's QR scanned by a signed-in customer."""
+    now = datetime.now(UTC)
+    view_id = store.add_view(conn, body.session_id, customer, body.sku, body.store_id, now)
+    store.mark_changed(conn, customer, now)
+    return {"id": view_id}
+
+
+class JoinIn(BaseModel):
+    session_id: str = Field(min_length=8, max_length=64)
+
+
+@router.post("/me/views/join")
+def join_views(body: JoinIn, customer: CurrentCustomer, conn: ConnDep) -> dict[str, int]:
+    """The customer signed in: the session's anonymous views become theirs."""
+    joined = store.join_session(conn, body.session_id, customer)
+    if joined:
+        store.mark_changed(conn, customer, datetime.now(UTC))
+    return {"joined": joined}
+
+
+@router.get("/me/store-trail", response_model=list[TrailItem])
+def my_store_trail(customer: CurrentCustomer, conn: ConnDep,
+                   days: Annotated[int, Query(ge=1, le=90)] = 7) -> list[TrailItem]:
+    """What I saw in store, with similar items that can be had."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    return service.trail(conn, customer, since, None, with_similar=True)
+
+
+@router.post("/me/assistant", status_code=status.HTTP_204_NO_CONTENT)
+def bind_assistant(body: BindIn, customer: CurrentCustomer, conn: ConnDep) -> Response:
+    """The customer scanned an assistant's QR: that assistant is theirs at that store. (It
+    does not let the store see their profile: that is the store consent.)"""
+    staff_id = body.assistant.removeprefix("staff:")
+    found = conn.execute("SELECT 1 FROM staff_members WHERE id::text = %s AND store_id = %s "
+                         "AND role = 'assistant' AND disabled_at IS NULL",
+                         (staff_id, body.store_id)).fetchone()
+    if found is None:
+        raise InvalidInput("that QR code names no assistant of this store")
+    store.bind(conn, customer, body.store_id, f"staff:{staff_id}", datetime.now(UTC))
+    return Response(status_code=204)
+
+
+@router.post("/staff/discounts", response_model=DiscountOut, responses=NO_CUSTOMER)
+def propose_discount(body: DiscountIn, staff: StoreAssistant, conn: ConnDep) -> DiscountOut:
+    """A discount or gift: its effect on the margin and the assistant's commission, and on
+    their monthly budget; beyond the budget it waits for a manager. ``dry_run`` only shows."""
+    ensure_may_act_for(conn, staff, body.customer_id, f"customer {body.customer_id}")
+    if staff.store_id is None:
+        raise InvalidInput("discounts are given by a store's assistant")
+    discount_id, state, eff = discounts.propose(
+        conn, assistant=staff.actor, store_id=staff.store_id, customer_id=body.customer_id,
+        sku=body.sku, kind=body.kind, amount=body.amount_cents, dry_run=body.dry_run,
+        now=datetime.now(UTC))
+    return DiscountOut(id=discount_id, status=state, **asdict(eff))
+
+
+class DecisionIn(BaseModel):
+    approve: bool
+
+
+@router.post("/staff/discounts/{discount_id}/decision",
+             responses={404: {"description": "No such discount"},
+                        409: {"description": "Not waiting for approval"}})
+def decide_discount(discount_id: int, body: DecisionIn, manager: Admin,
+                    conn: ConnDep) -> dict[str, Any]:
+    """A manager approves or rejects a discount beyond the assistant's budget."""
+    return discounts.decide(conn, discount_id, manager.actor, body.approve, datetime.now(UTC))
+
+
+@router.get("/staff/day", response_model=Day)
+def assistant_day(staff: StoreAssistant, conn: ConnDep) -> Day:
+    """The assistant's day: open tasks, the customers bound to them, news of their orders."""
+    return service.assistant_day(conn, staff.actor, staff.store_id, datetime.now(UTC))
+
+
+@router.post("/staff/tasks/{task_id}/done", status_code=status.HTTP_204_NO_CONTENT,
+             responses={404: {"description": "No such task in this store"}})
+def task_done(task_id: int, staff: StoreAssistant, conn: ConnDep) -> Response:
+    tasks_store.close_task(conn, task_id, staff.store_id, datetime.now(UTC))
+    return Response(status_code=204)
+
+
+def _home_store(conn: ConnDep, customer_id: int) -> str | None:
+    row = conn.execute("SELECT home_store_id FROM customers WHERE id = %s",
+                       (customer_id,)).fetchone()
+    return None if row is None else row[0]

@@ -1,0 +1,132 @@
+"""What a discount or gift does to the margin and the assistant's commission, and the
+monthly budget it draws on. :func:`effect` is pure; the rest is SQL (callers own the
+transaction).
+
+- Cost: ``skus.cost_cents``, else the price less the grade's usual margin.
+- Commission: ``COMMISSION_RATE`` of what the customer pays; a gift does not change it.
+- Budget: each assistant's discretionary amount for the month (``assistant_budgets``, else
+  ``DEFAULT_BUDGET_CENTS``); granted, approved and pending amounts count against it. Beyond
+  it the discount waits for a manager's approval. Every step is in ``discount_events``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from psycopg.rows import dict_row
+
+from homeloop.db import Conn
+from homeloop.errors import Conflict, InvalidInput, NotFound
+
+__all__ = ["COMMISSION_RATE", "DEFAULT_BUDGET_CENTS", "Effect", "decide", "effect", "propose"]
+
+COMMISSION_RATE = 0.03
+DEFAULT_BUDGET_CENTS = 200_000  # ¥2,000 a month
+GRADE_MARGIN = {"standard": 0.40, "premium": 0.50}
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    price_cents: int
+    amount_cents: int
+    margin_before_cents: int
+    margin_after_cents: int
+    margin_rate_after: float
+    commission_before_cents: int
+    commission_after_cents: int
+    budget_cents: int
+    budget_used_cents: int
+    budget_left_cents: int
+    needs_approval: bool
+
+
+def effect(kind: str, price: int, cost: int, amount: int, budget: int, used: int) -> Effect:
+    if kind == "discount" and amount > price:
+        raise InvalidInput("a discount cannot be more than the price")
+    margin = price - cost
+    after = margin - amount
+    paid = price - amount if kind == "discount" else price
+    left = budget - used
+    return Effect(price, amount, margin, after, round(after / paid, 4) if paid else 0.0,
+                  round(price * COMMISSION_RATE), round(paid * COMMISSION_RATE), budget, used,
+                  left, amount > left)
+
+
+def month_of(now: datetime) -> date:
+    return now.date().replace(day=1)
+
+
+def _facts(conn: Conn, assistant: str, sku: str, month: date) -> tuple[int, int, int, int]:
+    row = conn.execute("SELECT price_cents, coalesce(cost_cents, 0), cost_cents IS NULL, grade "
+                       "FROM skus WHERE sku = %s", (sku,)).fetchone()
+    if row is None:
+        raise InvalidInput(f"no SKU {sku!r} in the catalog")
+    price = int(row[0])
+    cost = round(price * (1 - GRADE_MARGIN.get(row[3], 0.4))) if row[2] else int(row[1])
+    budget_row = conn.execute("SELECT budget_cents FROM assistant_budgets WHERE assistant = %s "
+                              "AND month = %s", (assistant, month)).fetchone()
+    budget = int(budget_row[0]) if budget_row else DEFAULT_BUDGET_CENTS
+    used_row = conn.execute(
+        "SELECT coalesce(sum(amount_cents), 0) FROM discounts WHERE assistant = %s AND month = %s "
+        "AND status IN ('granted', 'approved', 'pending_approval')", (assistant, month)).fetchone()
+    assert used_row is not None
+    return price, cost, budget, int(used_row[0])
+
+
+def propose(conn: Conn, *, assistant: str, store_id: str, customer_id: int, sku: str,
+            kind: str, amount: int, dry_run: bool, now: datetime) -> tuple[int | None, str, Effect]:
+    """The effect of a discount; unless ``dry_run``, record it: granted within the budget,
+    else pending a manager's approval. Serialised per assistant (an advisory lock), so two
+    at once cannot both fit in the last of the budget."""
+    month = month_of(now)
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('discount-budget:' || %s))", (assistant,))
+    price, cost, budget, used = _facts(conn, assistant, sku, month)
+    eff = effect(kind, price, cost, amount, budget, used)
+    status = "pending_approval" if eff.needs_approval else "granted"
+    if dry_run:
+        return None, "quote", eff
+    row = conn.execute(
+        "INSERT INTO discounts (assistant, store_id, customer_id, sku, kind, amount_cents, month, "
+        "status, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (assistant, store_id, customer_id, sku, kind, amount, month, status, now)).fetchone()
+    assert row is not None
+    _event(conn, int(row[0]), assistant, "requested" if eff.needs_approval else "granted", now,
+           {"amount_cents": amount, "budget_left_cents": eff.budget_left_cents})
+    return int(row[0]), status, eff
+
+
+def decide(conn: Conn, discount_id: int, manager: str, approve: bool,
+           now: datetime) -> dict[str, Any]:
+    status = "approved" if approve else "rejected"
+    done = conn.execute(
+        "UPDATE discounts SET status = %s, decided_by = %s, decided_at = %s "
+        "WHERE id = %s AND status = 'pending_approval'",
+        (status, manager, now, discount_id)).rowcount
+    if not done:
+        if conn.execute("SELECT 1 FROM discounts WHERE id = %s", (discount_id,)).fetchone():
+            raise Conflict(f"discount {discount_id} is not waiting for approval")
+        raise NotFound(f"discount {discount_id} does not exist")
+    _event(conn, discount_id, manager, status, now, {})
+    return trail(conn, discount_id)
+
+
+def trail(conn: Conn, discount_id: int) -> dict[str, Any]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        found = cur.execute("SELECT id, assistant, store_id, customer_id, sku, kind, "
+                            "amount_cents, status, decided_by FROM discounts WHERE id = %s",
+                            (discount_id,)).fetchone()
+        if found is None:
+            raise NotFound(f"discount {discount_id} does not exist")
+        found["events"] = cur.execute("SELECT actor, action, at, data FROM discount_events "
+                                      "WHERE discount_id = %s ORDER BY id",
+                                      (discount_id,)).fetchall()
+    return found
+
+
+def _event(conn: Conn, discount_id: int, actor: str, action: str, now: datetime,
+           data: dict[str, Any]) -> None:
+    import json
+    conn.execute("INSERT INTO discount_events (discount_id, actor, action, at, data) "
+                 "VALUES (%s, %s, %s, %s, %s)", (discount_id, actor, action, now, json.dumps(data)))

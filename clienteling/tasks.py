@@ -1,0 +1,64 @@
+"""Celery tasks: derived tags (incremental, from the queue of changed customers, plus a
+nightly pass over everyone, since time alone changes some tags) and co-purchase counts.
+
+Each batch is its own transaction; a rerun recomputes the same tags.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from celery import shared_task
+
+from clienteling import recs_store, service, store
+from homeloop.db import connect
+from homeloop.settings import Settings
+
+__all__ = ["queue_everyone", "refresh_copurchase", "refresh_tags", "run_copurchase",
+           "run_queue_everyone", "run_tags"]
+
+log = logging.getLogger(__name__)
+
+
+def run_tags(settings: Settings, batch: int = service.TAG_BATCH) -> int:
+    """Recompute the tags of every queued customer; returns how many customers."""
+    done = 0
+    with connect(settings) as conn:
+        while ids := store.take_queue(conn, batch):
+            service.refresh_tags(conn, ids, datetime.now(UTC))
+            conn.commit()
+            done += len(ids)
+    return done
+
+
+def run_queue_everyone(settings: Settings) -> int:
+    with connect(settings) as conn:
+        n = conn.execute("INSERT INTO tag_queue (customer_id, since) SELECT id, now() "
+                         "FROM customers ON CONFLICT DO NOTHING").rowcount
+        conn.commit()
+    return n
+
+
+def run_copurchase(settings: Settings) -> int:
+    with connect(settings) as conn:
+        n = recs_store.refresh_copurchase(conn)
+        conn.commit()
+    return n
+
+
+@shared_task(name="clienteling.refresh_tags")
+def refresh_tags() -> int:
+    n = run_tags(Settings())
+    log.info("tags refreshed for %d customers", n)
+    return n
+
+
+@shared_task(name="clienteling.queue_everyone")
+def queue_everyone() -> int:
+    return run_queue_everyone(Settings())
+
+
+@shared_task(name="clienteling.refresh_copurchase")
+def refresh_copurchase() -> int:
+    return run_copurchase(Settings())

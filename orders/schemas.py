@@ -1,0 +1,102 @@
+"""Request and response bodies of the orders API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+__all__ = ["Installer", "LineIn", "NewOrder", "Order", "OrderEvent", "OrderLine", "Rating",
+           "RatingIn", "Slot", "SlotIn", "StepIn"]
+
+
+class LineIn(BaseModel):
+    sku: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(default=1, ge=1, le=100)
+    discount_cents: int = Field(default=0, ge=0)
+
+
+class NewOrder(BaseModel):
+    customer_id: int
+    lines: list[LineIn] = Field(min_length=1, max_length=50)
+
+
+class StepIn(BaseModel):
+    status: str = Field(min_length=1, max_length=32)
+    store_id: str | None = Field(default=None, description="shipped from (default: the "
+                                 "fulfilling store)")
+    installer_id: int | None = None
+    install_at: datetime | None = None
+
+
+class SlotIn(BaseModel):
+    starts_at: datetime
+
+
+class RatingIn(BaseModel):
+    stars: int = Field(ge=1, le=5)
+    problems: list[str] = Field(default_factory=list, max_length=8)
+    comment: str = Field(default="", max_length=2000)
+
+
+class OrderLine(BaseModel):
+    sku: str
+    name: str
+    quantity: int
+    unit_price_cents: int
+    discount_cents: int
+
+
+class OrderEvent(BaseModel):
+    seq: int
+    status: str
+    at: datetime
+    actor: str
+    data: dict[str, Any]
+
+
+class Order(BaseModel):
+    id: int
+    customer_id: int
+    store_id: str
+    assistant: str | None
+    fulfil_store_id: str
+    needs_slot: bool
+    slot_starts_at: datetime | None
+    slot_ends_at: datetime | None
+    installer_id: int | None
+    install_at: datetime | None
+    status: str
+    total_cents: int
+    created_at: datetime
+    lines: list[OrderLine]
+    events: list[OrderEvent]
+
+
+class Slot(BaseModel):
+    store_id: str
+    starts_at: datetime
+    ends_at: datetime
+    free: int
+
+
+class Rating(BaseModel):
+    order_id: int
+    installer_id: int
+    stars: int
+    problems: list[str]
+    low: bool
+    task_id: int | None
+
+
+class Installer(BaseModel):
+    id: int
+    name: str
+    company_id: int
+    company: str
+    ratings: int
+    mean: float | None
+    score: float
+    company_score: float
+    problems: dict[str, int]

@@ -1,0 +1,173 @@
+"""Orders, one unit of work per function. Callers own the transaction.
+
+Every step is validated (:mod:`orders.lifecycle`), appended to ``order_events`` and
+announced: a push to the customer through the outbox (one per order and step, held until
+their quiet hours end; transactional, so no weekly cap) and a line in the inbox of the
+assistant who sold it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from clienteling import points, tasks_store
+from clienteling import store as profiles
+from homeloop.db import Conn
+from homeloop.errors import Conflict, InvalidInput, NotFound
+from orders import lifecycle, store
+from orders.schemas import Installer, LineIn, Order, OrderEvent, OrderLine, Rating, Slot
+
+__all__ = ["advance", "book_slot", "delivery_slots", "installer_list", "my_orders",
+           "place_order", "rate_installation", "view"]
+
+
+def place_order(conn: Conn, customer_id: int, store_id: str, assistant: str | None,
+                wanted: Sequence[LineIn], now: datetime) -> int:
+    """Sell ``wanted`` at ``store_id``: fulfilled there if it has every line, else from the
+    nearest store that has (or online), and then a delivery slot is to be booked."""
+    priced = store.price_lines(conn, [(w.sku, w.quantity, w.discount_cents) for w in wanted])
+    fulfil = store.choose_fulfilment(conn, store_id, priced)
+    store.reserve(conn, fulfil, priced)
+    total = sum(p.unit_price_cents * p.quantity - p.discount_cents for p in priced)
+    order_id = store.insert_order(conn, customer_id, store_id, assistant, fulfil, total, now)
+    for n, line in enumerate(priced, start=1):
+        store.add_line(conn, order_id, n, line)
+    store.add_event(conn, order_id, "placed", assistant or f"customer:{customer_id}", now,
+                    {"store_id": store_id, "fulfil_store_id": fulfil})
+    points.award_new_categories(conn, customer_id, order_id, [p.category for p in priced], now)
+    profiles.mark_changed(conn, customer_id, now)
+    _announce(conn, store.get_order(conn, order_id), "placed", now)
+    return order_id
+
+
+def view(conn: Conn, order_id: int) -> Order:
+    order = store.get_order(conn, order_id)
+    return Order(**{k: getattr(order, k) for k in order.__slots__},
+                 lines=[OrderLine(**r) for r in store.lines(conn, order_id)],
+                 events=[OrderEvent(**r) for r in store.events(conn, order_id)])
+
+
+def my_orders(conn: Conn, customer_id: int) -> list[Order]:
+    return [view(conn, i) for i in store.customer_orders(conn, customer_id)]
+
+
+def advance(conn: Conn, order_id: int, new: str, actor: str, now: datetime, *,
+            shipped_from: str | None = None, installer_id: int | None = None,
+            install_at: datetime | None = None) -> Order:
+    """Take the order one step on (see :data:`orders.lifecycle.NEXT`)."""
+    order = store.get_order(conn, order_id, lock=True)
+    lifecycle.check_transition(order.status, new, needs_slot=order.needs_slot,
+                               has_slot=order.slot_starts_at is not None,
+                               has_installer=installer_id is not None and install_at is not None)
+    data: dict[str, Any] = {}
+    if new == "shipped":
+        data["store_id"] = shipped_from or order.fulfil_store_id
+        store.store_name(conn, data["store_id"])  # 422 for a store that does not exist
+    if new == "installation_booked":
+        assert installer_id is not None and install_at is not None
+        data.update(installer_id=installer_id, installer=store.installer_name(conn, installer_id),
+                    install_at=install_at.isoformat())
+        store.set_fields(conn, order_id, installer_id=installer_id, install_at=install_at)
+    store.add_event(conn, order_id, new, actor, now, data)
+    _announce(conn, store.get_order(conn, order_id), new, now, data)
+    return view(conn, order_id)
+
+
+def delivery_slots(conn: Conn, order_id: int, now: datetime) -> list[Slot]:
+    order = store.get_order(conn, order_id)
+    if not order.needs_slot:
+        return []
+    lead, tz = store.store_lead_days(conn, order.fulfil_store_id)
+    windows = lifecycle.slot_windows(now, tz, lead)
+    return [Slot(store_id=order.fulfil_store_id, starts_at=s, ends_at=e, free=free)
+            for s, e, free in store.offer_slots(conn, order.fulfil_store_id, windows,
+                                                lifecycle.SLOT_CAPACITY)]
+
+
+def book_slot(conn: Conn, order_id: int, starts_at: datetime, actor: str,
+              now: datetime) -> Order:
+    """Book (or move) the order's delivery window; only before it is out for delivery."""
+    order = store.get_order(conn, order_id, lock=True)
+    if not order.needs_slot:
+        raise Conflict("this order is fulfilled by the store that sold it: no slot to book")
+    if order.status not in ("placed", "picked", "shipped"):
+        raise Conflict(f"an order that is {order.status} cannot change its delivery slot")
+    offered = {s.starts_at for s in delivery_slots(conn, order_id, now)}
+    if starts_at not in offered:
+        raise Conflict("that delivery slot is full or not offered")
+    ends_at = store.book_slot(conn, order.fulfil_store_id, starts_at, order.slot_starts_at)
+    store.set_fields(conn, order_id, slot_starts_at=starts_at, slot_ends_at=ends_at)
+    store.add_event(conn, order_id, order.status, actor, now,
+                    {"slot_starts_at": starts_at.isoformat(), "slot_ends_at": ends_at.isoformat()})
+    return view(conn, order_id)
+
+
+def rate_installation(conn: Conn, customer_id: int, order_id: int, stars: int,
+                      problems: Sequence[str], comment: str, now: datetime) -> Rating:
+    """The customer rates the installer; a low rating opens a follow-up for the assistant."""
+    order = store.get_order(conn, order_id)
+    if order.customer_id != customer_id:
+        raise NotFound(f"order {order_id} does not exist")
+    unknown = set(problems) - lifecycle.PROBLEMS
+    if unknown:
+        raise InvalidInput(f"unknown problems: {', '.join(sorted(unknown))}; known: "
+                           f"{', '.join(sorted(lifecycle.PROBLEMS))}")
+    if order.installer_id is None or order.status not in ("installed", "closed"):
+        raise Conflict("only an installation that took place can be rated")
+    store.rate(conn, order_id, customer_id, order.installer_id, stars, problems, comment, now)
+    low = lifecycle.is_low_rating(stars, problems)
+    task_id = None
+    if low:
+        what = f"{stars}★" + (f", {', '.join(sorted(set(problems)))}" if problems else "")
+        task_id = tasks_store.open_task(
+            conn, store_id=order.store_id, assistant=order.assistant, customer_id=customer_id,
+            kind="low_rating", subject=f"order:{order_id}",
+            body=f"Call the customer back: installation of order {order_id} rated {what}.",
+            due_at=now, now=now)
+    return Rating(order_id=order_id, installer_id=order.installer_id, stars=stars,
+                  problems=sorted(set(problems)), low=low, task_id=task_id)
+
+
+def installer_list(conn: Conn, store_id: str | None) -> list[Installer]:
+    """Installers with their reputation, best first (a Bayesian average over everyone's mean)."""
+    n, total = store.rating_totals(conn)
+    # everyone's mean, itself pulled towards PRIOR_MEAN while there are few ratings at all
+    prior = lifecycle.reputation(n, total).score
+    out = []
+    for r in store.installers(conn, store_id):
+        rep = lifecycle.reputation(int(r["n"]), float(r["total"]), prior)
+        company = lifecycle.reputation(int(r["company_n"]), float(r["company_total"]), prior)
+        out.append(Installer(id=r["id"], name=r["name"], company_id=r["company_id"],
+                             company=r["company"], ratings=rep.ratings, mean=rep.mean,
+                             score=rep.score, company_score=company.score,
+                             problems=r["problems"]))
+    return sorted(out, key=lambda i: (-i.score, i.id))
+
+
+def _announce(conn: Conn, order: store.OrderRow, status: str, now: datetime,
+              data: dict[str, Any] | None = None) -> None:
+    data = data or {}
+    who = store.customer_addressee(conn, order.customer_id)
+    zh = who.locale.lower().startswith("zh")
+    words: dict[str, Any] = {"order_id": order.id, "total_cents": order.total_cents}
+    if status in ("picked", "shipped"):
+        words["store"] = store.store_name(conn, data.get("store_id", order.fulfil_store_id))
+    if status == "out_for_delivery" and order.slot_starts_at and order.slot_ends_at:
+        local = lifecycle.local_window(order.slot_starts_at, order.slot_ends_at, who.timezone)
+        words["slot"] = local
+    if status == "installation_booked" and order.install_at:
+        words["when"] = lifecycle.local_time(order.install_at, who.timezone)
+        words["installer"] = data.get("installer", "")
+    topic = f"order:{order.id}:{status}"
+    if status in lifecycle.CUSTOMER_HEARS:
+        body = lifecycle.message(status, zh=zh, **words)
+        title = "订单更新" if zh else "Your order"
+        at = lifecycle.deliver_after(now, who.timezone, who.quiet_start, who.quiet_end)
+        store.notify_customer(conn, order.customer_id, topic, title, body,
+                              {"order_id": str(order.id), "kind": "order", "status": status},
+                              at, now)
+    if order.assistant and status != "placed":
+        store.notify_assistant(conn, order.assistant, order.customer_id, order.id, topic,
+                               lifecycle.message(status, zh=False, **words), now)

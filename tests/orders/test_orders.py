@@ -1,0 +1,238 @@
+"""Orders followed home: steps in order, slots when the store lacks stock, notifications
+once, installers' reputation and low ratings, on the real API and database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from homeloop.settings import Settings
+from notifications.fcm import Outcome, Push, Result
+from orders import lifecycle
+from replenishment import outbox
+from tests.api.conftest import auth
+
+STEPS = ["picked", "shipped", "out_for_delivery", "delivered", "installation_booked",
+         "installed", "closed"]
+
+
+def _installer(db: Any, name: str = "Wang", company: str = "QuickFit") -> int:
+    db.execute("INSERT INTO installer_companies (name) VALUES (%s) ON CONFLICT DO NOTHING",
+               (company,))
+    return int(db.execute(
+        "INSERT INTO installers (company_id, name, store_id) SELECT id, %s, 'SH-XUHUI' "
+        "FROM installer_companies WHERE name = %s RETURNING id", (name, company)).fetchone()[0])
+
+
+def _place(client: TestClient, headers: dict[str, str], customer: int, sku: str,
+           quantity: int = 1) -> dict[str, Any]:
+    r = client.post("/v1/staff/orders", headers=headers,
+                    json={"customer_id": customer, "lines": [{"sku": sku, "quantity": quantity}]})
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def _step(client: TestClient, headers: dict[str, str], order_id: int, status: str,
+          **extra: Any) -> Any:
+    return client.post(f"/v1/staff/orders/{order_id}/steps", headers=headers,
+                       json={"status": status, **extra})
+
+
+def _through(client: TestClient, headers: dict[str, str], order_id: int, installer: int,
+             until: str = "closed") -> None:
+    for status in STEPS[:STEPS.index(until) + 1]:
+        extra = ({"installer_id": installer, "install_at": "2030-01-05T02:00:00Z"}
+                 if status == "installation_booked" else {})
+        r = _step(client, headers, order_id, status, **extra)
+        assert r.status_code == 200, (status, r.text)
+
+
+def test_an_order_goes_home_step_by_step_and_says_so_once(
+        client: TestClient, settings: Settings, db: Any, customer: int,
+        assistant: dict[str, str]) -> None:
+    installer = _installer(db)
+    order = _place(client, assistant, customer, "WC-300")
+    assert order["fulfil_store_id"] == "SH-XUHUI" and not order["needs_slot"]
+    # A step cannot be skipped, nor taken twice.
+    assert _step(client, assistant, order["id"], "delivered").status_code == 409
+    _through(client, assistant, order["id"], installer)
+    again = _step(client, assistant, order["id"], "closed")
+    assert again.status_code == 409 and "closed" in again.json()["detail"]
+
+    mine = client.get(f"/v1/orders/{order['id']}", headers=auth(settings, customer)).json()
+    assert [e["status"] for e in mine["events"]] == ["placed", *STEPS]
+    assert [e["seq"] for e in mine["events"]] == list(range(1, 9))
+    assert mine["events"][2]["data"]["store_id"] == "SH-XUHUI"
+    assert mine["status"] == "closed"
+
+    pushes = db.execute("SELECT topic, payload->>'body' FROM outbox WHERE customer_id = %s "
+                        "ORDER BY id", (customer,)).fetchall()
+    assert [t for t, _ in pushes] == [f"order:{order['id']}:{s}" for s in (
+        "placed", "shipped", "out_for_delivery", "delivered", "installation_booked",
+        "installed")]
+    assert "shipped from Shanghai Xuhui" in pushes[1][1]
+    assert "Wang (QuickFit)" in pushes[4][1]
+    inbox = db.execute("SELECT body FROM assistant_inbox WHERE assistant LIKE 'staff:%%' "
+                       "ORDER BY id").fetchall()
+    assert len(inbox) == len(STEPS) and "is complete" in inbox[-1][0]
+
+    class Phone:
+        def __init__(self) -> None:
+            self.sent: list[Push] = []
+
+        def send(self, pushes: list[Push]) -> list[Result]:
+            self.sent += pushes
+            return [Result(Outcome.SENT, message_id=f"m{len(self.sent)}-{i}")
+                    for i, _ in enumerate(pushes)]
+
+    db.execute("INSERT INTO push_tokens (customer_id, token, platform) VALUES (%s, 'tok', 'ios')",
+               (customer,))
+    phone = Phone()
+    now = datetime.now(UTC)
+    with db.transaction():
+        first = outbox.deliver(db, phone, now)
+    with db.transaction():
+        second = outbox.deliver(db, phone, now + timedelta(minutes=5))
+    assert first.sent == 6 and second.claimed == 0
+    assert len(phone.sent) == 6 and phone.sent[0].data["order_id"] == str(order["id"])
+
+
+def test_order_news_waits_for_the_end_of_quiet_hours(
+        client: TestClient, db: Any, customer: int, assistant: dict[str, str]) -> None:
+    now_local = datetime.now(UTC).astimezone(
+        __import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+    start = (now_local - timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    end = (now_local + timedelta(hours=2)).time().replace(second=0, microsecond=0)
+    db.execute("UPDATE customers SET quiet_start = %s, quiet_end = %s WHERE id = %s",
+               (start, end, customer))
+    order = _place(client, assistant, customer, "LAMP-TABLE")
+    at = db.execute("SELECT next_attempt_at FROM outbox WHERE topic = %s",
+                    (f"order:{order['id']}:placed",)).fetchone()[0]
+    assert timedelta(minutes=55) < at - datetime.now(UTC) < timedelta(hours=2, minutes=1)
+    # ... and is not sent before then.
+    with db.transaction():
+        assert outbox.deliver(db, _Never(), datetime.now(UTC)).claimed == 0
+
+
+class _Never:
+    def send(self, pushes: list[Push]) -> list[Result]:
+        raise AssertionError("nothing is due")
+
+
+def test_a_store_without_stock_ships_from_the_nearest_and_books_a_slot(
+        client: TestClient, settings: Settings, db: Any, customer: int,
+        assistant: dict[str, str]) -> None:
+    # The corner sofa is out of stock at Xuhui; Pudong (11 km) has it.
+    order = _place(client, assistant, customer, "SOFA-CORNER")
+    assert order["fulfil_store_id"] == "SH-PUDONG" and order["needs_slot"]
+    assert db.execute("SELECT on_hand FROM inventory WHERE store_id = 'SH-PUDONG' "
+                      "AND sku = 'SOFA-CORNER'").fetchone()[0] == 11
+    for status in ("picked", "shipped"):
+        assert _step(client, assistant, order["id"], status).status_code == 200
+    refused = _step(client, assistant, order["id"], "out_for_delivery")
+    assert refused.status_code == 409 and "delivery slot" in refused.json()["detail"]
+
+    me = auth(settings, customer)
+    slots = client.get(f"/v1/orders/{order['id']}/delivery-slots", headers=me).json()
+    assert slots and all(s["store_id"] == "SH-PUDONG" for s in slots)
+    assert datetime.fromisoformat(slots[0]["starts_at"]) > datetime.now(UTC)
+    booked = client.put(f"/v1/orders/{order['id']}/delivery-slot", headers=me,
+                        json={"starts_at": slots[0]["starts_at"]})
+    assert booked.status_code == 200, booked.text
+    assert booked.json()["slot_starts_at"] is not None
+    # A full window is not offered, and cannot be booked.
+    db.execute("UPDATE delivery_slots SET capacity = booked WHERE starts_at = %s",
+               (datetime.fromisoformat(slots[1]["starts_at"]),))
+    full = client.put(f"/v1/orders/{order['id']}/delivery-slot", headers=me,
+                      json={"starts_at": slots[1]["starts_at"]})
+    assert full.status_code == 409
+    assert _step(client, assistant, order["id"], "out_for_delivery").status_code == 200
+    body = db.execute("SELECT payload->>'body' FROM outbox WHERE topic = %s",
+                      (f"order:{order['id']}:out_for_delivery",)).fetchone()[0]
+    assert "out for delivery (" in body
+
+
+def test_nothing_is_sold_that_no_store_has(client: TestClient, db: Any, customer: int,
+                                           assistant: dict[str, str]) -> None:
+    db.execute("UPDATE inventory SET on_hand = 0 WHERE sku = 'BED-150'")
+    r = client.post("/v1/staff/orders", headers=assistant,
+                    json={"customer_id": customer, "lines": [{"sku": "BED-150"}]})
+    assert r.status_code == 409
+    assert db.execute("SELECT count(*) FROM orders").fetchone()[0] == 0
+    db.execute("UPDATE inventory SET on_hand = 12 WHERE sku = 'BED-150'")
+
+
+def test_ratings_move_reputation_and_a_low_one_opens_a_task(
+        client: TestClient, settings: Settings, db: Any, customer: int,
+        assistant: dict[str, str]) -> None:
+    wang, li = _installer(db, "Wang"), _installer(db, "Li")
+    me = auth(settings, customer)
+    first = _place(client, assistant, customer, "WC-300")
+    # Not installed yet: nothing to rate.
+    early = client.post(f"/v1/me/orders/{first['id']}/rating", headers=me, json={"stars": 5})
+    assert early.status_code == 409
+    _through(client, assistant, first["id"], wang, until="installed")
+    before = {i["name"]: i for i in client.get("/v1/staff/installers", headers=assistant).json()}
+    assert before["Wang"]["score"] == before["Li"]["score"] == lifecycle.PRIOR_MEAN
+
+    good = client.post(f"/v1/me/orders/{first['id']}/rating", headers=me, json={"stars": 5})
+    assert good.status_code == 201 and not good.json()["low"]
+    assert client.post(f"/v1/me/orders/{first['id']}/rating", headers=me,
+                       json={"stars": 1}).status_code == 409
+    after = {i["name"]: i for i in client.get("/v1/staff/installers", headers=assistant).json()}
+    assert after["Wang"]["score"] > after["Li"]["score"]
+    assert [i["name"] for i in client.get("/v1/staff/installers",
+                                          headers=assistant).json()][0] == "Wang"
+
+    second = _place(client, assistant, customer, "WC-300")
+    _through(client, assistant, second["id"], li, until="installed")
+    day = client.get("/v1/staff/day", headers=assistant).json()
+    assert day["tasks"] == []
+    bad = client.post(f"/v1/me/orders/{second['id']}/rating", headers=me,
+                      json={"stars": 3, "problems": ["leak", "mess_left"]})
+    assert bad.status_code == 201 and bad.json()["low"]
+    li_now = next(i for i in client.get("/v1/staff/installers", headers=assistant).json()
+                  if i["name"] == "Li")
+    assert li_now["problems"] == {"leak": 1, "mess_left": 1} and li_now["ratings"] == 1
+    tasks = client.get("/v1/staff/day", headers=assistant).json()["tasks"]
+    assert [(t["kind"], t["subject"], t["customer_id"]) for t in tasks] == [
+        ("low_rating", f"order:{second['id']}", customer)]
+    assert "leak" in tasks[0]["body"]
+    # Another customer cannot rate this order: to them it does not exist.
+    other = client.post(f"/v1/me/orders/{second['id']}/rating",
+                        headers=auth(settings, _someone(db)), json={"stars": 5})
+    assert other.status_code == 404
+    unknown = client.post(f"/v1/me/orders/{first['id']}/rating", headers=me,
+                          json={"stars": 2, "problems": ["aliens"]})
+    assert unknown.status_code == 422
+
+
+def _someone(db: Any) -> int:
+    return int(db.execute("INSERT INTO customers (display_name) VALUES ('Other') "
+                          "RETURNING id").fetchone()[0])
+
+
+@pytest.mark.parametrize("now_local, quiet, expected", [
+    ("2026-01-01T23:30", ("22:00", "08:00"), "2026-01-02T08:00"),
+    ("2026-01-01T03:00", ("22:00", "08:00"), "2026-01-01T08:00"),
+    ("2026-01-01T12:00", ("22:00", "08:00"), "2026-01-01T12:00"),
+    ("2026-01-01T13:00", ("12:00", "14:00"), "2026-01-01T14:00"),
+])
+def test_quiet_hours_in_the_customers_zone(now_local: str, quiet: tuple[str, str],
+                                            expected: str) -> None:
+    from zoneinfo import ZoneInfo
+    zone = ZoneInfo("Asia/Shanghai")
+    now = datetime.fromisoformat(now_local).replace(tzinfo=zone).astimezone(UTC)
+    got = lifecycle.deliver_after(now, "Asia/Shanghai", time.fromisoformat(quiet[0]),
+                                  time.fromisoformat(quiet[1]))
+    assert got.astimezone(zone).replace(tzinfo=None) == datetime.fromisoformat(expected)
+
+
+def test_reputation_is_pulled_towards_the_mean_by_few_ratings() -> None:
+    one_five = lifecycle.reputation(1, 5.0, 4.0)
+    many_fives = lifecycle.reputation(50, 250.0, 4.0)
+    assert 4.0 < one_five.score < many_fives.score < 5.0
+    assert lifecycle.reputation(0, 0.0, 4.2).score == 4.2
