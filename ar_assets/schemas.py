@@ -33,6 +33,10 @@ class Bbox(BaseModel):
     size: list[float]
 
 
+class DefaultModel(BaseModel):
+    asset_id: int
+
+
 class AssetOut(BaseModel):
     id: int
     sku: str | None

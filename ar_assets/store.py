@@ -10,7 +10,7 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from homeloop.db import Conn
-from homeloop.errors import NotFound
+from homeloop.errors import Conflict, NotFound
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +149,8 @@ def finish(conn: Conn, asset_id: int, *, report: dict[str, Any], bbox: dict[str,
             [(asset_id, f.profile, f.sha256, f.size, f.triangles, f.draw_calls, f.max_texture,
               f.compression, Jsonb(f.validator)) for f in made])
     conn.execute("UPDATE assets SET status = 'ready', report = %s, bbox = %s, footprint = %s, "
-                 "triangles = %s, variants = %s, updated_at = now() WHERE id = %s",
+                 "triangles = %s, variants = %s, updated_at = now(), "
+                 "default_at = CASE WHEN sku IS NULL THEN NULL ELSE now() END WHERE id = %s",
                  (Jsonb(report), Jsonb(bbox), Jsonb([list(p) for p in footprint]), triangles,
                   Jsonb(variants), asset_id))
 
@@ -164,10 +165,20 @@ def stale(conn: Conn, pending_s: float, processing_s: float) -> list[int]:
 
 
 def default_for_sku(conn: Conn, sku: str) -> int | None:
-    """The SKU's default model: its newest ready asset."""
+    """The SKU's default model: its ready asset made default last."""
     row = conn.execute("SELECT id FROM assets WHERE sku = %s AND status = 'ready' "
-                       "ORDER BY updated_at DESC, id DESC LIMIT 1", (sku,)).fetchone()
+                       "ORDER BY default_at DESC NULLS LAST, id DESC LIMIT 1", (sku,)).fetchone()
     return int(row[0]) if row else None
+
+
+def make_default(conn: Conn, sku: str, asset_id: int) -> None:
+    """Make a ready asset of ``sku`` its default model again (a rollback to an older one)."""
+    asset = get(conn, asset_id, for_update=True)
+    if asset.sku != sku:
+        raise NotFound(f"asset {asset_id} is not a model of SKU {sku}")
+    if asset.status != "ready":
+        raise Conflict(f"asset {asset_id} is {asset.status}, not ready")
+    conn.execute("UPDATE assets SET default_at = now() WHERE id = %s", (asset_id,))
 
 
 def file_for(conn: Conn, asset_id: int, profile: str) -> AssetFile | None:

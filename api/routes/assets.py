@@ -21,7 +21,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from api.auth import CatalogEditor
 from api.deps import ConnDep, PoolDep, SettingsDep
 from ar_assets import service, store
-from ar_assets.schemas import AssetOut, Bbox, ProfileFile, Source
+from ar_assets.schemas import AssetOut, Bbox, DefaultModel, ProfileFile, Source
 from ar_assets.storage import SHA256, BlobWriter, LocalBlobStore
 from ar_assets.tasks import TASK
 from homeloop.db import transaction
@@ -233,3 +233,11 @@ def get_sku_model(sku: str, request: Request, conn: ConnDep, settings: SettingsD
     response = _serve(request, settings, found, REVALIDATE)
     response.headers["Content-Location"] = f"/v1/asset-files/{found.sha256}.glb"
     return response
+
+
+@router.put("/v1/skus/{sku}/model", response_model=AssetOut)
+def set_sku_model(sku: str, body: DefaultModel, editor: CatalogEditor,
+                  conn: ConnDep) -> AssetOut:
+    """Make one of the SKU's ready models its default (a newer upload takes over again)."""
+    store.make_default(conn, sku, body.asset_id)
+    return _out(store.get(conn, body.asset_id), store.files(conn, body.asset_id))

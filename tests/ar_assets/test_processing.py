@@ -184,6 +184,38 @@ def test_lod_for_sku_gives_the_newest_ready_model(client: TestClient, settings: 
         service.lod_for_sku(db, settings, "WC-300", "kiosk")
 
 
+def test_staff_choose_an_older_model_as_the_default(client: TestClient, settings: Settings,
+                                                     db: Conn) -> None:
+    from tests.ar_assets.conftest import editor
+
+    older = processed(client, settings, box_glb((0.37, 0.76, 0.66)), "old.glb", sku="WC-300")
+    newer = processed(client, settings, box_glb((0.38, 0.77, 0.70)), "new.glb", sku="WC-300")
+    other = processed(client, settings, box_glb((0.2, 0.3, 0.2)), "cm.glb", sku="CM-100")
+
+    def default() -> str:
+        resp = client.get("/v1/skus/WC-300/model", params={"profile": "planner"})
+        return str(resp.headers["content-location"])
+
+    def url(asset: dict[str, Any]) -> str:
+        return str(asset["profiles"]["planner"]["url"])
+
+    assert default() == url(newer)
+    resp = client.put("/v1/skus/WC-300/model", json={"asset_id": older["id"]},
+                      headers=editor(settings))
+    assert resp.status_code == 200, resp.text
+    assert default() == url(older)
+    assert client.put("/v1/skus/WC-300/model", json={"asset_id": other["id"]},
+                      headers=editor(settings)).status_code == 404
+    assert client.put("/v1/skus/WC-300/model", json={"asset_id": older["id"]}
+                      ).status_code == 401
+    pending = upload(client, settings, box_glb(), "p.glb", sku="WC-300").json()
+    assert client.put("/v1/skus/WC-300/model", json={"asset_id": pending["id"]},
+                      headers=editor(settings)).status_code == 409
+    newest = processed(client, settings, box_glb((0.4, 0.7, 0.7)), "v3.glb", sku="WC-300")
+    assert default() == url(newest)  # a newer upload takes over again
+
+
+
 def test_degenerate_triangles_are_reported_and_an_all_degenerate_model_fails(
         client: TestClient, settings: Settings, db: Conn) -> None:
     box = trimesh.creation.box(extents=(0.5, 0.5, 0.5))

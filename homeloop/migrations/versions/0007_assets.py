@@ -2,7 +2,8 @@
 
 - ``assets``: one upload of a model, its processing status and what processing found
   (report, bounding box, footprint polygon, triangle count, colour variants). ``sku`` names
-  the product it shows; a SKU's default model is its newest ready asset.
+  the product it shows; a SKU's default model is its ready asset with the latest
+  ``default_at`` (set when it becomes ready, and when staff choose it again).
 - ``asset_files``: the files made from an asset, one per profile (``master`` is the normalised
   full model; ``phone``, ``planner``, ``vr`` the levels of detail), each a content-addressed
   blob (sha256) in the blob store, with its size, triangles and largest texture.
@@ -39,9 +40,10 @@ CREATE TABLE assets (
     bbox           jsonb,             -- {"min": [x, y, z], "max": [x, y, z]} in metres, Y up
     footprint      jsonb,             -- [[x, z], ...] convex polygon on the floor, metres
     triangles      integer,
-    variants       jsonb NOT NULL DEFAULT '[]'::jsonb
+    variants       jsonb NOT NULL DEFAULT '[]'::jsonb,
+    default_at     timestamptz       -- the SKU's default since then (the latest wins)
 );
-CREATE INDEX assets_sku_ready ON assets (sku, updated_at DESC) WHERE status = 'ready';
+CREATE INDEX assets_sku_default ON assets (sku, default_at DESC) WHERE status = 'ready';
 
 CREATE TABLE asset_files (
     asset_id       bigint NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
