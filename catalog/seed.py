@@ -136,6 +136,17 @@ SERVICES: list[tuple[str, str, int | None, float | None, str | None]] = [
     ("FLOOR-OAK", "SVC-FLOOR-CARE", 24, None, None),
 ]
 
+# Items that go with an item, for cross-sell offers: what the customer may not think of.
+RELATED: list[tuple[str, str]] = [
+    ("POD-ESP-50", "DESC-1"), ("POD-ESP-100", "DESC-1"),
+    ("DET-TAB-30", "RINSE-500"), ("DET-TAB-90", "RINSE-500"),
+]
+# Loyalty points that redeem an item outright.
+POINTS_COST: dict[str, int] = {"DESC-1": 600, "RINSE-500": 400, "FLT-PP-1": 1000,
+                               "FLT-WC-1": 800}
+STORE_NAMES_ZH: dict[str, str] = {"SH-XUHUI": "上海徐汇店", "SH-PUDONG": "上海浦东店",
+                                  "BJ-SIYUAN": "北京四元桥店", "ONLINE": "网上商城"}
+
 # Stock: most things everywhere, a few gaps so lead times differ between stores.
 OUT_OF_STOCK = {("SH-PUDONG", "FLT-RO-1"), ("BJ-SIYUAN", "POD-ESP-100"),
                 ("SH-XUHUI", "SOFA-CORNER"), ("SH-PUDONG", "WC-400")}
@@ -171,6 +182,12 @@ def seed(conn: Conn) -> None:
             "DO UPDATE SET interval_months = excluded.interval_months, "
             "interval_usage = excluded.interval_usage, usage_metric = excluded.usage_metric",
             SERVICES)
+        cur.executemany("INSERT INTO sku_related (sku, related_sku) VALUES (%s, %s) "
+                        "ON CONFLICT DO NOTHING", RELATED)
+        cur.executemany("UPDATE skus SET points_cost = %s WHERE sku = %s",
+                        [(cost, sku) for sku, cost in POINTS_COST.items()])
+        cur.executemany("UPDATE stores SET name_zh = %s WHERE id = %s",
+                        [(zh, store) for store, zh in STORE_NAMES_ZH.items()])
         stock = [(store[0], sku[0], 0 if (store[0], sku[0]) in OUT_OF_STOCK else 12)
                  for store in STORES for sku in SKUS if not sku[0].startswith("SVC-")]
         cur.executemany(

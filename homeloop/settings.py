@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     offer_weekly_cap: int = Field(default=3, ge=0)  # per customer, rolling 7 days
     offer_nearby_store_km: float = Field(default=50.0, ge=0)  # how far a pickup may send anyone
     offer_service_lead_days: int = Field(default=3, ge=0)  # booking a technician's visit
+    # A consumable used up in this many days or fewer makes its owner a heavy user: they are
+    # offered the bigger pack of the same category (an up-sell), with their consent.
+    offer_heavy_days: float = Field(default=30.0, gt=0)
 
     # Push delivery (notifications/fcm.py, replenishment/outbox.py). Without a service account
     # the outbox still fills, and nothing is sent.

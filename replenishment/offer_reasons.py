@@ -21,7 +21,7 @@ from typing import Literal
 from replenishment.items import ItemKind
 from replenishment.reasons import Language, duration, reason
 
-__all__ = ["PUSH_TITLES", "Fulfilment", "ReasonLine", "offer_reason"]
+__all__ = ["PUSH_TITLES", "Fulfilment", "ReasonLine", "marketing_reason", "offer_reason"]
 
 Fulfilment = Literal["pickup", "delivery", "visit"]
 
@@ -98,3 +98,27 @@ def _how_zh(fulfilment: Fulfilment, store: str | None, lead: int, delivery: int 
     if delivery is not None:
         text += f"，或送货上门，约 {duration(max(delivery, 1), 'zh')}送达"
     return text
+
+
+def marketing_reason(kind: str, item: str, other: str | None, product: str,
+                     saving_pct: int | None, points: int | None, points_cost: int | None,
+                     fulfilment: Fulfilment, store: str | None, lead_days: int,
+                     lang: Language) -> str:
+    """The sentence of an up-sell, cross-sell or points offer."""
+    if lang == "zh":
+        how = _how_zh(fulfilment, store, lead_days, None)
+        if kind == "upsell":
+            cheaper = f"，每次使用便宜{saving_pct}%" if saving_pct and saving_pct > 0 else ""
+            return f"您的{other}用得比较快：{item}更耐用{cheaper}——{how}。"
+        if kind == "crosssell":
+            return f"与您的{other}搭配：{item}——{how}。"
+        return f"您的{points}积分可兑换{product}用的{item}（{points_cost}积分）——{how}。"
+    how = _how_en(fulfilment, store, lead_days, None, several=False)
+    if kind == "upsell":
+        cheaper = (f" and costs {saving_pct}% less per use" if saving_pct and saving_pct > 0
+                   else "")
+        return f"You go through {other} quickly: {item} lasts longer{cheaper} — {how}."
+    if kind == "crosssell":
+        return f"Goes well with your {other}: {item} — {how}."
+    return (f"Your {points:,} points cover {item} for your {product} ({points_cost:,} points)"
+            f" — {how}.")

@@ -24,8 +24,8 @@ from typing import cast
 
 from homeloop.db import Conn
 from homeloop.settings import Settings
-from replenishment import offers_store
-from replenishment.offer_reasons import Fulfilment, ReasonLine, offer_reason
+from replenishment import marketing_store, offers_store
+from replenishment.offer_reasons import Fulfilment, ReasonLine, marketing_reason, offer_reason
 from replenishment.reasons import language
 
 __all__ = ["EvaluateResult", "OfferRules", "OfferView", "dismiss", "evaluate", "my_offers",
@@ -40,6 +40,7 @@ class OfferRules:
     weekly_cap: int = 3
     nearby_store_km: float = 50.0
     service_lead_days: int = 3
+    heavy_days: float = 30.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OfferRules:
@@ -48,7 +49,8 @@ class OfferRules:
                    expiry_days=settings.offer_expiry_days,
                    weekly_cap=settings.offer_weekly_cap,
                    nearby_store_km=settings.offer_nearby_store_km,
-                   service_lead_days=settings.offer_service_lead_days)
+                   service_lead_days=settings.offer_service_lead_days,
+                   heavy_days=settings.offer_heavy_days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,13 @@ def evaluate(conn: Conn, now: datetime, rules: OfferRules = OfferRules()) -> Eva
         nearby_km=rules.nearby_store_km, service_lead_days=rules.service_lead_days)
     ids = offers_store.insert_offers(conn, [_worded(c) for c in found], now, rules.expiry_days)
     statuses = offers_store.apply_no_spam(conn, ids, now, rules.weekly_cap)
+    # Marketing after the replenishments it rides on, so that those come first in the cap.
+    extra = marketing_store.candidates(conn, now, heavy_days=rules.heavy_days)
+    more = offers_store.insert_offers(conn, [_worded_marketing(c, now) for c in extra], now,
+                                      rules.expiry_days)
+    for status, n in offers_store.apply_no_spam(conn, more, now, rules.weekly_cap).items():
+        statuses[status] = statuses.get(status, 0) + n
+    ids += more
     return EvaluateResult(created=len(ids), pending=statuses.get("pending", 0),
                           deferred=statuses.get("deferred", 0),
                           suppressed=statuses.get("suppressed", 0),
@@ -92,7 +101,8 @@ def _worded(c: offers_store.Candidate) -> offers_store.NewOffer:
                             ln.item_name_zh if zh else _in_sentence(ln.item_name),
                             ln.product_name_zh if zh else ln.product_name,
                             ln.basis, ln.days_left, ln.prior_weight) for ln in c.lines]
-        return offer_reason(lines, fulfilment, c.store_name, c.lead_days, c.delivery_days,
+        store = (c.store_name_zh or c.store_name) if zh else c.store_name
+        return offer_reason(lines, fulfilment, store, c.lead_days, c.delivery_days,
                             "zh" if zh else "en")
 
     return offers_store.NewOffer(
@@ -102,6 +112,29 @@ def _worded(c: offers_store.Candidate) -> offers_store.NewOffer:
         store_id=c.store_id, lead_days=c.lead_days, due_at=c.due_at.isoformat(),
         lines=[{"instance_id": ln.instance_id, "item_sku": ln.item_sku,
                 "cycle_start": ln.cycle_start} for ln in c.lines])
+
+
+def _worded_marketing(c: marketing_store.MarketingCandidate,
+                      now: datetime) -> offers_store.NewOffer:
+    fulfilment = cast(Fulfilment, c.fulfilment)
+
+    def say(zh: bool) -> str:
+        other = c.other_name_zh if zh else (_in_sentence(c.other_name)
+                                             if c.other_name else None)
+        return marketing_reason(
+            c.kind, c.item_name_zh if zh else _in_sentence(c.item_name), other,
+            c.product_name_zh if zh else c.product_name, c.saving_pct, c.points,
+            c.points_cost, fulfilment,
+            (c.store_name_zh or c.store_name) if zh else c.store_name, c.lead_days,
+            "zh" if zh else "en")
+
+    return offers_store.NewOffer(
+        customer_id=c.customer_id, instance_id=c.instance_id, kind=c.kind,
+        item_skus=[c.item_sku], cycle_key=c.cycle_key, reason_en=say(zh=False),
+        reason_zh=say(zh=True), fulfilment=c.fulfilment, store_id=c.store_id,
+        lead_days=c.lead_days, due_at=now.isoformat(),
+        lines=[{"instance_id": c.instance_id, "item_sku": c.item_sku,
+                "cycle_start": c.cycle_start}])
 
 
 def _in_sentence(name: str) -> str:

@@ -57,6 +57,7 @@ class Candidate:
     cycle_key: str
     store_id: str | None
     store_name: str | None
+    store_name_zh: str | None
     fulfilment: str
     lead_days: int
     due_at: datetime
@@ -223,7 +224,8 @@ found AS (
                       || floor(extract(epoch FROM m.cycle_start))::bigint, ','
                       ORDER BY m.instance_id, m.item_sku) AS cycle_key,
            array_agg(m.item_sku ORDER BY m.due_at, m.instance_id, m.item_sku) AS item_skus,
-           m.store_id, st.name AS store_name, m.fulfilment, max(m.lead_days) AS lead_days,
+           m.store_id, st.name AS store_name, st.name_zh AS store_name_zh, m.fulfilment,
+           max(m.lead_days) AS lead_days,
            min(m.due_at) AS due_at,
            jsonb_agg(jsonb_build_object(
                'instance_id', m.instance_id, 'item_sku', m.item_sku,
@@ -237,11 +239,12 @@ found AS (
     JOIN skus sk ON sk.sku = m.item_sku
     JOIN skus ps ON ps.sku = m.product_sku
     LEFT JOIN stores st ON st.id = m.store_id
-    GROUP BY m.customer_id, m.offer_kind, m.bundle, m.store_id, st.name, m.fulfilment
+    GROUP BY m.customer_id, m.offer_kind, m.bundle, m.store_id, st.name, st.name_zh,
+             m.fulfilment
 )
 -- For a pickup, the online store as the alternative when it has every item.
 SELECT f.customer_id, f.kind, f.instance_id, f.cycle_key, f.item_skus, f.store_id,
-       f.store_name, f.fulfilment, f.lead_days, f.due_at,
+       f.store_name, f.store_name_zh, f.fulfilment, f.lead_days, f.due_at,
        (SELECT min(s.lead_days) FROM stores s
         WHERE f.fulfilment = 'pickup' AND s.online
           AND NOT EXISTS (SELECT 1 FROM unnest(f.item_skus) AS x(sku)
@@ -262,11 +265,11 @@ def candidates(conn: Conn, now: datetime, *, margin_days: float, bundle_days: in
         "nearby_km": nearby_km, "km_per_day": KM_PER_DAY,
         "service_lead": service_lead_days}).fetchall()
     found = []
-    for (customer_id, kind, instance_id, cycle_key, _skus, store_id, store_name, fulfilment,
-         lead_days, due_at, delivery_days, lines) in rows:
+    for (customer_id, kind, instance_id, cycle_key, _skus, store_id, store_name, store_name_zh,
+         fulfilment, lead_days, due_at, delivery_days, lines) in rows:
         found.append(Candidate(
-            customer_id, kind, instance_id, cycle_key, store_id, store_name, fulfilment,
-            int(lead_days), due_at, delivery_days,
+            customer_id, kind, instance_id, cycle_key, store_id, store_name, store_name_zh,
+            fulfilment, int(lead_days), due_at, delivery_days,
             [CandidateLine(**line) for line in lines]))
     return found
 

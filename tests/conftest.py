@@ -44,7 +44,7 @@ TEST_REDIS_DB = str(1 + SLOT)  # the development stack's Celery uses db 0
 TEST_STATE = "test" + (f"-{SLOT}" if SLOT else "")
 # The seeded catalog survives between tests; every other table is emptied before each one.
 CATALOG_TABLES = ("alembic_version", "skus", "stores", "inventory", "sku_consumables",
-                  "sku_services", "offer_kinds")
+                  "sku_services", "offer_kinds", "sku_related")
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05,

@@ -107,7 +107,7 @@ def test_home_store_stock_is_a_pickup_tomorrow_with_delivery_as_the_alternative(
         "PP cotton pre-filter: about 3 days left at your usual pace — pick it up at "
         "Shanghai Xuhui tomorrow, or have it delivered in 3 days.")
     assert offer["reason_zh"] == ("PP棉前置滤芯：按您平时的用量，大约还能用 3 天——明天可到"  # noqa: RUF001
-                                  "Shanghai Xuhui自提，或送货上门，约 3 天送达。")  # noqa: RUF001
+                                  "上海徐汇店自提，或送货上门，约 3 天送达。")  # noqa: RUF001
     assert offer["due_at"] == NOW + timedelta(days=2.6)
     assert offer["expires_at"] == offer["due_at"] + timedelta(days=3)
 

@@ -1,10 +1,14 @@
-"""Accepted offers become order requests, sent to the retailer's order system by webhook.
+"""Accepted offers become order requests; the catalog relations the marketing offers need.
 
 - ``order_requests``: one per accepted offer (``UNIQUE (offer_id)``: accepting again, or a
   retry, never makes a second), with how the customer wants it (pickup at a store, delivery,
   a technician's visit), the items, and the webhook's delivery state: ``queued`` (with
   ``next_attempt_at``), ``sent`` (with the order system's reference), ``dead`` (refused, or
   out of attempts, with the last error).
+- ``sku_related``: items that go with an item (descaler with coffee pods, rinse aid with
+  dishwasher tablets), for cross-sell offers.
+- ``skus.points_cost``: the loyalty points that redeem an item, for points offers.
+- ``stores.name_zh``: a store's Chinese name, for offers worded in Chinese.
 
 Revision ID: 0010
 Revises: 0009
@@ -36,6 +40,15 @@ CREATE TABLE order_requests (
 );
 CREATE INDEX order_requests_due ON order_requests (next_attempt_at) WHERE status = 'queued';
 CREATE INDEX order_requests_customer ON order_requests (customer_id);
+
+CREATE TABLE sku_related (
+    sku          text NOT NULL REFERENCES skus(sku),
+    related_sku  text NOT NULL REFERENCES skus(sku),
+    PRIMARY KEY (sku, related_sku),
+    CHECK (sku <> related_sku)
+);
+ALTER TABLE skus ADD COLUMN points_cost integer CHECK (points_cost > 0);
+ALTER TABLE stores ADD COLUMN name_zh text;
 """
 
 
@@ -44,4 +57,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE order_requests")
+    op.execute("DROP TABLE order_requests, sku_related; "
+               "ALTER TABLE skus DROP COLUMN points_cost; ALTER TABLE stores DROP COLUMN name_zh")
