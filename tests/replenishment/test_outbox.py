@@ -284,3 +284,38 @@ def test_without_a_service_account_pushes_are_queued_not_sent(
     assert row_of(db, offer_id)["status"] == "queued"
     schedule = make_celery(settings).conf.beat_schedule["send-pushes"]
     assert schedule["task"] == "replenishment.send_pushes"
+
+
+def test_a_real_worker_pushes_a_pending_offer_once(
+        db: Conn, fcm: FcmStandIn, push_settings: Settings) -> None:
+    import subprocess
+    import sys
+
+    from homeloop.worker import make_celery
+    from tests.conftest import process_env
+
+    owner = customer(db)
+    instance = product(db, owner, "WP-500")
+    db.execute(
+        "INSERT INTO offers (customer_id, instance_id, kind, item_skus, cycle_key, reason_en, "
+        "reason_zh, fulfilment, store_id, lead_days, due_at, expires_at, deliver_after, "
+        "decided_at) VALUES (%s, %s, 'replenish', ARRAY['FLT-PP-1'], 'now', 'Filter due', "
+        "'滤芯到期', 'pickup', 'SH-XUHUI', 1, now() + interval '2 days', "
+        "now() + interval '5 days', now(), now())", (owner, instance))
+    token(db, owner, "phone-1", datetime.now(NOW.tzinfo))
+    env = process_env(push_settings, fcm_credentials_file=str(push_settings.fcm_credentials_file),
+                      fcm_endpoint=str(push_settings.fcm_endpoint))
+    worker = subprocess.Popen([sys.executable, "-m", "homeloop", "worker", "--concurrency", "1"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        app = make_celery(push_settings)
+        first = app.send_task("replenishment.send_pushes").get(timeout=60)
+        again = app.send_task("replenishment.send_pushes").get(timeout=60)
+        app.close()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert first["queued"] == 1 and first["delivered"]["sent"] == 1
+    assert again["queued"] == 0 and again["delivered"]["sent"] == 0
+    assert fcm.tokens_sent_to() == ["phone-1"]
+    assert db.execute("SELECT status FROM offers").fetchone() == ("sent",)
