@@ -1,0 +1,93 @@
+"""Discounts within a monthly budget (margin and commission shown, a manager beyond it, an
+audit trail), and points for a first purchase in a new category."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from clienteling.discounts import effect
+from homeloop.settings import Settings
+from tests.api.conftest import auth
+
+
+def test_effect_on_margin_and_commission() -> None:
+    e = effect("discount", price=100_000, cost=60_000, amount=10_000, budget=50_000, used=45_000)
+    assert (e.margin_before_cents, e.margin_after_cents) == (40_000, 30_000)
+    assert e.margin_rate_after == round(30_000 / 90_000, 4)
+    assert (e.commission_before_cents, e.commission_after_cents) == (3_000, 2_700)
+    assert e.budget_left_cents == 5_000 and e.needs_approval
+    gift = effect("gift", price=100_000, cost=60_000, amount=5_000, budget=50_000, used=0)
+    assert gift.commission_after_cents == gift.commission_before_cents and not gift.needs_approval
+
+
+def test_beyond_the_budget_a_manager_approves_and_every_step_is_recorded(
+        client: TestClient, settings: Settings, db: Any, customer: int,
+        assistant: dict[str, str]) -> None:
+    staff_id = db.execute("SELECT id FROM staff_members WHERE username = 'ann'").fetchone()[0]
+    db.execute("INSERT INTO assistant_budgets (assistant, month, budget_cents) VALUES "
+               "(%s, date_trunc('month', now())::date, 100000)", (f"staff:{staff_id}",))
+
+    def ask(amount: int, dry_run: bool = False) -> Any:
+        r = client.post("/v1/staff/discounts", headers=assistant, json={
+            "customer_id": customer, "sku": "WC-300", "amount_cents": amount,
+            "dry_run": dry_run})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    quote = ask(60_000, dry_run=True)
+    # WC-300: ¥1,899, no cost on file → the standard grade's 40 % margin.
+    assert quote["status"] == "quote" and quote["id"] is None
+    assert quote["margin_before_cents"] == 75_960 and quote["margin_after_cents"] == 15_960
+    assert quote["commission_before_cents"] == 5_697
+    assert quote["commission_after_cents"] == 3_897
+    first = ask(60_000)
+    assert first["status"] == "granted" and first["budget_left_cents"] == 100_000
+    second = ask(60_000)
+    assert second["status"] == "pending_approval" and second["needs_approval"]
+    assert second["budget_left_cents"] == 40_000
+
+    # Only a manager decides; the assistant cannot approve their own.
+    decision = f"/v1/staff/discounts/{second['id']}/decision"
+    assert client.post(decision, headers=assistant, json={"approve": True}).status_code == 403
+    manager = auth(settings, "staff:root")
+    done = client.post(decision, headers=manager, json={"approve": True})
+    assert done.status_code == 200 and done.json()["status"] == "approved"
+    assert [e["action"] for e in done.json()["events"]] == ["requested", "approved"]
+    assert client.post(decision, headers=manager, json={"approve": False}).status_code == 409
+    trail = db.execute("SELECT d.status, e.actor, e.action FROM discount_events e "
+                       "JOIN discounts d ON d.id = e.discount_id ORDER BY e.id").fetchall()
+    assert [(a, b) for _, a, b in trail][1:] == [(f"staff:{staff_id}", "requested"),
+                                                 ("staff:" + str(db.execute(
+                                                     "SELECT id FROM staff_members WHERE "
+                                                     "username = 'root'").fetchone()[0]),
+                                                  "approved")]
+    assert trail[0][1:] == (f"staff:{staff_id}", "granted")
+    # Refused without the customer's consent for the store.
+    from identity.privacy import set_store_consent
+    set_store_consent(db, customer, "SH-XUHUI", False)
+    assert client.post("/v1/staff/discounts", headers=assistant, json={
+        "customer_id": customer, "sku": "WC-300", "amount_cents": 100}).status_code == 403
+
+
+def test_points_for_a_first_purchase_in_a_new_category(db: Any, customer: int) -> None:
+    from orders import service as orders
+    from orders.schemas import LineIn
+
+    now = datetime.now(UTC)
+
+    def points() -> int:
+        return int(db.execute("SELECT points FROM customers WHERE id = %s",
+                              (customer,)).fetchone()[0])
+
+    orders.place_order(db, customer, "SH-XUHUI", None, [LineIn(sku="WC-300")], now)
+    assert points() == 0  # a first order is new to everyone
+    orders.place_order(db, customer, "SH-XUHUI", None,
+                       [LineIn(sku="LAMP-TABLE"), LineIn(sku="LAMP-FLOOR"),
+                        LineIn(sku="WC-400")], now)
+    assert points() == 200  # lamps are new; toilets are not
+    orders.place_order(db, customer, "SH-XUHUI", None, [LineIn(sku="LAMP-TABLE")], now)
+    assert points() == 200
+    assert db.execute("SELECT category FROM points_awards").fetchall() == [("lamp",)]
