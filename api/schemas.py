@@ -162,6 +162,8 @@ class OrderRequest(BaseModel):
     ready_by: datetime = Field(description="When it can be picked up, delivered or visited")
     status: Literal["queued", "sent", "dead"]
     external_ref: str | None = Field(description="The order system's order id, once sent")
+    fitted_at: datetime | None = Field(
+        description="When the new consumable showed up in the product's timeline")
     created_at: datetime
 
 

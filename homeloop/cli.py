@@ -107,7 +107,8 @@ def forecast() -> None:
     _logging("WARNING")
     done = run_all(Settings())
     typer.echo(f"{done.forecasts} forecasts stored for {done.products} products"
-               + (f"; {done.pruned} of released products dropped" if done.pruned else ""))
+               + (f"; {done.pruned} of released products dropped" if done.pruned else "")
+               + (f"; {done.fitted} ordered consumables now fitted" if done.fitted else ""))
 
 
 @offers_app.command("evaluate")

@@ -9,7 +9,12 @@ one order request for it (``UNIQUE (offer_id)``: accepting again returns the sam
 with ``FOR UPDATE SKIP LOCKED`` and posts each through :mod:`order_webhook`: sent → ``sent``
 with the order system's reference; a refusal (a 4xx) → ``dead`` at once; a failure worth
 retrying → ``next_attempt_at`` = now + backoff · 2^(n-1), and ``dead`` after
-``order_webhook_max_attempts``. Callers own the transaction.
+``order_webhook_max_attempts``.
+
+:func:`mark_fitted` closes the loop after each forecast run: an accepted offer's consumable
+whose forecast has started a new cycle since (the customer tapped the new filter's tag, the
+device reported it replaced, a counter reset) was fitted; its request gets ``fitted_at``.
+Callers own the transaction.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from homeloop.errors import Conflict, InvalidInput, NotFound
 from homeloop.settings import Settings
 from replenishment import order_webhook
 
-__all__ = ["Choice", "OrderRequest", "accept", "deliver", "requests_of"]
+__all__ = ["Choice", "OrderRequest", "accept", "deliver", "mark_fitted", "requests_of"]
 
 OPEN = ("pending", "deferred", "sent", "opened")
 
@@ -51,11 +56,12 @@ class OrderRequest:
     attempts: int
     last_error: str | None
     external_ref: str | None
+    fitted_at: datetime | None
     created_at: datetime
 
 
 _COLUMNS = ("id, offer_id, customer_id, fulfilment, store_id, items, ready_by, status, "
-            "attempts, last_error, external_ref, created_at")
+            "attempts, last_error, external_ref, fitted_at, created_at")
 
 
 def _request_of_offer(conn: Conn, offer_id: int) -> OrderRequest | None:
@@ -189,3 +195,17 @@ def deliver(conn: Conn, settings: Settings, now: datetime,
                          (tries, done.error, now + backoff, rid))
             counts["retry"] += 1
     return DeliverResult(counts["sent"], counts["retry"], counts["dead"])
+
+
+def mark_fitted(conn: Conn) -> int:
+    """Order requests whose consumables were all replaced since their offer; how many."""
+    return conn.execute(
+        "UPDATE order_requests r SET fitted_at = fitted.at FROM ("
+        "  SELECT l.offer_id, max(f.cycle_start) AS at, bool_and(f.cycle_start > l.cycle_start)"
+        "         AS all_new"
+        "  FROM offer_lines l JOIN instance_forecasts f"
+        "    ON f.instance_id = l.instance_id AND f.item_sku = l.item_sku"
+        "  WHERE l.offer_kind IN ('replenish', 'upsell', 'crosssell', 'points')"
+        "  GROUP BY l.offer_id) fitted "
+        "WHERE fitted.offer_id = r.offer_id AND fitted.all_new AND r.fitted_at IS NULL"
+    ).rowcount

@@ -50,6 +50,7 @@ class RunResult:
     products: int
     forecasts: int
     pruned: int
+    fitted: int  # order requests whose new consumable the timelines now show in place
 
 
 def run_all(settings: Settings, *, batch_size: int = service.BATCH_SIZE) -> RunResult:
@@ -63,8 +64,9 @@ def run_all(settings: Settings, *, batch_size: int = service.BATCH_SIZE) -> RunR
             products += len(ids)
             after = ids[-1]
         pruned = store.prune_unclaimed(conn)
+        fitted = order_requests.mark_fitted(conn)
         conn.commit()
-    return RunResult(products, forecasts, pruned)
+    return RunResult(products, forecasts, pruned, fitted)
 
 
 @shared_task(name="replenishment.forecast_all")

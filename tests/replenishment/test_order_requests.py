@@ -272,3 +272,34 @@ def test_staff_see_offer_statistics_without_customer_data(
                       "acceptance_rate": 0.5}]
     assert client.get("/v1/staff/offer-stats", headers=auth(settings, customer)
                       ).status_code == 403
+
+
+def test_the_new_consumables_tap_shows_the_order_request_fitted(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    from replenishment.order_requests import mark_fitted
+
+    customer, offer = _offer(db)
+    instance = db.execute("SELECT instance_id FROM offers WHERE id = %s", (offer,)).fetchone()[0]
+    old_cycle = datetime.now(UTC) - timedelta(days=170)
+    db.execute("INSERT INTO offer_lines (offer_id, offer_kind, instance_id, item_sku, "
+               "cycle_start) VALUES (%s, 'replenish', %s, 'FLT-PP-1', %s)",
+               (offer, instance, old_cycle))
+
+    def forecast_cycle(start: datetime) -> None:
+        db.execute(
+            "INSERT INTO instance_forecasts (instance_id, item_sku, kind, metric, rate_per_day, "
+            "used, remaining, days_left, confidence, basis, data_days, prior_weight, "
+            "cycle_start, computed_at, due_at) VALUES (%s, 'FLT-PP-1', 'consumable', 'flow_l', "
+            "10, 5, 1995, 180, 0.8, 'usage', 30, 0.1, %s, now(), now() + interval '180 days') "
+            "ON CONFLICT (instance_id, item_sku, kind) DO UPDATE SET "
+            "cycle_start = excluded.cycle_start", (instance, start))
+
+    client.post(f"/v1/me/offers/{offer}/accept", headers=auth(settings, customer), json={})
+    forecast_cycle(old_cycle)  # the old filter is still in
+    assert mark_fitted(db) == 0
+    tapped = datetime.now(UTC).replace(microsecond=0)
+    forecast_cycle(tapped)  # the customer tapped the new filter's tag: a new cycle
+    assert mark_fitted(db) == 1
+    [request] = client.get("/v1/me/order-requests", headers=auth(settings, customer)).json()
+    assert datetime.fromisoformat(request["fitted_at"]) == tapped
+    assert mark_fitted(db) == 0

@@ -40,7 +40,8 @@ def test_forecast_all_on_a_real_worker_stores_claimed_products_only(
     try:
         app = make_celery(settings)
         result = app.send_task("replenishment.forecast_all")
-        assert result.get(timeout=60) == {"products": 2, "forecasts": 6, "pruned": 4}
+        assert result.get(timeout=60) == {"products": 2, "forecasts": 6, "pruned": 4,
+                                              "fitted": 0}
         app.close()
     finally:
         worker.terminate()

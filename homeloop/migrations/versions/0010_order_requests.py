@@ -4,7 +4,8 @@
   retry, never makes a second), with how the customer wants it (pickup at a store, delivery,
   a technician's visit), the items, and the webhook's delivery state: ``queued`` (with
   ``next_attempt_at``), ``sent`` (with the order system's reference), ``dead`` (refused, or
-  out of attempts, with the last error).
+  out of attempts, with the last error), and ``fitted_at`` once the product's timeline
+  shows the new consumable in place.
 - ``sku_related``: items that go with an item (descaler with coffee pods, rinse aid with
   dishwasher tablets), for cross-sell offers.
 - ``skus.points_cost``: the loyalty points that redeem an item, for points offers.
@@ -35,6 +36,9 @@ CREATE TABLE order_requests (
     next_attempt_at  timestamptz NOT NULL,
     last_error       text,
     external_ref     text,
+    -- the new consumable was fitted: its forecast started a new cycle (an NFC tap on it,
+    -- a "replaced" event, a counter reset)
+    fitted_at        timestamptz,
     created_at       timestamptz NOT NULL DEFAULT now(),
     sent_at          timestamptz
 );
