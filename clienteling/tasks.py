@@ -1,5 +1,6 @@
-"""Celery tasks: derived tags (incremental, from the queue of changed customers, plus a
-nightly pass over everyone, since time alone changes some tags) and co-purchase counts.
+"""Celery tasks: the assistants' tasks opened by rules (hourly); derived tags (incremental,
+from the queue of changed customers, plus a nightly pass over everyone, since time alone
+changes some tags); co-purchase counts (nightly).
 
 Each batch is its own transaction; a rerun recomputes the same tags.
 """
@@ -11,12 +12,12 @@ from datetime import UTC, datetime
 
 from celery import shared_task
 
-from clienteling import recs_store, service, store
+from clienteling import recs_store, service, store, tasks_store
 from homeloop.db import connect
 from homeloop.settings import Settings
 
-__all__ = ["queue_everyone", "refresh_copurchase", "refresh_tags", "run_copurchase",
-           "run_queue_everyone", "run_tags"]
+__all__ = ["open_day_tasks", "queue_everyone", "refresh_copurchase", "refresh_tags",
+           "run_copurchase", "run_day_tasks", "run_queue_everyone", "run_tags"]
 
 log = logging.getLogger(__name__)
 
@@ -62,3 +63,15 @@ def queue_everyone() -> int:
 @shared_task(name="clienteling.refresh_copurchase")
 def refresh_copurchase() -> int:
     return run_copurchase(Settings())
+
+
+def run_day_tasks(settings: Settings) -> int:
+    with connect(settings) as conn:
+        n = tasks_store.open_day_tasks(conn, datetime.now(UTC))
+        conn.commit()
+    return n
+
+
+@shared_task(name="clienteling.open_day_tasks")
+def open_day_tasks() -> int:
+    return run_day_tasks(Settings())

@@ -14,7 +14,7 @@ from psycopg.rows import dict_row
 from homeloop.db import Conn
 from homeloop.errors import NotFound
 
-__all__ = ["close_task", "open_task", "open_tasks"]
+__all__ = ["close_task", "open_day_tasks", "open_task", "open_tasks"]
 
 
 def open_task(conn: Conn, *, store_id: str, assistant: str | None, customer_id: int, kind: str,
@@ -45,3 +45,48 @@ def close_task(conn: Conn, task_id: int, store_id: str | None, now: datetime) ->
                         (now, task_id, store_id, store_id)).rowcount
     if not done:
         raise NotFound(f"task {task_id} does not exist")
+
+
+OPEN_DAY_TASKS = """
+WITH found AS (
+    -- an accepted offer: make sure it reaches the customer
+    SELECT coalesce(o.store_id, c.home_store_id) AS store_id, c.id AS customer_id,
+           'offer_follow_up' AS kind, 'offer:' || o.id AS subject,
+           'Follow up the accepted offer: ' || o.reason_en AS body, o.updated_at AS due_at
+    FROM offers o JOIN customers c ON c.id = o.customer_id
+    WHERE o.status = 'accepted' AND o.updated_at > %(now)s - interval '14 days'
+    UNION ALL
+    -- a quality notice went out: call the customer before they call us
+    SELECT c.home_store_id, c.id, 'quality_call', 'offer:' || o.id,
+           'Quality call-back: ' || o.reason_en, o.decided_at
+    FROM offers o JOIN customers c ON c.id = o.customer_id
+    WHERE o.kind = 'quality' AND o.status <> 'suppressed'
+      AND o.decided_at > %(now)s - interval '14 days'
+    UNION ALL
+    -- a consumable or service due within a week
+    SELECT c.home_store_id, c.id, 'maintenance_due',
+           'instance:' || f.instance_id || ':' || f.item_sku || ':' || f.cycle_start::date,
+           s.name || ' due ' || to_char(f.due_at AT TIME ZONE c.timezone, 'YYYY-MM-DD')
+               || ' (' || p.sku || ')', f.due_at - interval '7 days'
+    FROM instance_forecasts f JOIN product_instances p ON p.id = f.instance_id
+    JOIN customers c ON c.id = p.owner_id JOIN skus s ON s.sku = f.item_sku
+    WHERE f.due_at <= %(now)s + interval '7 days'
+)
+INSERT INTO assistant_tasks (store_id, assistant, customer_id, kind, subject, body, due_at,
+                             created_at)
+SELECT f.store_id, b.assistant, f.customer_id, f.kind, f.subject, f.body,
+       greatest(f.due_at, %(now)s), %(now)s
+FROM found f
+-- the assistant the customer is bound to at that store, if any; the store's otherwise
+LEFT JOIN assistant_bindings b ON b.customer_id = f.customer_id AND b.store_id = f.store_id
+WHERE f.store_id IS NOT NULL
+  AND EXISTS (SELECT 1 FROM stores s WHERE s.id = f.store_id AND NOT s.online)
+ON CONFLICT (kind, subject) DO NOTHING
+"""
+
+
+def open_day_tasks(conn: Conn, now: datetime) -> int:
+    """Open the tasks rules find (accepted offers, quality notices, items due within a week)
+    for the customers' home store (their bound assistant there, else anyone); a task already
+    open or done for the same subject is not opened again. Returns how many are new."""
+    return conn.execute(OPEN_DAY_TASKS, {"now": now}).rowcount

@@ -54,6 +54,9 @@ def make_celery(settings: Settings) -> Celery:
                                "schedule": crontab(minute="5", hour="2")},
             "refresh-copurchase": {"task": "clienteling.refresh_copurchase",
                                    "schedule": crontab(minute="35", hour="2")},
+            # The assistants' tasks: accepted offers, quality call-backs, items due.
+            "open-day-tasks": {"task": "clienteling.open_day_tasks",
+                               "schedule": crontab(minute="52")},
         },
     )
     return app

@@ -121,3 +121,27 @@ def test_an_assistants_qr_binds_the_customer_to_them(
     # Without the store's consent the binding stays, but the customer is not shown.
     set_store_consent(db, customer, "SH-XUHUI", False)
     assert client.get("/v1/staff/day", headers=assistant).json()["customers"] == []
+
+
+def test_the_assistants_day_gathers_what_is_due_once(
+        client: TestClient, settings: Settings, db: Any, customer: int,
+        assistant: dict[str, str]) -> None:
+    from clienteling.tasks import run_day_tasks
+
+    _with_history(db, customer)  # a pre-filter due in 9 days: not yet
+    assert run_day_tasks(settings) == 0
+    db.execute("UPDATE instance_forecasts SET due_at = now() + interval '5 days'")
+    assert run_day_tasks(settings) == 1
+    assert run_day_tasks(settings) == 0  # once
+    tasks = client.get("/v1/staff/day", headers=assistant).json()["tasks"]
+    assert [(t["kind"], t["customer_id"]) for t in tasks] == [("maintenance_due", customer)]
+    assert tasks[0]["body"].startswith("PP cotton pre-filter due ")
+    # Another store's assistant does not see it; done, it leaves the list.
+    pudong = auth(settings, "staff:bo", role="assistant", store="SH-PUDONG")
+    assert client.get("/v1/staff/day", headers=pudong).json()["tasks"] == []
+    assert client.post(f"/v1/staff/tasks/{tasks[0]['id']}/done",
+                       headers=pudong).status_code == 404
+    assert client.post(f"/v1/staff/tasks/{tasks[0]['id']}/done",
+                       headers=assistant).status_code == 204
+    assert client.get("/v1/staff/day", headers=assistant).json()["tasks"] == []
+    assert run_day_tasks(settings) == 0
