@@ -193,6 +193,11 @@ Homeloop demo is running.
                   (first run in about {backlog_s:.0f} s, then hourly; now: homeloop forecast)
   Their offers    curl -H "Authorization: Bearer $TOKEN" {base}/v1/me/offers
                   (after the first forecast, then every 15 min; now: homeloop offers evaluate)
+  Accept one      curl -X POST -H "Authorization: Bearer $TOKEN" \\
+                    -H "Content-Type: application/json" -d '{{}}' \\
+                    {base}/v1/me/offers/<id>/accept
+                  (its order request waits, queued, in {base}/v1/me/order-requests
+                  until HOMELOOP_ORDER_WEBHOOK_URL names the order system)
   Their design    curl -H "Authorization: Bearer $TOKEN" {base}/v1/designs/{design}/checks
                   (also /bom, /history, and /scene.glb?profile=phone|planner|vr)
   Layouts         curl -H "Authorization: Bearer $TOKEN" '{base}/v1/communities/layouts?q=jade'
