@@ -163,21 +163,35 @@ def check_rate(request: Request, key: str, limit: str) -> None:
                           retry_after=retry_after)
 
 
+def _counting_failures(request: Request, resolve: Callable[[], Principal]) -> Principal:
+    """Resolve the caller; a failed sign-in counts against the client address's limit, so
+    guessing tokens from one address is slowed down (429) rather than answered forever."""
+    try:
+        return resolve()
+    except Unauthorized:
+        settings: Settings = request.app.state.settings
+        address = request.client.host if request.client else "unknown"
+        check_rate(request, f"unauthenticated:{address}", settings.failed_auth_rate_limit)
+        raise
+
+
 def _principal(request: Request,
                firebase: Annotated[HTTPAuthorizationCredentials | None,
                                    Security(firebase_bearer)],
                session: Annotated[HTTPAuthorizationCredentials | None,
                                   Security(session_bearer)]) -> Principal:
-    token = _token(firebase, session)
-    if sessions.is_session_token(token):
-        return _as_session(request, token)
-    return _as_customer(request, token)
+    def resolve() -> Principal:
+        token = _token(firebase, session)
+        if sessions.is_session_token(token):
+            return _as_session(request, token)
+        return _as_customer(request, token)
+    return _counting_failures(request, resolve)
 
 
 def _customer(request: Request,
               firebase: Annotated[HTTPAuthorizationCredentials | None,
                                   Security(firebase_bearer)]) -> int:
-    principal = _as_customer(request, _token(firebase))
+    principal = _counting_failures(request, lambda: _as_customer(request, _token(firebase)))
     assert principal.customer_id is not None
     return principal.customer_id
 
@@ -185,7 +199,8 @@ def _customer(request: Request,
 def _recent_customer(request: Request,
                      firebase: Annotated[HTTPAuthorizationCredentials | None,
                                          Security(firebase_bearer)]) -> int:
-    principal = _as_customer(request, _token(firebase), check_revoked=True)
+    principal = _counting_failures(
+        request, lambda: _as_customer(request, _token(firebase), check_revoked=True))
     assert principal.customer_id is not None
     return principal.customer_id
 
@@ -193,7 +208,7 @@ def _recent_customer(request: Request,
 def _session(request: Request,
              session: Annotated[HTTPAuthorizationCredentials | None,
                                 Security(session_bearer)]) -> Principal:
-    return _as_session(request, _token(session))
+    return _counting_failures(request, lambda: _as_session(request, _token(session)))
 
 
 def _kiosk(principal: Annotated[Principal, Depends(_session)]) -> Principal:

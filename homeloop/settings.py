@@ -109,6 +109,7 @@ class Settings(BaseSettings):
     # Rate limits per identity (limits' notation), counted in Redis.
     rate_limit: str = "300/minute"
     sign_in_rate_limit: str = "10/minute"  # per client address and account name
+    failed_auth_rate_limit: str = "60/minute"  # bad or missing tokens, per client address
 
     @property
     def asset_dir(self) -> Path:

@@ -82,7 +82,10 @@ def settings() -> Iterator[Settings]:
     test = base.model_copy(update={
         "database_url": url, "mqtt_port": TEST_MQTT_PORT,
         "redis_url": base.redis_url.rsplit("/", 1)[0] + "/" + TEST_REDIS_DB,
-        "state_dir": PROJECT_ROOT / ".local" / TEST_STATE, "gateway_metrics_port": 0})
+        "state_dir": PROJECT_ROOT / ".local" / TEST_STATE, "gateway_metrics_port": 0,
+        # Ids restart in every test, so the same identities come back many times a minute:
+        # the rate-limit tests set their own limits.
+        "rate_limit": "1000000/minute", "failed_auth_rate_limit": "1000000/minute"})
     services.mosquitto_down(test)
     services.mosquitto_up(test)
     migrate.upgrade(test)

@@ -148,6 +148,20 @@ def test_rate_limits_are_per_identity_and_say_when_to_retry(
         assert tries == [401, 401, 401, 429]
 
 
+def test_guessing_tokens_from_one_address_is_slowed_down(settings: Settings, db: Conn) -> None:
+    from customers.store import create_customer
+
+    strict = settings.model_copy(update={"failed_auth_rate_limit": "3/minute"})
+    me = create_customer(db, "Li")
+    with TestClient(create_app(strict)) as client:
+        client.app.state.limiter.storage.reset()  # type: ignore[attr-defined]
+        guesses = [client.get("/v1/me", headers=bearer(f"guess-{n}")).status_code
+                   for n in range(4)]
+        assert guesses == [401, 401, 401, 429]
+        # A valid token still gets in: only failures count.
+        assert client.get("/v1/me", headers=auth(settings, me)).status_code == 200
+
+
 def test_every_answer_has_a_request_id_and_errors_quote_it(client: TestClient) -> None:
     ok = client.get("/healthz")
     assert len(ok.headers["x-request-id"]) >= 32
