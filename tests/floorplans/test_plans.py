@@ -160,3 +160,9 @@ def test_a_curved_wall_follows_its_arc(export: dict[str, Any]) -> None:
     for wall in pieces:  # the pieces' ends lie on the arc (moved out by half the thickness)
         for x, z in (wall.start, wall.end):
             assert math.hypot(x - cx, z - cz) == pytest.approx(3.0, abs=0.06)
+
+
+def test_numbers_must_be_finite() -> None:
+    with pytest.raises(InvalidInput, match="finite"):
+        parse_plan(square(openings=[{"id": "d", "wall_id": "s", "kind": "door",
+                                     "offset": float("nan"), "width": 0.8, "height": 2.1}]))
