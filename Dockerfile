@@ -11,6 +11,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends gltfpack nodejs
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 ENV NODE_PATH=/app/node_modules
+# The room designer's web client, built from its lockfile; only the build stays in the image.
+COPY web/kiosk/package.json web/kiosk/package-lock.json web/kiosk/build.mjs ./web/kiosk/
+COPY web/kiosk/src ./web/kiosk/src
+RUN cd web/kiosk && npm ci --no-audit --no-fund && npm run build \
+    && rm -rf node_modules && npm cache clean --force
+ENV HOMELOOP_WEB_DIR=/app/web/kiosk/dist
 COPY pyproject.toml README.md ./
 COPY homeloop ./homeloop
 COPY catalog ./catalog

@@ -19,7 +19,14 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed
+# The room designer's web client (three.js, model-viewer, qrcode), pinned by its own lockfile and
+# built into web/kiosk/dist, which the API serves at /kiosk/.
+WEB := web/kiosk
+$(WEB)/dist/.built: $(WEB)/package.json $(WEB)/package-lock.json $(WEB)/build.mjs $(wildcard $(WEB)/src/*)
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed $(WEB)/dist/.built
 
 services: install
 	$(HOMELOOP) services up

@@ -18,6 +18,7 @@ from api.routes import (
     floorplans,
     identity,
     kiosk,
+    kiosk_web,
     offers,
     orders,
     products,
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(assets.router)
     app.include_router(clienteling.router)
     app.include_router(orders.router)
+    kiosk_web.mount(app, (settings or Settings()).web_dir)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database reachability")
     def healthz() -> dict[str, str]:

@@ -32,6 +32,8 @@ DEBIAN_PACKAGES = {
     Path("/usr/bin/node"): "nodejs",
     Path("/usr/bin/npm"): "npm",
     Path("/usr/share/assimp/models"): "assimp-testmodels",  # real broken files, for the tests
+    # The room designer's end-to-end tests and `homeloop bench kiosk` drive it with Playwright.
+    Path("/usr/bin/chromium"): "chromium",
 }
 PG_USER = "homeloop"
 PG_PASSWORD = "homeloop"

@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     asset_node: str = "node"  # runs the Khronos glTF-Validator (ar_assets/validate.cjs)
     asset_gltfpack: str = "gltfpack"
     asset_tool_timeout_s: float = Field(default=600.0, gt=0)
+    # The room designer's built web client (web/kiosk, `npm run build`), served at /kiosk/.
+    web_dir: Path = PROJECT_ROOT / "web" / "kiosk" / "dist"
 
     # API.
     api_host: str = "127.0.0.1"

@@ -1,0 +1,37 @@
+"""The room designer's web client (``web/kiosk``, built by ``npm run build``) at ``/kiosk/``.
+
+Static files only: the page signs in and calls the API like any other client. Not in the
+OpenAPI document. A missing build answers 404 with a hint rather than stopping the API.
+"""
+
+from __future__ import annotations
+
+import os
+from os import PathLike
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+__all__ = ["mount"]
+
+
+class _Client(StaticFiles):
+    """Static files whose HTML and scripts are revalidated (the build names are not hashed)."""
+
+    def file_response(self, full_path: PathLike[str] | str, stat_result: os.stat_result,
+                      scope: Scope, status_code: int = 200) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
+def mount(app: FastAPI, directory: Path) -> None:
+    @app.get("/kiosk", include_in_schema=False)
+    def kiosk_root() -> RedirectResponse:
+        return RedirectResponse("/kiosk/", status_code=308)
+
+    app.mount("/kiosk", _Client(directory=directory, html=True, check_dir=False), name="kiosk")

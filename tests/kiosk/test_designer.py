@@ -1,0 +1,177 @@
+"""The room designer as a person uses it: open the demo design, move and turn products, see
+the checks, save with If-Match and see conflicts, hand the design to a phone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import requests
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from homeloop.settings import Settings
+from tests.api.conftest import auth
+from tests.kiosk.conftest import bearer, demo_design
+
+
+def open_design(page: Page, server: str, design: str, token: str, lang: str = "en") -> None:
+    page.goto(f"{server}/kiosk/?design={design}&lang={lang}#token={token}")
+    expect(page.locator("body")).to_have_attribute("data-state", "ready", timeout=20_000)
+
+
+def api_design(server: str, settings: Settings, who: str | int, design: str,
+               **claims: object) -> dict[str, Any]:
+    answer = requests.get(f"{server}/v1/designs/{design}", headers=auth(settings, who, **claims),
+                          timeout=10)
+    answer.raise_for_status()
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def by_id(design: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["id"]: p for p in design["placements"]}
+
+
+def drag(page: Page, start: dict[str, float], end: dict[str, float]) -> None:
+    page.mouse.move(start["x"], start["y"])
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(start["x"] + (end["x"] - start["x"]) * i / 10,
+                        start["y"] + (end["y"] - start["y"]) * i / 10)
+    page.mouse.up()
+
+
+def test_the_demo_design_renders_with_its_items_and_findings(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any],
+        artifacts: Path) -> None:
+    customer, design = demo_design(settings, db)
+    open_design(page, server, design, bearer(settings, customer))
+    shot = artifacts / "demo-design.png"
+    page.locator("#view").screenshot(path=str(shot))
+    pixels = Image.open(shot).convert("RGB")
+    colours = pixels.getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 50, "the canvas is blank or one flat colour"
+    background = max(colours)[1]
+    drawn = sum(n for n, c in colours if c != background)
+    assert drawn > pixels.width * pixels.height * 0.1, "the room covers almost none of the view"
+    expect(page.locator("#items button")).to_have_count(10)
+    expect(page.get_by_test_id("version")).to_have_text("version 1")
+    # the demo's one finding: the assembled wardrobe's box will not pass the bedroom door
+    expect(page.locator("#findings li.finding")).to_have_count(1)
+    expect(page.locator("#findings li.finding")).to_contain_text("door")
+    expect(page.locator("#labels .tag")).to_have_count(1)
+    expect(page.locator("#bom tbody tr")).not_to_have_count(0)
+
+
+def test_dragging_a_product_saves_a_new_version_on_the_grid(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any],
+        artifacts: Path) -> None:
+    customer, design = demo_design(settings, db)
+    before = by_id(api_design(server, settings, customer, design))
+    open_design(page, server, design, bearer(settings, customer))
+    moved = next(p for p in before.values() if p["sku"].startswith("LAMP"))
+    start = page.evaluate("id => homeloopKiosk.screenOf(id)", moved["id"])
+    target = page.evaluate("([x, y]) => homeloopKiosk.screenOfPlan(x, y)",
+                           [moved["position"][0] + 0.4, moved["position"][1] + 0.3])
+    drag(page, start, target)
+    expect(page.get_by_test_id("version")).to_have_text("version 2")
+    page.locator("#view").screenshot(path=str(artifacts / "after-drag.png"))
+    after = api_design(server, settings, customer, design)
+    assert after["version"] == 2
+    x, y = by_id(after)[moved["id"]]["position"]
+    assert (x, y) != tuple(moved["position"])
+    for v in (x, y):  # on the 5 cm grid, or against a wall face (snapped in mm)
+        assert abs(v * 20 - round(v * 20)) < 1e-6 or abs(v * 1000 - round(v * 1000)) < 1e-6
+    others = {k: v for k, v in by_id(after).items() if k != moved["id"]}
+    assert others == {k: v for k, v in before.items() if k != moved["id"]}
+
+
+def test_a_colliding_placement_shows_the_warning_on_the_item(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any],
+        artifacts: Path) -> None:
+    customer, design = demo_design(settings, db)
+    placements = by_id(api_design(server, settings, customer, design))
+    open_design(page, server, design, bearer(settings, customer))
+    expect(page.locator("#findings li[data-check=product_overlap]")).to_have_count(0)
+    lamp = next(p for p in placements.values() if p["sku"] == "LAMP-FLOOR")
+    sofa = next(p for p in placements.values() if p["sku"].startswith("SOFA"))
+    drag(page, page.evaluate("id => homeloopKiosk.screenOf(id)", lamp["id"]),
+         page.evaluate("id => homeloopKiosk.screenOf(id)", sofa["id"]))
+    overlap = page.locator("#findings li[data-check=product_overlap]")
+    expect(overlap).to_have_count(1)
+    assert set((overlap.get_attribute("data-placements") or "").split()) == {lamp["id"], sofa["id"]}
+    # on the items themselves: a tag over each of the two products
+    expect(page.locator(f"#labels .tag[data-placement='{lamp['id']}']")).to_be_visible()
+    expect(page.locator(f"#labels .tag[data-placement='{sofa['id']}']")).to_be_visible()
+    page.screenshot(path=str(artifacts / "collision.png"))
+
+
+def test_a_change_made_elsewhere_is_a_clear_conflict_not_an_overwrite(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    customer, design = demo_design(settings, db)
+    open_design(page, server, design, bearer(settings, customer))
+    # the same design changed on the customer's phone meanwhile: version 2
+    current = api_design(server, settings, customer, design)
+    edited = requests.put(f"{server}/v1/designs/{design}",
+                          json={"placements": current["placements"][1:]},
+                          headers={**auth(settings, customer), "If-Match": '"v1"'}, timeout=10)
+    assert edited.status_code == 200
+    page.locator("#items button").first.click()
+    page.locator("#view").press("ArrowRight")
+    expect(page.get_by_role("alert")).to_contain_text("now version 2")
+    expect(page.get_by_role("button", name="Reload the latest version")).to_be_focused()
+    after = api_design(server, settings, customer, design)
+    assert after["version"] == 2 and after["placements"] == current["placements"][1:]
+
+
+def test_keyboard_moves_and_turns_in_chinese(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    customer, design = demo_design(settings, db)
+    before = api_design(server, settings, customer, design)["placements"][0]
+    open_design(page, server, design, bearer(settings, customer), lang="zh-CN")
+    expect(page.get_by_role("heading", name="房间设计")).to_be_visible()
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    page.locator("#items button").first.focus()
+    page.keyboard.press("Enter")
+    page.locator("#view").press("ArrowRight")
+    expect(page.get_by_test_id("version")).to_have_text("第 2 版")
+    page.locator("#view").press("]")
+    expect(page.get_by_test_id("version")).to_have_text("第 3 版")
+    after = by_id(api_design(server, settings, customer, design))[before["id"]]
+    assert after["position"][0] == round(before["position"][0] / 0.05) * 0.05 + 0.05 or \
+        abs(after["position"][0] - before["position"][0] - 0.05) < 0.026
+    assert after["rotation"] % 15 == 0 and after["rotation"] != before["rotation"]
+
+
+def test_a_kiosk_hands_its_design_to_the_customer_with_a_qr_code(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any],
+        artifacts: Path) -> None:
+    customer, demo = demo_design(settings, db)
+    layout = db.execute("SELECT layout_id FROM floor_plans f JOIN designs d "
+                        "ON d.floor_plan_id = f.id WHERE d.id = %s", (demo,)).fetchone()
+    assert layout is not None
+    kiosk = auth(settings, "kiosk:entrance", store="SH-XUHUI")
+    placements = api_design(server, settings, customer, demo)["placements"][:3]
+    made = requests.post(f"{server}/v1/designs", headers=kiosk, timeout=10,
+                         json={"layout_id": layout[0], "placements": placements})
+    assert made.status_code == 201, made.text
+    design = made.json()["id"]
+    open_design(page, server, design, kiosk["Authorization"].removeprefix("Bearer "))
+    page.get_by_role("button", name="Send to phone").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    code = page.get_by_test_id("handoff-code").inner_text()
+    assert len(code) == 8
+    qr = page.get_by_test_id("qr")
+    assert qr.get_attribute("data-link") == f"{server}/v1/handoffs/{code}"
+    qr.screenshot(path=str(artifacts / "handoff-qr.png"))
+    colours = Image.open(artifacts / "handoff-qr.png").convert("L").getcolors()
+    assert colours is not None and {c for _, c in colours} >= {0, 255}
+    claimed = requests.post(f"{server}/v1/handoffs/{code}/claim",
+                            headers=auth(settings, customer), timeout=10)
+    assert claimed.status_code == 200, claimed.text
+    assert claimed.json()["owner_id"] == customer
+    again = requests.post(f"{server}/v1/handoffs/{code}/claim",
+                          headers=auth(settings, customer), timeout=10)
+    assert again.status_code == 410

@@ -1,0 +1,597 @@
+// The kiosk and home room designer: a design's scene (GLB) in three.js, products picked through
+// their node extras, moved and turned with mouse, touch or keys, saved with If-Match.
+import * as THREE from "three";
+import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
+import { MeshoptDecoder } from "three/examples/jsm/libs/meshopt_decoder.module.js";
+import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
+import QRCode from "qrcode";
+import { ApiError, binary, forgetToken, glbJson, kioskSignIn, request, takeToken } from "./api.js";
+import { apply, lang, productName, setLanguage, t } from "./i18n.js";
+import { freeAround, onGrid, roomSide, snap, turned } from "./snap.js";
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  token: null, designId: null, design: null, etag: null, plan: null, findings: [],
+  nodes: new Map(), // placement id -> three.js node
+  selected: null, saving: Promise.resolve(), spot: null, catalog: new Map(), helpers: [],
+};
+// What tests and the benchmark read: first frame time, the saved version, the last error.
+const probe = (window.homeloopKiosk = { firstFrameMs: null, version: null, conflict: false });
+
+let renderer, scene, camera, controls, root = null;
+
+// Where a placed product (or a plan point) is on the screen, in page pixels.
+function onScreen(point) {
+  const rect = $("view").getBoundingClientRect();
+  const v = point.clone().project(camera);
+  return { x: rect.left + ((v.x + 1) / 2) * rect.width, y: rect.top + ((1 - v.y) / 2) * rect.height };
+}
+probe.screenOf = (id) => {
+  const node = state.nodes.get(id);
+  return node ? onScreen(new THREE.Box3().setFromObject(node).getCenter(new THREE.Vector3())) : null;
+};
+probe.screenOfPlan = (x, y) => onScreen(new THREE.Vector3(x, 0, y));
+
+function say(text) { $("status").textContent = text; }
+
+function claims(token) {
+  try { return JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))); }
+  catch { return {}; }
+}
+const isSession = () => claims(state.token).iss === "homeloop";
+
+// --- start: who, and which design ---
+
+async function start() {
+  apply();
+  $("lang").textContent = lang === "zh-CN" ? "English" : "中文";
+  $("lang").lang = lang === "zh-CN" ? "en" : "zh-CN";
+  $("lang").onclick = () => { setLanguage(lang === "zh-CN" ? "en" : "zh-CN"); start.relabel(); };
+  $("signout").onclick = () => { forgetToken(); location.reload(); };
+  state.token = takeToken();
+  state.designId = new URLSearchParams(location.search).get("design");
+  if (!state.token) return showSignIn();
+  if (!state.designId) return showOpen();
+  return openDesign();
+}
+start.relabel = () => {
+  $("lang").textContent = lang === "zh-CN" ? "English" : "中文";
+  if (state.design) { renderItems(); renderFindings(); loadBom(); loadCatalog(); showVersion(); }
+};
+
+function showSignIn() {
+  document.body.dataset.state = "signin";
+  $("signin").hidden = false;
+  $("kiosk-id").focus();
+  $("signin").onsubmit = async (event) => {
+    event.preventDefault();
+    try {
+      await kioskSignIn($("kiosk-id").value, $("kiosk-secret").value);
+      $("signin").hidden = true;
+      state.token = sessionStorage.getItem("homeloop.token");
+      state.designId ? openDesign() : showOpen();
+    } catch (err) { say(t("signin_failed", { msg: err.message })); }
+  };
+}
+
+async function showOpen() {
+  document.body.dataset.state = "open";
+  $("open").hidden = false;
+  $("open").onsubmit = (event) => {
+    event.preventDefault();
+    location.search = `?design=${encodeURIComponent($("design-id").value.trim())}`;
+  };
+  if (isSession()) return;
+  try {
+    const { data } = await request("GET", "/v1/me/designs");
+    $("my-designs").replaceChildren(...data.map((d) => {
+      const li = document.createElement("li");
+      const a = document.createElement("a");
+      a.href = `?design=${d.id}`;
+      a.textContent = `${d.name} (${t("version", { v: d.version })})`;
+      li.append(a);
+      return li;
+    }));
+  } catch (err) { say(t("error", { msg: err.message })); }
+}
+
+// --- the room ---
+
+function setUpView() {
+  const canvas = $("view");
+  renderer = new THREE.WebGLRenderer({ canvas, antialias: true, preserveDrawingBuffer: true });
+  renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
+  renderer.xr.enabled = true;
+  scene = new THREE.Scene();
+  scene.background = new THREE.Color(0xdfe3e8);
+  scene.add(new THREE.HemisphereLight(0xffffff, 0x8d8d8d, 2.2));
+  const sun = new THREE.DirectionalLight(0xffffff, 1.6);
+  sun.position.set(5, 10, 7);
+  scene.add(sun);
+  camera = new THREE.PerspectiveCamera(50, 1, 0.05, 200);
+  controls = new OrbitControls(camera, canvas);
+  controls.maxPolarAngle = Math.PI / 2.1;
+  const resize = () => {
+    const { clientWidth: w, clientHeight: h } = canvas.parentElement;
+    renderer.setSize(w, h, false);
+    camera.aspect = w / Math.max(h, 1);
+    camera.updateProjectionMatrix();
+  };
+  new ResizeObserver(resize).observe(canvas.parentElement);
+  resize();
+  renderer.setAnimationLoop(() => {
+    controls.update();
+    renderer.render(scene, camera);
+    placeTags();
+    if (root && probe.firstFrameMs === null) {
+      probe.firstFrameMs = performance.now();
+      document.body.dataset.state = "ready";
+    }
+  });
+  bindPointer(canvas);
+  bindKeys(canvas);
+}
+
+async function openDesign() {
+  document.body.dataset.state = "loading";
+  $("designer").hidden = false;
+  say(t("loading"));
+  if (!renderer) setUpView();
+  try {
+    const base = `/v1/designs/${encodeURIComponent(state.designId)}`;
+    const [design, glb] = await Promise.all([request("GET", base), binary(`${base}/scene.glb?profile=planner`)]);
+    takeDesign(design);
+    await showScene(glb);
+    say(t("ready", { n: state.design.placements.length }));
+    const plan = await request("GET", `/v1/floorplans/${state.design.floor_plan_id}/plan.json`);
+    state.plan = plan.data;
+    await Promise.all([loadChecks(), loadBom(), loadCatalog(), offerVr()]);
+    $("handoff").hidden = !isSession();
+    $("handoff").onclick = handOff;
+  } catch (err) {
+    document.body.dataset.state = "error";
+    say(t("error", { msg: err.message }));
+  }
+}
+
+function takeDesign({ data, etag }) {
+  state.design = data;
+  state.etag = etag;
+  probe.version = data.version;
+  $("design-name").textContent = data.name;
+  showVersion();
+}
+const showVersion = () => { $("version").textContent = t("version", { v: state.design.version }); };
+
+async function showScene(buffer) {
+  const loader = new GLTFLoader().setMeshoptDecoder(MeshoptDecoder);
+  const gltf = await loader.parseAsync(buffer, "");
+  if (root) scene.remove(root);
+  root = gltf.scene;
+  state.parser = gltf.parser;
+  scene.add(root);
+  state.nodes.clear();
+  root.traverse((node) => {
+    if (node.userData?.placement_id) state.nodes.set(node.userData.placement_id, node);
+  });
+  if (!state.framed) {
+    const box = new THREE.Box3().setFromObject(root);
+    const centre = box.getCenter(new THREE.Vector3());
+    const size = box.getSize(new THREE.Vector3());
+    camera.position.set(centre.x, Math.max(size.x, size.z) * 1.1 + 2, centre.z + Math.max(size.z, 4) * 0.6);
+    controls.target.copy(centre);
+    state.framed = true;
+  }
+  renderItems();
+  if (state.selected && !state.nodes.has(state.selected)) state.selected = null;
+  select(state.selected);
+}
+
+// Half width and depth (plan metres) of a product from its model, unturned.
+function halfSize(node) {
+  const keep = node.rotation.y;
+  node.rotation.y = 0;
+  node.updateMatrixWorld(true);
+  const size = new THREE.Box3().setFromObject(node).getSize(new THREE.Vector3());
+  node.rotation.y = keep;
+  node.updateMatrixWorld(true);
+  return [size.x / 2, size.z / 2, size.y];
+}
+
+const placement = (id) => state.design.placements.find((p) => p.id === id);
+function nameOf(p) {
+  const item = state.catalog.get(p.sku);
+  return item ? productName(item) : p.sku;
+}
+
+// --- the items list (keyboard and screen readers reach every product here) ---
+
+function renderItems() {
+  $("items").replaceChildren(...state.design.placements.map((p) => {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.placement = p.id;
+    button.textContent = `${nameOf(p)} · ${p.sku}`;
+    button.setAttribute("aria-pressed", String(p.id === state.selected));
+    button.onclick = () => { select(p.id); $("view").focus(); };
+    li.append(button);
+    return li;
+  }));
+}
+
+function select(id) {
+  state.selected = id && state.nodes.has(id) ? id : null;
+  for (const b of $("items").querySelectorAll("button")) b.setAttribute("aria-pressed", String(b.dataset.placement === state.selected));
+  $("selected").hidden = !state.selected;
+  showHighlights();
+  if (!state.selected) return;
+  const p = placement(state.selected);
+  $("sel-name").textContent = t("moved", { name: `${nameOf(p)} (${p.sku})`, x: p.position[0].toFixed(2), y: p.position[1].toFixed(2), r: Math.round(p.rotation) });
+  $("product-link").href = `product.html?sku=${encodeURIComponent(p.sku)}`;
+  $("rot-left").onclick = () => turn(-1);
+  $("rot-right").onclick = () => turn(1);
+  $("remove").onclick = () => removeSelected();
+  loadVariants(p);
+}
+
+// --- moving and turning ---
+
+function planPoint(event) {
+  const rect = $("view").getBoundingClientRect();
+  const ndc = new THREE.Vector2(((event.clientX - rect.left) / rect.width) * 2 - 1, -((event.clientY - rect.top) / rect.height) * 2 + 1);
+  const ray = new THREE.Raycaster();
+  ray.setFromCamera(ndc, camera);
+  return { ray, hit: ray.ray.intersectPlane(new THREE.Plane(new THREE.Vector3(0, 1, 0), 0), new THREE.Vector3()) };
+}
+
+function pick(ray) {
+  for (const hit of ray.intersectObject(root, true)) {
+    for (let node = hit.object; node; node = node.parent) {
+      if (node.userData?.placement_id) return node.userData.placement_id;
+    }
+  }
+  return null;
+}
+
+function bindPointer(canvas) {
+  let drag = null;
+  canvas.addEventListener("pointerdown", (event) => {
+    if (!root) return;
+    const { ray, hit } = planPoint(event);
+    const id = pick(ray);
+    if (!id) {
+      if (hit) state.spot = [hit.x, hit.z];
+      return;
+    }
+    select(id);
+    controls.enabled = false;
+    canvas.setPointerCapture(event.pointerId);
+    const p = placement(id);
+    drag = { id, pointer: event.pointerId, offset: hit ? [p.position[0] - hit.x, p.position[1] - hit.z] : [0, 0], moved: false };
+  });
+  canvas.addEventListener("pointermove", (event) => {
+    if (!drag || event.pointerId !== drag.pointer) return;
+    const { hit } = planPoint(event);
+    if (!hit) return;
+    drag.moved = true;
+    moveTo(drag.id, [hit.x + drag.offset[0], hit.z + drag.offset[1]], placement(drag.id).rotation, true);
+  });
+  const end = (event) => {
+    if (!drag || event.pointerId !== drag.pointer) return;
+    controls.enabled = true;
+    if (drag.moved) save();
+    drag = null;
+  };
+  canvas.addEventListener("pointerup", end);
+  canvas.addEventListener("pointercancel", end);
+}
+
+function bindKeys(canvas) {
+  canvas.addEventListener("keydown", (event) => {
+    if (!state.selected) return;
+    const p = placement(state.selected);
+    const steps = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[event.key];
+    if (steps) {
+      event.preventDefault();
+      const step = event.shiftKey ? 0.5 : 0.05;
+      moveTo(state.selected, [p.position[0] + steps[0] * step, p.position[1] + steps[1] * step], p.rotation, false);
+      save();
+    } else if (event.key === "[" || event.key === "]") {
+      event.preventDefault();
+      turn(event.key === "[" ? -1 : 1);
+    } else if (event.key === "Delete") {
+      removeSelected();
+    }
+  });
+}
+
+function moveTo(id, point, rotation, snapToWalls) {
+  const node = state.nodes.get(id);
+  const p = placement(id);
+  const [, halfDepth] = halfSize(node);
+  const walls = snapToWalls && state.plan ? state.plan.walls : [];
+  const done = snap(point, rotation, halfDepth, walls);
+  p.position = done.position;
+  p.rotation = done.rotation;
+  node.position.x = p.position[0];
+  node.position.z = p.position[1];
+  node.rotation.y = THREE.MathUtils.degToRad(p.rotation);
+  $("sel-name").textContent = t("moved", { name: `${nameOf(p)} (${p.sku})`, x: p.position[0].toFixed(2), y: p.position[1].toFixed(2), r: Math.round(p.rotation) });
+  showHighlights();
+}
+
+function turn(steps) {
+  const p = placement(state.selected);
+  moveTo(state.selected, p.position, turned(p.rotation, steps), false);
+  save();
+}
+
+async function removeSelected() {
+  const id = state.selected;
+  state.design.placements = state.design.placements.filter((p) => p.id !== id);
+  state.selected = null;
+  await save(true);
+}
+
+// --- saving: If-Match with the ETag we read; 412 is someone else's newer version ---
+
+function save(reloadScene = false) {
+  state.saving = state.saving.then(() => saveNow(reloadScene));
+  return state.saving;
+}
+
+async function saveNow(reloadScene) {
+  if (probe.conflict) return;
+  say(t("saving"));
+  const base = `/v1/designs/${encodeURIComponent(state.designId)}`;
+  try {
+    const body = { placements: state.design.placements };
+    takeDesign(await request("PUT", base, body, undefined, { "If-Match": state.etag }));
+    say(t("saved", { v: state.design.version }));
+    if (reloadScene) await showScene(await binary(`${base}/scene.glb?profile=planner`));
+    else renderItems();
+    await Promise.all([loadChecks(), loadBom()]);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 412) {
+      const latest = await request("GET", base);
+      probe.conflict = true;
+      $("conflict-text").textContent = t("conflict", { v: latest.data.version });
+      $("conflict").hidden = false;
+      $("reload").onclick = () => location.reload();
+      $("reload").focus();
+      say(t("conflict", { v: latest.data.version }));
+    } else {
+      say(t("error", { msg: err.message }));
+    }
+  }
+}
+
+// --- checks on the items ---
+
+async function loadChecks() {
+  const { data } = await request("GET", `/v1/designs/${encodeURIComponent(state.designId)}/checks`);
+  state.findings = data;
+  renderFindings();
+  showHighlights();
+}
+
+function renderFindings() {
+  if (!state.findings.length) {
+    const li = document.createElement("li");
+    li.textContent = t("no_findings");
+    $("findings").replaceChildren(li);
+  } else {
+    $("findings").replaceChildren(...state.findings.map((f) => {
+      const li = document.createElement("li");
+      li.className = `finding ${f.severity}`;
+      li.dataset.check = f.check;
+      li.dataset.placements = f.placement_ids.join(" ");
+      li.tabIndex = 0;
+      li.textContent = f.message;
+      li.onclick = () => select(f.placement_ids[0]);
+      li.onkeydown = (e) => { if (e.key === "Enter") select(f.placement_ids[0]); };
+      return li;
+    }));
+  }
+}
+
+function showHighlights() {
+  for (const helper of state.helpers) scene.remove(helper);
+  state.helpers = [];
+  const tags = [];
+  const worst = new Map();
+  for (const f of state.findings) {
+    for (const id of f.placement_ids) {
+      if (worst.get(id) !== "error") worst.set(id, f.severity);
+    }
+  }
+  for (const [id, node] of state.nodes) {
+    const colour = worst.has(id) ? (worst.get(id) === "error" ? 0xd0021b : 0xe08a00) : id === state.selected ? 0x0b5cad : null;
+    if (colour === null) continue;
+    const helper = new THREE.BoxHelper(node, colour);
+    scene.add(helper);
+    state.helpers.push(helper);
+    if (worst.has(id)) {
+      const messages = state.findings.filter((f) => f.placement_ids.includes(id)).map((f) => f.message);
+      tags.push({ id, node, text: messages[0] + (messages.length > 1 ? ` (+${messages.length - 1})` : ""), severity: worst.get(id) });
+    }
+  }
+  $("labels").replaceChildren(...tags.map((tag) => {
+    const div = document.createElement("div");
+    div.className = `tag ${tag.severity}`;
+    div.textContent = tag.text;
+    div.dataset.placement = tag.id;
+    div.node = tag.node;
+    return div;
+  }));
+}
+
+function placeTags() {
+  const canvas = $("view");
+  for (const div of $("labels").children) {
+    const box = new THREE.Box3().setFromObject(div.node);
+    const top = box.getCenter(new THREE.Vector3());
+    top.y = box.max.y;
+    top.project(camera);
+    div.style.left = `${((top.x + 1) / 2) * canvas.clientWidth}px`;
+    div.style.top = `${((1 - top.y) / 2) * canvas.clientHeight}px`;
+  }
+}
+
+// --- bill of materials with stock ---
+
+const money = (cents, currency) => new Intl.NumberFormat(lang, { style: "currency", currency }).format(cents / 100);
+
+async function loadBom() {
+  const { data } = await request("GET", `/v1/designs/${encodeURIComponent(state.designId)}/bom`);
+  $("bom").tBodies[0].replaceChildren(...data.lines.map((line) => {
+    const tr = document.createElement("tr");
+    const stock = [];
+    if (line.here) stock.push(`${t("here")} ${line.here.on_hand}`);
+    if (line.online) stock.push(`${t("online")} ${line.online.on_hand}`);
+    if (line.nearby.length) stock.push(`${t("nearby")}: ${line.nearby.slice(0, 2).map((s) => `${s.store} ${s.on_hand}`).join(", ")}`);
+    const cells = [`${line.name}${line.variant ? ` (${line.variant})` : ""}`, String(line.quantity),
+      money(line.total_cents, line.currency), stock.join(" · ") || t("none_in_stock")];
+    tr.replaceChildren(...cells.map((text) => { const td = document.createElement("td"); td.textContent = text; return td; }));
+    if (!stock.length) tr.lastChild.className = "out";
+    return tr;
+  }));
+  const foot = document.createElement("tr");
+  foot.innerHTML = "<th></th><th></th><th></th><th></th>";
+  foot.children[0].textContent = t("total");
+  foot.children[2].textContent = money(data.total_cents, data.currency);
+  $("bom").tFoot.replaceChildren(foot);
+}
+
+// --- colour variants: KHR_materials_variants of the SKU's model ---
+
+async function loadVariants(p) {
+  $("variant-row").hidden = true;
+  let names = [];
+  try {
+    const json = glbJson(await binary(`/v1/skus/${encodeURIComponent(p.sku)}/model?profile=planner`, null));
+    names = (json?.extensions?.KHR_materials_variants?.variants || []).map((v) => v.name);
+  } catch { names = []; }
+  if (!names.length || state.selected !== p.id) return;
+  const select = $("variant");
+  select.replaceChildren(...[null, ...names].map((name) => {
+    const option = document.createElement("option");
+    option.value = name ?? "";
+    option.textContent = name ?? t("default_variant");
+    return option;
+  }));
+  select.value = p.variant ?? "";
+  select.onchange = () => {
+    p.variant = select.value || null;
+    save(true);
+  };
+  $("variant-row").hidden = false;
+}
+
+// --- catalog: only what fits along a wall or at the spot last tapped ---
+
+async function loadCatalog() {
+  const fit = $("fit");
+  const chosen = fit.value;
+  const options = [["any", t("fit_any")]];
+  if (state.spot && state.plan) {
+    const free = freeAround(state.spot, state.plan.walls);
+    options.push(["spot", t("fit_spot", { w: free.width.toFixed(2), d: free.depth.toFixed(2) })]);
+  }
+  for (const wall of state.plan?.walls || []) {
+    const len = Math.hypot(wall.end[0] - wall.start[0], wall.end[1] - wall.start[1]);
+    if (len >= 0.6) options.push([`wall:${wall.id}`, t("fit_wall", { wall: wall.id, len: len.toFixed(1) })]);
+  }
+  fit.replaceChildren(...options.map(([value, label]) => {
+    const option = document.createElement("option");
+    option.value = value;
+    option.textContent = label;
+    return option;
+  }));
+  fit.value = options.some(([v]) => v === chosen) ? chosen : "any";
+  fit.onchange = loadCatalog;
+  fit.onfocus = () => { if (state.spot && !fit.querySelector("option[value=spot]")) loadCatalog(); };
+  const query = new URLSearchParams({ limit: "40" });
+  if (fit.value.startsWith("wall:")) {
+    query.set("floor_plan_id", state.design.floor_plan_id);
+    query.set("wall_id", fit.value.slice(5));
+  } else if (fit.value === "spot") {
+    const free = freeAround(state.spot, state.plan.walls);
+    query.set("width_max", String(Math.floor(free.width * 1000)));
+    query.set("depth_max", String(Math.floor(free.depth * 1000)));
+  }
+  const { data } = await request("GET", `/v1/search?${query}`);
+  for (const item of data.items) state.catalog.set(item.sku, item);
+  const items = data.items.filter((item) => item.width_mm && item.depth_mm);
+  if (!items.length) {
+    const li = document.createElement("li");
+    li.textContent = t("no_models");
+    $("catalog").replaceChildren(li);
+    return;
+  }
+  $("catalog").replaceChildren(...items.map((item) => {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.sku = item.sku;
+    button.textContent = `${productName(item)} · ${item.width_mm}×${item.depth_mm} mm`;
+    button.setAttribute("aria-label", t("add", { name: productName(item) }));
+    button.onclick = () => add(item, fit.value);
+    li.append(button);
+    return li;
+  }));
+  renderItems();
+}
+
+async function add(item, where) {
+  let position = null, rotation = 0;
+  const halfDepth = item.depth_mm / 2000;
+  if (where.startsWith("wall:")) {
+    const wall = state.plan.walls.find((w) => w.id === where.slice(5));
+    const n = roomSide(wall, state.plan.rooms);
+    const mid = [(wall.start[0] + wall.end[0]) / 2, (wall.start[1] + wall.end[1]) / 2];
+    const off = wall.thickness / 2 + halfDepth;
+    position = [mid[0] + n[0] * off, mid[1] + n[1] * off];
+    rotation = ((Math.atan2(n[0], n[1]) * 180) / Math.PI + 360) % 360;
+  } else if (state.spot) {
+    position = [onGrid(state.spot[0]), onGrid(state.spot[1])];
+  } else {
+    const room = state.plan.rooms[0].polygon;
+    position = [onGrid(room.reduce((s, c) => s + c[0], 0) / room.length), onGrid(room.reduce((s, c) => s + c[1], 0) / room.length)];
+  }
+  const id = `k${Date.now().toString(36)}`;
+  state.design.placements.push({ id, sku: item.sku, variant: null, position: position.map((v) => Math.round(v * 1000) / 1000), rotation: Math.round(rotation * 100) / 100, storey: 0 });
+  state.selected = id;
+  await save(true);
+}
+
+// --- handing the design to the customer's phone ---
+
+async function handOff() {
+  try {
+    const { data } = await request("POST", `/v1/designs/${encodeURIComponent(state.designId)}/handoff`);
+    const link = `${location.origin}/v1/handoffs/${data.code}`;
+    await QRCode.toCanvas($("qr"), link, { width: 240, margin: 2, errorCorrectionLevel: "M" });
+    $("qr").dataset.link = link;
+    $("qr-code").textContent = data.code;
+    $("qr-expires").textContent = t("expires", { time: new Date(data.expires_at).toLocaleTimeString(lang) });
+    $("qr-dialog").showModal();
+  } catch (err) { say(t("error", { msg: err.message })); }
+}
+
+// --- VR where WebXR offers it ---
+
+async function offerVr() {
+  const xr = navigator.xr;
+  if (!xr || !(await xr.isSessionSupported("immersive-vr").catch(() => false))) return;
+  $("vr").hidden = false;
+  $("vr").onclick = async () => {
+    try {
+      const session = await xr.requestSession("immersive-vr", { optionalFeatures: ["local-floor"] });
+      await renderer.xr.setSession(session);
+    } catch { say(t("vr_unavailable")); }
+  };
+}
+
+start();

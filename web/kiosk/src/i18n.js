@@ -1,0 +1,72 @@
+// English and Simplified Chinese; the language is ?lang=, then the saved choice, then the browser's.
+const STRINGS = {
+  en: {
+    skip: "Skip to the design panel", title: "Room designer", enter_vr: "Enter VR",
+    handoff: "Send to phone", sign_out: "Sign out", reload: "Reload the latest version",
+    signin_title: "Sign in this kiosk", kiosk_id: "Kiosk number", secret: "Kiosk secret",
+    sign_in: "Sign in", open_title: "Open a design", design_id: "Design number", open: "Open",
+    canvas_label: "The room in 3D. Select items from the list to move them with the keyboard.",
+    view_help: "Drag a product to move it (5 cm steps, it snaps to walls); drag the floor to look around. Keys: arrows move, [ and ] turn 15°, Tab through the items list.",
+    items: "Items", selected: "Selected", turn_left: "Turn left 15°", turn_right: "Turn right 15°",
+    remove: "Remove", colour: "Colour", product_page: "Product page (AR on a phone)",
+    findings: "Checks", no_findings: "Everything fits.", catalog: "Add a product", fits: "Fits",
+    fit_any: "Anywhere", fit_wall: "Along wall {wall} ({len} m free)", fit_spot: "The spot last tapped ({w} × {d} m free)",
+    bom: "Bill of materials", item: "Item", qty: "Qty", price: "Price", stock: "Stock",
+    here: "here", online: "online", nearby: "nearby", none_in_stock: "out of stock", total: "Total",
+    qr_title: "Scan with the Homeloop app", code: "Code", close: "Close",
+    expires: "Valid until {time}, once.", loading: "Loading the room…", saving: "Saving…",
+    saved: "Saved: version {v}.", ready: "Room ready: {n} items.",
+    conflict: "Someone else changed this design (now version {v}). Your last change was not saved.",
+    error: "Something went wrong: {msg}", signin_failed: "Sign-in failed: {msg}",
+    version: "version {v}", add: "Add {name}", moved: "{name} at {x}, {y} m, {r}°",
+    default_variant: "Standard", no_models: "No products fit there.", vr_unavailable: "VR is not available here.",
+  },
+  "zh-CN": {
+    skip: "跳到设计面板", title: "房间设计", enter_vr: "进入 VR", handoff: "发送到手机",
+    sign_out: "退出", reload: "载入最新版本", signin_title: "登录本台自助终端", kiosk_id: "终端编号",
+    secret: "终端密钥", sign_in: "登录", open_title: "打开设计", design_id: "设计编号", open: "打开",
+    canvas_label: "房间的三维视图。在列表中选择物品后可用键盘移动。",
+    view_help: "拖动产品即可移动（每步 5 厘米，会贴墙对齐）；拖动地面可转换视角。键盘：方向键移动，[ 和 ] 旋转 15°，Tab 浏览物品列表。",
+    items: "物品", selected: "已选", turn_left: "向左转 15°", turn_right: "向右转 15°", remove: "移除",
+    colour: "颜色", product_page: "产品页面（手机 AR）", findings: "检查", no_findings: "一切合适。",
+    catalog: "添加产品", fits: "适合", fit_any: "任意位置", fit_wall: "沿墙 {wall}（可用 {len} 米）",
+    fit_spot: "上次点按的位置（可用 {w} × {d} 米）", bom: "物料清单", item: "物品", qty: "数量",
+    price: "价格", stock: "库存", here: "本店", online: "网店", nearby: "附近", none_in_stock: "缺货",
+    total: "合计", qr_title: "用 Homeloop 应用扫码", code: "代码", close: "关闭",
+    expires: "有效期至 {time}，仅限一次。", loading: "正在载入房间…", saving: "正在保存…",
+    saved: "已保存：第 {v} 版。", ready: "房间已就绪：{n} 件物品。",
+    conflict: "有人已修改此设计（现为第 {v} 版）。您最近的修改没有保存。",
+    error: "出错了：{msg}", signin_failed: "登录失败：{msg}", version: "第 {v} 版",
+    add: "添加 {name}", moved: "{name} 位于 {x}, {y} 米，{r}°", default_variant: "标准",
+    no_models: "没有适合此处的产品。", vr_unavailable: "此设备不支持 VR。",
+  },
+};
+
+export let lang = pickLanguage();
+
+function pickLanguage() {
+  const asked = new URLSearchParams(location.search).get("lang") || localStorage.getItem("homeloop.lang")
+    || navigator.language || "en";
+  return asked.toLowerCase().startsWith("zh") ? "zh-CN" : "en";
+}
+
+export function t(key, vars = {}) {
+  const text = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+}
+
+export function setLanguage(next) {
+  lang = next;
+  localStorage.setItem("homeloop.lang", next);
+  apply();
+}
+
+export function apply(root = document) {
+  document.documentElement.lang = lang;
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
+}
+
+export function productName(item) {
+  return lang === "zh-CN" && item.name_zh ? item.name_zh : item.name;
+}

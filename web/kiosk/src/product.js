@@ -1,0 +1,37 @@
+// A product on a phone: its model at the phone profile in <model-viewer>, AR where the phone has it.
+import "@google/model-viewer";
+import { apply, productName, t } from "./i18n.js";
+
+const sku = new URLSearchParams(location.search).get("sku") || "";
+const viewer = document.getElementById("viewer");
+// Everything from this server: no decoder fetched from a CDN (our models need none but meshopt,
+// which model-viewer bundles).
+const ModelViewer = customElements.get("model-viewer");
+ModelViewer.dracoDecoderLocation = new URL("draco/", location.href).href;
+ModelViewer.ktx2TranscoderLocation = new URL("basis/", location.href).href;
+
+apply();
+viewer.src = `/v1/skus/${encodeURIComponent(sku)}/model?profile=phone`;
+viewer.alt = sku;
+viewer.addEventListener("load", () => {
+  const variants = viewer.availableVariants || [];
+  const select = document.getElementById("variant");
+  if (variants.length) {
+    select.replaceChildren(...variants.map((name) => Object.assign(document.createElement("option"), { value: name, textContent: name })));
+    select.onchange = () => { viewer.variantName = select.value; };
+    select.hidden = false;
+  }
+  document.body.dataset.state = "ready";
+});
+viewer.addEventListener("error", () => {
+  document.getElementById("status").textContent = t("error", { msg: sku });
+  document.body.dataset.state = "error";
+});
+fetch(`/v1/search?q=${encodeURIComponent(sku)}&limit=5`).then((r) => r.json()).then((found) => {
+  const item = (found.items || []).find((i) => i.sku === sku);
+  if (!item) { document.getElementById("name").textContent = sku; return; }
+  document.getElementById("name").textContent = productName(item);
+  viewer.alt = productName(item);
+  document.getElementById("facts").textContent = `${item.sku} · ${item.width_mm}×${item.depth_mm}×${item.height_mm} mm`;
+  document.title = productName(item);
+});
