@@ -484,6 +484,20 @@ def bench_scenes(
         raise typer.Exit(1)
 
 
+@bench_app.command("assist")
+def bench_assist(
+    keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards")] = False,
+) -> None:
+    """A store chain's data: profile, search and recommendation latency, hit rate vs popular."""
+    from clienteling.bench import run_assist_bench
+
+    _logging("WARNING")
+    try:
+        run_assist_bench(Settings(), keep=keep, say=typer.echo)
+    except HomeloopError as exc:
+        raise _fail(exc) from exc
+
+
 def main() -> None:  # pragma: no cover - console entry point
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(app())

@@ -20,8 +20,12 @@ def test_chinese_and_english_free_text(client: TestClient) -> None:
     assert _skus(client.get("/v1/search", params={"q": "灰色 沙发"})) == ["SOFA-3-GREY"]
     assert set(_skus(client.get("/v1/search", params={"q": "沙发"}))) == {
         "SOFA-3-GREY", "SOFA-2-BEIGE", "SOFA-CORNER"}
+    # English words match the names and the colours, materials and styles too.
     assert set(_skus(client.get("/v1/search", params={"q": "grey sofa"}))) == {
-        "SOFA-3-GREY", "SOFA-CORNER"}
+        "SOFA-3-GREY", "SOFA-2-BEIGE", "SOFA-CORNER"}
+    assert _skus(client.get("/v1/search", params={"q": "dark grey"})) == ["SOFA-CORNER"]
+    assert set(_skus(client.get("/v1/search", params={"q": "oak"}))) == {"FLOOR-OAK",
+                                                                         "BED-180"}
     assert _skus(client.get("/v1/search", params={"q": "马桶 300"})) == [
         "WC-300", "WC-300-SMART"]
     assert _skus(client.get("/v1/search", params={"q": "沙发 100%"})) == []

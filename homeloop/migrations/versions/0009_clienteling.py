@@ -27,9 +27,10 @@ Clienteling (``clienteling/``):
   maintenance), unique per kind and subject so a rerun adds nothing.
 - ``assistant_budgets``, ``discounts`` (with ``discount_events`` as the audit trail) and
   ``points_awards`` (one per customer and category: first purchase in a new category).
-- ``skus.cost_cents`` (null: the grade's default margin), and a trigram index over the
-  English and Chinese names for free-text search (``pg_trgm``: PostgreSQL's default text
-  search parser does not split Chinese).
+- ``skus.cost_cents`` (null: the grade's default margin), and ``skus.search_text`` (the
+  English name, the Chinese name, the colours, material and style, lower-cased, generated)
+  with a trigram index for free-text search (``pg_trgm``: PostgreSQL's default text search
+  parser does not split Chinese).
 
 Revision ID: 0009
 Revises: 0008
@@ -128,6 +129,8 @@ CREATE TABLE assistant_inbox (
     read_at      timestamptz
 );
 CREATE INDEX assistant_inbox_unread ON assistant_inbox (assistant) WHERE read_at IS NULL;
+CREATE INDEX assistant_inbox_customer ON assistant_inbox (customer_id);
+CREATE INDEX installation_ratings_customer ON installation_ratings (customer_id);
 
 ALTER TABLE outbox ALTER COLUMN offer_id DROP NOT NULL,
     ADD COLUMN topic text UNIQUE,
@@ -137,10 +140,16 @@ ALTER TABLE outbox ALTER COLUMN offer_id DROP NOT NULL,
 CLIENTELING = """
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
-ALTER TABLE skus ADD COLUMN cost_cents integer CHECK (cost_cents >= 0);
-CREATE INDEX skus_name_trgm ON skus
-    USING gin ((lower(name) || ' ' || name_zh) gin_trgm_ops);
+ALTER TABLE skus ADD COLUMN cost_cents integer CHECK (cost_cents >= 0),
+    -- what free text is matched against, computed once per row rather than per query
+    ADD COLUMN search_text text GENERATED ALWAYS AS (
+        lower(name) || ' ' || name_zh || ' ' || lower(coalesce(attrs ->> 'colours', '')) || ' '
+        || lower(coalesce(attrs ->> 'material', '')) || ' '
+        || lower(coalesce(attrs ->> 'style', ''))) STORED;
+CREATE INDEX skus_search_trgm ON skus USING gin (search_text gin_trgm_ops);
 CREATE INDEX skus_price ON skus (price_cents);
+-- availability by SKU across stores (the primary key leads with the store)
+CREATE INDEX inventory_sku ON inventory (sku, store_id) WHERE on_hand > 0;
 
 CREATE TABLE customer_profiles (
     customer_id     bigint PRIMARY KEY REFERENCES customers(id) ON DELETE CASCADE,
@@ -225,6 +234,7 @@ CREATE TABLE assistant_tasks (
     UNIQUE (kind, subject)
 );
 CREATE INDEX assistant_tasks_open ON assistant_tasks (store_id, due_at) WHERE done_at IS NULL;
+CREATE INDEX assistant_tasks_customer ON assistant_tasks (customer_id);
 
 CREATE TABLE assistant_budgets (
     assistant     text NOT NULL,
@@ -249,6 +259,7 @@ CREATE TABLE discounts (
     decided_at        timestamptz
 );
 CREATE INDEX discounts_budget ON discounts (assistant, month);
+CREATE INDEX discounts_customer ON discounts (customer_id);
 
 CREATE TABLE discount_events (
     id           bigserial PRIMARY KEY,
@@ -280,8 +291,8 @@ def downgrade() -> None:
         DROP TABLE points_awards, discount_events, discounts, assistant_budgets,
             assistant_tasks, sku_copurchase, assistant_bindings, product_views, tag_queue,
             customer_notes, customer_tags, customer_profiles;
-        DROP INDEX skus_name_trgm, skus_price;
-        ALTER TABLE skus DROP COLUMN cost_cents;
+        DROP INDEX skus_search_trgm, skus_price, inventory_sku;
+        ALTER TABLE skus DROP COLUMN cost_cents, DROP COLUMN search_text;
         DELETE FROM outbox WHERE offer_id IS NULL;
         ALTER TABLE outbox DROP CONSTRAINT outbox_offer_or_topic, DROP COLUMN topic,
             ALTER COLUMN offer_id SET NOT NULL;
