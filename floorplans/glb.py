@@ -119,6 +119,20 @@ class Document:
         off = {k: len(g.get(k, [])) for k in ("accessors", "bufferViews", "images", "materials",
                                                "meshes", "samplers", "textures", "nodes",
                                                "skins", "cameras")}
+        # Document-level extensions that hold lists the model's parts point into (colour
+        # variants, lights): merged with their indices shifted. Others are not taken in.
+        root_ext = doc.get("extensions", {})
+        ours = g.setdefault("extensions", {})
+        off_variants = len(ours.get("KHR_materials_variants", {}).get("variants", []))
+        if "KHR_materials_variants" in root_ext:
+            ours.setdefault("KHR_materials_variants", {"variants": []})["variants"].extend(
+                copy.deepcopy(root_ext["KHR_materials_variants"].get("variants", [])))
+        off_lights = len(ours.get("KHR_lights_punctual", {}).get("lights", []))
+        if "KHR_lights_punctual" in root_ext:
+            ours.setdefault("KHR_lights_punctual", {"lights": []})["lights"].extend(
+                copy.deepcopy(root_ext["KHR_lights_punctual"].get("lights", [])))
+        if not ours:
+            g.pop("extensions")
         buffers: dict[int, int] = {}
         for i, buf in enumerate(doc.get("buffers", [])):
             if i == 0 and "uri" not in buf:
@@ -179,6 +193,11 @@ class Document:
                 draco = prim.get("extensions", {}).get("KHR_draco_mesh_compression")
                 if draco is not None:
                     draco["bufferView"] += off["bufferViews"]
+                variants = prim.get("extensions", {}).get("KHR_materials_variants")
+                if variants is not None:
+                    for mapping in variants.get("mappings", []):
+                        mapping["material"] += off["materials"]
+                        mapping["variants"] = [v + off_variants for v in mapping["variants"]]
             g["meshes"].append(mesh)
         for skin in copy.deepcopy(doc.get("skins", [])):
             if "inverseBindMatrices" in skin:
@@ -195,6 +214,9 @@ class Document:
                     node[key] += off[key + "es" if key == "mesh" else key + "s"]
             if "children" in node:
                 node["children"] = [c + off["nodes"] for c in node["children"]]
+            light = node.get("extensions", {}).get("KHR_lights_punctual")
+            if light is not None:
+                light["light"] += off_lights
             g["nodes"].append(node)
         for key in ("extensionsUsed", "extensionsRequired"):
             merged = sorted(set(g.get(key, [])) | set(doc.get(key, [])))

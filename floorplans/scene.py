@@ -10,6 +10,7 @@ SKU and the placement) whose children share its meshes.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from collections.abc import Mapping
@@ -119,36 +120,41 @@ def build(plan: FloorPlan, placements: list[Placement], products: Mapping[str, P
         doc.node({"name": "floors", "mesh": doc.mesh("floors", v, f,
                                                      doc.material("floor", FLOOR_RGBA))}, shell)
     furniture = doc.node({"name": "products"})
+    # A template per model (by content: two SKUs sharing a file share it) or per boxed SKU;
+    # its first placement takes its nodes, later ones a copy pointing at the same meshes.
     templates: dict[str, list[int]] = {}
-    used: set[str] = set()
+    attached: set[str] = set()
     box_material: int | None = None
-    for p in placements:
+    for n, p in enumerate(placements):
         product = products.get(p.sku)
         if product is None:
             continue
-        roots = templates.get(p.sku) if shared else None
-        fresh = roots is None
+        model = models.get(p.sku)
+        key = (hashlib.sha256(model).hexdigest() if model is not None else f"box {p.sku}")
+        if not shared:
+            key = f"{key} {n}"
+        roots = templates.get(key)
+        if roots is None and model is not None:
+            try:
+                roots = doc.merge(model)
+            except InvalidInput:  # not a GLB we can take in: stand in with its box
+                log.warning("model of %s is not a usable GLB; drawing its box", p.sku)
+                key = f"box {p.sku}" + ("" if shared else f" {n}")
+                roots = templates.get(key)
         if roots is None:
-            model = models.get(p.sku)
-            if model is not None:
-                try:
-                    roots = doc.merge(model)
-                except InvalidInput:  # not a GLB we can take in: stand in with its box
-                    log.warning("model of %s is not a usable GLB; drawing its box", p.sku)
-            if roots is None:
-                if box_material is None:
-                    box_material = doc.material("product", BOX_RGBA, 0.7)
-                w, d, h = (product.width_mm / 1000, product.depth_mm / 1000,
-                           product.height_mm / 1000)
-                cube = trimesh.creation.box(extents=(w, h, d))
-                cube.apply_translation((0, h / 2, 0))
-                mesh = doc.mesh(f"{p.sku} box", np.asarray(cube.vertices),
-                                np.asarray(cube.faces), box_material)
-                roots = [len(doc.gltf["nodes"])]
-                doc.gltf["nodes"].append({"name": f"{p.sku} box", "mesh": mesh})
-            templates[p.sku] = roots
-        children = roots if (fresh or p.sku not in used) else [doc.clone_tree(r) for r in roots]
-        used.add(p.sku)
+            if box_material is None:
+                box_material = doc.material("product", BOX_RGBA, 0.7)
+            w, d, h = (product.width_mm / 1000, product.depth_mm / 1000,
+                       product.height_mm / 1000)
+            cube = trimesh.creation.box(extents=(w, h, d))
+            cube.apply_translation((0, h / 2, 0))
+            mesh = doc.mesh(f"{p.sku} box", np.asarray(cube.vertices),
+                            np.asarray(cube.faces), box_material)
+            roots = [len(doc.gltf["nodes"])]
+            doc.gltf["nodes"].append({"name": f"{p.sku} box", "mesh": mesh})
+        templates[key] = roots
+        children = [doc.clone_tree(r) for r in roots] if key in attached else roots
+        attached.add(key)
         extras = {"sku": p.sku, "placement_id": p.id}
         if p.variant is not None:
             extras["variant"] = p.variant

@@ -8,16 +8,19 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psycopg
 import pytest
+import trimesh
 from fastapi.testclient import TestClient
 
 from ar_assets.tasks import run_process
 from ar_assets.validator import validate_glb
 from customers import store as customers
 from floorplans import layouts, scene, scenes
-from floorplans.glb import read_glb
-from floorplans.schemas import FloorPlan, Opening, Room, Wall
+from floorplans.geometry import Product
+from floorplans.glb import Document, read_glb
+from floorplans.schemas import FloorPlan, Opening, Placement, Room, Wall
 from homeloop.settings import Settings
 from tests.api.conftest import auth
 from tests.ar_assets.conftest import sample_zip, upload
@@ -106,3 +109,50 @@ def test_unused_scene_files_are_pruned(settings: Settings, tmp_path: Path) -> No
     os.utime(old, (month_ago, month_ago))
     assert scenes.prune(local) == 1
     assert not old.exists() and fresh.exists()
+
+
+def variant_model(width: float = 1.0) -> bytes:
+    """A box with two colour variants (KHR_materials_variants), as suppliers send them."""
+    doc = Document()
+    grey = doc.material("grey", (0.5, 0.5, 0.5, 1))
+    beige = doc.material("beige", (0.9, 0.8, 0.6, 1))
+    cube = trimesh.creation.box(extents=(width, 0.8, 0.9))
+    mesh = doc.mesh("sofa", np.asarray(cube.vertices), np.asarray(cube.faces), grey)
+    doc.gltf["meshes"][mesh]["primitives"][0]["extensions"] = {"KHR_materials_variants": {
+        "mappings": [{"material": grey, "variants": [0]}, {"material": beige, "variants": [1]}]}}
+    doc.gltf["extensions"] = {"KHR_materials_variants": {
+        "variants": [{"name": "grey"}, {"name": "beige"}]}}
+    doc.gltf["extensionsUsed"] = ["KHR_materials_variants"]
+    doc.node({"name": "sofa", "mesh": mesh})
+    return doc.to_bytes()
+
+
+def test_models_with_colour_variants_merge_valid() -> None:
+    plan = layouts.three_bedroom()
+    products = {sku: Product(sku, sku, "sofa", 1000, 900, 800) for sku in ("A", "B")}
+    placements = [Placement(id="a", sku="A", position=(2, 2)),
+                  Placement(id="b", sku="B", position=(5, 2)),
+                  Placement(id="a2", sku="A", position=(2, 4))]
+    model = variant_model()
+    assert validate_glb(model).errors == 0
+    built = scene.build(plan, placements, products, {"A": model, "B": variant_model(1.2)})
+    report = validate_glb(built.glb)
+    assert report.errors == 0, report.messages
+    doc, _ = read_glb(built.glb)
+    assert [v["name"] for v in doc["extensions"]["KHR_materials_variants"]["variants"]] == [
+        "grey", "beige", "grey", "beige"]
+    second = doc["meshes"][-1]["primitives"][0]["extensions"]["KHR_materials_variants"]
+    assert [m["variants"] for m in second["mappings"]] == [[2], [3]]
+    assert doc["materials"][second["mappings"][1]["material"]]["name"] == "beige"
+
+
+def test_two_skus_with_the_same_model_file_share_it() -> None:
+    plan = layouts.three_bedroom()
+    products = {sku: Product(sku, sku, "sofa", 1000, 900, 800) for sku in ("A", "B")}
+    placements = [Placement(id="a", sku="A", position=(2, 2)),
+                  Placement(id="b", sku="B", position=(5, 2))]
+    model = variant_model()
+    doc, _ = read_glb(scene.build(plan, placements, products, {"A": model, "B": model}).glb)
+    assert len(doc["meshes"]) == 3  # walls, floors and the one model
+    picked = {n["extras"]["sku"]: n for n in doc["nodes"] if "extras" in n}
+    assert meshes(doc, picked["A"]) == meshes(doc, picked["B"])
