@@ -22,6 +22,7 @@ from types import FrameType
 
 from ar_assets.demo import seed_models
 from catalog.seed import seed
+from clienteling.demo import seed_clienteling
 from customers import store as customers
 from device_gateway.simulator import provision_fleet, run_simulation
 from floorplans.demo import seed_floorplans
@@ -156,6 +157,9 @@ def run_demo(settings: Settings) -> None:
         seed_models(conn, settings)  # 3D models of the catalog's products (first run only)
         design = seed_floorplans(conn, owners[0])  # a community's layouts, a furnished design
         conn.commit()
+        # two stores' assistants, customers with a history, orders in flight (first run only)
+        assistant_id = seed_clienteling(conn, owners)
+        conn.commit()
     fleet, fresh = _demo_fleet(settings, owners)
     with connect(settings) as conn:
         product = conn.execute("SELECT instance_id FROM devices WHERE id = %s",
@@ -164,6 +168,8 @@ def run_demo(settings: Settings) -> None:
     emulator = AuthEmulator(settings.firebase_project_id, port=AUTH_EMULATOR_PORT).start()
     os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = emulator.address
     token, staff, kiosk = _demo_identities(settings, emulator, owners)
+    assistant, _ = sessions.issue(settings, "staff", assistant_id, seconds=12 * 3600,
+                                  role="assistant", store_id="SH-XUHUI")
     exe = [sys.executable, "-m", "homeloop"]
     logs = settings.state_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -203,6 +209,13 @@ Homeloop demo is running.
   Layouts         curl -H "Authorization: Bearer $TOKEN" '{base}/v1/communities/layouts?q=jade'
   Staff (admin)   export STAFF={staff}
   A Xuhui kiosk   export KIOSK={kiosk}
+  An assistant    export ASSIST={assistant}   (Ann, Shanghai Xuhui)
+  Her day         curl -H "Authorization: Bearer $ASSIST" {base}/v1/staff/day
+  A customer      curl -H "Authorization: Bearer $ASSIST" \
+                    {base}/v1/staff/customers/{owners[0]}/profile
+                  (also /trail and /recommendations; their orders: /v1/me/orders)
+  Search          curl -G {base}/v1/search --data-urlencode 'q=灰色 沙发' -d stock=here \
+                    -d store_id=SH-XUHUI
   Hand-off QR     curl -X POST -H "Authorization: Bearer $KIOSK" {base}/v1/kiosk/handoffs
   Dead letters    curl -H "Authorization: Bearer $STAFF" {base}/v1/staff/dead-letters
   Database        PGPASSWORD=homeloop psql -h 127.0.0.1 -p {settings.pg_port} -U homeloop homeloop

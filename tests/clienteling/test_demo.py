@@ -1,0 +1,25 @@
+"""The demo's shop floor is made once and shows what the issue promises."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clienteling.demo import seed_clienteling
+from customers import store as customers
+
+
+def test_the_demo_shop_floor(db: Any) -> None:
+    owners = [customers.create_customer(db, n, home_store_id=s) for n, s in
+              (("Li Wei", "SH-XUHUI"), ("Wang Fang", "SH-PUDONG"), ("Emma", "BJ-SIYUAN"))]
+    ann = seed_clienteling(db, owners)
+    assert seed_clienteling(db, owners) == ann  # once
+    orders = db.execute("SELECT customer_id, status, fulfil_store_id, slot_starts_at IS NOT NULL "
+                        "FROM orders ORDER BY id").fetchall()
+    assert orders == [(owners[1], "installed", "SH-PUDONG", False),
+                      (owners[0], "out_for_delivery", "SH-XUHUI", False),
+                      (owners[0], "picked", "SH-PUDONG", True)]
+    tasks = db.execute("SELECT kind, store_id FROM assistant_tasks").fetchall()
+    assert tasks == [("low_rating", "SH-PUDONG")]
+    tags = {r[0] for r in db.execute("SELECT tag FROM customer_tags WHERE customer_id = %s",
+                                     (owners[0],))}
+    assert {"new_home", "big_spender"} <= tags
