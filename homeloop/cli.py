@@ -484,6 +484,22 @@ def bench_scenes(
         raise typer.Exit(1)
 
 
+@bench_app.command("kiosk")
+def bench_kiosk(
+    keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards")] = False,
+) -> None:
+    """The room designer in headless Chromium: first rendered frame, requests and bytes."""
+    from homeloop.kiosk_bench import run_kiosk_bench
+
+    _logging("WARNING")
+    try:
+        ok = run_kiosk_bench(Settings(), say=typer.echo, keep=keep)
+    except HomeloopError as exc:
+        raise _fail(exc) from exc
+    if not ok:
+        raise typer.Exit(1)
+
+
 @bench_app.command("assist")
 def bench_assist(
     keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards")] = False,

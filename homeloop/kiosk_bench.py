@@ -1,0 +1,185 @@
+"""``homeloop bench kiosk``: navigation to the first rendered frame of the demo design in the
+room designer, in Debian's headless Chromium, with the number and size of the requests.
+
+A bench database (created, migrated, seeded, dropped afterwards) gets the demo's 3D models
+(``make demo``'s, through the AR assets pipeline) and the demo's furnished design on Jade
+Garden's 3B layout, held by a Xuhui kiosk; an API server on a free port serves it and the
+built web client. Each run is a fresh browser context (empty HTTP cache, a kiosk opening the
+page for the first time); the first run also builds the scene on the server (reported apart),
+the figures are the median of the runs after it. First frame = the page's own mark when the
+renderer has drawn the loaded room (``performance.now()``, which counts from navigation).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg import sql
+
+from ar_assets.demo import seed_models
+from catalog.seed import seed
+from floorplans import layouts, service
+from floorplans.demo import seed_floorplans
+from floorplans.schemas import DesignBody
+from homeloop import migrate, services
+from homeloop.errors import ServiceError
+from homeloop.settings import Settings
+
+BENCH_DB = "homeloop_bench_kiosk"
+STORE = "SH-XUHUI"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--use-gl=angle",
+                 "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+TARGET_MS = 2000.0
+RUNS = 5
+# What the page had fetched when it drew the first frame (navigation included).
+_REQUESTS_JS = """() => {
+  const all = [...performance.getEntriesByType('navigation'),
+               ...performance.getEntriesByType('resource')]
+    .filter(e => e.startTime <= homeloopKiosk.firstFrameMs);
+  return {ms: homeloopKiosk.firstFrameMs, n: all.length,
+          bytes: all.reduce((s, e) => s + (e.transferSize || e.encodedBodySize || 0), 0)};
+}"""
+
+
+def _admin(settings: Settings) -> str:
+    return settings.database_url.rsplit("/", 1)[0] + "/postgres"
+
+
+def _drop(settings: Settings) -> None:
+    with psycopg.connect(_admin(settings), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(BENCH_DB)))
+
+
+def _prepare(settings: Settings, bench: Settings, say: Callable[[str], None]) -> tuple[str, str]:
+    """The bench database with the demo's models and design; (design id, kiosk token)."""
+    from identity import kiosks, sessions
+
+    if not services.port_open(settings.pg_port):
+        raise ServiceError("PostgreSQL is not running: run `homeloop services up` first")
+    _drop(settings)
+    with psycopg.connect(_admin(settings), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+    migrate.upgrade(bench)
+    with psycopg.connect(bench.database_url) as conn:
+        seed(conn)
+        conn.commit()
+        seed_models(conn, bench, say=lambda line: None)
+        customer = conn.execute("INSERT INTO customers (display_name) VALUES ('Bench') "
+                                "RETURNING id").fetchone()
+        assert customer is not None
+        seed_floorplans(conn, int(customer[0]))
+        layout = conn.execute("SELECT id FROM community_layouts WHERE unit_type = '3B'"
+                              ).fetchone()
+        assert layout is not None
+        design = service.create_design(
+            conn, DesignBody(name="Our new flat", layout_id=int(layout[0]),
+                             placements=layouts.home()),
+            owner_id=None, store_id=STORE, author="bench")
+        kiosk, _ = kiosks.create_kiosk(conn, bench, STORE, "bench", "bench")
+        conn.commit()
+    token, _ = sessions.issue(bench, "kiosk", kiosk.id, seconds=3600, store_id=STORE)
+    return design.id, token
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(bench: Settings, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {**os.environ, "HOMELOOP_DATABASE_URL": bench.database_url,
+           "HOMELOOP_STATE_DIR": str(bench.state_dir), "HOMELOOP_API_PORT": str(port),
+           "HOMELOOP_RATE_LIMIT": "1000000/minute"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "homeloop", "api"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).is_success:
+                return proc, base
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.terminate()
+            raise ServiceError(f"the API did not start; see {log}")
+        with contextlib.suppress(subprocess.TimeoutExpired):  # waits, and sees it exit
+            proc.wait(timeout=0.1)
+
+
+def _measure(base: str, design: str, token: str,
+             say: Callable[[str], None]) -> list[dict[str, Any]]:
+    from playwright.sync_api import sync_playwright
+
+    url = f"{base}/kiosk/?design={design}&lang=en#token={token}"
+    runs: list[dict[str, Any]] = []
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for n in range(RUNS + 1):
+                context = browser.new_context(viewport={"width": 1280, "height": 800})
+                page = context.new_page()
+                page.goto(url)
+                page.wait_for_function("window.homeloopKiosk && homeloopKiosk.firstFrameMs",
+                                       timeout=60_000)
+                figures: dict[str, Any] = page.evaluate(_REQUESTS_JS)
+                context.close()
+                runs.append(figures)
+                say(f"  {'cold scene' if n == 0 else f'run {n}':<10} first frame "
+                    f"{figures['ms']:7.0f} ms, {figures['n']} requests, {figures['bytes']} bytes")
+        finally:
+            browser.close()
+    return runs
+
+
+def run_kiosk_bench(settings: Settings, say: Callable[[str], None], keep: bool = False) -> bool:
+    """Print the figures; the last line is the summary. True when within the target."""
+    if not Path(CHROMIUM).exists():
+        raise ServiceError("Debian's chromium is missing: `homeloop services up` installs it")
+    if not (settings.web_dir / "index.html").exists():
+        raise ServiceError("the web client is not built: run `make install`")
+    with tempfile.TemporaryDirectory() as tmp:
+        bench = settings.model_copy(update={
+            "database_url": settings.database_url.rsplit("/", 1)[0] + "/" + BENCH_DB,
+            "state_dir": Path(tmp) / "state", "asset_blob_dir": None})
+        bench.state_dir.mkdir(parents=True)
+        start = time.perf_counter()
+        try:
+            design, token = _prepare(settings, bench, say)
+            say(f"bench database {BENCH_DB} with the demo's models and design in "
+                f"{time.perf_counter() - start:.1f} s")
+            proc, base = _serve(bench, Path(tmp) / "api.log")
+            try:
+                runs = _measure(base, design, token, say)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+        finally:
+            if not keep:
+                _drop(settings)
+    warm = runs[1:]
+    ms = float(statistics.median(r["ms"] for r in warm))
+    n = int(statistics.median(r["n"] for r in warm))
+    size = int(statistics.median(r["bytes"] for r in warm))
+    say(f"target: first frame under {TARGET_MS:.0f} ms: {'met' if ms < TARGET_MS else 'MISSED'}")
+    say(f"kiosk: first_frame_ms {ms:.0f} requests {n} bytes {size}")
+    return ms < TARGET_MS
