@@ -102,11 +102,13 @@ class _FirstFile:
             self.active, self.done = False, True
 
 
-def _celery(request: Request, settings: Settings) -> Celery:
-    app: Celery | None = getattr(request.app.state, "celery", None)
-    if app is None:
-        app = request.app.state.celery = make_celery(settings)
-    return app
+def _enqueue(settings: Settings, asset_id: int) -> None:
+    """Queue processing (after the upload's commit); a Celery app per upload, closed after."""
+    app: Celery = make_celery(settings)
+    try:
+        app.send_task(TASK, args=[asset_id])
+    finally:
+        app.close()
 
 
 @router.post("/v1/assets", status_code=status.HTTP_202_ACCEPTED, response_model=AssetOut,
@@ -161,7 +163,7 @@ async def upload_asset(request: Request, editor: CatalogEditor, settings: Settin
             return store.get(conn, asset_id), []
 
     asset, files = await run_in_threadpool(accept)
-    _celery(request, settings).send_task(TASK, args=[asset.id])  # after the commit
+    await run_in_threadpool(_enqueue, settings, asset.id)  # after the commit
     body = _out(asset, files)
     return JSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED,
                         headers={"Location": body.status_url})
