@@ -64,6 +64,7 @@ def server(settings: Settings, auth_emulator: AuthEmulator) -> Iterator[str]:
         proc.wait(timeout=30)
         assert sms.server is not None
         sms.server.shutdown()
+        sms.server.server_close()
 
 
 # The document the server serves, built without starting anything (no lifespan runs here).
