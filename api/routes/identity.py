@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+import zipfile
 from dataclasses import asdict
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 
 from api import identity_schemas as s
 from api.auth import CurrentCustomer, RecentCustomer, check_rate
 from api.deps import ConnDep, PoolDep, SettingsDep
+from floorplans import scenes
+from floorplans import store as floorplan_store
 from homeloop.db import transaction
 from homeloop.errors import DomainError, NotFound
 from identity import audit, kiosks, linking, privacy, sessions, sms
@@ -175,6 +183,26 @@ def my_access_log(customer: CurrentCustomer, conn: ConnDep) -> list[s.AuditEntry
 def export_me(customer: RecentCustomer, conn: ConnDep) -> s.Export:
     """Everything stored about the customer, as JSON."""
     return s.Export(**privacy.export_customer(conn, customer))
+
+
+@router.get("/export.zip", response_class=FileResponse,
+            responses={200: {"content": {"application/zip": {}},
+                             "description": "export.json, and each design's room as GLB"}})
+def export_me_archive(customer: RecentCustomer, conn: ConnDep,
+                      settings: SettingsDep) -> FileResponse:
+    """Everything stored about the customer (``export.json``) and each of their designs as a
+    3D room (``designs/<id>.glb``, the VR profile: the most detailed)."""
+    data = privacy.export_customer(conn, customer)
+    archive = tempfile.NamedTemporaryFile(suffix=".zip", delete=False)  # noqa: SIM115
+    with archive, zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("export.json", json.dumps(data, ensure_ascii=False, indent=1,
+                                              default=str))
+        for design in floorplan_store.designs_of(conn, customer):
+            scene = scenes.scene_file(conn, settings, scenes.gather(conn, design, "vr"))
+            zf.write(scene, f"designs/{design.id}.glb")
+    return FileResponse(archive.name, media_type="application/zip",
+                        filename=f"homeloop-export-{customer}.zip",
+                        background=BackgroundTask(os.unlink, archive.name))
 
 
 @router.delete("", response_model=s.Deleted)

@@ -74,6 +74,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/v1/me/kiosk-grants/{grant_id}"): Rule(A),
     ("GET", "/v1/me/access-log"): Rule(CUSTOMERS),
     ("GET", "/v1/me/export"): Rule(CUSTOMERS),
+    ("GET", "/v1/me/export.zip"): Rule(CUSTOMERS),
     ("POST", "/v1/me/products/claim"): Rule(CUSTOMERS),
     ("GET", "/v1/me/products"): Rule(CUSTOMERS),
     ("GET", "/v1/me/offers"): Rule(CUSTOMERS),

@@ -120,3 +120,32 @@ def test_deletion_leaves_no_personal_data_and_keeps_anonymous_usage(
     # The audit entry of the staff read stays, without the customer.
     assert db.execute("SELECT count(*) FROM access_audit WHERE role = 'assistant' "
                       "AND customer_id IS NULL").fetchone() == (1,)
+
+
+def test_the_export_archive_holds_the_json_and_each_design_as_a_room_in_3d(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    import io
+    import zipfile
+
+    from floorplans import layouts
+
+    li = make_person(db, settings, "Li", card="C-100200300", phone="13800001111")
+    headers = auth(settings, li.id)
+    plan = client.post("/v1/floorplans", headers=headers,
+                       json=layouts.three_bedroom().model_dump(mode="json")).json()
+    design = client.post("/v1/designs", headers=headers, json={
+        "floor_plan_id": plan["id"], "name": "Living room",
+        "placements": [{"id": "sofa", "sku": "SOFA-3-GREY", "position": [3.0, 4.4]}]}).json()
+    archive = client.get("/v1/me/export.zip", headers=headers)
+    assert archive.status_code == 200, archive.text
+    assert archive.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as zf:
+        assert sorted(zf.namelist()) == sorted(["export.json", f"designs/{design['id']}.glb"])
+        exported = json.loads(zf.read("export.json"))
+        glb = zf.read(f"designs/{design['id']}.glb")
+    assert [d["id"] for d in exported["tables"]["designs"]] == [design["id"]]
+    assert glb[:4] == b"glTF" and int.from_bytes(glb[8:12], "little") == len(glb)
+    other = make_person(db, settings, "Wang", card="C-999888777", phone="13900002222")
+    with zipfile.ZipFile(io.BytesIO(client.get("/v1/me/export.zip",
+                                               headers=auth(settings, other.id)).content)) as zf:
+        assert zf.namelist() == ["export.json"]  # nobody else's designs
