@@ -31,6 +31,8 @@ def make_celery(settings: Settings) -> Celery:
             # Hourly, off the top of the hour: fresh enough for offers days ahead.
             "forecast-all": {"task": "replenishment.forecast_all",
                              "schedule": crontab(minute="41")},
+            # A new consumable (an NFC tap on it, a replacement) shows within a minute.
+            "forecast-changed": {"task": "replenishment.forecast_changed", "schedule": 60.0},
             # Offers follow the forecasts closely enough, and quiet hours end on time.
             "evaluate-offers": {"task": "replenishment.evaluate_offers",
                                 "schedule": crontab(minute="*/15")},

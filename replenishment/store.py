@@ -18,9 +18,9 @@ from replenishment.forecast import CYCLE_EVENTS
 from replenishment.items import ItemKind
 
 __all__ = ["CarryRequest", "CatalogConsumable", "CatalogService", "DeviceEvent", "Instance",
-           "StoredForecast", "claimed_instance_ids", "list_forecasts", "load_carries",
-           "load_catalog", "load_cycle_events", "load_instances", "load_readings",
-           "prune_unclaimed", "replace_forecasts"]
+           "StoredForecast", "changed_instance_ids", "claimed_instance_ids", "list_forecasts",
+           "load_carries", "load_catalog", "load_cycle_events", "load_instances",
+           "load_readings", "prune_unclaimed", "replace_forecasts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +109,17 @@ def claimed_instance_ids(conn: Conn, *, after: int, limit: int) -> list[int]:
         "SELECT p.id FROM product_instances p JOIN devices d ON d.instance_id = p.id "
         "WHERE p.owner_id IS NOT NULL AND d.revoked_at IS NULL AND p.id > %s "
         "ORDER BY p.id LIMIT %s", (after, limit)).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def changed_instance_ids(conn: Conn, since: datetime) -> list[int]:
+    """Claimed instances with an active tag whose device reported a new consumable (a
+    ``refill``, ``replaced`` or ``nfc_tap`` event) timed after ``since``."""
+    rows = conn.execute(
+        "SELECT DISTINCT p.id FROM events e JOIN devices d ON d.id = e.device_id "
+        "JOIN product_instances p ON p.id = d.instance_id "
+        "WHERE e.time > %s AND e.kind = ANY(%s) AND p.owner_id IS NOT NULL "
+        "AND d.revoked_at IS NULL ORDER BY p.id", (since, sorted(CYCLE_EVENTS))).fetchall()
     return [int(r[0]) for r in rows]
 
 

@@ -5,6 +5,9 @@ batches of ids, one transaction per batch, so a failure costs one batch and a lo
 no transaction open. Forecasts are upserts: a task that runs twice (``acks_late`` redelivers a
 task whose worker died) leaves the same rows.
 
+``replenishment.forecast_changed`` (beat, every minute) forecasts again the few products whose
+device just reported a new consumable (:func:`run_changed`).
+
 ``replenishment.evaluate_offers`` (beat, every 15 minutes) decides offers over all stored
 forecasts in one transaction (:func:`replenishment.offers.evaluate`); a redelivered or
 concurrent run adds nothing, by the offers' unique cycle keys and the evaluation lock.
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from celery import shared_task
 from celery.signals import worker_process_shutdown
@@ -38,9 +41,9 @@ from homeloop.settings import Settings
 from notifications.fcm import FcmSender, open_sender
 from replenishment import offers, order_requests, outbox, quality_store, service, store
 
-__all__ = ["PushRun", "RunResult", "evaluate_offers", "forecast_all", "quality_scan", "run_all",
-           "run_offers", "run_order_requests", "run_pushes", "run_quality_scan",
-           "send_order_requests", "send_pushes"]
+__all__ = ["PushRun", "RunResult", "evaluate_offers", "forecast_all", "forecast_changed",
+           "quality_scan", "run_all", "run_changed", "run_offers", "run_order_requests",
+           "run_pushes", "run_quality_scan", "send_order_requests", "send_pushes"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,26 @@ def run_all(settings: Settings, *, batch_size: int = service.BATCH_SIZE) -> RunR
         fitted = order_requests.mark_fitted(conn)
         conn.commit()
     return RunResult(products, forecasts, pruned, fitted)
+
+
+def run_changed(settings: Settings, now: datetime | None = None,
+                window: timedelta = timedelta(minutes=3)) -> RunResult:
+    """Forecast again, now, the products whose device just reported a new consumable, so an
+    NFC tap on a new filter shows in the forecast (and marks its order fitted) within a
+    minute instead of at the next hourly run. The window overlaps the next run's: forecasts
+    are upserts, so seeing an event twice changes nothing."""
+    at = now or datetime.now(UTC)
+    with connect(settings) as conn:
+        ids = store.changed_instance_ids(conn, at - window)
+        forecasts = service.forecast_instances(conn, ids, at) if ids else 0
+        fitted = order_requests.mark_fitted(conn) if ids else 0
+        conn.commit()
+    return RunResult(len(ids), forecasts, 0, fitted)
+
+
+@shared_task(name="replenishment.forecast_changed")
+def forecast_changed() -> dict[str, int]:
+    return asdict(run_changed(Settings()))
 
 
 @shared_task(name="replenishment.forecast_all")

@@ -56,3 +56,31 @@ def test_forecast_all_on_a_real_worker_stores_claimed_products_only(
     assert pace is not None and 10.0 < pace[0] < 12.0  # two days of 12 L, and the prior's 10
     assert count(db, "SELECT count(*) FROM instance_forecasts WHERE instance_id = %s",
                  unclaimed.instance_id) == 0
+
+
+def test_a_new_filter_tapped_is_forecast_within_the_minute_not_the_hour(
+        db: Conn, settings: Settings, provisioned: Callable[[str, int], list[Credentials]],
+        ) -> None:
+    from replenishment.tasks import run_changed
+
+    purifier, quiet = provisioned("WP-500", 1)[0], provisioned("WP-500", 1)[0]
+    owner = customers.create_customer(db, "Li")
+    for tag in (purifier, quiet):
+        customers.claim(db, owner, device_id=tag.device_id)
+    now = datetime.now(UTC)
+    write_through_gateway(db, purifier.device_id,
+                          [(now - timedelta(hours=h), {"flow_l": 0.5}) for h in range(48)])
+    run_all(settings)
+    before = db.execute("SELECT cycle_start FROM instance_forecasts WHERE instance_id = %s "
+                        "AND item_sku = 'FLT-PP-1'", (purifier.instance_id,)).fetchone()
+    tapped = now.replace(microsecond=0) - timedelta(seconds=30)
+    write_through_gateway(db, purifier.device_id,
+                          events=[(tapped, "nfc_tap", {"part": "FLT-PP-1"})])
+    done = run_changed(settings, now)
+    assert (done.products, done.forecasts) == (1, 3)  # the tapped purifier only
+    after = db.execute("SELECT cycle_start FROM instance_forecasts WHERE instance_id = %s "
+                       "AND item_sku = 'FLT-PP-1'", (purifier.instance_id,)).fetchone()
+    assert before is not None and after == (tapped,) and before != after
+    assert run_changed(settings, now + timedelta(minutes=5)).products == 0  # seen, done
+    schedule = make_celery(settings).conf.beat_schedule["forecast-changed"]
+    assert schedule["schedule"] == 60.0
