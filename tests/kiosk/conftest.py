@@ -3,6 +3,7 @@ real API server on the test database, with the demo's furnished design."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,9 +16,10 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
+from ar_assets.storage import LocalBlobStore
 from customers.store import create_customer
 from floorplans.demo import seed_floorplans
-from homeloop.settings import Settings
+from homeloop.settings import PROJECT_ROOT, Settings
 from identity.emulator import AuthEmulator
 from tests.api.conftest import auth
 from tests.api.conftest import auth_emulator as auth_emulator
@@ -85,17 +87,26 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     opened = context.new_page()
     errors: list[str] = []
+    elsewhere: list[str] = []
     opened.on("pageerror", lambda exc: errors.append(str(exc)))
+    opened.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1:", "data:", "blob:"))
+              else elsewhere.append(r.url))
     yield opened
     context.close()
     assert not errors, f"the page threw: {errors}"
+    assert not elsewhere, f"the page fetched from another host (a CDN?): {elsewhere}"
+
+
+ARTIFACTS = PROJECT_ROOT / ".local" / "test-artifacts" / "kiosk"
 
 
 @pytest.fixture
-def artifacts(tmp_path: Path) -> Path:
-    """Where a test's screenshots go (pytest's tmp folder for the test, kept after the run)."""
-    folder = tmp_path / "screenshots"
-    folder.mkdir()
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    """Where a test's screenshots go: .local/test-artifacts/kiosk/<test>/ (kept; CI may
+    collect them), emptied when the test starts."""
+    folder = ARTIFACTS / request.node.name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     return folder
 
 
@@ -108,3 +119,21 @@ def demo_design(settings: Settings, db: psycopg.Connection[Any]) -> tuple[int, s
 
 def bearer(settings: Settings, who: str | int, **claims: object) -> str:
     return auth(settings, who, **claims)["Authorization"].removeprefix("Bearer ")
+
+
+def give_model(settings: Settings, db: psycopg.Connection[Any], sku: str, glb: bytes,
+               tmp: Path) -> None:
+    """Make ``glb`` the SKU's ready model at every profile, as the AR assets pipeline leaves it
+    (the pipeline itself is tested in tests/ar_assets)."""
+    path = tmp / f"{sku}.glb"
+    path.write_bytes(glb)
+    sha = LocalBlobStore.from_settings(settings).put(path)
+    asset = db.execute(
+        "INSERT INTO assets (sku, status, source_name, source_format, source_sha256, "
+        "source_size, uploaded_by, default_at) VALUES (%s, 'ready', %s, 'glb', %s, %s, 'test', "
+        "now()) RETURNING id", (sku, path.name, sha, len(glb))).fetchone()
+    assert asset is not None
+    for profile in ("master", "phone", "planner", "vr"):
+        db.execute("INSERT INTO asset_files (asset_id, profile, sha256, size, triangles, "
+                   "draw_calls, max_texture, compression, validator) VALUES "
+                   "(%s, %s, %s, %s, 12, 1, 0, 'none', '{}')", (asset[0], profile, sha, len(glb)))

@@ -53,11 +53,3 @@ export async function binary(path, token = sessionStorage.getItem(TOKEN_KEY)) {
   }
   return response.arrayBuffer();
 }
-
-// The JSON chunk of a GLB, without loading it into a scene.
-export function glbJson(buffer) {
-  const view = new DataView(buffer);
-  if (view.getUint32(0, true) !== 0x46546c67) return null;
-  const length = view.getUint32(12, true);
-  return JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 20, length)));
-}

@@ -5,7 +5,7 @@ import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
 import { MeshoptDecoder } from "three/examples/jsm/libs/meshopt_decoder.module.js";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
 import QRCode from "qrcode";
-import { ApiError, binary, forgetToken, glbJson, kioskSignIn, request, takeToken } from "./api.js";
+import { ApiError, binary, forgetToken, kioskSignIn, request, takeToken } from "./api.js";
 import { apply, lang, productName, setLanguage, t } from "./i18n.js";
 import { freeAround, onGrid, roomSide, snap, turned } from "./snap.js";
 
@@ -182,6 +182,8 @@ async function showScene(buffer) {
     controls.target.copy(centre);
     state.framed = true;
   }
+  await Promise.all(state.design.placements.filter((p) => p.variant && state.nodes.has(p.id))
+    .map((p) => showVariant(state.nodes.get(p.id), p.variant)));
   renderItems();
   if (state.selected && !state.nodes.has(state.selected)) state.selected = null;
   select(state.selected);
@@ -464,16 +466,46 @@ async function loadBom() {
   $("bom").tFoot.replaceChildren(foot);
 }
 
-// --- colour variants: KHR_materials_variants of the SKU's model ---
+// --- colour variants: the models' KHR_materials_variants, carried into the scene GLB ---
 
-async function loadVariants(p) {
-  $("variant-row").hidden = true;
-  let names = [];
-  try {
-    const json = glbJson(await binary(`/v1/skus/${encodeURIComponent(p.sku)}/model?profile=planner`, null));
-    names = (json?.extensions?.KHR_materials_variants?.variants || []).map((v) => v.name);
-  } catch { names = []; }
-  if (!names.length || state.selected !== p.id) return;
+// name -> [[mesh, material index]] for the meshes under a placement's node
+function variantsOf(node) {
+  const json = state.parser.json;
+  const names = json.extensions?.KHR_materials_variants?.variants || [];
+  const found = new Map();
+  node.traverse((mesh) => {
+    if (!mesh.isMesh) return;
+    const assoc = state.parser.associations.get(mesh);
+    const primitive = assoc && json.meshes[assoc.meshes]?.primitives[assoc.primitives];
+    for (const mapping of primitive?.extensions?.KHR_materials_variants?.mappings || []) {
+      for (const v of mapping.variants) {
+        const name = names[v]?.name;
+        if (!name) continue;
+        if (!found.has(name)) found.set(name, []);
+        found.get(name).push([mesh, mapping.material]);
+      }
+    }
+  });
+  return found;
+}
+
+async function showVariant(node, name) {
+  const variants = variantsOf(node);
+  node.traverse((mesh) => {
+    if (!mesh.isMesh) return;
+    mesh.userData.standard ??= mesh.material;
+    mesh.material = mesh.userData.standard;
+  });
+  for (const [mesh, index] of variants.get(name) || []) {
+    mesh.material = await state.parser.getDependency("material", index);
+  }
+}
+
+function loadVariants(p) {
+  const node = state.nodes.get(p.id);
+  const names = [...variantsOf(node).keys()];
+  $("variant-row").hidden = !names.length;
+  if (!names.length) return;
   const select = $("variant");
   select.replaceChildren(...[null, ...names].map((name) => {
     const option = document.createElement("option");
@@ -482,11 +514,11 @@ async function loadVariants(p) {
     return option;
   }));
   select.value = p.variant ?? "";
-  select.onchange = () => {
+  select.onchange = async () => {
     p.variant = select.value || null;
-    save(true);
+    await showVariant(node, p.variant);
+    save();
   };
-  $("variant-row").hidden = false;
 }
 
 // --- catalog: only what fits along a wall or at the spot last tapped ---

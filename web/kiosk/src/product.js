@@ -27,8 +27,16 @@ viewer.addEventListener("error", () => {
   document.getElementById("status").textContent = t("error", { msg: sku });
   document.body.dataset.state = "error";
 });
-fetch(`/v1/search?q=${encodeURIComponent(sku)}&limit=5`).then((r) => r.json()).then((found) => {
-  const item = (found.items || []).find((i) => i.sku === sku);
+// The catalog has no public read of one SKU: search for it, then look through the first page.
+async function findItem() {
+  for (const query of [`q=${encodeURIComponent(sku)}&limit=5`, "limit=100"]) {
+    const found = await fetch(`/v1/search?${query}`).then((r) => r.json());
+    const item = (found.items || []).find((i) => i.sku === sku);
+    if (item) return item;
+  }
+  return null;
+}
+findItem().then((item) => {
   if (!item) { document.getElementById("name").textContent = sku; return; }
   document.getElementById("name").textContent = productName(item);
   viewer.alt = productName(item);

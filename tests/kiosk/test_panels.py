@@ -1,0 +1,132 @@
+"""The designer's panels and pages: colour variants, the catalog filtered to what fits, a kiosk
+signing in, and the phone's product page with <model-viewer>."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import requests
+from PIL import Image, ImageStat
+from playwright.sync_api import Page, expect
+
+from homeloop.settings import Settings
+from identity.kiosks import create_kiosk
+from tests.api.conftest import auth
+from tests.floorplans.test_scenes import variant_model
+from tests.kiosk.conftest import bearer, demo_design, give_model
+from tests.kiosk.test_designer import api_design, by_id, open_design
+
+
+def mean_colour(shot: Path, at: dict[str, float], box: dict[str, float]) -> tuple[float, ...]:
+    x, y = at["x"] - box["x"], at["y"] - box["y"]
+    region = Image.open(shot).convert("RGB").crop((int(x) - 4, int(y) - 4, int(x) + 4, int(y) + 4))
+    return tuple(ImageStat.Stat(region).mean)
+
+
+def test_switching_a_sofa_colour_shows_it_and_saves_the_variant(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any],
+        tmp_path: Path, artifacts: Path) -> None:
+    give_model(settings, db, "SOFA-3-GREY", variant_model(2.1), tmp_path)
+    customer, design = demo_design(settings, db)
+    open_design(page, server, design, bearer(settings, customer))
+    page.get_by_role("button", name="SÖDER 3-seat sofa, grey · SOFA-3-GREY").click()
+    colour = page.get_by_label("Colour")
+    expect(colour.locator("option")).to_have_text(["Standard", "grey", "beige"])
+    canvas = page.locator("#view")
+    box = canvas.bounding_box()
+    assert box is not None
+    at = page.evaluate("id => homeloopKiosk.screenOf(id)", "sofa")
+    canvas.screenshot(path=str(artifacts / "grey.png"))
+    colour.select_option("beige")
+    expect(page.get_by_test_id("version")).to_have_text("version 2")
+    canvas.screenshot(path=str(artifacts / "beige.png"))
+    grey, beige = (mean_colour(artifacts / f, at, box) for f in ("grey.png", "beige.png"))
+    assert beige[2] < beige[0] - 20 and abs(grey[2] - grey[0]) < 20, (grey, beige)  # warm now
+    assert by_id(api_design(server, settings, customer, design))["sofa"]["variant"] == "beige"
+    expect(page.locator("#bom tbody")).to_contain_text("(beige)")
+
+
+def test_the_catalog_lists_what_fits_a_wall_and_adds_it_against_the_wall(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    customer, design = demo_design(settings, db)
+    plan_id = api_design(server, settings, customer, design)["floor_plan_id"]
+    plan = requests.get(f"{server}/v1/floorplans/{plan_id}/plan.json",
+                        headers=auth(settings, customer), timeout=10).json()
+    length = {w["id"]: math.dist(w["start"], w["end"]) for w in plan["walls"]}
+    wall = min((w for w in plan["walls"] if length[w["id"]] >= 1.5), key=lambda w: length[w["id"]])
+    open_design(page, server, design, bearer(settings, customer))
+    everything = page.locator("#catalog button[data-sku]")
+    expect(everything).not_to_have_count(0)
+    anywhere = everything.count()
+    page.get_by_label("Fits").select_option(f"wall:{wall['id']}")
+    expect(everything).not_to_have_count(anywhere)
+    shown = everything.evaluate_all("bs => bs.map(b => b.dataset.sku)")
+    assert shown
+    widths = {i["sku"]: i["width_mm"] for i in requests.get(
+        f"{server}/v1/search", params={"limit": 100}, timeout=10).json()["items"]}
+    assert all(widths[sku] <= length[wall["id"]] * 1000 for sku in shown)
+    assert any(width is not None and width > length[wall["id"]] * 1000
+               for width in widths.values())
+    everything.first.click()
+    expect(page.get_by_test_id("version")).to_have_text("version 2")
+    expect(page.locator("#items button")).to_have_count(11)
+    added = [p for p in api_design(server, settings, customer, design)["placements"]
+             if p["id"] not in {"sofa", "floor-lamp", "dishwasher", "coffee", "bed", "wardrobe",
+                                "toilet", "washer", "guest-bed", "bedside-lamp"}]
+    assert [p["sku"] for p in added] == [shown[0]]
+    depth = next(i for i in requests.get(f"{server}/v1/search", params={"limit": 100},
+                                         timeout=10).json()["items"]
+                 if i["sku"] == shown[0])["depth_mm"] / 1000
+    (ax, ay), (bx, by) = wall["start"], wall["end"]
+    px, py = added[0]["position"]
+    off_line = abs((bx - ax) * (ay - py) - (ax - px) * (by - ay)) / length[wall["id"]]
+    assert abs(off_line - (wall["thickness"] / 2 + depth / 2)) < 0.01  # backed against it
+    assert page.evaluate("id => homeloopKiosk.screenOf(id)", added[0]["id"]) is not None
+
+
+def test_a_kiosk_signs_in_and_opens_its_store_design(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    _customer, demo = demo_design(settings, db)
+    kiosk, secret = create_kiosk(db, settings, "SH-XUHUI", "entrance", "test")
+    layout = db.execute("SELECT f.layout_id FROM floor_plans f JOIN designs d "
+                        "ON d.floor_plan_id = f.id WHERE d.id = %s", (demo,)).fetchone()
+    assert layout is not None
+    made = requests.post(f"{server}/v1/designs", timeout=10,
+                         headers=auth(settings, "kiosk:other", store="SH-XUHUI"),
+                         json={"layout_id": layout[0], "placements": []})
+    assert made.status_code == 201, made.text
+    page.goto(f"{server}/kiosk/?lang=en")
+    form = page.get_by_role("heading", name="Sign in this kiosk")
+    expect(form).to_be_visible()
+    page.get_by_label("Kiosk number").fill(str(kiosk.id))
+    page.get_by_label("Kiosk secret").fill("not the secret")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("status")).to_contain_text("Sign-in failed")
+    page.get_by_label("Kiosk secret").fill(secret)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Design number").fill(made.json()["id"])
+    page.get_by_role("button", name="Open", exact=True).click()
+    expect(page.locator("body")).to_have_attribute("data-state", "ready", timeout=20_000)
+    expect(page.get_by_role("button", name="Send to phone")).to_be_visible()
+    # the customer's own design is not the kiosk's without their grant
+    page.goto(f"{server}/kiosk/?design={demo}&lang=en")
+    expect(page.locator("body")).to_have_attribute("data-state", "error")
+    expect(page.get_by_role("status")).not_to_be_empty()
+
+
+def test_the_product_page_shows_the_phone_model_with_its_colours(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any],
+        tmp_path: Path, artifacts: Path) -> None:
+    give_model(settings, db, "SOFA-3-GREY", variant_model(2.1), tmp_path)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    models: list[str] = []
+    page.on("request", lambda r: models.append(r.url) if "/model" in r.url else None)
+    page.goto(f"{server}/kiosk/product.html?sku=SOFA-3-GREY&lang=en")
+    expect(page.locator("body")).to_have_attribute("data-state", "ready", timeout=20_000)
+    expect(page.get_by_role("heading", level=1)).to_have_text("SÖDER 3-seat sofa, grey")
+    expect(page.get_by_label("Colour").locator("option")).to_have_text(["grey", "beige"])
+    assert any("profile=phone" in url for url in models)
+    page.screenshot(path=str(artifacts / "product-phone.png"))
