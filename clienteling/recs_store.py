@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from clienteling.recommend import CATEGORY_COMPLEMENTS, Candidate
 from homeloop.db import Conn
 
-__all__ = ["candidates", "customer_seeds", "refresh_copurchase"]
+__all__ = ["SIMILAR_SEEDS", "candidates", "customer_seeds", "refresh_copurchase"]
+
+SIMILAR_SEEDS = 6
 
 
 def customer_seeds(conn: Conn, customer_id: int) -> tuple[list[str], list[str]]:
@@ -62,7 +64,8 @@ def candidates(conn: Conn, seeds: Sequence[str], exclude: Sequence[str]) -> list
                 ([p[0] for p in pairs], [p[1] for p in pairs])):
             if sku not in skip:
                 out.append(Candidate(str(sku), 1.5, f"goes with your {names.get(seed, seed)}"))
-    # Similar: same category, shared style / material / colour, price within a factor of two.
+    # Similar: same category, shared style / material / colour, price within a factor of two;
+    # for the most recent seeds only (each scans its category).
     for seed, sku, shared, ratio in conn.execute("""
             SELECT p.sku, x.sku, x.shared, x.ratio
             FROM skus p CROSS JOIN LATERAL (
@@ -80,7 +83,7 @@ def candidates(conn: Conn, seeds: Sequence[str], exclude: Sequence[str]) -> list
                 WHERE s.category = p.category AND s.sku <> p.sku
                   AND s.price_cents BETWEEN p.price_cents / 2 AND p.price_cents * 2
                 ORDER BY 2 DESC, 3 DESC, s.sku LIMIT 8) x
-            WHERE p.sku = ANY(%s)""", (list(seeds),)):
+            WHERE p.sku = ANY(%s)""", (list(seeds)[:SIMILAR_SEEDS],)):
         if sku not in skip:
             out.append(Candidate(str(sku), 0.5 + 0.3 * int(shared) + 0.3 * float(ratio),
                                  f"similar to {names.get(seed, seed)}"))
