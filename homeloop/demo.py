@@ -206,6 +206,9 @@ Homeloop demo is running.
                   until HOMELOOP_ORDER_WEBHOOK_URL names the order system)
   Their design    curl -H "Authorization: Bearer $TOKEN" {base}/v1/designs/{design}/checks
                   (also /bom, /history, and /scene.glb?profile=phone|planner|vr)
+  Room designer   {base}/kiosk/?design={design}#token={token}
+                  (in a browser, as the customer; a kiosk signs in at {base}/kiosk/)
+  Product page    {base}/kiosk/product.html?sku=SOFA-3-GREY
   Layouts         curl -H "Authorization: Bearer $TOKEN" '{base}/v1/communities/layouts?q=jade'
   Staff (admin)   export STAFF={staff}
   A Xuhui kiosk   export KIOSK={kiosk}

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import requests
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from homeloop.settings import Settings
 from tests.api.conftest import auth
@@ -175,3 +175,32 @@ def test_a_kiosk_hands_its_design_to_the_customer_with_a_qr_code(
     again = requests.post(f"{server}/v1/handoffs/{code}/claim",
                           headers=auth(settings, customer), timeout=10)
     assert again.status_code == 410
+
+
+def test_a_finger_drags_a_product_on_a_touch_kiosk(
+        browser: Browser, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    customer, design = demo_design(settings, db)
+    before = by_id(api_design(server, settings, customer, design))["bed"]
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
+    try:
+        page = context.new_page()
+        open_design(page, server, design, bearer(settings, customer))
+        start = page.evaluate("id => homeloopKiosk.screenOf(id)", "bed")
+        end = page.evaluate("([x, y]) => homeloopKiosk.screenOfPlan(x, y)",
+                            [before["position"][0] + 0.5, before["position"][1] - 0.5])
+        touch = context.new_cdp_session(page)  # real touch events, as a touch screen sends
+
+        def finger(kind: str, at: dict[str, float] | None) -> None:
+            points = [] if at is None else [{"x": at["x"], "y": at["y"], "id": 1}]
+            touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+        finger("touchStart", start)
+        for i in range(1, 11):
+            finger("touchMove", {"x": start["x"] + (end["x"] - start["x"]) * i / 10,
+                                 "y": start["y"] + (end["y"] - start["y"]) * i / 10})
+        finger("touchEnd", None)
+        expect(page.get_by_test_id("version")).to_have_text("version 2")
+    finally:
+        context.close()
+    after = by_id(api_design(server, settings, customer, design))["bed"]
+    assert after["position"] != before["position"]
