@@ -130,3 +130,26 @@ def test_the_product_page_shows_the_phone_model_with_its_colours(
     expect(page.get_by_label("Colour").locator("option")).to_have_text(["grey", "beige"])
     assert any("profile=phone" in url for url in models)
     page.screenshot(path=str(artifacts / "product-phone.png"))
+
+
+def test_a_customer_lets_the_kiosk_in_by_qr_and_it_starts_their_design_on_a_layout(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    customer, _demo = demo_design(settings, db)
+    page.goto(f"{server}/kiosk/?lang=en#token={bearer(settings, 'kiosk:desk', store='SH-XUHUI')}")
+    expect(page.get_by_role("heading", name="Start a design")).to_be_visible()
+    page.get_by_role("button", name="Customer: scan to sign in here").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    code = page.get_by_test_id("handoff-code").inner_text()
+    assert page.get_by_test_id("qr").get_attribute("data-link") == \
+        f"homeloop://kiosk-handoff?code={code}"
+    granted = requests.post(f"{server}/v1/me/kiosk-grants", json={"code": code},
+                            headers=auth(settings, customer), timeout=10)
+    assert granted.status_code == 201, granted.text
+    page.get_by_role("button", name="Close").click()
+    expect(page.get_by_label("For")).to_have_value(str(customer))
+    page.get_by_label("Residential community or address").fill("Jade")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("button", name="Jade Garden, Shanghai: Three bedrooms, 90 m² (90 m²)").click()
+    expect(page.locator("body")).to_have_attribute("data-state", "ready", timeout=20_000)
+    design = page.evaluate("new URLSearchParams(location.search).get('design')")
+    assert api_design(server, settings, customer, design)["owner_id"] == customer

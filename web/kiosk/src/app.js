@@ -77,11 +77,11 @@ function showSignIn() {
 async function showOpen() {
   document.body.dataset.state = "open";
   $("open").hidden = false;
-  $("open").onsubmit = (event) => {
+  $("open-id").onsubmit = (event) => {
     event.preventDefault();
     location.search = `?design=${encodeURIComponent($("design-id").value.trim())}`;
   };
-  if (isSession()) return;
+  if (isSession()) return kioskStart();
   try {
     const { data } = await request("GET", "/v1/me/designs");
     $("my-designs").replaceChildren(...data.map((d) => {
@@ -93,6 +93,72 @@ async function showOpen() {
       return li;
     }));
   } catch (err) { say(t("error", { msg: err.message })); }
+}
+
+// A kiosk starts a design on a community's layout: for a customer who let it in by scanning
+// its QR code (an identity grant), or held by the store until it is handed over.
+function kioskStart() {
+  $("kiosk-start").hidden = false;
+  const refresh = async () => {
+    const { data } = await request("GET", "/v1/kiosk/grants");
+    const chosen = $("for-customer").value;
+    const known = new Set([...$("for-customer").options].map((o) => o.value));
+    const arrived = data.filter((g) => !known.has(String(g.customer_id)));
+    $("for-customer").replaceChildren(...[{ customer_id: "" }, ...data].map((g) => {
+      const option = document.createElement("option");
+      option.value = String(g.customer_id);
+      option.textContent = g.customer_id === "" ? t("store_session")
+        : t("customer_n", { id: g.customer_id, time: new Date(g.expires_at).toLocaleTimeString(lang) });
+      return option;
+    }));
+    // a customer who just scanned the QR is who the next design is for
+    $("for-customer").value = arrived.length ? String(arrived[arrived.length - 1].customer_id)
+      : [...$("for-customer").options].some((o) => o.value === chosen) ? chosen : "";
+  };
+  refresh().catch((err) => say(t("error", { msg: err.message })));
+  $("customers-refresh").onclick = () => refresh().catch((err) => say(t("error", { msg: err.message })));
+  $("customer-qr").onclick = async () => {
+    try {
+      const { data } = await request("POST", "/v1/kiosk/handoffs");
+      await showQr(data.qr_text, data.code, data.expires_at, t("customer_qr_title"));
+      $("qr-dialog").addEventListener("close", () => refresh(), { once: true });
+    } catch (err) { say(t("error", { msg: err.message })); }
+  };
+  $("layout-search").onsubmit = async (event) => {
+    event.preventDefault();
+    try {
+      const q = new URLSearchParams({ q: $("layout-q").value.trim() });
+      const { data } = await request("GET", `/v1/communities/layouts?${q}`);
+      $("layouts").replaceChildren(...data.map((layout) => {
+        const li = document.createElement("li");
+        const button = document.createElement("button");
+        button.type = "button";
+        button.textContent = t("layout_item", { community: layout.community, city: layout.city, name: layout.name, area: Math.round(layout.area_m2) });
+        button.onclick = () => startDesign(layout);
+        li.append(button);
+        return li;
+      }));
+    } catch (err) { say(t("error", { msg: err.message })); }
+  };
+}
+
+async function startDesign(layout) {
+  const customer = $("for-customer").value;
+  const body = { name: layout.name, layout_id: layout.id, placements: [] };
+  if (customer) body.customer_id = Number(customer);
+  try {
+    const { data } = await request("POST", "/v1/designs", body);
+    location.search = `?design=${encodeURIComponent(data.id)}`;
+  } catch (err) { say(t("error", { msg: err.message })); }
+}
+
+async function showQr(text, code, expiresAt, title) {
+  await QRCode.toCanvas($("qr"), text, { width: 240, margin: 2, errorCorrectionLevel: "M" });
+  $("qr").dataset.link = text;
+  $("qr-title").textContent = title;
+  $("qr-code").textContent = code;
+  $("qr-expires").textContent = t("expires", { time: new Date(expiresAt).toLocaleTimeString(lang) });
+  $("qr-dialog").showModal();
 }
 
 // --- the room ---
@@ -603,12 +669,7 @@ async function add(item, where) {
 async function handOff() {
   try {
     const { data } = await request("POST", `/v1/designs/${encodeURIComponent(state.designId)}/handoff`);
-    const link = `${location.origin}/v1/handoffs/${data.code}`;
-    await QRCode.toCanvas($("qr"), link, { width: 240, margin: 2, errorCorrectionLevel: "M" });
-    $("qr").dataset.link = link;
-    $("qr-code").textContent = data.code;
-    $("qr-expires").textContent = t("expires", { time: new Date(data.expires_at).toLocaleTimeString(lang) });
-    $("qr-dialog").showModal();
+    await showQr(`${location.origin}/v1/handoffs/${data.code}`, data.code, data.expires_at, t("qr_title"));
   } catch (err) { say(t("error", { msg: err.message })); }
 }
 
