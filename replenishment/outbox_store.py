@@ -120,11 +120,13 @@ def record(conn: Conn, states: Sequence[NewState], now: datetime) -> None:
 def requeue_no_token(conn: Conn, customer_id: int, now: datetime) -> int:
     """Queue again the customer's pushes that failed for want of a token; returns how many.
 
-    Only offers still pending and unexpired: the rest have nothing left to say.
+    Only offers still pending and unexpired (the rest have nothing left to say), and
+    transactional messages (an order's news) of the last week.
     """
     return conn.execute(
         "UPDATE outbox b SET status = 'queued', next_attempt_at = %(now)s, last_error = NULL "
-        "FROM offers o WHERE o.id = b.offer_id AND b.customer_id = %(c)s "
-        "AND b.status = 'failed' AND b.last_error = %(why)s "
-        "AND o.status = 'pending' AND o.expires_at > %(now)s",
+        "WHERE b.customer_id = %(c)s AND b.status = 'failed' AND b.last_error = %(why)s "
+        "AND CASE WHEN b.offer_id IS NULL THEN b.created_at > %(now)s - interval '7 days' "
+        "ELSE EXISTS (SELECT 1 FROM offers o WHERE o.id = b.offer_id "
+        "AND o.status = 'pending' AND o.expires_at > %(now)s) END",
         {"c": customer_id, "now": now, "why": NO_TOKEN}).rowcount

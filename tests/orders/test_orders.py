@@ -236,3 +236,25 @@ def test_reputation_is_pulled_towards_the_mean_by_few_ratings() -> None:
     many_fives = lifecycle.reputation(50, 250.0, 4.0)
     assert 4.0 < one_five.score < many_fives.score < 5.0
     assert lifecycle.reputation(0, 0.0, 4.2).score == 4.2
+
+
+def test_order_news_waits_for_a_push_token_and_goes_once_one_is_registered(
+        client: TestClient, settings: Settings, db: Any, customer: int,
+        assistant: dict[str, str]) -> None:
+    order = _place(client, assistant, customer, "LAMP-TABLE")
+    sent: list[Push] = []
+
+    class Phone:
+        def send(self, pushes: list[Push]) -> list[Result]:
+            sent.extend(pushes)
+            return [Result(Outcome.SENT, message_id="m") for _ in pushes]
+
+    now = datetime.now(UTC)
+    with db.transaction():
+        assert outbox.deliver(db, Phone(), now).failed == 1  # no token yet
+    r = client.post("/v1/me/push-tokens", headers=auth(settings, customer),
+                    json={"token": "fresh-token", "platform": "android"})
+    assert r.status_code == 200, r.text
+    with db.transaction():
+        assert outbox.deliver(db, Phone(), datetime.now(UTC)).sent == 1
+    assert [p.data["order_id"] for p in sent] == [str(order["id"])]
