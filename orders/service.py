@@ -70,6 +70,10 @@ def advance(conn: Conn, order_id: int, new: str, actor: str, now: datetime, *,
         data.update(installer_id=installer_id, installer=store.installer_name(conn, installer_id),
                     install_at=install_at.isoformat())
         store.set_fields(conn, order_id, installer_id=installer_id, install_at=install_at)
+    if new == "cancelled":
+        store.restock(conn, order_id, order.fulfil_store_id)
+        if order.slot_starts_at is not None:  # give the delivery window's place back
+            store.release_slot(conn, order.fulfil_store_id, order.slot_starts_at)
     store.add_event(conn, order_id, new, actor, now, data)
     _announce(conn, store.get_order(conn, order_id), new, now, data)
     return view(conn, order_id)

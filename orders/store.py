@@ -16,8 +16,8 @@ from homeloop.errors import Conflict, InvalidInput, NotFound
 __all__ = ["Addressee", "OrderRow", "Priced", "add_event", "add_line", "book_slot",
            "choose_fulfilment", "customer_addressee", "events", "get_order", "insert_order",
            "installer_name", "installers", "lines", "notify_assistant", "notify_customer",
-           "offer_slots", "price_lines", "rate", "rating_totals", "reserve", "set_fields",
-           "store_name"]
+           "offer_slots", "price_lines", "rate", "rating_totals", "release_slot", "reserve",
+           "restock", "set_fields", "store_name"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +100,14 @@ def reserve(conn: Conn, store_id: str, lines: Sequence[Priced]) -> None:
                             (line.quantity, store_id, line.sku, line.quantity)).rowcount
         if not done:
             raise Conflict(f"{line.sku} just went out of stock at {store_id}")
+
+
+def restock(conn: Conn, order_id: int, store_id: str) -> None:
+    """Give a cancelled order's lines back to the store that had reserved them."""
+    conn.execute("UPDATE inventory i SET on_hand = i.on_hand + l.quantity "
+                 "FROM (SELECT sku, sum(quantity) AS quantity FROM order_lines "
+                 "      WHERE order_id = %s GROUP BY sku) l "
+                 "WHERE i.store_id = %s AND i.sku = l.sku", (order_id, store_id))
 
 
 def insert_order(conn: Conn, customer_id: int, store_id: str, assistant: str | None,
@@ -210,10 +218,14 @@ def book_slot(conn: Conn, store_id: str, starts_at: datetime,
     if row is None:
         raise Conflict("that delivery slot is full or not offered")
     if previous is not None:
-        conn.execute("UPDATE delivery_slots SET booked = booked - 1 WHERE store_id = %s "
-                     "AND starts_at = %s AND booked > 0", (store_id, previous))
+        release_slot(conn, store_id, previous)
     ends_at: datetime = row[0]
     return ends_at
+
+
+def release_slot(conn: Conn, store_id: str, starts_at: datetime) -> None:
+    conn.execute("UPDATE delivery_slots SET booked = booked - 1 WHERE store_id = %s "
+                 "AND starts_at = %s AND booked > 0", (store_id, starts_at))
 
 
 @dataclass(frozen=True, slots=True)

@@ -258,3 +258,39 @@ def test_order_news_waits_for_a_push_token_and_goes_once_one_is_registered(
     with db.transaction():
         assert outbox.deliver(db, Phone(), datetime.now(UTC)).sent == 1
     assert [p.data["order_id"] for p in sent] == [str(order["id"])]
+
+
+def test_two_customers_for_the_last_place_in_a_window_and_a_cancellation(
+        client: TestClient, settings: Settings, db: Any, customer: int,
+        assistant: dict[str, str]) -> None:
+    from orders import service
+    from orders.schemas import LineIn
+    from tests.conftest import in_two_transactions_at_once
+
+    now = datetime.now(UTC)
+    made = [service.place_order(db, customer, "SH-XUHUI", None, [LineIn(sku="SOFA-CORNER")],
+                                now) for _ in range(2)]
+    window = service.delivery_slots(db, made[0], now)[0].starts_at
+    db.execute("UPDATE delivery_slots SET capacity = 1 WHERE starts_at = %s", (window,))
+    turn = iter(made)
+
+    def book(conn: Any) -> str:
+        try:
+            service.book_slot(conn, next(turn), window, "test", now)
+            return "booked"
+        except Exception as exc:  # the loser's Conflict; its transaction rolls back
+            return type(exc).__name__
+
+    assert sorted(in_two_transactions_at_once(settings, book)) == ["Conflict", "booked"]
+    assert db.execute("SELECT booked FROM delivery_slots WHERE starts_at = %s",
+                      (window,)).fetchone()[0] == 1
+    # Cancelling gives back the stock and the window's place.
+    booked = next(o for o in made if db.execute(
+        "SELECT slot_starts_at IS NOT NULL FROM orders WHERE id = %s", (o,)).fetchone()[0])
+    stock = "SELECT on_hand FROM inventory WHERE store_id = 'SH-PUDONG' AND sku = 'SOFA-CORNER'"
+    assert db.execute(stock).fetchone()[0] == 10
+    assert _step(client, assistant, booked, "cancelled").status_code == 200
+    assert db.execute(stock).fetchone()[0] == 11
+    assert db.execute("SELECT booked FROM delivery_slots WHERE starts_at = %s",
+                      (window,)).fetchone()[0] == 0
+    assert _step(client, assistant, booked, "picked").status_code == 409
