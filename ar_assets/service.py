@@ -81,9 +81,9 @@ def process(conn: Conn, settings: Settings, asset_id: int) -> str:
     """Process one asset in its own transactions; its final status.
 
     A refusal (the model is broken or implausible) is the ``failed`` status with a report. A
-    tool error (validator or gltfpack missing, crashed, or an output they reject) raises
-    :class:`~ar_assets.validator.ToolError` so the task is retried; the third such run marks
-    the asset failed with the error.
+    tool error (validator or gltfpack missing, crashed, or an output they reject, raised as
+    :class:`~ar_assets.validator.ToolError`) or any other error is raised, so the task is
+    retried; the third run that ends in an error marks the asset failed with it.
     """
     with conn.transaction():
         asset = store.start(conn, asset_id)
@@ -98,11 +98,13 @@ def process(conn: Conn, settings: Settings, asset_id: int) -> str:
         with conn.transaction():
             store.fail(conn, asset_id, exc.report.to_json())
         return "failed"
-    except ToolError as exc:
+    except Exception as exc:  # a tool error, or one nobody foresaw: retried, then failed
         if asset.attempts + 1 < MAX_ATTEMPTS:
             raise  # the task retries later (a tool missing or killed, the disk full...)
+        log.exception("asset %s failed %s times", asset_id, MAX_ATTEMPTS)
         report = Report()
-        report.error("PROCESSING_FAILED", f"processing failed {MAX_ATTEMPTS} times: {exc}")
+        report.error("PROCESSING_FAILED", f"processing failed {MAX_ATTEMPTS} times: "
+                     f"{type(exc).__name__}: {exc}")
         with conn.transaction():
             store.fail(conn, asset_id, report.to_json())
         return "failed"

@@ -231,3 +231,19 @@ def test_degenerate_triangles_are_reported_and_an_all_degenerate_model_fails(
     failed = processed(client, settings, mesh_glb(flat), "line.glb", unit="cm")
     assert failed["status"] == "failed"
     assert "ALL_DEGENERATE" in [i["code"] for i in failed["report"]["issues"]]
+
+
+def test_a_missing_tool_is_retried_then_the_asset_fails_with_the_error(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    from ar_assets.validator import ToolError
+
+    broken = settings.model_copy(update={"asset_gltfpack": "/nonexistent/gltfpack"})
+    asset_id = upload(client, settings, box_glb(), "box.glb").json()["id"]
+    for _ in range(2):
+        with pytest.raises(ToolError, match="gltfpack could not run"):
+            run_process(broken, asset_id)
+        assert client.get(f"/v1/assets/{asset_id}").json()["status"] == "processing"
+    assert run_process(broken, asset_id) == "failed"
+    [issue] = client.get(f"/v1/assets/{asset_id}").json()["report"]["issues"]
+    assert issue["code"] == "PROCESSING_FAILED" and "gltfpack" in issue["message"]
+    assert run_process(settings, asset_id) == "failed"  # finished: left as it is
