@@ -4,6 +4,7 @@ signing in, and the phone's product page with <model-viewer>."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,51 @@ def test_a_customer_lets_the_kiosk_in_by_qr_and_it_starts_their_design_on_a_layo
     expect(page.locator("body")).to_have_attribute("data-state", "ready", timeout=20_000)
     design = page.evaluate("new URLSearchParams(location.search).get('design')")
     assert api_design(server, settings, customer, design)["owner_id"] == customer
+
+
+def test_enter_vr_appears_only_where_webxr_offers_immersive_vr(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    customer, design = demo_design(settings, db)
+    token = bearer(settings, customer)
+    open_design(page, server, design, token)
+    expect(page.locator("#catalog button[data-sku]")).not_to_have_count(0)  # all panels asked
+    expect(page.get_by_role("button", name="Enter VR")).to_be_hidden()  # no headset here
+    # a browser whose WebXR says immersive VR is supported (a VR kiosk), but no headset answers
+    page.add_init_script("""
+        window.xrAsked = [];
+        Object.defineProperty(navigator, 'xr', {value: {
+          isSessionSupported: async (mode) => mode === 'immersive-vr',
+          requestSession: async (mode) => {
+            window.xrAsked.push(mode); throw new Error('no headset'); },
+        }});""")
+    page.goto("about:blank")  # a new document, so the script runs first
+    open_design(page, server, design, token)
+    page.get_by_role("button", name="Enter VR").click()
+    expect(page.get_by_role("status")).to_have_text("VR is not available here.")
+    assert page.evaluate("window.xrAsked") == ["immersive-vr"]
+
+
+def test_the_catalog_lists_what_fits_the_spot_tapped_on_the_floor(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    customer, design = demo_design(settings, db)
+    open_design(page, server, design, bearer(settings, customer))
+    # the bathroom-sized room between the bedrooms: tap the middle of its floor
+    spot = page.evaluate("([x, y]) => homeloopKiosk.screenOfPlan(x, y)", [5.0, 6.2])
+    page.mouse.click(spot["x"], spot["y"])
+    fits = page.get_by_label("Fits")
+    fits.focus()
+    option = fits.locator("option[value=spot]")
+    expect(option).to_have_count(1)
+    free = re.search(r"\(([\d.]+) \S ([\d.]+) m free\)", option.inner_text())
+    assert free is not None
+    width, depth = float(free[1]), float(free[2])
+    assert 0.5 < width < 4 and 0.5 < depth < 6
+    fits.select_option("spot")
+    items = page.locator("#catalog button[data-sku]")
+    expect(items).not_to_have_count(0)
+    catalog = {i["sku"]: i for i in requests.get(f"{server}/v1/search", params={"limit": 100},
+                                                 timeout=10).json()["items"]}
+    shown = items.evaluate_all("bs => bs.map(b => b.dataset.sku)")
+    assert all(catalog[s]["width_mm"] <= width * 1000 and catalog[s]["depth_mm"] <= depth * 1000
+               for s in shown)
+    assert len(shown) < len([i for i in catalog.values() if i["width_mm"]])
