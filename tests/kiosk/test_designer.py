@@ -204,3 +204,25 @@ def test_a_finger_drags_a_product_on_a_touch_kiosk(
         context.close()
     after = by_id(api_design(server, settings, customer, design))["bed"]
     assert after["position"] != before["position"]
+
+
+def test_a_product_dragged_near_a_wall_backs_against_it_facing_the_room(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    customer, design = demo_design(settings, db)
+    placements = api_design(server, settings, customer, design)["placements"]
+    sofa = next(p for p in placements if p["id"] == "sofa")
+    assert sofa["position"] == [0.54, 2.5] and sofa["rotation"] == 90  # against the west wall
+    sofa.update(position=[0.75, 2.5], rotation=75)  # pulled out and askew
+    moved = requests.put(f"{server}/v1/designs/{design}", json={"placements": placements},
+                         headers={**auth(settings, customer), "If-Match": '"v1"'}, timeout=10)
+    assert moved.status_code == 200
+    open_design(page, server, design, bearer(settings, customer))
+    start = page.evaluate("id => homeloopKiosk.screenOf(id)", "sofa")
+    a, b = (page.evaluate("([x, y]) => homeloopKiosk.screenOfPlan(x, y)", p)
+            for p in ([0.75, 2.5], [0.70, 2.5]))
+    drag(page, start, {"x": start["x"] + b["x"] - a["x"], "y": start["y"] + b["y"] - a["y"]})
+    expect(page.get_by_test_id("version")).to_have_text("version 3")
+    after = by_id(api_design(server, settings, customer, design))["sofa"]
+    # 0.1 m half the wall + 0.44 m half the sofa's depth, turned to face into the room
+    assert after["position"] == [0.54, 2.5]
+    assert after["rotation"] == 90
