@@ -46,6 +46,8 @@ def auth_emulator(settings: Settings) -> Iterator[AuthEmulator]:
 def client(settings: Settings,
            db: psycopg.Connection[tuple[Any, ...]]) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
+        # Rate-limit counters outlive a test in Redis: each test starts with none.
+        test_client.app.state.limiter.storage.reset()  # type: ignore[attr-defined]
         yield test_client
 
 
