@@ -140,9 +140,14 @@ def test_keyboard_moves_and_turns_in_chinese(
     page.locator("#view").press("]")
     expect(page.get_by_test_id("version")).to_have_text("第 3 版")
     after = by_id(api_design(server, settings, customer, design))[before["id"]]
-    assert after["position"][0] == round(before["position"][0] / 0.05) * 0.05 + 0.05 or \
-        abs(after["position"][0] - before["position"][0] - 0.05) < 0.026
+    # one 5 cm step to the right (x), landing on the 5 cm grid
+    assert abs(after["position"][0] - round((before["position"][0] + 0.05) / 0.05) * 0.05) < 1e-6
+    assert after["position"][1] == before["position"][1]
     assert after["rotation"] % 15 == 0 and after["rotation"] != before["rotation"]
+    page.get_by_role("button", name="撤销").click()  # undo the turn
+    expect(page.get_by_test_id("version")).to_have_text("第 4 版")
+    undone = by_id(api_design(server, settings, customer, design))[before["id"]]
+    assert undone["rotation"] == before["rotation"] and undone["position"] == after["position"]
 
 
 def test_a_kiosk_hands_its_design_to_the_customer_with_a_qr_code(

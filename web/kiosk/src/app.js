@@ -214,6 +214,8 @@ async function openDesign() {
     await Promise.all([loadChecks(), loadBom(), loadCatalog(), offerVr()]);
     $("handoff").hidden = !isSession();
     $("handoff").onclick = handOff;
+    $("undo").hidden = false;
+    $("undo").onclick = () => { state.saving = state.saving.then(undo); };
   } catch (err) {
     document.body.dataset.state = "error";
     say(t("error", { msg: err.message }));
@@ -422,17 +424,36 @@ async function saveNow(reloadScene) {
     await Promise.all([loadChecks(), loadBom()]);
   } catch (err) {
     if (err instanceof ApiError && err.status === 412) {
-      const latest = await request("GET", base);
-      probe.conflict = true;
-      $("conflict-text").textContent = t("conflict", { v: latest.data.version });
-      $("conflict").hidden = false;
-      $("reload").onclick = () => location.reload();
-      $("reload").focus();
-      say(t("conflict", { v: latest.data.version }));
+      await conflict(base);
     } else {
       say(t("error", { msg: err.message }));
     }
   }
+}
+
+// Undo the last change (a new version holding what was before), with the same If-Match care.
+async function undo() {
+  if (probe.conflict) return;
+  const base = `/v1/designs/${encodeURIComponent(state.designId)}`;
+  try {
+    takeDesign(await request("POST", `${base}/undo`, undefined, undefined, { "If-Match": state.etag }));
+    say(t("undone", { v: state.design.version }));
+    await showScene(await binary(`${base}/scene.glb?profile=planner`));
+    await Promise.all([loadChecks(), loadBom()]);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 412) return conflict(base);
+    say(t("error", { msg: err.message }));
+  }
+}
+
+async function conflict(base) {
+  const latest = await request("GET", base);
+  probe.conflict = true;
+  $("conflict-text").textContent = t("conflict", { v: latest.data.version });
+  $("conflict").hidden = false;
+  $("reload").onclick = () => location.reload();
+  $("reload").focus();
+  say(t("conflict", { v: latest.data.version }));
 }
 
 // --- checks on the items ---
