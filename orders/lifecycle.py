@@ -70,8 +70,8 @@ def check_transition(current: str, new: str, *, needs_slot: bool, has_slot: bool
 
 _WORDS: dict[str, tuple[str, str]] = {
     "placed": ("Order {id} placed: {total}.", "订单 {id} 已下单：{total}。"),
-    "picked": ("Order {id} is being prepared at {store}.", "订单 {id} 正在 {store} 备货。"),
-    "shipped": ("Order {id} has shipped from {store}.", "订单 {id} 已从 {store} 发货。"),
+    "picked": ("Order {id} is being prepared at {store}.", "订单 {id} 正在{store}备货。"),
+    "shipped": ("Order {id} has shipped from {store}.", "订单 {id} 已从{store}发货。"),
     "out_for_delivery": ("Order {id} is out for delivery{slot}.", "订单 {id} 正在派送{slot}。"),
     "delivered": ("Order {id} was delivered.", "订单 {id} 已送达。"),
     "installation_booked": ("Installation of order {id}: {when}, by {installer}.",

@@ -157,7 +157,8 @@ def _announce(conn: Conn, order: store.OrderRow, status: str, now: datetime,
     zh = who.locale.lower().startswith("zh")
     words: dict[str, Any] = {"order_id": order.id, "total_cents": order.total_cents}
     if status in ("picked", "shipped"):
-        words["store"] = store.store_name(conn, data.get("store_id", order.fulfil_store_id))
+        words["store"] = store.store_name(conn, data.get("store_id", order.fulfil_store_id),
+                                          zh=zh)
     if status == "out_for_delivery" and order.slot_starts_at and order.slot_ends_at:
         local = lifecycle.local_window(order.slot_starts_at, order.slot_ends_at, who.timezone)
         words["slot"] = local
@@ -173,5 +174,8 @@ def _announce(conn: Conn, order: store.OrderRow, status: str, now: datetime,
                               {"order_id": str(order.id), "kind": "order", "status": status},
                               at, now)
     if order.assistant and status != "placed":
+        if "store" in words:
+            words["store"] = store.store_name(
+                conn, data.get("store_id", order.fulfil_store_id))
         store.notify_assistant(conn, order.assistant, order.customer_id, order.id, topic,
                                lifecycle.message(status, zh=False, **words), now)

@@ -181,8 +181,10 @@ def set_fields(conn: Conn, order_id: int, **fields: Any) -> None:
     conn.execute(f"UPDATE orders SET {sets} WHERE id = %(id)s", {**fields, "id": order_id})
 
 
-def store_name(conn: Conn, store_id: str) -> str:
-    row = conn.execute("SELECT name FROM stores WHERE id = %s", (store_id,)).fetchone()
+def store_name(conn: Conn, store_id: str, *, zh: bool = False) -> str:
+    """The store's name, in Chinese when asked and known."""
+    row = conn.execute("SELECT CASE WHEN %s THEN coalesce(name_zh, name) ELSE name END "
+                       "FROM stores WHERE id = %s", (zh, store_id)).fetchone()
     if row is None:
         raise InvalidInput(f"no store {store_id!r}")
     return str(row[0])

@@ -294,3 +294,17 @@ def test_two_customers_for_the_last_place_in_a_window_and_a_cancellation(
     assert db.execute("SELECT booked FROM delivery_slots WHERE starts_at = %s",
                       (window,)).fetchone()[0] == 0
     assert _step(client, assistant, booked, "picked").status_code == 409
+
+
+def test_a_chinese_reader_hears_of_their_order_in_chinese(
+        client: TestClient, db: Any, customer: int, assistant: dict[str, str]) -> None:
+    db.execute("UPDATE customers SET locale = 'zh-CN' WHERE id = %s", (customer,))
+    order = _place(client, assistant, customer, "LAMP-TABLE")
+    for status in ("picked", "shipped"):
+        assert _step(client, assistant, order["id"], status).status_code == 200
+    bodies = [r[0] for r in db.execute(
+        "SELECT payload->>'body' FROM outbox WHERE customer_id = %s ORDER BY id", (customer,))]
+    assert bodies[0] == f"订单 {order['id']} 已下单：¥199.00。"
+    assert bodies[1] == f"订单 {order['id']} 已从上海徐汇店发货。"
+    inbox = db.execute("SELECT body FROM assistant_inbox ORDER BY id").fetchall()
+    assert inbox[-1][0] == f"Order {order['id']} has shipped from Shanghai Xuhui."
