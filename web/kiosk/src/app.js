@@ -19,6 +19,9 @@ const state = {
 const probe = (window.homeloopKiosk = { firstFrameMs: null, version: null, conflict: false });
 
 let renderer, scene, camera, controls, root = null;
+// Frames are drawn when something changed (or in VR), not 60 times a second for nothing.
+let dirty = true;
+const invalidate = () => { dirty = true; };
 
 // Where a placed product (or a plan point) is on the screen, in page pixels.
 function onScreen(point) {
@@ -182,11 +185,15 @@ function setUpView() {
     renderer.setSize(w, h, false);
     camera.aspect = w / Math.max(h, 1);
     camera.updateProjectionMatrix();
+    invalidate();
   };
   new ResizeObserver(resize).observe(canvas.parentElement);
   resize();
+  controls.addEventListener("change", invalidate);
   renderer.setAnimationLoop(() => {
     controls.update();
+    if (!dirty && !renderer.xr.isPresenting) return;
+    dirty = false;
     renderer.render(scene, camera);
     placeTags();
     if (root && probe.firstFrameMs === null) {
@@ -238,6 +245,7 @@ async function showScene(buffer) {
   root = gltf.scene;
   state.parser = gltf.parser;
   scene.add(root);
+  invalidate();
   state.nodes.clear();
   root.traverse((node) => {
     if (node.userData?.placement_id) state.nodes.set(node.userData.placement_id, node);
@@ -486,6 +494,7 @@ function renderFindings() {
 }
 
 function showHighlights() {
+  invalidate();
   for (const helper of state.helpers) scene.remove(helper);
   state.helpers = [];
   const tags = [];
@@ -586,6 +595,7 @@ async function showVariant(node, name) {
   for (const [mesh, index] of variants.get(name) || []) {
     mesh.material = await state.parser.getDependency("material", index);
   }
+  invalidate();
 }
 
 function loadVariants(p) {
