@@ -14,7 +14,7 @@ from psycopg.rows import dict_row
 from homeloop.db import Conn
 from homeloop.errors import NotFound
 
-__all__ = ["close_task", "open_day_tasks", "open_task", "open_tasks"]
+__all__ = ["close_task", "mark_read", "open_day_tasks", "open_task", "open_tasks"]
 
 
 def open_task(conn: Conn, *, store_id: str, assistant: str | None, customer_id: int, kind: str,
@@ -90,3 +90,11 @@ def open_day_tasks(conn: Conn, now: datetime) -> int:
     for the customers' home store (their bound assistant there, else anyone); a task already
     open or done for the same subject is not opened again. Returns how many are new."""
     return conn.execute(OPEN_DAY_TASKS, {"now": now}).rowcount
+
+
+def mark_read(conn: Conn, item_id: int, assistant: str, now: datetime) -> None:
+    """Mark an item of the assistant's own inbox read (again: no change)."""
+    done = conn.execute("UPDATE assistant_inbox SET read_at = coalesce(read_at, %s) "
+                        "WHERE id = %s AND assistant = %s", (now, item_id, assistant)).rowcount
+    if not done:
+        raise NotFound(f"no item {item_id} in your inbox")

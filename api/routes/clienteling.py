@@ -241,6 +241,14 @@ def assistant_day(staff: StoreAssistant, conn: ConnDep) -> Day:
     return service.assistant_day(conn, staff.actor, staff.store_id, datetime.now(UTC))
 
 
+@router.post("/staff/inbox/{item_id}/read", status_code=status.HTTP_204_NO_CONTENT,
+             responses={404: {"description": "No such item in the caller's inbox"}})
+def inbox_read(item_id: int, staff: StoreAssistant, conn: ConnDep) -> Response:
+    """The assistant has read this news of an order; it leaves their day."""
+    tasks_store.mark_read(conn, item_id, staff.actor, datetime.now(UTC))
+    return Response(status_code=204)
+
+
 @router.post("/staff/tasks/{task_id}/done", status_code=status.HTTP_204_NO_CONTENT,
              responses={404: {"description": "No such task in this store"}})
 def task_done(task_id: int, staff: StoreAssistant, conn: ConnDep) -> Response:

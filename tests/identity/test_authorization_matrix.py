@@ -184,6 +184,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/staff/discounts/{discount_id}/decision"): Rule(ADMIN, body={"approve": True}),
     ("GET", "/v1/staff/day"): Rule(ASSISTANTS),
     ("POST", "/v1/staff/tasks/{task_id}/done"): Rule(frozenset({"assistant", "admin"})),
+    ("POST", "/v1/staff/inbox/{item_id}/read"): Rule(frozenset({"assistant"})),  # their own
 }
 
 
@@ -272,8 +273,13 @@ def _clienteling_of(db: Conn, customer_id: int) -> dict[str, str]:
                                     customer_id=customer_id, kind="offer_follow_up",
                                     subject="offer:1", body="Call back", due_at=now, now=now)
     profiles.set_manual_tag(db, customer_id, "vip", "staff:ann", now)
+    ann = db.execute("SELECT id FROM staff_members WHERE username = 'ann'").fetchone()[0]
+    item_id = db.execute(
+        "INSERT INTO assistant_inbox (assistant, customer_id, order_id, topic, body, created_at) "
+        "VALUES (%s, %s, %s, 'test', 'Shipped', %s) RETURNING id",
+        (f"staff:{ann}", customer_id, order_id, now)).fetchone()[0]
     return {"order_id": str(order_id), "discount_id": str(discount_id),
-            "task_id": str(task_id), "tag": "vip"}
+            "task_id": str(task_id), "tag": "vip", "item_id": str(item_id)}
 
 
 def _floorplans_of(db: Conn, settings: Settings, customer_id: int) -> dict[str, str]:

@@ -308,3 +308,19 @@ def test_a_chinese_reader_hears_of_their_order_in_chinese(
     assert bodies[1] == f"订单 {order['id']} 已从上海徐汇店发货。"
     inbox = db.execute("SELECT body FROM assistant_inbox ORDER BY id").fetchall()
     assert inbox[-1][0] == f"Order {order['id']} has shipped from Shanghai Xuhui."
+
+
+def test_the_assistant_reads_their_order_news(
+        client: TestClient, settings: Settings, db: Any, customer: int,
+        assistant: dict[str, str]) -> None:
+    order = _place(client, assistant, customer, "LAMP-TABLE")
+    assert _step(client, assistant, order["id"], "picked").status_code == 200
+    inbox = client.get("/v1/staff/day", headers=assistant).json()["inbox"]
+    assert [i["body"] for i in inbox] == [
+        f"Order {order['id']} is being prepared at Shanghai Xuhui."]
+    other = auth(settings, "staff:cy", role="assistant", store="SH-XUHUI")
+    assert client.post(f"/v1/staff/inbox/{inbox[0]['id']}/read",
+                       headers=other).status_code == 404
+    assert client.post(f"/v1/staff/inbox/{inbox[0]['id']}/read",
+                       headers=assistant).status_code == 204
+    assert client.get("/v1/staff/day", headers=assistant).json()["inbox"] == []
