@@ -84,3 +84,29 @@ def test_an_order_queues_its_customer(db: Any, customer: int) -> None:
     assert queued == [customer]
     service.refresh_tags(db, queued, now)
     assert {t["tag"] for t in store.tags(db, customer)} == {"big_spender"}
+
+
+def test_the_tag_and_day_tasks_run_on_a_real_worker(settings: Settings, db: Any,
+                                                     customer: int) -> None:
+    import subprocess
+    import sys
+
+    from homeloop.worker import make_celery
+    from tests.conftest import process_env
+
+    store.upsert_profile(db, customer, {"move_in_date": date.today() - timedelta(days=3)},
+                         datetime.now(UTC))
+    store.mark_changed(db, customer, datetime.now(UTC))
+    worker = subprocess.Popen([sys.executable, "-m", "homeloop", "worker", "--concurrency", "1"],
+                              env=process_env(settings), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        app = make_celery(settings)
+        assert app.send_task("clienteling.refresh_tags").get(timeout=60) == 1
+        assert app.send_task("clienteling.open_day_tasks").get(timeout=60) == 0
+        assert app.send_task("clienteling.refresh_copurchase").get(timeout=60) == 0
+        app.close()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert [t["tag"] for t in store.tags(db, customer)] == ["new_home"]
