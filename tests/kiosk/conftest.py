@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from ar_assets.storage import LocalBlobStore
 from customers.store import create_customer
@@ -31,6 +31,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--use-gl=angle",
                  "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+
+
+# A shared CI machine draws WebGL in software: give the page's answers time.
+expect.set_options(timeout=15_000)
 
 
 def free_port() -> int:
