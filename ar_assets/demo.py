@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ar_assets import service, store
-from ar_assets.storage import LocalBlobStore
+from ar_assets.storage import open_blob_store
 from homeloop.db import Conn
 from homeloop.settings import PROJECT_ROOT, Settings
 
@@ -102,7 +102,7 @@ def seed_models(conn: Conn, settings: Settings,
                         "WHERE width_mm IS NOT NULL AND category IN ('toilet', 'lamp', 'bed', "
                         "'sofa', 'wardrobe', 'washing_machine', 'dishwasher', "
                         "'water_purifier', 'coffee_machine') ORDER BY sku").fetchall()
-    blobs = LocalBlobStore.from_settings(settings)
+    blobs = open_blob_store(settings)
     made = []
     for sku, category, w, d, h in rows:
         if store.default_for_sku(conn, sku) is not None:

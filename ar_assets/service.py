@@ -24,7 +24,7 @@ from ar_assets import geometry, sources, store
 from ar_assets.lod import Lod, Tools, make_lod, read_glb, repack, texture_sizes
 from ar_assets.profiles import PROFILES, Profile
 from ar_assets.report import Report
-from ar_assets.storage import LocalBlobStore
+from ar_assets.storage import open_blob_store
 from ar_assets.validator import ToolError, ValidationReport, validate_glb
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput, NotFound
@@ -52,7 +52,7 @@ def accept_upload(conn: Conn, settings: Settings, *, sha256: str, size: int, hea
         raise InvalidInput(f"unit must be one of {', '.join(geometry.UNITS)}")
     if up is not None and up not in ("y", "z"):
         raise InvalidInput("up must be y or z")
-    blobs = LocalBlobStore.from_settings(settings)
+    blobs = open_blob_store(settings)
     path = blobs.local_path(sha256)
     assert path is not None
     try:
@@ -251,7 +251,7 @@ def within_budget(lod: Lod, profile: Profile) -> bool:
 
 
 def _process(settings: Settings, asset: store.Asset, work: Path) -> dict[str, Any]:
-    blobs = LocalBlobStore.from_settings(settings)
+    blobs = open_blob_store(settings)
     upload = work / "upload"
     blobs.copy_to(asset.source_sha256, upload)
     built = build(settings, upload, asset.source_format, asset.unit, asset.up_axis, work)
@@ -280,5 +280,5 @@ def lod_for_sku(conn: Conn, settings: Settings, sku: str, profile: str) -> bytes
     found = store.file_for(conn, asset_id, profile)
     if found is None:
         return None
-    with LocalBlobStore.from_settings(settings).open(found.sha256) as f:
+    with open_blob_store(settings).open(found.sha256) as f:
         return f.read()

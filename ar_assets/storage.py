@@ -2,10 +2,11 @@
 
 :class:`BlobStore` is the interface the service and the API use. :class:`LocalBlobStore` keeps
 blobs in a folder (``settings.asset_dir``; ``ab/cd/<sha256>``) shared by the API and the
-workers — the default, and in the compose stack a volume. The production option is an
-S3-compatible bucket behind the same methods (``put`` = a PUT of the object named by its
-hash, ``open``/``size`` = GET/HEAD, ``local_path`` = None so the API redirects to a presigned
-or CDN URL instead of serving the bytes); it is not implemented yet.
+workers — the default, and in the compose stack a volume. :class:`S3BlobStore` is the
+production option for several hosts: an S3-compatible bucket (``asset_s3_bucket``, and
+``asset_s3_endpoint_url`` for one that is not AWS) holds every blob as ``<prefix><sha256>``,
+and each host keeps a read-through cache of the blobs it used in its own folder (a blob never
+changes, so a cached copy is never stale). :func:`open_blob_store` picks one from settings.
 
 Writing is crash-safe: bytes go to a temporary file in the store, are hashed while written,
 then renamed into place (the same content twice is stored once).
@@ -19,7 +20,7 @@ import re
 import shutil
 import uuid
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 from homeloop.errors import TooLarge
 from homeloop.settings import Settings
@@ -115,3 +116,84 @@ class LocalBlobStore:
     def copy_to(self, sha256: str, dest: Path) -> None:
         with self.open(sha256) as src, dest.open("wb") as out:
             shutil.copyfileobj(src, out, 1 << 20)
+
+
+class S3BlobStore(LocalBlobStore):
+    """Blobs in an S3-compatible bucket; this host's copies in ``cache`` (a LocalBlobStore's
+    layout), fetched on first use. Writes go to the bucket first, then into the cache."""
+
+    def __init__(self, cache: Path, bucket: str, client: Any, prefix: str = "assets/") -> None:
+        super().__init__(cache)
+        self.bucket, self.client, self.prefix = bucket, client, prefix
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> S3BlobStore:
+        import boto3
+
+        assert settings.asset_s3_bucket is not None
+        client = boto3.client("s3", endpoint_url=settings.asset_s3_endpoint_url,
+                              region_name=settings.asset_s3_region)
+        return cls(settings.asset_dir, settings.asset_s3_bucket, client,
+                   settings.asset_s3_prefix)
+
+    def _key(self, sha256: str) -> str:
+        if not SHA256.match(sha256):
+            raise ValueError(f"not a sha256: {sha256!r}")
+        return self.prefix + sha256
+
+    def _missing(self, exc: Exception) -> bool:
+        code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+        return code in ("404", "NoSuchKey", "NotFound")
+
+    def place(self, tmp: Path, sha256: str) -> None:
+        if self.size(sha256) is None:  # the same content twice is stored once
+            self.client.upload_file(str(tmp), self.bucket, self._key(sha256))
+        super().place(tmp, sha256)
+
+    def size(self, sha256: str) -> int | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(sha256))
+        except ClientError as exc:
+            if self._missing(exc):
+                return None
+            raise
+        except ValueError:
+            return None
+        return int(head["ContentLength"])
+
+    def local_path(self, sha256: str) -> Path | None:
+        from botocore.exceptions import ClientError
+
+        cached = super().local_path(sha256)
+        if cached is not None:
+            return cached
+        tmp = self.root / "tmp" / uuid.uuid4().hex
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.client.download_file(self.bucket, self._key(sha256), str(tmp))
+        except ClientError as exc:
+            tmp.unlink(missing_ok=True)
+            if self._missing(exc):
+                return None
+            raise
+        super().place(tmp, sha256)
+        return super().local_path(sha256)
+
+    def open(self, sha256: str) -> IO[bytes]:
+        path = self.local_path(sha256)
+        if path is None:
+            raise FileNotFoundError(f"no blob {sha256} in bucket {self.bucket}")
+        return path.open("rb")
+
+    def delete(self, sha256: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(sha256))
+        super().delete(sha256)
+
+
+def open_blob_store(settings: Settings) -> LocalBlobStore:
+    """The bucket when ``asset_s3_bucket`` is set, else the local folder."""
+    if settings.asset_s3_bucket:
+        return S3BlobStore.from_settings(settings)
+    return LocalBlobStore.from_settings(settings)

@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     # AR assets (ar_assets/): uploads, processing, the blob store.
     asset_max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
     asset_blob_dir: Path | None = None  # the local blob store; else state_dir / "assets"
+    # An S3-compatible bucket for the blobs (several API hosts and workers); the folder above
+    # is then each host's cache. Credentials come the standard AWS ways (environment, files).
+    asset_s3_bucket: str | None = None
+    asset_s3_endpoint_url: str | None = None  # for a bucket that is not on AWS
+    asset_s3_region: str | None = None
+    asset_s3_prefix: str = "assets/"
     asset_node: str = "node"  # runs the Khronos glTF-Validator (ar_assets/validate.cjs)
     asset_gltfpack: str = "gltfpack"
     asset_tool_timeout_s: float = Field(default=600.0, gt=0)

@@ -22,7 +22,7 @@ from api.auth import CatalogEditor
 from api.deps import ConnDep, PoolDep, SettingsDep
 from ar_assets import service, store
 from ar_assets.schemas import AssetOut, Bbox, DefaultModel, ProfileFile, Source
-from ar_assets.storage import SHA256, BlobWriter, LocalBlobStore
+from ar_assets.storage import SHA256, BlobWriter, open_blob_store
 from ar_assets.tasks import TASK
 from homeloop.db import transaction
 from homeloop.errors import InvalidInput, NotFound, TooLarge
@@ -129,7 +129,7 @@ async def upload_asset(request: Request, editor: CatalogEditor, settings: Settin
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
         raise TooLarge(f"the upload is {int(declared):,} bytes, over the limit of {limit:,}")
-    writer = LocalBlobStore.from_settings(settings).writer(limit)
+    writer = open_blob_store(settings).writer(limit)
     try:
         ctype, params = parse_options_header(request.headers.get("content-type", ""))
         if ctype == b"multipart/form-data":
@@ -176,7 +176,7 @@ def _serve(request: Request, settings: Settings, found: store.AssetFile,
     wanted = request.headers.get("if-none-match", "")
     if wanted.strip() == "*" or etag in [t.strip().removeprefix("W/") for t in wanted.split(",")]:
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    path = LocalBlobStore.from_settings(settings).local_path(found.sha256)
+    path = open_blob_store(settings).local_path(found.sha256)
     if path is None:
         raise NotFound("the file is not in the blob store")
     return FileResponse(path, media_type=GLB, headers=headers,
