@@ -120,18 +120,19 @@ def rate_installation(conn: Conn, customer_id: int, order_id: int, stars: int,
                            f"{', '.join(sorted(lifecycle.PROBLEMS))}")
     if order.installer_id is None or order.status not in ("installed", "closed"):
         raise Conflict("only an installation that took place can be rated")
+    problems = sorted(set(problems))
     store.rate(conn, order_id, customer_id, order.installer_id, stars, problems, comment, now)
     low = lifecycle.is_low_rating(stars, problems)
     task_id = None
     if low:
-        what = f"{stars}★" + (f", {', '.join(sorted(set(problems)))}" if problems else "")
+        what = f"{stars}★" + (f", {', '.join(problems)}" if problems else "")
         task_id = tasks_store.open_task(
             conn, store_id=order.store_id, assistant=order.assistant, customer_id=customer_id,
             kind="low_rating", subject=f"order:{order_id}",
             body=f"Call the customer back: installation of order {order_id} rated {what}.",
             due_at=now, now=now)
     return Rating(order_id=order_id, installer_id=order.installer_id, stars=stars,
-                  problems=sorted(set(problems)), low=low, task_id=task_id)
+                  problems=list(problems), low=low, task_id=task_id)
 
 
 def installer_list(conn: Conn, store_id: str | None) -> list[Installer]:
