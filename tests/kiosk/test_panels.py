@@ -13,7 +13,7 @@ import requests
 from PIL import Image, ImageStat
 from playwright.sync_api import Page, expect
 
-from homeloop.settings import Settings
+from homeloop.settings import PROJECT_ROOT, Settings
 from identity.kiosks import create_kiosk
 from tests.api.conftest import auth
 from tests.floorplans.test_scenes import variant_model
@@ -202,3 +202,29 @@ def test_the_catalog_lists_what_fits_the_spot_tapped_on_the_floor(
     assert all(catalog[s]["width_mm"] <= width * 1000 and catalog[s]["depth_mm"] <= depth * 1000
                for s in shown)
     assert len(shown) < len([i for i in catalog.values() if i["width_mm"]])
+
+
+AXE = PROJECT_ROOT / "web" / "kiosk" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Page) -> list[str]:
+    """WCAG 2 A and AA rules (labels, names, contrast, roles...) by axe-core (the lockfile's)."""
+    page.add_script_tag(path=str(AXE))
+    found: list[dict[str, Any]] = page.evaluate(
+        "async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})).violations")
+    return [f"{v['id']}: {v['help']} ({len(v['nodes'])}: {v['nodes'][0]['target']})"
+            for v in found]
+
+
+def test_the_designer_and_its_sign_in_pass_the_wcag_a_and_aa_checks(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    customer, design = demo_design(settings, db)
+    page.goto(f"{server}/kiosk/?lang=en")
+    expect(page.get_by_role("heading", name="Sign in this kiosk")).to_be_visible()
+    assert axe_violations(page) == []
+    open_design(page, server, design, bearer(settings, customer))
+    page.get_by_role("button", name="SÖDER 3-seat sofa, grey · SOFA-3-GREY").click()
+    expect(page.locator("#bom tbody tr")).not_to_have_count(0)
+    assert axe_violations(page) == []
+    open_design(page, server, design, bearer(settings, customer), lang="zh-CN")
+    assert axe_violations(page) == []
