@@ -1,7 +1,7 @@
 """The room designer's web client (``web/kiosk``, built by ``npm run build``) at ``/kiosk/``.
 
 Static files only: the page signs in and calls the API like any other client. Not in the
-OpenAPI document. A missing build answers 404 with a hint rather than stopping the API.
+OpenAPI document. A missing build answers 404 (problem+json) saying how to build it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
@@ -22,6 +23,17 @@ __all__ = ["mount"]
 
 class _Client(StaticFiles):
     """Static files whose HTML and scripts are revalidated (the build names are not hashed)."""
+
+    async def check_config(self) -> None:
+        """A missing build is a 404 with a hint (below), not a server error."""
+        if self.directory is not None and Path(self.directory).is_dir():
+            await super().check_config()
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if self.directory is None or not Path(self.directory).is_dir():
+            raise HTTPException(404, "the room designer is not built: run `make install` "
+                                     "(npm ci && npm run build in web/kiosk)")
+        return await super().get_response(path, scope)
 
     def file_response(self, full_path: PathLike[str] | str, stat_result: os.stat_result,
                       scope: Scope, status_code: int = 200) -> Response:
