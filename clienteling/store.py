@@ -106,7 +106,7 @@ def consumption(conn: Conn, customer_id: int) -> dict[str, Any]:
         SELECT
           (SELECT count(*) FROM orders WHERE customer_id = %(c)s AND status <> 'cancelled')
               AS orders,
-          (SELECT round(avg(total_cents)) FROM orders
+          (SELECT round(avg(total_cents))::bigint FROM orders
            WHERE customer_id = %(c)s AND status <> 'cancelled') AS average_order_cents,
           (SELECT coalesce(array_agg(category ORDER BY spend DESC), '{}') FROM (
               SELECT category, sum(unit_price_cents * quantity) AS spend FROM l
@@ -119,7 +119,7 @@ def consumption(conn: Conn, customer_id: int) -> dict[str, Any]:
            WHERE attrs ? 'style') AS styles,
           (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY unit_price_cents) FROM l)
               AS median_price_cents,
-          (SELECT round(avg((discount_cents > 0)::int), 2) FROM l) AS discount_share""",
+          (SELECT round(avg((discount_cents > 0)::int), 2)::float FROM l) AS discount_share""",
         {"c": customer_id})
 
 

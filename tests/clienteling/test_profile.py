@@ -145,3 +145,23 @@ def test_the_assistants_day_gathers_what_is_due_once(
                        headers=assistant).status_code == 204
     assert client.get("/v1/staff/day", headers=assistant).json()["tasks"] == []
     assert run_day_tasks(settings) == 0
+
+
+def test_the_consumption_and_behaviour_dimensions_come_from_the_history(
+        client: TestClient, settings: Settings, db: Any, customer: int,
+        assistant: dict[str, str]) -> None:
+    for lines in ([{"sku": "SOFA-3-GREY", "discount_cents": 50_000}, {"sku": "LAMP-FLOOR"}],
+                  [{"sku": "BED-180"}]):
+        assert client.post("/v1/staff/orders", headers=assistant, json={
+            "customer_id": customer, "lines": lines}).status_code == 201
+    client.post("/v1/me/views", headers=auth(settings, customer),
+                json={"sku": "WC-300", "store_id": "SH-XUHUI", "session_id": "sess-0042"})
+    p = client.get(f"/v1/staff/customers/{customer}/profile", headers=assistant).json()
+    c = p["consumption"]
+    assert c["orders"] == 2
+    assert c["average_order_cents"] == (499_900 - 50_000 + 49_900 + 259_900) / 2
+    assert c["categories"] == ["sofa", "bed", "lamp"]
+    assert c["colours"] == ["beige", "grey"] and c["materials"] == ["fabric", "oak veneer"]
+    assert c["styles"] == ["nordic"] and c["discount_share"] == 0.33
+    assert p["behaviour"]["views_30d"] == 1 and p["behaviour"]["viewed"] == ["WC-300"]
+    assert p["membership"]["points"] == 200  # the bed: a new category after the first order
