@@ -63,19 +63,31 @@ def test_facets_sizes_and_stock(client: TestClient, db: Any) -> None:
 
 
 def test_fits_this_wall(client: TestClient, settings: Settings, db: Any, customer: int) -> None:
-    from floorplans import store as plans
-    from floorplans.layouts import three_bedroom
+    import json
 
-    plan = plans.insert_plan(db, three_bedroom(), owner_id=customer, store_id=None,
-                             source="json")
-    wall = three_bedroom().walls[0]
-    space = client.get("/v1/search", params={"category": "sofa", "floor_plan_id": plan.id,
-                                             "wall_id": wall.id})
-    assert space.status_code == 200
-    from clienteling.catalog import wall_space_mm
-    usable, _ = wall_space_mm(db, plan.id, wall.id)
-    widths = {"SOFA-3-GREY": 2180, "SOFA-2-BEIGE": 1680, "SOFA-CORNER": 2850}
-    assert set(_skus(space)) == {s for s, w in widths.items() if w <= usable}
+    plan = {"walls": [
+        {"id": "short", "start": [0, 0], "end": [2.0, 0], "thickness": 0.1, "height": 2.6},
+        {"id": "door", "start": [0, 0], "end": [0, 3.0], "thickness": 0.1, "height": 2.6},
+        {"id": "window", "start": [2.0, 0], "end": [2.0, 3.0], "thickness": 0.1,
+         "height": 2.6}],
+        "openings": [{"id": "d", "wall_id": "door", "kind": "door", "width": 0.9},
+                     {"id": "w", "wall_id": "window", "kind": "window", "width": 1.2}]}
+    plan_id = db.execute(
+        "INSERT INTO floor_plans (owner_id, name, plan, source, area_m2) "
+        "VALUES (%s, 'test', %s, 'json', 6) RETURNING id", (customer, json.dumps(plan))
+    ).fetchone()[0]
+
+    def sofas(wall: str) -> set[str]:
+        return set(_skus(client.get("/v1/search", params={
+            "category": "sofa", "floor_plan_id": plan_id, "wall_id": wall})))
+
+    # 1.9 m usable; 2.0 m beside a 0.9 m door; 2.9 m under a window (it does not block)
+    assert sofas("short") == {"SOFA-2-BEIGE"}
+    assert sofas("door") == {"SOFA-2-BEIGE"}
+    assert sofas("window") == {"SOFA-2-BEIGE", "SOFA-3-GREY", "SOFA-CORNER"}  # 2.85 m
+    assert client.get("/v1/search", params={"floor_plan_id": plan_id, "wall_id": "nope"}
+                      ).status_code == 404
+    assert client.get("/v1/search", params={"wall_id": "short"}).status_code == 422
 
 
 def test_recommendations_only_what_can_be_had_in_availability_order(
