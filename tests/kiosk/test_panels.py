@@ -186,14 +186,13 @@ def test_the_catalog_lists_what_fits_the_spot_tapped_on_the_floor(
     spot = page.evaluate("([x, y]) => homeloopKiosk.screenOfPlan(x, y)", [5.0, 6.2])
     page.mouse.click(spot["x"], spot["y"])
     fits = page.get_by_label("Fits")
-    fits.focus()
+    expect(fits).to_have_value("spot")  # the tap chose it
     option = fits.locator("option[value=spot]")
     expect(option).to_have_count(1)
     free = re.search(r"\(([\d.]+) \S ([\d.]+) m free\)", option.inner_text())
     assert free is not None
     width, depth = float(free[1]), float(free[2])
     assert 0.5 < width < 4 and 0.5 < depth < 6
-    fits.select_option("spot")
     items = page.locator("#catalog button[data-sku]")
     expect(items).not_to_have_count(0)
     catalog = {i["sku"]: i for i in requests.get(f"{server}/v1/search", params={"limit": 100},
@@ -228,3 +227,21 @@ def test_the_designer_and_its_sign_in_pass_the_wcag_a_and_aa_checks(
     assert axe_violations(page) == []
     open_design(page, server, design, bearer(settings, customer), lang="zh-CN")
     assert axe_violations(page) == []
+
+
+def test_tapping_a_wall_filters_the_catalog_to_it(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    customer, design = demo_design(settings, db)
+    open_design(page, server, design, bearer(settings, customer))
+    # the bathroom's west wall, (4, 5)-(4, 9), 2.6 m high: tap near its top
+    at = page.evaluate("([x, y, h]) => homeloopKiosk.screenOfPlan(x, y, h)", [4.0, 7.0, 2.5])
+    page.mouse.click(at["x"], at["y"])
+    expect(page.get_by_label("Fits")).to_have_value("wall:bath-w")
+    expect(page.locator("#catalog button[data-sku]")).not_to_have_count(0)
+    # dragging across the floor looks around and leaves the filter as it is
+    spot = page.evaluate("([x, y]) => homeloopKiosk.screenOfPlan(x, y)", [5.0, 2.0])
+    page.mouse.move(spot["x"], spot["y"])
+    page.mouse.down()
+    page.mouse.move(spot["x"] + 120, spot["y"] + 40, steps=5)
+    page.mouse.up()
+    expect(page.get_by_label("Fits")).to_have_value("wall:bath-w")

@@ -33,7 +33,7 @@ probe.screenOf = (id) => {
   const node = state.nodes.get(id);
   return node ? onScreen(new THREE.Box3().setFromObject(node).getCenter(new THREE.Vector3())) : null;
 };
-probe.screenOfPlan = (x, y) => onScreen(new THREE.Vector3(x, 0, y));
+probe.screenOfPlan = (x, y, height = 0) => onScreen(new THREE.Vector3(x, height, y));
 
 function say(text) { $("status").textContent = text; }
 
@@ -334,12 +334,13 @@ function pick(ray) {
 
 function bindPointer(canvas) {
   let drag = null;
+  let tap = null;
   canvas.addEventListener("pointerdown", (event) => {
     if (!root) return;
     const { ray, hit } = planPoint(event);
     const id = pick(ray);
     if (!id) {
-      if (hit) state.spot = [hit.x, hit.z];
+      tap = { x: event.clientX, y: event.clientY, ray: ray.ray.clone(), hit };
       return;
     }
     select(id);
@@ -356,6 +357,8 @@ function bindPointer(canvas) {
     moveTo(drag.id, [hit.x + drag.offset[0], hit.z + drag.offset[1]], placement(drag.id).rotation, true);
   });
   const end = (event) => {
+    if (tap && Math.hypot(event.clientX - tap.x, event.clientY - tap.y) < 6) tapped(tap);
+    tap = null;
     if (!drag || event.pointerId !== drag.pointer) return;
     controls.enabled = true;
     if (drag.moved) save();
@@ -363,6 +366,28 @@ function bindPointer(canvas) {
   };
   canvas.addEventListener("pointerup", end);
   canvas.addEventListener("pointercancel", end);
+}
+
+// A tap on a wall or on the floor (not a drag to look around) says where the catalog should fit.
+function tapped({ ray, hit }) {
+  if (!state.plan) return;
+  const caster = new THREE.Raycaster(ray.origin, ray.direction);
+  const first = caster.intersectObject(root, true)[0];
+  if (first && first.object.name === "walls") {
+    const p = [first.point.x, first.point.z];
+    let best = null;
+    for (const wall of state.plan.walls) {
+      const [ax, ay] = wall.start, [bx, by] = wall.end;
+      const len2 = (bx - ax) ** 2 + (by - ay) ** 2;
+      const s = Math.max(0, Math.min(1, ((p[0] - ax) * (bx - ax) + (p[1] - ay) * (by - ay)) / len2));
+      const d = Math.hypot(p[0] - (ax + s * (bx - ax)), p[1] - (ay + s * (by - ay)));
+      if (!best || d < best.d) best = { d, wall };
+    }
+    if (best) loadCatalog(`wall:${best.wall.id}`);
+  } else if (hit) {
+    state.spot = [hit.x, hit.z];
+    loadCatalog("spot");
+  }
 }
 
 function bindKeys(canvas) {
@@ -620,9 +645,9 @@ function loadVariants(p) {
 
 // --- catalog: only what fits along a wall or at the spot last tapped ---
 
-async function loadCatalog() {
+async function loadCatalog(wanted) {
   const fit = $("fit");
-  const chosen = fit.value;
+  const chosen = typeof wanted === "string" ? wanted : fit.value;
   const options = [["any", t("fit_any")]];
   if (state.spot && state.plan) {
     const free = freeAround(state.spot, state.plan.walls);
@@ -640,7 +665,7 @@ async function loadCatalog() {
   }));
   fit.value = options.some(([v]) => v === chosen) ? chosen : "any";
   fit.onchange = loadCatalog;
-  fit.onfocus = () => { if (state.spot && !fit.querySelector("option[value=spot]")) loadCatalog(); };
+  const asked = (state.catalogAsked = (state.catalogAsked || 0) + 1);
   const query = new URLSearchParams({ limit: "40" });
   if (fit.value.startsWith("wall:")) {
     query.set("floor_plan_id", state.design.floor_plan_id);
@@ -651,6 +676,7 @@ async function loadCatalog() {
     query.set("depth_max", String(Math.floor(free.depth * 1000)));
   }
   const { data } = await request("GET", `/v1/search?${query}`);
+  if (asked !== state.catalogAsked) return; // a newer choice is on its way
   for (const item of data.items) state.catalog.set(item.sku, item);
   const items = data.items.filter((item) => item.width_mm && item.depth_mm);
   if (!items.length) {
