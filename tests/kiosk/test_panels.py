@@ -112,6 +112,14 @@ def test_a_kiosk_signs_in_and_opens_its_store_design(
     page.get_by_role("button", name="Open", exact=True).click()
     expect(page.locator("body")).to_have_attribute("data-state", "ready", timeout=20_000)
     expect(page.get_by_role("button", name="Send to phone")).to_be_visible()
+    # a session that has ended (here: a token that is not one) asks to sign in again
+    page.goto(f"{server}/kiosk/?design={made.json()['id']}&lang=en#token=expired.token.x")
+    expect(page.get_by_role("status")).to_have_text("Your session has ended: sign in again.")
+    expect(page.get_by_label("Kiosk number")).to_be_visible()
+    page.get_by_label("Kiosk number").fill(str(kiosk.id))
+    page.get_by_label("Kiosk secret").fill(secret)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("body")).to_have_attribute("data-state", "ready", timeout=20_000)
     # the customer's own design is not the kiosk's without their grant
     page.goto(f"{server}/kiosk/?design={demo}&lang=en")
     expect(page.locator("body")).to_have_attribute("data-state", "error")

@@ -224,6 +224,13 @@ async function openDesign() {
     $("undo").hidden = false;
     $("undo").onclick = () => { state.saving = state.saving.then(undo); };
   } catch (err) {
+    if (err instanceof ApiError && err.status === 401) { // expired or revoked: sign in again
+      forgetToken();
+      $("designer").hidden = true;
+      showSignIn();
+      say(t("signin_again"));
+      return;
+    }
     document.body.dataset.state = "error";
     say(t("error", { msg: err.message }));
   }
