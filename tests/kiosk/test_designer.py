@@ -148,6 +148,10 @@ def test_keyboard_moves_and_turns_in_chinese(
     expect(page.get_by_test_id("version")).to_have_text("第 4 版")
     undone = by_id(api_design(server, settings, customer, design))[before["id"]]
     assert undone["rotation"] == before["rotation"] and undone["position"] == after["position"]
+    page.get_by_role("button", name="English").click()  # and back to English, in place
+    expect(page.get_by_role("heading", name="Room designer")).to_be_visible()
+    expect(page.get_by_test_id("version")).to_have_text("version 4")
+    assert page.evaluate("document.documentElement.lang") == "en"
 
 
 def test_a_kiosk_hands_its_design_to_the_customer_with_a_qr_code(

@@ -45,10 +45,14 @@ const isSession = () => claims(state.token).iss === "homeloop";
 
 // --- start: who, and which design ---
 
-async function start() {
-  apply();
+function labelLanguageButton() {
   $("lang").textContent = lang === "zh-CN" ? "English" : "中文";
   $("lang").lang = lang === "zh-CN" ? "en" : "zh-CN";
+}
+
+async function start() {
+  apply();
+  labelLanguageButton();
   $("lang").onclick = () => { setLanguage(lang === "zh-CN" ? "en" : "zh-CN"); start.relabel(); };
   $("signout").onclick = () => { forgetToken(); location.reload(); };
   state.token = takeToken();
@@ -58,7 +62,7 @@ async function start() {
   return openDesign();
 }
 start.relabel = () => {
-  $("lang").textContent = lang === "zh-CN" ? "English" : "中文";
+  labelLanguageButton();
   if (state.design) { renderItems(); renderFindings(); loadBom(); loadCatalog(); showVersion(); }
 };
 
