@@ -46,9 +46,10 @@ from identity import staff as staff_store
 from identity.customers import customer_for
 from identity.firebase import FirebaseVerifier
 
-__all__ = ["ROLES", "Admin", "CatalogEditor", "CurrentCustomer", "CurrentKiosk",
+__all__ = ["ROLES", "AccessRefused", "Admin", "CatalogEditor", "CurrentCustomer", "CurrentKiosk",
            "CurrentPrincipal", "FleetOperator", "Principal", "RecentCustomer", "StaffUser",
-           "StoreAssistant", "check_rate", "ensure_may_act_for", "require_role"]
+           "StoreAssistant", "audit_refusal", "check_rate", "ensure_may_act_for",
+           "require_role"]
 
 log = logging.getLogger(__name__)
 
@@ -254,19 +255,40 @@ def ensure_may_act_for(conn: Conn, principal: Principal, customer_id: int | None
         raise Forbidden(f"{what} belongs to no customer")
     if conn.execute("SELECT 1 FROM customers WHERE id = %s", (customer_id,)).fetchone() is None:
         raise NotFound(f"customer {customer_id} does not exist")
+    refused = None
     if principal.kind == "kiosk":
         assert principal.kiosk_id is not None
         if not kiosks.active_grant(conn, principal.kiosk_id, customer_id):
-            raise Forbidden("this kiosk may open a customer's data only after they hand it "
-                            "over (QR) or an assistant signs them in")
+            refused = ("this kiosk may open a customer's data only after they hand it over "
+                       "(QR) or an assistant signs them in")
     elif principal.role == "assistant":
         if not kiosks.store_consented(conn, customer_id, principal.store_id):
-            raise Forbidden("the customer has not let this store see their data")
+            refused = "the customer has not let this store see their data"
     elif principal.role != "admin":
-        raise Forbidden("this staff role does not reach customers' data")
+        refused = "this staff role does not reach customers' data"
+    if refused is not None:
+        raise AccessRefused(refused, principal, customer_id)
     audit.record(conn, actor=principal.actor, role=principal.role, store_id=principal.store_id,
                  customer_id=customer_id, action=principal.action,
                  request_id=correlation_id.get())
+
+
+class AccessRefused(Forbidden):
+    """Staff or a kiosk was refused a customer's data. The request's transaction rolls back,
+    so the problem handler writes the refusal to the audit log in a transaction of its own
+    (:func:`audit_refusal`): the customer sees attempts too, not only reads."""
+
+    def __init__(self, detail: str, principal: Principal, customer_id: int) -> None:
+        super().__init__(detail)
+        self.principal, self.customer_id = principal, customer_id
+
+
+def audit_refusal(pool: ConnectionPool, exc: AccessRefused) -> None:
+    p = exc.principal
+    with pool.connection() as conn:
+        audit.record(conn, actor=p.actor, role=p.role, store_id=p.store_id,
+                     customer_id=exc.customer_id, action=f"refused: {p.action}",
+                     request_id=correlation_id.get())
 
 
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]

@@ -8,10 +8,12 @@ from typing import Any
 import psycopg
 from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from api.auth import AccessRefused, audit_refusal
 from homeloop.errors import DomainError, ServiceError
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,8 @@ def install(app: FastAPI) -> None:
     document(app)
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        if isinstance(exc, AccessRefused):
+            await run_in_threadpool(audit_refusal, request.app.state.pool, exc)
         return problem(exc.status, exc.title, exc.detail, request.url.path, **exc.extra)
 
     @app.exception_handler(ServiceError)

@@ -111,6 +111,18 @@ def test_staff_and_kiosk_access_is_in_the_customers_access_log_with_the_request_
     assert len(admin_view.json()) == 1
 
 
+def test_refused_attempts_are_in_the_access_log_too(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    li = make_person(db, settings, "Li", card="C-100200300", phone="13800001111")
+    pudong = auth(settings, "staff:bo", role="assistant", store="SH-PUDONG")
+    refused = client.get(f"/v1/products/{li.product_id}/timeline", headers=pudong)
+    assert refused.status_code == 403
+    log = client.get("/v1/me/access-log", headers=auth(settings, li.id)).json()
+    assert [(e["store_id"], e["action"]) for e in log] == [
+        ("SH-PUDONG", f"refused: GET /v1/products/{li.product_id}/timeline")]
+    assert log[0]["request_id"] == refused.headers["x-request-id"]
+
+
 def test_roles_that_do_not_serve_customers_do_not_reach_their_data(
         client: TestClient, settings: Settings, db: Conn) -> None:
     li = make_person(db, settings, "Li", card="C-100200300", phone="13800001111")
