@@ -27,6 +27,7 @@ whole (no access token, say) to :class:`homeloop.errors.PushUnavailable`.
 from __future__ import annotations
 
 import enum
+import threading
 import uuid
 import warnings
 from collections.abc import Sequence
@@ -91,7 +92,14 @@ class FcmSender:
         return [_result(r) for r in batch.responses]
 
     def close(self) -> None:
-        firebase_admin.delete_app(self.app)
+        # Deleting the app closes its messaging service's async HTTP client with
+        # asyncio.run(), which fails (leaving the client unclosed) when this thread already
+        # runs an event loop (an async framework, a browser driver in a test): delete it from
+        # a thread of its own.
+        done = threading.Thread(target=firebase_admin.delete_app, args=(self.app,),
+                                name="fcm-close")
+        done.start()
+        done.join()
 
 
 def _message(push: Push) -> Any:
