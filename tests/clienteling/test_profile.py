@@ -64,18 +64,21 @@ def test_an_assistant_sees_the_customer_with_consent_and_every_read_is_audited(
     assert len(reads) == 4 and all(actor.startswith("staff:") for actor, _ in reads)
     assert reads[-1][1] == f"GET /v1/staff/customers/{customer}/profile"
 
-    # Another store's assistant: refused.
+    # Another store's assistant: refused, and the attempt is audited.
     pudong = auth(settings, "staff:bo", role="assistant", store="SH-PUDONG")
     assert client.get(f"/v1/staff/customers/{customer}/profile",
                       headers=pudong).status_code == 403
-    # The customer withdraws the store's consent: refused, and nothing more read.
+    assert _audited(db, customer)[-1][1] == f"refused: GET /v1/staff/customers/{customer}/profile"
+    # The customer withdraws the store's consent: refused, nothing read, the attempt audited.
     set_store_consent(db, customer, "SH-XUHUI", False)
     refused = client.get(f"/v1/staff/customers/{customer}/profile", headers=assistant)
-    assert refused.status_code == 403
-    assert "name" not in refused.json() and len(_audited(db, customer)) == 4
-    # The customer reads their own.
+    assert refused.status_code == 403 and "name" not in refused.json()
+    assert _audited(db, customer)[4:] == [
+        ("staff:2", f"refused: GET /v1/staff/customers/{customer}/profile"),
+        ("staff:1", f"refused: GET /v1/staff/customers/{customer}/profile")]
+    # The customer reads their own: not an access to audit.
     mine = client.get(f"/v1/staff/customers/{customer}/profile", headers=auth(settings, customer))
-    assert mine.status_code == 200 and len(_audited(db, customer)) == 4
+    assert mine.status_code == 200 and len(_audited(db, customer)) == 6
 
 
 def test_anonymous_views_join_the_customer_on_sign_in_and_make_the_trails(
