@@ -46,10 +46,10 @@ from identity import staff as staff_store
 from identity.customers import customer_for
 from identity.firebase import FirebaseVerifier
 
-__all__ = ["ROLES", "AccessRefused", "Admin", "CatalogEditor", "CurrentCustomer", "CurrentKiosk",
-           "CurrentPrincipal", "FleetOperator", "Principal", "RecentCustomer", "StaffUser",
-           "StoreAssistant", "audit_refusal", "check_rate", "ensure_may_act_for",
-           "require_role"]
+__all__ = ["ROLES", "AccessRefused", "Admin", "AnonymousRateLimited", "CatalogEditor",
+           "CurrentCustomer", "CurrentKiosk", "CurrentPrincipal", "FleetOperator", "Principal",
+           "RecentCustomer", "StaffUser", "StoreAssistant", "audit_refusal", "check_rate",
+           "ensure_may_act_for", "require_role"]
 
 log = logging.getLogger(__name__)
 
@@ -271,6 +271,16 @@ def ensure_may_act_for(conn: Conn, principal: Principal, customer_id: int | None
     audit.record(conn, actor=principal.actor, role=principal.role, store_id=principal.store_id,
                  customer_id=customer_id, action=principal.action,
                  request_id=correlation_id.get())
+
+
+def _by_address(request: Request) -> None:
+    settings: Settings = request.app.state.settings
+    address = request.client.host if request.client else "unknown"
+    check_rate(request, f"anonymous:{address}", settings.anonymous_rate_limit)
+
+
+# Open to anyone (a product's QR page, search): rate-limited per client address instead.
+AnonymousRateLimited = Depends(_by_address)
 
 
 class AccessRefused(Forbidden):

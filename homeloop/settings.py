@@ -118,6 +118,7 @@ class Settings(BaseSettings):
     rate_limit: str = "300/minute"
     sign_in_rate_limit: str = "10/minute"  # per client address and account name
     failed_auth_rate_limit: str = "60/minute"  # bad or missing tokens, per client address
+    anonymous_rate_limit: str = "600/minute"  # open routes (search, QR views), per address
 
     @property
     def asset_dir(self) -> Path:

@@ -85,7 +85,8 @@ def settings() -> Iterator[Settings]:
         "state_dir": PROJECT_ROOT / ".local" / TEST_STATE, "gateway_metrics_port": 0,
         # Ids restart in every test, so the same identities come back many times a minute:
         # the rate-limit tests set their own limits.
-        "rate_limit": "1000000/minute", "failed_auth_rate_limit": "1000000/minute"})
+        "rate_limit": "1000000/minute", "failed_auth_rate_limit": "1000000/minute",
+        "anonymous_rate_limit": "1000000/minute"})
     services.mosquitto_down(test)
     services.mosquitto_up(test)
     migrate.upgrade(test)

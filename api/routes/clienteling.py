@@ -13,7 +13,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
-from api.auth import Admin, CurrentCustomer, CurrentPrincipal, StoreAssistant, ensure_may_act_for
+from api.auth import (
+    Admin,
+    AnonymousRateLimited,
+    CurrentCustomer,
+    CurrentPrincipal,
+    StoreAssistant,
+    ensure_may_act_for,
+)
 from api.deps import ConnDep
 from clienteling import catalog, discounts, service, store, tasks_store
 from clienteling.schemas import (
@@ -126,7 +133,7 @@ def cart_recommendations(body: CartIn, principal: CurrentPrincipal,
                                  body.limit)
 
 
-@router.get("/search", response_model=SearchResult)
+@router.get("/search", response_model=SearchResult, dependencies=[AnonymousRateLimited])
 def search(conn: ConnDep, q: Annotated[str, Query(max_length=200)] = "",
            category: str | None = None, price_min: int | None = None,
            price_max: int | None = None, colour: str | None = None,
@@ -156,7 +163,8 @@ def search(conn: ConnDep, q: Annotated[str, Query(max_length=200)] = "",
     return SearchResult(**found)
 
 
-@router.post("/views", status_code=status.HTTP_201_CREATED)
+@router.post("/views", status_code=status.HTTP_201_CREATED,
+             dependencies=[AnonymousRateLimited])
 def record_view(body: ViewIn, conn: ConnDep) -> dict[str, int]:
     """A product's QR scanned (its page and AR view opened), anonymously: the app's session
     id; joined to the customer when they sign in (``POST /v1/me/views/join``)."""

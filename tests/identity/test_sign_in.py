@@ -173,3 +173,12 @@ def test_every_answer_has_a_request_id_and_errors_quote_it(client: TestClient) -
     # A caller cannot inject arbitrary text into our logs through the header.
     odd = client.get("/healthz", headers={"X-Request-ID": "x\nforged log line"})
     assert odd.headers["x-request-id"] != "x\nforged log line"
+
+
+def test_open_routes_are_rate_limited_per_address(settings: Settings, db: Conn) -> None:
+    strict = settings.model_copy(update={"anonymous_rate_limit": "3/minute"})
+    with TestClient(create_app(strict)) as client:
+        client.app.state.limiter.storage.reset()  # type: ignore[attr-defined]
+        answers = [client.get("/v1/search", params={"q": "sofa"}).status_code
+                   for _ in range(4)]
+        assert answers == [200, 200, 200, 429]
