@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from api.auth import CatalogEditor
+from api.auth import AnonymousRateLimited, CatalogEditor
 from api.deps import ConnDep, PoolDep, SettingsDep
 from ar_assets import service, store
 from ar_assets.schemas import AssetOut, Bbox, DefaultModel, ProfileFile, Source
@@ -196,6 +196,7 @@ def list_assets(editor: CatalogEditor, conn: ConnDep, sku: str | None = None,
 
 
 @router.get("/v1/assets/{asset_id}", response_model=AssetOut,
+            dependencies=[AnonymousRateLimited],
             responses={200: {"content": {GLB: {}}, "description": "the model, with ?profile="}})
 def get_asset(asset_id: int, request: Request, conn: ConnDep, settings: SettingsDep,
               profile: Annotated[Profile | None, Query()] = None) -> Response | AssetOut:
@@ -212,6 +213,7 @@ def get_asset(asset_id: int, request: Request, conn: ConnDep, settings: Settings
 
 
 @router.get("/v1/asset-files/{name}", response_class=Response,
+            dependencies=[AnonymousRateLimited],
             responses={200: {"content": {GLB: {}}}})
 def get_asset_file(name: str, request: Request, conn: ConnDep,
                    settings: SettingsDep) -> Response:
@@ -224,6 +226,7 @@ def get_asset_file(name: str, request: Request, conn: ConnDep,
 
 
 @router.get("/v1/skus/{sku}/model", response_class=Response,
+            dependencies=[AnonymousRateLimited],
             responses={200: {"content": {GLB: {}}}})
 def get_sku_model(sku: str, request: Request, conn: ConnDep, settings: SettingsDep,
                   profile: Profile = "phone") -> Response:
