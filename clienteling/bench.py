@@ -39,12 +39,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
-from catalog.seed import seed
 from clienteling import catalog, recs_store, service
-from homeloop import migrate, services
-from homeloop.errors import ServiceError
+from homeloop.benchdb import bench_settings, drop, recreate
 from homeloop.settings import Settings
 
 __all__ = ["BENCH_DB", "run_assist_bench"]
@@ -215,33 +212,6 @@ FROM generate_series(1, %(customers)s) c CROSS JOIN generate_series(1, 5)
 ]
 
 
-def _admin(settings: Settings) -> str:
-    return settings.database_url.rsplit("/", 1)[0] + "/postgres"
-
-
-def _bench(settings: Settings) -> Settings:
-    return settings.model_copy(update={
-        "database_url": settings.database_url.rsplit("/", 1)[0] + "/" + BENCH_DB})
-
-
-def _recreate(settings: Settings, bench: Settings) -> None:
-    if not services.port_open(settings.pg_port):
-        raise ServiceError("PostgreSQL is not running: run `homeloop services up` first")
-    with psycopg.connect(_admin(settings), autocommit=True) as conn:
-        name = sql.Identifier(BENCH_DB)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    migrate.upgrade(bench)
-    with psycopg.connect(bench.database_url) as conn:
-        seed(conn)
-
-
-def _drop(settings: Settings) -> None:
-    with psycopg.connect(_admin(settings), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(BENCH_DB)))
-
-
 def _generate(bench: Settings, now: datetime, say: Callable[[str], None]) -> None:
     params = {"skus": SKUS, "customers": CUSTOMERS, "orders": ORDERS,
               "lines": LINES_PER_ORDER, "now": now}
@@ -292,12 +262,12 @@ SEARCHES: list[dict[str, Any]] = [
 
 def run_assist_bench(settings: Settings, *, keep: bool = False, calls: int = 300,
                      hit_customers: int = 2000, say: Callable[[str], None] = print) -> str:
-    bench = _bench(settings)
+    bench = bench_settings(settings, BENCH_DB)
     now = datetime.now(UTC).replace(microsecond=0)
     total = time.perf_counter()
     say(f"assist bench: {CUSTOMERS:,} customers, {SKUS:,} SKUs, 50 stores, "
         f"{ORDERS * LINES_PER_ORDER:,} order lines; database {BENCH_DB}")
-    _recreate(settings, bench)
+    recreate(settings, bench)
     try:
         _generate(bench, now, say)
         rng = random.Random(7)
@@ -328,7 +298,7 @@ def run_assist_bench(settings: Settings, *, keep: bool = False, calls: int = 300
             hits, popular_hits, tried = _hit_rates(conn, rng, home, hit_customers, now)
     finally:
         if not keep:
-            _drop(settings)
+            drop(settings, BENCH_DB)
     hit_rate = hits / tried
     popular = popular_hits / tried
     ratio = hit_rate / popular if popular else float("inf")

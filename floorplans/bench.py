@@ -19,18 +19,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 from ar_assets import service as assets
 from ar_assets import store as asset_store
 from ar_assets.profiles import PROFILES
 from ar_assets.storage import LocalBlobStore
 from ar_assets.validator import validate_glb
-from catalog.seed import seed
 from floorplans import layouts, scene, scenes
 from floorplans import store as plans
 from floorplans.glb import count_triangles
-from homeloop import migrate, services
+from homeloop.benchdb import bench_settings, drop, recreate
 from homeloop.errors import ServiceError
 from homeloop.settings import PROJECT_ROOT, Settings
 
@@ -43,22 +41,6 @@ MODELS = {"SOFA-3-GREY": "sofa_03", "SOFA-2-BEIGE": "sofa_03",
           "LAMP-TABLE": "painted_wooden_stool", "BED-180": "wooden_table_02",
           "BED-150": "wooden_table_02"}
 TARGET_COLD_MS, TARGET_CACHED_MS, TARGET_SIZE = 300.0, 5.0, 0.30
-
-
-def _admin(settings: Settings) -> str:
-    return settings.database_url.rsplit("/", 1)[0] + "/postgres"
-
-
-def _recreate(settings: Settings, bench: Settings) -> None:
-    if not services.port_open(settings.pg_port):
-        raise ServiceError("PostgreSQL is not running: run `homeloop services up` first")
-    with psycopg.connect(_admin(settings), autocommit=True) as conn:
-        name = sql.Identifier(BENCH_DB)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    migrate.upgrade(bench)
-    with psycopg.connect(bench.database_url) as conn:
-        seed(conn)
 
 
 def _zip(folder: Path, out: Path) -> None:
@@ -104,11 +86,10 @@ def run_scenes_bench(settings: Settings, say: Callable[[str], None], placements:
     if not SAMPLES.is_dir():
         raise ServiceError(f"the sample models are missing: {SAMPLES}")
     with tempfile.TemporaryDirectory() as tmp:
-        bench = settings.model_copy(update={
-            "database_url": settings.database_url.rsplit("/", 1)[0] + "/" + BENCH_DB,
+        bench = bench_settings(settings, BENCH_DB).model_copy(update={
             "state_dir": Path(tmp) / "state", "asset_blob_dir": None})
         start = time.perf_counter()
-        _recreate(settings, bench)
+        recreate(settings, bench)
         say(f"bench database {BENCH_DB} ready; processing the sample models:")
         _load_models(bench, Path(tmp), say)
         say(f"  models ready in {time.perf_counter() - start:.1f} s")
@@ -116,9 +97,7 @@ def run_scenes_bench(settings: Settings, say: Callable[[str], None], placements:
             return _measure(bench, say, placements)
         finally:
             if not keep:
-                with psycopg.connect(_admin(settings), autocommit=True) as conn:
-                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(BENCH_DB)))
+                drop(settings, BENCH_DB)
 
 
 def _measure(bench: Settings, say: Callable[[str], None], count: int) -> bool:

@@ -47,11 +47,8 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import psycopg
-from psycopg import sql
 
-from catalog.seed import seed
-from homeloop import migrate, services
-from homeloop.errors import ServiceError
+from homeloop.benchdb import bench_settings, drop, recreate
 from homeloop.settings import Settings
 from replenishment import offers, offers_store
 
@@ -240,33 +237,6 @@ class Run:
     rss_mb: float
 
 
-def bench_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={
-        "database_url": settings.database_url.rsplit("/", 1)[0] + "/" + BENCH_DB})
-
-
-def _admin(settings: Settings) -> str:
-    return settings.database_url.rsplit("/", 1)[0] + "/postgres"
-
-
-def recreate(settings: Settings, bench: Settings) -> None:
-    if not services.port_open(settings.pg_port):
-        raise ServiceError("PostgreSQL is not running: run `homeloop services up` first")
-    with psycopg.connect(_admin(settings), autocommit=True) as conn:
-        name = sql.Identifier(BENCH_DB)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    migrate.upgrade(bench)
-    with psycopg.connect(bench.database_url) as conn:
-        seed(conn)
-
-
-def drop(settings: Settings) -> None:
-    with psycopg.connect(_admin(settings), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(BENCH_DB)))
-
-
 def generate(bench: Settings, instances: int, now: datetime, say: Callable[[str], None]) -> None:
     params: dict[str, Any] = {"instances": instances, "customers": max(1, instances // 3),
                               "now": now}
@@ -361,7 +331,7 @@ def describe_run(label: str, run: Run) -> list[str]:
 def run_offers_bench(settings: Settings, instances: int, *, keep: bool = False,
                      say: Callable[[str], None] = print) -> str:
     """Build the bench database, evaluate twice, print the figures; returns the last line."""
-    bench = bench_settings(settings)
+    bench = bench_settings(settings, BENCH_DB)
     rules = offers.OfferRules.from_settings(bench)
     now = datetime.now(UTC).replace(microsecond=0)
     total = time.perf_counter()
@@ -383,7 +353,7 @@ def run_offers_bench(settings: Settings, instances: int, *, keep: bool = False,
             say(line)
     finally:
         if not keep:
-            drop(settings)
+            drop(settings, BENCH_DB)
     say(f"  {BENCH_DB} " + ("kept" if keep else "dropped")
         + f"; whole command {time.perf_counter() - total:.0f} s")
     peak_mb = max(first.rss_mb, second.rss_mb)
