@@ -3,6 +3,7 @@ the checks, save with If-Match and see conflicts, hand the design to a phone."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ def by_id(design: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def drag(page: Page, start: dict[str, float], end: dict[str, float]) -> None:
+    """Press on ``start`` (a product's top), move in ten steps to ``end``, let go."""
+    assert page.evaluate("([x, y]) => homeloopKiosk.pickAt(x, y)", [start["x"], start["y"]])
     page.mouse.move(start["x"], start["y"])
     page.mouse.down()
     for i in range(1, 11):
@@ -97,8 +100,14 @@ def test_a_colliding_placement_shows_the_warning_on_the_item(
     expect(page.locator("#findings li[data-check=product_overlap]")).to_have_count(0)
     lamp = next(p for p in placements.values() if p["sku"] == "LAMP-FLOOR")
     sofa = next(p for p in placements.values() if p["sku"].startswith("SOFA"))
-    drag(page, page.evaluate("id => homeloopKiosk.screenOf(id)", lamp["id"]),
-         page.evaluate("id => homeloopKiosk.screenOf(id)", sofa["id"]))
+    start = page.evaluate("id => homeloopKiosk.screenOf(id)", lamp["id"])
+    assert page.evaluate("([x, y]) => homeloopKiosk.pickAt(x, y)", [start["x"], start["y"]]) == \
+        lamp["id"]  # the lamp itself, not the sofa in front of it
+    lamp_at, sofa_at = (page.evaluate("([x, y]) => homeloopKiosk.screenOfPlan(x, y)", p["position"])
+                        for p in (lamp, sofa))
+    drag(page, start, {"x": start["x"] + sofa_at["x"] - lamp_at["x"],
+                       "y": start["y"] + sofa_at["y"] - lamp_at["y"]})
+    expect(page.get_by_test_id("version")).to_have_text("version 2")
     overlap = page.locator("#findings li[data-check=product_overlap]")
     expect(overlap).to_have_count(1)
     assert set((overlap.get_attribute("data-placements") or "").split()) == {lamp["id"], sofa["id"]}
@@ -235,3 +244,34 @@ def test_a_product_dragged_near_a_wall_backs_against_it_facing_the_room(
     # 0.1 m half the wall + 0.44 m half the sofa's depth, turned to face into the room
     assert after["position"] == [0.54, 2.5]
     assert after["rotation"] == 90
+
+
+def test_two_fingers_turn_a_product_in_15_degree_steps(
+        browser: Browser, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    customer, design = demo_design(settings, db)
+    before = by_id(api_design(server, settings, customer, design))["washer"]
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
+    try:
+        page = context.new_page()
+        open_design(page, server, design, bearer(settings, customer))
+        centre = page.evaluate("id => homeloopKiosk.screenOf(id)", "washer")
+        touch = context.new_cdp_session(page)
+
+        def fingers(kind: str, *points: tuple[float, float]) -> None:
+            touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [
+                {"x": x, "y": y, "id": n} for n, (x, y) in enumerate(points)]})
+
+        one = (centre["x"], centre["y"])
+        fingers("touchStart", one)
+        fingers("touchStart", one, (one[0] + 120, one[1]))
+        for degrees in range(5, 50, 5):  # the second finger goes 45° clockwise round the first
+            a = math.radians(degrees)
+            fingers("touchMove", one, (one[0] + 120 * math.cos(a), one[1] + 120 * math.sin(a)))
+        fingers("touchEnd", one)
+        fingers("touchEnd")
+        expect(page.get_by_test_id("version")).to_have_text("version 2")
+    finally:
+        context.close()
+    after = by_id(api_design(server, settings, customer, design))["washer"]
+    assert after["position"] == before["position"]
+    assert (before["rotation"] - after["rotation"]) % 360 == 45  # clockwise seen from above

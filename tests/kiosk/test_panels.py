@@ -85,7 +85,7 @@ def test_the_catalog_lists_what_fits_a_wall_and_adds_it_against_the_wall(
     px, py = added[0]["position"]
     off_line = abs((bx - ax) * (ay - py) - (ax - px) * (by - ay)) / length[wall["id"]]
     assert abs(off_line - (wall["thickness"] / 2 + depth / 2)) < 0.01  # backed against it
-    assert page.evaluate("id => homeloopKiosk.screenOf(id)", added[0]["id"]) is not None
+    page.wait_for_function("id => homeloopKiosk.screenOf(id) !== null", arg=added[0]["id"])
 
 
 def test_a_kiosk_signs_in_and_opens_its_store_design(

@@ -29,10 +29,17 @@ function onScreen(point) {
   const v = point.clone().project(camera);
   return { x: rect.left + ((v.x + 1) / 2) * rect.width, y: rect.top + ((1 - v.y) / 2) * rect.height };
 }
+// The middle of a product's top, which the camera above sees whatever stands in front of it.
 probe.screenOf = (id) => {
   const node = state.nodes.get(id);
-  return node ? onScreen(new THREE.Box3().setFromObject(node).getCenter(new THREE.Vector3())) : null;
+  if (!node) return null;
+  const box = new THREE.Box3().setFromObject(node);
+  const top = box.getCenter(new THREE.Vector3());
+  top.y = box.max.y - 0.01;
+  return onScreen(top);
 };
+// Which product a pointer at (x, y) would pick.
+probe.pickAt = (x, y) => pick(planPoint({ clientX: x, clientY: y }).ray);
 probe.screenOfPlan = (x, y, height = 0) => onScreen(new THREE.Vector3(x, height, y));
 
 function say(text) { $("status").textContent = text; }
@@ -343,11 +350,19 @@ function pick(ray) {
   return null;
 }
 
+// One finger (or the mouse) drags a product; a second finger twisting around the first turns
+// it in 15° steps. Elsewhere a drag looks around (OrbitControls) and a tap picks where to fit.
 function bindPointer(canvas) {
   let drag = null;
   let tap = null;
+  const screenAngle = (a, b) => (Math.atan2(b.y - a.y, b.x - a.x) * 180) / Math.PI;
   canvas.addEventListener("pointerdown", (event) => {
     if (!root) return;
+    if (drag && event.pointerId !== drag.pointer) { // the second finger: twist to turn
+      drag.twist = { pointer: event.pointerId, from: screenAngle(drag.at, { x: event.clientX, y: event.clientY }),
+                     rotation: placement(drag.id).rotation };
+      return;
+    }
     const { ray, hit } = planPoint(event);
     const id = pick(ray);
     if (!id) {
@@ -358,10 +373,25 @@ function bindPointer(canvas) {
     controls.enabled = false;
     canvas.setPointerCapture(event.pointerId);
     const p = placement(id);
-    drag = { id, pointer: event.pointerId, offset: hit ? [p.position[0] - hit.x, p.position[1] - hit.z] : [0, 0], moved: false };
+    drag = { id, pointer: event.pointerId, at: { x: event.clientX, y: event.clientY },
+             offset: hit ? [p.position[0] - hit.x, p.position[1] - hit.z] : [0, 0], moved: false, twist: null };
   });
   canvas.addEventListener("pointermove", (event) => {
-    if (!drag || event.pointerId !== drag.pointer) return;
+    if (!drag) return;
+    if (drag.twist && event.pointerId === drag.twist.pointer) {
+      // screen angles grow clockwise; a turn about +Y seen from above grows anticlockwise
+      const delta = screenAngle(drag.at, { x: event.clientX, y: event.clientY }) - drag.twist.from;
+      const p = placement(drag.id);
+      const next = turned(drag.twist.rotation, -Math.round(delta / 15));
+      if (next !== p.rotation) {
+        drag.moved = true;
+        turnTo(drag.id, next);
+      }
+      return;
+    }
+    if (event.pointerId !== drag.pointer) return;
+    drag.at = { x: event.clientX, y: event.clientY };
+    if (drag.twist) return; // two fingers: turning, not moving
     const { hit } = planPoint(event);
     if (!hit) return;
     drag.moved = true;
@@ -370,6 +400,7 @@ function bindPointer(canvas) {
   const end = (event) => {
     if (tap && Math.hypot(event.clientX - tap.x, event.clientY - tap.y) < 6) tapped(tap);
     tap = null;
+    if (drag?.twist && event.pointerId === drag.twist.pointer) { drag.twist = null; return; }
     if (!drag || event.pointerId !== drag.pointer) return;
     controls.enabled = true;
     if (drag.moved) save();
@@ -422,12 +453,22 @@ function bindKeys(canvas) {
 
 function moveTo(id, point, rotation, snapToWalls) {
   const node = state.nodes.get(id);
-  const p = placement(id);
   const [, halfDepth] = halfSize(node);
   const walls = snapToWalls && state.plan ? state.plan.walls : [];
   const done = snap(point, rotation, halfDepth, walls);
-  p.position = done.position;
-  p.rotation = done.rotation;
+  place(id, done.position, done.rotation);
+}
+
+// Turning keeps the product where it stands (no grid snap of its position).
+function turnTo(id, rotation) {
+  place(id, placement(id).position, rotation);
+}
+
+function place(id, position, rotation) {
+  const node = state.nodes.get(id);
+  const p = placement(id);
+  p.position = position;
+  p.rotation = rotation;
   node.position.x = p.position[0];
   node.position.z = p.position[1];
   node.rotation.y = THREE.MathUtils.degToRad(p.rotation);
@@ -436,8 +477,7 @@ function moveTo(id, point, rotation, snapToWalls) {
 }
 
 function turn(steps) {
-  const p = placement(state.selected);
-  moveTo(state.selected, p.position, turned(p.rotation, steps), false);
+  turnTo(state.selected, turned(placement(state.selected).rotation, steps));
   save();
 }
 
