@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -318,3 +319,41 @@ def write_through_gateway(db: psycopg.Connection[tuple[Any, ...]], device_id: st
     if max_age_days is not None and has_timescaledb(db):
         db.execute("CALL refresh_continuous_aggregate('readings_hourly', NULL, "
                    "now() - make_interval(days => %s))", (Settings().max_backlog_age_days + 1,))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def api_server(settings: Settings, emulator_address: str, log_name: str,
+               **extra: str) -> Iterator[str]:
+    """A real ``homeloop api`` process on a free port under test settings; its base URL.
+
+    It trusts the session's Auth emulator stand-in, and ``extra`` settings (HOMELOOP_*)."""
+    import requests
+
+    port = free_port()
+    env = process_env(settings, api_port=str(port), **extra)
+    env["FIREBASE_AUTH_EMULATOR_HOST"] = emulator_address
+    log = settings.state_dir / log_name
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "homeloop", "api"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return requests.get(f"{base}/healthz", timeout=1).ok
+        except requests.ConnectionError:
+            return False
+
+    try:
+        wait_for(up, timeout=30, what="the API server")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -7,15 +7,11 @@ status code, content type and schema (errors are problem+json, documented as suc
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
-import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
@@ -26,42 +22,18 @@ from customers.store import create_customer
 from homeloop.settings import Settings
 from identity.emulator import AuthEmulator
 from tests.api.conftest import auth
-from tests.conftest import process_env, wait_for
+from tests.conftest import api_server
 from tests.identity.conftest import SmsStandIn
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(settings: Settings, auth_emulator: AuthEmulator) -> Iterator[str]:
-    port = _free_port()
     sms = SmsStandIn().start()
-    env = process_env(settings, rate_limit="1000000/minute", api_port=str(port),
-                      sms_endpoint=sms.url)
-    env["FIREBASE_AUTH_EMULATOR_HOST"] = auth_emulator.address
-    log = settings.state_dir / "fuzz-api.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "homeloop", "api"], env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return requests.get(f"{base}/healthz", timeout=1).ok
-        except requests.ConnectionError:
-            return False
-
     try:
-        wait_for(up, timeout=30, what="the API server")
-        yield base
+        with api_server(settings, auth_emulator.address, "fuzz-api.log",
+                        rate_limit="1000000/minute", sms_endpoint=sms.url) as base:
+            yield base
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
         assert sms.server is not None
         sms.server.shutdown()
         sms.server.server_close()

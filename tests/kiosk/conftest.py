@@ -4,16 +4,12 @@ real API server on the test database, with the demo's furnished design."""
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-import requests
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from ar_assets.storage import LocalBlobStore
@@ -23,7 +19,7 @@ from homeloop.settings import PROJECT_ROOT, Settings
 from identity.emulator import AuthEmulator
 from tests.api.conftest import auth
 from tests.api.conftest import auth_emulator as auth_emulator
-from tests.conftest import process_env, wait_for
+from tests.conftest import api_server
 
 CHROMIUM = "/usr/bin/chromium"
 # Software WebGL (SwiftShader through ANGLE): three.js renders without a GPU.
@@ -37,38 +33,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
 expect.set_options(timeout=15_000)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(settings: Settings, auth_emulator: AuthEmulator) -> Iterator[str]:
     if not (settings.web_dir / "index.html").exists():
         pytest.fail("the web client is not built: run `make install` (npm run build in web/kiosk)")
-    port = free_port()
-    env = process_env(settings, rate_limit="1000000/minute", api_port=str(port))
-    env["FIREBASE_AUTH_EMULATOR_HOST"] = auth_emulator.address
-    log = settings.state_dir / "kiosk-api.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "homeloop", "api"], env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return requests.get(f"{base}/healthz", timeout=1).ok
-        except requests.ConnectionError:
-            return False
-
-    try:
-        wait_for(up, timeout=30, what="the API server")
+    with api_server(settings, auth_emulator.address, "kiosk-api.log",
+                    rate_limit="1000000/minute") as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")
