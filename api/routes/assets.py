@@ -10,12 +10,14 @@ and ``Cache-Control: immutable`` on the hashed URL ``/v1/asset-files/{sha256}.gl
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from celery import Celery
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, Field
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from api.auth import AnonymousRateLimited, CatalogEditor
@@ -24,6 +26,7 @@ from ar_assets import service, store
 from ar_assets.schemas import AssetOut, Bbox, DefaultModel, ProfileFile, Source
 from ar_assets.storage import SHA256, BlobWriter, open_blob_store
 from ar_assets.tasks import TASK
+from catalog import store as catalog_store
 from homeloop.db import transaction
 from homeloop.errors import InvalidInput, NotFound, TooLarge
 from homeloop.settings import Settings
@@ -238,6 +241,34 @@ def get_sku_model(sku: str, request: Request, conn: ConnDep, settings: SettingsD
     response = _serve(request, settings, found, REVALIDATE)
     response.headers["Content-Location"] = f"/v1/asset-files/{found.sha256}.glb"
     return response
+
+
+class SkuOut(BaseModel):
+    """One catalog item as a product page shows it, with its 3D model if it has one."""
+
+    sku: str
+    name: str
+    name_zh: str
+    category: str
+    grade: str
+    price_cents: int
+    currency: str
+    width_mm: int | None
+    depth_mm: int | None
+    height_mm: int | None
+    attrs: dict[str, Any]
+    in_stock_at: list[str] = Field(description="Stores that have it on hand now")
+    model: AssetOut | None = Field(description="Its default model: profiles and colour "
+                                               "variants (KHR_materials_variants)")
+
+
+@router.get("/v1/skus/{sku}", response_model=SkuOut, dependencies=[AnonymousRateLimited])
+def get_sku(sku: str, conn: ConnDep) -> SkuOut:
+    """A catalog item, public: what a product page or a product's QR code shows."""
+    item = catalog_store.get_sku(conn, sku)
+    asset_id = store.default_for_sku(conn, sku)
+    model = _out(store.get(conn, asset_id), store.files(conn, asset_id)) if asset_id else None
+    return SkuOut(**asdict(item), model=model)
 
 
 @router.put("/v1/skus/{sku}/model", response_model=AssetOut)

@@ -216,6 +216,16 @@ def my_designs(customer: CurrentCustomer, conn: ConnDep) -> list[Design]:
     return [_design(d, None) for d in store.designs_of(conn, customer)]
 
 
+@router.get("/customers/{customer_id}/designs", response_model=list[Design],
+            responses=NOT_YOURS)
+def customer_designs(customer_id: int, principal: CurrentPrincipal,
+                     conn: ConnDep) -> list[Design]:
+    """A customer's designs, for whoever may act for them: a kiosk the customer let in, an
+    assistant of a store they consented to, an admin (audited), or the customer."""
+    ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
+    return [_design(d, None) for d in store.designs_of(conn, customer_id)]
+
+
 @router.get("/designs/{design_id}", response_model=Design, responses=NOT_YOURS)
 def get_design(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
                response: Response, if_none_match: IfNoneMatch = None) -> Any:

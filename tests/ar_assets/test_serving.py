@@ -119,3 +119,20 @@ def test_staff_list_uploads_by_sku_and_status(client: TestClient, settings: Sett
     only = client.get("/v1/assets", params={"status": "ready"}, headers=editor(settings))
     assert [a["id"] for a in only.json()] == [ready["id"]]
     assert client.get("/v1/assets").status_code == 401
+
+
+def test_a_product_page_reads_the_item_with_its_model_and_colours(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    from tests.ar_assets.conftest import sample_zip
+
+    bare = client.get("/v1/skus/LAMP-TABLE")
+    assert bare.status_code == 200
+    assert bare.json()["model"] is None and bare.json()["name_zh"] == "HEKTAR 台灯"
+    assert "SH-XUHUI" in bare.json()["in_stock_at"]
+    asset = processed(client, settings, sample_zip("sofa_03"), "sofa.zip", sku="SOFA-3-GREY")
+    item = client.get("/v1/skus/SOFA-3-GREY").json()
+    assert item["model"]["id"] == asset["id"]
+    assert item["model"]["profiles"]["phone"]["url"] == asset["profiles"]["phone"]["url"]
+    assert item["model"]["variants"] == asset["variants"]
+    assert "SH-XUHUI" not in client.get("/v1/skus/SOFA-CORNER").json()["in_stock_at"]
+    assert client.get("/v1/skus/NO-SUCH-THING").status_code == 404

@@ -120,6 +120,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/assets/{asset_id}"): Rule(EVERYONE, may_be_missing=True),
     ("GET", "/v1/asset-files/{name}"): Rule(EVERYONE, may_be_missing=True),
     ("GET", "/v1/skus/{sku}/model"): Rule(EVERYONE, may_be_missing=True),
+    ("GET", "/v1/skus/{sku}"): Rule(EVERYONE),
+    ("GET", "/v1/customers/{customer_id}/designs"): Rule(FOR_A),
     ("PUT", "/v1/skus/{sku}/model"): Rule(CATALOG, body={"asset_id": 1}, may_be_missing=True),
     # Floor plans and designs: A's plan and design for whoever may act for A; a store's
     # kiosks and assistants may start a plan or design the store holds until a customer

@@ -130,3 +130,20 @@ def test_roles_that_do_not_serve_customers_do_not_reach_their_data(
         resp = client.get(f"/v1/products/{li.product_id}/timeline",
                           headers=auth(settings, f"staff:{role}", role=role))
         assert resp.status_code == 403, role
+
+
+def test_a_kiosk_the_customer_let_in_lists_their_designs(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    from floorplans import layouts
+
+    li = make_person(db, settings, "Li", card="C-100200300", phone="13800001111")
+    plan = client.post("/v1/floorplans", headers=auth(settings, li.id),
+                       json=layouts.three_bedroom().model_dump(mode="json")).json()
+    design = client.post("/v1/designs", headers=auth(settings, li.id), json={
+        "floor_plan_id": plan["id"], "name": "Bedroom", "placements": []}).json()
+    kiosk = auth(settings, "kiosk:entrance", store="SH-XUHUI")
+    assert client.get(f"/v1/customers/{li.id}/designs", headers=kiosk).status_code == 403
+    code = client.post("/v1/kiosk/handoffs", headers=kiosk).json()["code"]
+    client.post("/v1/me/kiosk-grants", headers=auth(settings, li.id), json={"code": code})
+    listed = client.get(f"/v1/customers/{li.id}/designs", headers=kiosk)
+    assert [d["id"] for d in listed.json()] == [design["id"]]

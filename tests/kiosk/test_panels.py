@@ -143,7 +143,7 @@ def test_the_product_page_shows_the_phone_model_with_its_colours(
 
 def test_a_customer_lets_the_kiosk_in_by_qr_and_it_starts_their_design_on_a_layout(
         page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
-    customer, _demo = demo_design(settings, db)
+    customer, theirs = demo_design(settings, db)
     page.goto(f"{server}/kiosk/?lang=en#token={bearer(settings, 'kiosk:desk', store='SH-XUHUI')}")
     expect(page.get_by_role("heading", name="Start a design")).to_be_visible()
     page.get_by_role("button", name="Customer: scan to sign in here").click()
@@ -156,6 +156,8 @@ def test_a_customer_lets_the_kiosk_in_by_qr_and_it_starts_their_design_on_a_layo
     assert granted.status_code == 201, granted.text
     page.get_by_role("button", name="Close").click()
     expect(page.get_by_label("For")).to_have_value(str(customer))
+    # the customer's own designs are now listed on the kiosk, to open one
+    expect(page.locator("#my-designs a")).to_have_attribute("href", f"?design={theirs}")
     page.get_by_label("Residential community or address").fill("Jade")
     page.get_by_role("button", name="Search").click()
     page.get_by_role("button", name="Jade Garden, Shanghai: Three bedrooms, 90 m² (90 m²)").click()

@@ -96,8 +96,14 @@ async function showOpen() {
     location.search = `?design=${encodeURIComponent($("design-id").value.trim())}`;
   };
   if (isSession()) return kioskStart();
+  await listDesigns("/v1/me/designs");
+}
+
+// The designs at ``url`` as links: the signed-in customer's own, or, on a kiosk, those of the
+// customer who let it in.
+async function listDesigns(url) {
   try {
-    const { data } = await request("GET", "/v1/me/designs");
+    const { data } = url ? await request("GET", url) : { data: [] };
     $("my-designs").replaceChildren(...data.map((d) => {
       const li = document.createElement("li");
       const a = document.createElement("a");
@@ -128,7 +134,13 @@ function kioskStart() {
     // a customer who just scanned the QR is who the next design is for
     $("for-customer").value = arrived.length ? String(arrived[arrived.length - 1].customer_id)
       : [...$("for-customer").options].some((o) => o.value === chosen) ? chosen : "";
+    await customerDesigns();
   };
+  const customerDesigns = () => {
+    const customer = $("for-customer").value;
+    return listDesigns(customer ? `/v1/customers/${encodeURIComponent(customer)}/designs` : null);
+  };
+  $("for-customer").onchange = () => customerDesigns();
   refresh().catch((err) => say(t("error", { msg: err.message })));
   $("customers-refresh").onclick = () => refresh().catch((err) => say(t("error", { msg: err.message })));
   $("customer-qr").onclick = async () => {

@@ -27,14 +27,10 @@ viewer.addEventListener("error", () => {
   document.getElementById("status").textContent = t("error", { msg: sku });
   document.body.dataset.state = "error";
 });
-// The catalog has no public read of one SKU: search for it, then look through the first page.
+// The catalog item, public: names, size, stock, and its model's colour variants.
 async function findItem() {
-  for (const query of [`q=${encodeURIComponent(sku)}&limit=5`, "limit=100"]) {
-    const found = await fetch(`/v1/search?${query}`).then((r) => r.json());
-    const item = (found.items || []).find((i) => i.sku === sku);
-    if (item) return item;
-  }
-  return null;
+  const answer = await fetch(`/v1/skus/${encodeURIComponent(sku)}`);
+  return answer.ok ? answer.json() : null;
 }
 findItem().then((item) => {
   if (!item) { document.getElementById("name").textContent = sku; return; }
