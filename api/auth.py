@@ -48,8 +48,8 @@ from identity.firebase import FirebaseVerifier
 
 __all__ = ["ROLES", "AccessRefused", "Admin", "AnonymousRateLimited", "CatalogEditor",
            "CurrentCustomer", "CurrentKiosk", "CurrentPrincipal", "FleetOperator", "Principal",
-           "RecentCustomer", "StaffUser", "StoreAssistant", "audit_refusal", "check_rate",
-           "ensure_may_act_for", "require_role"]
+           "RecentCustomer", "StaffUser", "StoreAssistant", "StoreManager", "audit_refusal",
+           "check_rate", "ensure_may_act_for", "require_role"]
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ session_bearer = HTTPBearer(
     scheme_name="SessionToken", auto_error=False,
     description="A staff or kiosk session from POST /v1/auth/staff or /v1/auth/kiosk.")
 
-Role = Literal["assistant", "catalog_editor", "fleet_operator", "admin"]
+Role = Literal["assistant", "store_manager", "catalog_editor", "fleet_operator", "admin"]
 ROLES: tuple[Role, ...] = staff_store.ROLES
 
 
@@ -241,7 +241,7 @@ def ensure_may_act_for(conn: Conn, principal: Principal, customer_id: int | None
 
     - the customer themselves;
     - a kiosk holding an open grant for that customer (a handoff or an assistant's sign-in);
-    - a store assistant of a store the customer has let see their profile;
+    - a store assistant or manager of a store the customer has let see their profile;
     - an admin.
 
     Staff and kiosk access is written to the audit log. Another customer gets 404, the same
@@ -261,7 +261,7 @@ def ensure_may_act_for(conn: Conn, principal: Principal, customer_id: int | None
         if not kiosks.active_grant(conn, principal.kiosk_id, customer_id):
             refused = ("this kiosk may open a customer's data only after they hand it over "
                        "(QR) or an assistant signs them in")
-    elif principal.role == "assistant":
+    elif principal.role in ("assistant", "store_manager"):
         if not kiosks.store_consented(conn, customer_id, principal.store_id):
             refused = "the customer has not let this store see their data"
     elif principal.role != "admin":
@@ -306,7 +306,9 @@ CurrentCustomer = Annotated[int, Depends(_customer)]
 RecentCustomer = Annotated[int, Depends(_recent_customer)]
 CurrentKiosk = Annotated[Principal, Depends(_kiosk)]
 StaffUser = Annotated[str, Depends(_staff)]
-StoreAssistant = Annotated[Principal, Depends(require_role("assistant"))]
+# A store manager does what the store's assistants do, and approves beyond their budgets.
+StoreAssistant = Annotated[Principal, Depends(require_role("assistant", "store_manager"))]
+StoreManager = Annotated[Principal, Depends(require_role("store_manager"))]
 CatalogEditor = Annotated[Principal, Depends(require_role("catalog_editor"))]
 FleetOperator = Annotated[Principal, Depends(require_role("fleet_operator"))]
 Admin = Annotated[Principal, Depends(require_role())]

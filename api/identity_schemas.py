@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Role = Literal["assistant", "catalog_editor", "fleet_operator", "admin"]
+Role = Literal["assistant", "store_manager", "catalog_editor", "fleet_operator", "admin"]
 
 
 class Body(BaseModel):

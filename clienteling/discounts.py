@@ -18,7 +18,7 @@ from typing import Any
 from psycopg.rows import dict_row
 
 from homeloop.db import Conn
-from homeloop.errors import Conflict, InvalidInput, NotFound
+from homeloop.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 __all__ = ["COMMISSION_RATE", "DEFAULT_BUDGET_CENTS", "Effect", "decide", "effect", "propose"]
 
@@ -98,7 +98,13 @@ def propose(conn: Conn, *, assistant: str, store_id: str, customer_id: int, sku:
 
 
 def decide(conn: Conn, discount_id: int, manager: str, approve: bool,
-           now: datetime) -> dict[str, Any]:
+           now: datetime, *, store_id: str | None = None) -> dict[str, Any]:
+    """Approve or reject a discount waiting for it; ``store_id``: a store manager decides
+    only their own store's (None: an admin, any store's)."""
+    found = conn.execute("SELECT store_id FROM discounts WHERE id = %s",
+                         (discount_id,)).fetchone()
+    if found is not None and store_id is not None and found[0] != store_id:
+        raise Forbidden("a store manager decides their own store's discounts")
     status = "approved" if approve else "rejected"
     done = conn.execute(
         "UPDATE discounts SET status = %s, decided_by = %s, decided_at = %s "

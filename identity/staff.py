@@ -19,8 +19,9 @@ from homeloop.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
 __all__ = ["ROLES", "StaffMember", "authenticate", "create_staff", "disable_staff", "get_staff"]
 
-Role = Literal["assistant", "catalog_editor", "fleet_operator", "admin"]
-ROLES: tuple[Role, ...] = ("assistant", "catalog_editor", "fleet_operator", "admin")
+Role = Literal["assistant", "store_manager", "catalog_editor", "fleet_operator", "admin"]
+ROLES: tuple[Role, ...] = ("assistant", "store_manager", "catalog_editor", "fleet_operator",
+                           "admin")
 _hasher = PasswordHasher()
 # Verifying against this when the account does not exist keeps the answer's timing the same.
 _DUMMY_HASH = _hasher.hash("no such account")
@@ -43,8 +44,8 @@ def create_staff(conn: Conn, username: str, display_name: str, role: str,
     """A new staff member and their first password (shown once, stored only as a hash)."""
     if role not in ROLES:
         raise InvalidInput(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
-    if role == "assistant" and store_id is None:
-        raise InvalidInput("a store assistant belongs to a store")
+    if role in ("assistant", "store_manager") and store_id is None:
+        raise InvalidInput("a store assistant or manager belongs to a store")
     password = secrets.token_urlsafe(12)
     try:
         with conn.transaction(), conn.cursor(row_factory=class_row(StaffMember)) as cur:

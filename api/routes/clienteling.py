@@ -14,11 +14,11 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
 from api.auth import (
-    Admin,
     AnonymousRateLimited,
     CurrentCustomer,
     CurrentPrincipal,
     StoreAssistant,
+    StoreManager,
     ensure_may_act_for,
 )
 from api.deps import ConnDep
@@ -237,10 +237,12 @@ class DecisionIn(BaseModel):
 @router.post("/staff/discounts/{discount_id}/decision",
              responses={404: {"description": "No such discount"},
                         409: {"description": "Not waiting for approval"}})
-def decide_discount(discount_id: int, body: DecisionIn, manager: Admin,
+def decide_discount(discount_id: int, body: DecisionIn, manager: StoreManager,
                     conn: ConnDep) -> dict[str, Any]:
-    """A manager approves or rejects a discount beyond the assistant's budget."""
-    return discounts.decide(conn, discount_id, manager.actor, body.approve, datetime.now(UTC))
+    """The store's manager (or an admin) approves or rejects a discount beyond the
+    assistant's budget."""
+    return discounts.decide(conn, discount_id, manager.actor, body.approve, datetime.now(UTC),
+                            store_id=None if manager.role == "admin" else manager.store_id)
 
 
 @router.get("/staff/day", response_model=Day)

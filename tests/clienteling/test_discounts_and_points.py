@@ -49,10 +49,13 @@ def test_beyond_the_budget_a_manager_approves_and_every_step_is_recorded(
     assert second["status"] == "pending_approval" and second["needs_approval"]
     assert second["budget_left_cents"] == 40_000
 
-    # Only a manager decides; the assistant cannot approve their own.
+    # Only the store's manager decides; the assistant cannot approve their own, and another
+    # store's manager cannot either.
     decision = f"/v1/staff/discounts/{second['id']}/decision"
     assert client.post(decision, headers=assistant, json={"approve": True}).status_code == 403
-    manager = auth(settings, "staff:root")
+    elsewhere = auth(settings, "staff:pudong-boss", role="store_manager", store="SH-PUDONG")
+    assert client.post(decision, headers=elsewhere, json={"approve": True}).status_code == 403
+    manager = auth(settings, "staff:root", role="store_manager", store="SH-XUHUI")
     done = client.post(decision, headers=manager, json={"approve": True})
     assert done.status_code == 200 and done.json()["status"] == "approved"
     assert [e["action"] for e in done.json()["events"]] == ["requested", "approved"]

@@ -30,18 +30,22 @@ from tests.identity.conftest import make_person
 Conn = Any
 
 CALLERS = ("anonymous", "device", "customer_a", "customer_b", "kiosk", "kiosk_granted",
-           "assistant", "assistant_other_store", "catalog_editor", "fleet_operator", "admin")
+           "assistant", "assistant_other_store", "store_manager", "catalog_editor",
+           "fleet_operator", "admin")
 EVERYONE = frozenset(CALLERS)
 CUSTOMERS = frozenset({"customer_a", "customer_b"})
 A = frozenset({"customer_a"})
 KIOSKS = frozenset({"kiosk", "kiosk_granted"})
-ASSISTANTS = frozenset({"assistant", "assistant_other_store", "admin"})
-FOR_A = frozenset({"customer_a", "kiosk_granted", "assistant", "admin"})  # may act for A
+ASSISTANTS = frozenset({"assistant", "assistant_other_store", "store_manager", "admin"})
+FOR_A = frozenset({"customer_a", "kiosk_granted", "assistant", "store_manager",
+                   "admin"})  # may act for A (Xuhui's staff: A let that store in)
 FLEET = frozenset({"fleet_operator", "admin"})
 CATALOG = frozenset({"catalog_editor", "admin"})
 ADMIN = frozenset({"admin"})
+XUHUI_STAFF = frozenset({"assistant", "store_manager", "admin"})  # the store A let in
 SIGNED_IN = EVERYONE - {"anonymous", "device"}
-STORE_STAFF = frozenset({"assistant", "assistant_other_store"})  # staff bound to a store
+# staff bound to a store
+STORE_STAFF = frozenset({"assistant", "assistant_other_store", "store_manager"})
 
 
 PLAN = three_bedroom().model_dump(mode="json")
@@ -96,24 +100,23 @@ RULES: dict[tuple[str, str], Rule] = {
     # Staff.
     ("POST", "/v1/staff/members"): Rule(ADMIN),
     ("POST", "/v1/staff/members/{member_id}/disable"): Rule(ADMIN),
-    ("POST", "/v1/staff/kiosks"): Rule(frozenset({"assistant", "admin"}),
+    ("POST", "/v1/staff/kiosks"): Rule(XUHUI_STAFF,
                                        body={"store_id": "SH-XUHUI", "name": "new"}),
-    ("POST", "/v1/staff/kiosks/{kiosk_id}/revoke"): Rule(frozenset({"assistant", "admin"})),
-    ("POST", "/v1/staff/kiosk-grants"): Rule(frozenset({"assistant", "admin"}),
+    ("POST", "/v1/staff/kiosks/{kiosk_id}/revoke"): Rule(XUHUI_STAFF),
+    ("POST", "/v1/staff/kiosk-grants"): Rule(XUHUI_STAFF,
                                              body={"kiosk_id": 1, "customer_id": 0}),
     ("POST", "/v1/staff/customers/lookup"): Rule(ASSISTANTS),
     ("POST", "/v1/staff/customers/{customer_id}/cards"): Rule(
-        frozenset({"assistant", "admin"}), body={"card_number": "C-777888999"}),
+        XUHUI_STAFF, body={"card_number": "C-777888999"}),
     ("GET", "/v1/staff/customers/{customer_id}/access-log"): Rule(ADMIN),
     ("POST", "/v1/staff/products/{product_id}/transfer"): Rule(
-        frozenset({"assistant", "admin"}), body={"to_customer_id": 0}),
+        XUHUI_STAFF, body={"to_customer_id": 0}),
     ("POST", "/v1/staff/devices"): Rule(FLEET),
     ("POST", "/v1/staff/devices/{device_id}/revoke"): Rule(FLEET),
     ("GET", "/v1/staff/dead-letters"): Rule(FLEET),
     ("GET", "/v1/staff/quality-alerts"): Rule(FLEET),
-    ("GET", "/v1/staff/offer-stats"): Rule(frozenset({"assistant", "assistant_other_store",
-                                                      "catalog_editor", "fleet_operator",
-                                                      "admin"})),
+    ("GET", "/v1/staff/offer-stats"): Rule(STORE_STAFF | {"catalog_editor",
+                                                                   "fleet_operator", "admin"}),
     # Product models: staff upload, everyone reads the catalog's.
     ("POST", "/v1/assets"): Rule(CATALOG),
     ("GET", "/v1/assets"): Rule(CATALOG),
@@ -145,15 +148,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/designs/{design_id}/checks"): Rule(FOR_A),
     ("GET", "/v1/designs/{design_id}/bom"): Rule(FOR_A),
     ("GET", "/v1/designs/{design_id}/scene.glb"): Rule(FOR_A),
-    ("POST", "/v1/designs/{design_id}/handoff"): Rule(frozenset({"kiosk_granted", "assistant",
-                                                                 "admin"})),
+    ("POST", "/v1/designs/{design_id}/handoff"): Rule(XUHUI_STAFF | {"kiosk_granted"}),
     ("POST", "/v1/handoffs/{code}/claim"): Rule(CUSTOMERS),
     # Orders: sold by a store's assistant, followed by whoever may act for the customer.
-    ("POST", "/v1/staff/orders"): Rule(frozenset({"assistant", "admin"}), body={
+    ("POST", "/v1/staff/orders"): Rule(XUHUI_STAFF, body={
         "customer_id": 0, "lines": [{"sku": "LAMP-TABLE"}]}),
     ("GET", "/v1/me/orders"): Rule(CUSTOMERS),
     ("GET", "/v1/orders/{order_id}"): Rule(FOR_A),
-    ("POST", "/v1/staff/orders/{order_id}/steps"): Rule(frozenset({"assistant", "admin"}),
+    ("POST", "/v1/staff/orders/{order_id}/steps"): Rule(XUHUI_STAFF,
                                                        body={"status": "picked"}),
     ("GET", "/v1/orders/{order_id}/delivery-slots"): Rule(FOR_A),
     ("PUT", "/v1/orders/{order_id}/delivery-slot"): Rule(
@@ -164,12 +166,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/staff/customers/{customer_id}/profile"): Rule(FOR_A),
     ("PUT", "/v1/staff/customers/{customer_id}/home"): Rule(FOR_A, body={"home_style": "nordic"}),
     ("POST", "/v1/staff/customers/{customer_id}/notes"): Rule(
-        frozenset({"assistant", "admin"}), body={"body": "prefers oak"}),
+        XUHUI_STAFF, body={"body": "prefers oak"}),
     ("POST", "/v1/staff/customers/{customer_id}/tags"): Rule(
-        frozenset({"assistant", "admin"}), body={"tag": "vip"}),
+        XUHUI_STAFF, body={"tag": "vip"}),
     ("DELETE", "/v1/staff/customers/{customer_id}/tags/{tag}"): Rule(
-        frozenset({"assistant", "admin"})),
-    ("GET", "/v1/staff/customers/{customer_id}/trail"): Rule(frozenset({"assistant", "admin"})),
+        XUHUI_STAFF),
+    ("GET", "/v1/staff/customers/{customer_id}/trail"): Rule(XUHUI_STAFF),
     ("GET", "/v1/staff/customers/{customer_id}/recommendations"): Rule(FOR_A),
     ("POST", "/v1/recommendations/cart"): Rule(SIGNED_IN, body={"skus": ["WC-300"]}),
     ("GET", "/v1/search"): Rule(EVERYONE),
@@ -181,11 +183,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/me/store-trail"): Rule(CUSTOMERS),
     ("POST", "/v1/me/assistant"): Rule(CUSTOMERS, body={"assistant": "staff:1",
                                                         "store_id": "SH-XUHUI"}),
-    ("POST", "/v1/staff/discounts"): Rule(frozenset({"assistant", "admin"}), body={
+    ("POST", "/v1/staff/discounts"): Rule(XUHUI_STAFF, body={
         "customer_id": 0, "sku": "WC-300", "amount_cents": 100}),
-    ("POST", "/v1/staff/discounts/{discount_id}/decision"): Rule(ADMIN, body={"approve": True}),
+    ("POST", "/v1/staff/discounts/{discount_id}/decision"): Rule(
+        frozenset({"store_manager", "admin"}), body={"approve": True}),
     ("GET", "/v1/staff/day"): Rule(ASSISTANTS),
-    ("POST", "/v1/staff/tasks/{task_id}/done"): Rule(frozenset({"assistant", "admin"})),
+    ("POST", "/v1/staff/tasks/{task_id}/done"): Rule(XUHUI_STAFF),
     ("POST", "/v1/staff/inbox/{item_id}/read"): Rule(frozenset({"assistant"})),  # their own
 }
 
@@ -223,6 +226,7 @@ def build_world(db: Conn, settings: Settings) -> World:
                                       store="SH-PUDONG"),
         "catalog_editor": auth(settings, "staff:cat", role="catalog_editor"),
         "fleet_operator": auth(settings, "staff:fleet", role="fleet_operator"),
+        "store_manager": auth(settings, "staff:maya", role="store_manager", store="SH-XUHUI"),
         "admin": auth(settings, "staff:root"),
     }
     plain, granted = (int(db.execute("SELECT id FROM kiosks WHERE name = %s", (name,))

@@ -7,7 +7,8 @@
 - ``phone_codes``: a code sent to a phone to prove it is the customer's; hashed, expiring,
   limited attempts.
 - ``customer_merges``: which record was merged into which, by whom.
-- ``staff_members``: a role and, for store assistants, their store; an Argon2 password hash.
+- ``staff_members``: a role and, for store assistants and managers, their store; an Argon2
+  password hash.
 - ``kiosks``: a store's kiosk with a secret (SHA-256 of 32 random bytes) exchanged for
   short-lived session tokens; revoking ends its sessions at once.
 - ``kiosk_handoffs`` (a code a kiosk shows as a QR, claimed by the customer in the app) and
@@ -69,12 +70,13 @@ CREATE TABLE staff_members (
     username       text NOT NULL UNIQUE CHECK (username ~ '^[a-z0-9._-]{2,64}$'),
     display_name   text NOT NULL,
     role           text NOT NULL
-                       CHECK (role IN ('assistant', 'catalog_editor', 'fleet_operator', 'admin')),
+                       CHECK (role IN ('assistant', 'store_manager', 'catalog_editor',
+                                       'fleet_operator', 'admin')),
     store_id       text REFERENCES stores(id),
     password_hash  text NOT NULL,
     created_at     timestamptz NOT NULL DEFAULT now(),
     disabled_at    timestamptz,
-    CHECK (role <> 'assistant' OR store_id IS NOT NULL)
+    CHECK (role NOT IN ('assistant', 'store_manager') OR store_id IS NOT NULL)
 );
 
 CREATE TABLE kiosks (
