@@ -47,7 +47,8 @@ from identity.customers import customer_for
 from identity.firebase import FirebaseVerifier
 
 __all__ = ["ROLES", "AccessRefused", "Admin", "AnonymousRateLimited", "CatalogEditor",
-           "CurrentCustomer", "CurrentKiosk", "CurrentPrincipal", "FleetOperator", "Principal",
+           "CurrentCustomer", "CurrentKiosk", "CurrentPrincipal", "FleetOperator",
+           "OptionalCustomer", "Principal",
            "RecentCustomer", "StaffUser", "StoreAssistant", "StoreManager", "audit_refusal",
            "check_rate", "ensure_may_act_for", "require_role"]
 
@@ -197,6 +198,16 @@ def _customer(request: Request,
     return principal.customer_id
 
 
+def _optional_customer(request: Request,
+                       firebase: Annotated[HTTPAuthorizationCredentials | None,
+                                           Security(firebase_bearer)]) -> int | None:
+    """The customer, if a customer's token came (a bad one is still 401); else None."""
+    if firebase is None or not firebase.credentials or \
+            sessions.is_session_token(firebase.credentials):
+        return None
+    return _customer(request, firebase)
+
+
 def _recent_customer(request: Request,
                      firebase: Annotated[HTTPAuthorizationCredentials | None,
                                          Security(firebase_bearer)]) -> int:
@@ -304,6 +315,8 @@ def audit_refusal(pool: ConnectionPool, exc: AccessRefused) -> None:
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 CurrentCustomer = Annotated[int, Depends(_customer)]
 RecentCustomer = Annotated[int, Depends(_recent_customer)]
+# An open route that a signed-in customer may also call (to remember what they did).
+OptionalCustomer = Annotated[int | None, Depends(_optional_customer)]
 CurrentKiosk = Annotated[Principal, Depends(_kiosk)]
 StaffUser = Annotated[str, Depends(_staff)]
 # A store manager does what the store's assistants do, and approves beyond their budgets.

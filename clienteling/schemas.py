@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["BindIn", "Day", "DiscountIn", "DiscountOut", "HomeFacts", "NoteIn", "Profile",
            "Recommendation", "SearchResult", "TagIn", "TrailItem", "ViewIn"]
@@ -80,6 +80,27 @@ class Recommendation(BaseModel):
     tier: int
     days: int
     store_id: str | None
+
+
+class CartItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(default=1, ge=1, le=99)
+
+
+class CartBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[CartItem] = Field(max_length=100)
+    store_id: str | None = Field(default=None, max_length=32,
+                                 description="Where the customer means to get them")
+
+
+class Cart(BaseModel):
+    items: list[CartItem]
+    store_id: str | None
+    updated_at: datetime | None
 
 
 class SearchResult(BaseModel):

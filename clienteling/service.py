@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from clienteling import catalog, recommend, recs_store, store, tags, tasks_store
@@ -45,7 +45,7 @@ def profile(conn: Conn, customer_id: int, now: datetime) -> Profile:
         membership={"tier": base["tier"], "points": base["points"],
                     "home_store_id": base["home_store_id"], "channels": base["channels"],
                     "member_since": base["created_at"], **store.membership(conn, customer_id)},
-        behaviour=store.behaviour(conn, customer_id, now - timedelta(days=30)),
+        behaviour=store.behaviour(conn, customer_id, now),
         home={k: base[k] for k in ("move_in_date", "floor_plan_id", "rough_in_mm", "home_style",
                                    "budget_cents")},
         products=products, tags=store.tags(conn, customer_id),

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput, NotFound
@@ -20,6 +21,7 @@ __all__ = [
     "behaviour",
     "bind",
     "bound_customers",
+    "cart",
     "consumption",
     "customer_base",
     "facts_rows",
@@ -28,8 +30,10 @@ __all__ = [
     "membership",
     "notes",
     "owned_products",
+    "record_search",
     "remove_manual_tag",
     "replace_rule_tags",
+    "save_cart",
     "set_manual_tag",
     "tags",
     "take_queue",
@@ -131,7 +135,8 @@ def membership(conn: Conn, customer_id: int) -> dict[str, Any]:
                 AND pruned_at IS NULL) AS push_devices""", {"c": customer_id})
 
 
-def behaviour(conn: Conn, customer_id: int, since: datetime) -> dict[str, Any]:
+def behaviour(conn: Conn, customer_id: int, now: datetime, days: int = 30) -> dict[str, Any]:
+    """Views, searches, designs, offers opened in the last ``days``, and the cart."""
     return _one(conn, """
         SELECT (SELECT count(*) FROM product_views WHERE customer_id = %(c)s
                 AND at >= %(since)s) AS views_30d,
@@ -141,8 +146,20 @@ def behaviour(conn: Conn, customer_id: int, since: datetime) -> dict[str, Any]:
                    GROUP BY sku ORDER BY last DESC LIMIT 10) v) AS viewed,
                (SELECT count(*) FROM designs WHERE owner_id = %(c)s) AS kiosk_designs,
                (SELECT count(*) FROM offers WHERE customer_id = %(c)s
-                AND status IN ('opened', 'accepted')) AS offers_opened""",
-        {"c": customer_id, "since": since})
+                AND status IN ('opened', 'accepted')) AS offers_opened,
+               (SELECT count(*) FROM customer_searches WHERE customer_id = %(c)s
+                AND at >= %(since)s) AS searches_30d,
+               (SELECT coalesce(array_agg(query ORDER BY last DESC), '{}') FROM (
+                   SELECT query, max(at) AS last FROM customer_searches
+                   WHERE customer_id = %(c)s AND at >= %(since)s AND query <> ''
+                   GROUP BY query ORDER BY last DESC LIMIT 5) q) AS searched,
+               (SELECT jsonb_build_object(
+                   'items', items, 'store_id', store_id, 'updated_at', updated_at,
+                   -- a cart left for a day with something in it
+                   'abandoned', jsonb_array_length(items) > 0
+                                AND updated_at < %(now)s - interval '1 day')
+                FROM carts WHERE customer_id = %(c)s) AS cart""",
+        {"c": customer_id, "since": now - timedelta(days=days), "now": now})
 
 
 def owned_products(conn: Conn, customer_id: int) -> list[dict[str, Any]]:
@@ -297,3 +314,35 @@ def today_start(now: datetime) -> datetime:
 
 def as_date(value: Any) -> date | None:
     return value if isinstance(value, date) else None
+
+
+def record_search(conn: Conn, customer_id: int, query: str, filters: dict[str, Any],
+                  results: int, store_id: str | None, now: datetime) -> None:
+    conn.execute("INSERT INTO customer_searches (customer_id, query, filters, results, "
+                 "store_id, at) VALUES (%s, %s, %s, %s, "
+                 "(SELECT id FROM stores WHERE id = %s), %s)",
+                 (customer_id, query[:200], Jsonb(filters), results, store_id, now))
+
+
+def save_cart(conn: Conn, customer_id: int, items: list[dict[str, Any]],
+              store_id: str | None, now: datetime) -> dict[str, Any]:
+    skus = [i["sku"] for i in items]
+    known = {r[0] for r in conn.execute("SELECT sku FROM skus WHERE sku = ANY(%s)",
+                                        (skus,)).fetchall()}
+    if unknown := sorted(set(skus) - known):
+        raise InvalidInput(f"not in the catalog: {', '.join(unknown)}")
+    if store_id is not None and conn.execute("SELECT 1 FROM stores WHERE id = %s",
+                                             (store_id,)).fetchone() is None:
+        raise InvalidInput(f"store {store_id!r} does not exist")
+    conn.execute("INSERT INTO carts (customer_id, items, store_id, updated_at) "
+                 "VALUES (%s, %s, %s, %s) ON CONFLICT (customer_id) DO UPDATE SET "
+                 "items = excluded.items, store_id = excluded.store_id, "
+                 "updated_at = excluded.updated_at",
+                 (customer_id, Jsonb(items), store_id, now))
+    return cart(conn, customer_id)
+
+
+def cart(conn: Conn, customer_id: int) -> dict[str, Any]:
+    found = _all(conn, "SELECT items, store_id, updated_at FROM carts WHERE customer_id = %s",
+                 (customer_id,))
+    return found[0] if found else {"items": [], "store_id": None, "updated_at": None}

@@ -17,6 +17,7 @@ from api.auth import (
     AnonymousRateLimited,
     CurrentCustomer,
     CurrentPrincipal,
+    OptionalCustomer,
     StoreAssistant,
     StoreManager,
     ensure_may_act_for,
@@ -25,6 +26,8 @@ from api.deps import ConnDep
 from clienteling import catalog, discounts, service, store, tasks_store
 from clienteling.schemas import (
     BindIn,
+    Cart,
+    CartBody,
     Day,
     DiscountIn,
     DiscountOut,
@@ -38,6 +41,7 @@ from clienteling.schemas import (
     ViewIn,
 )
 from homeloop.errors import InvalidInput
+from identity.privacy import get_purposes
 
 router = APIRouter(prefix="/v1", tags=["clienteling"])
 
@@ -134,7 +138,8 @@ def cart_recommendations(body: CartIn, principal: CurrentPrincipal,
 
 
 @router.get("/search", response_model=SearchResult, dependencies=[AnonymousRateLimited])
-def search(conn: ConnDep, q: Annotated[str, Query(max_length=200)] = "",
+def search(conn: ConnDep, customer: OptionalCustomer,
+           q: Annotated[str, Query(max_length=200)] = "",
            category: str | None = None, price_min: int | None = None,
            price_max: int | None = None, colour: str | None = None,
            material: str | None = None, style: str | None = None,
@@ -146,7 +151,10 @@ def search(conn: ConnDep, q: Annotated[str, Query(max_length=200)] = "",
            limit: Annotated[int, Query(ge=1, le=100)] = 20) -> SearchResult:
     """Search the catalog in Chinese or English (every word must match) with facets: category,
     price, colour, material, style, size ranges, "fits this wall" (a floor plan's wall) and
-    stock here, nearby or online. Facet counts are over all matches."""
+    stock here, nearby or online. Facet counts are over all matches.
+
+    Open to anyone; a signed-in customer's search is remembered for their assistant's view of
+    them, if they agreed to usage analytics."""
     if (floor_plan_id is None) != (wall_id is None):
         raise InvalidInput("fits this wall needs both floor_plan_id and wall_id")
     height = height_max
@@ -160,7 +168,25 @@ def search(conn: ConnDep, q: Annotated[str, Query(max_length=200)] = "",
                                 depth_max=depth_max, height_max=height, stock=stock,
                                 limit=limit)
     found = catalog.search(conn, query, store_id)
+    if customer is not None and get_purposes(conn, customer)["usage_analytics"]:
+        filters = {k: v for k, v in asdict(query).items()
+                   if k not in ("q", "limit") and v is not None}
+        store.record_search(conn, customer, q, filters, int(found["total"]), store_id,
+                            datetime.now(UTC))
     return SearchResult(**found)
+
+
+@router.get("/me/cart", response_model=Cart)
+def my_cart(customer: CurrentCustomer, conn: ConnDep) -> Cart:
+    """The customer's cart (empty if they have none)."""
+    return Cart(**store.cart(conn, customer))
+
+
+@router.put("/me/cart", response_model=Cart)
+def set_my_cart(body: CartBody, customer: CurrentCustomer, conn: ConnDep) -> Cart:
+    """Replace the cart's items (the app and the kiosk keep it in step); empty it with []."""
+    items = [i.model_dump() for i in body.items]
+    return Cart(**store.save_cart(conn, customer, items, body.store_id, datetime.now(UTC)))
 
 
 @router.post("/views", status_code=status.HTTP_201_CREATED,

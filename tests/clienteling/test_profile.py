@@ -168,3 +168,36 @@ def test_the_consumption_and_behaviour_dimensions_come_from_the_history(
     assert c["styles"] == ["nordic"] and c["discount_share"] == 0.33
     assert p["behaviour"]["views_30d"] == 1 and p["behaviour"]["viewed"] == ["WC-300"]
     assert p["membership"]["points"] == 200  # the bed: a new category after the first order
+
+
+def test_searches_and_the_cart_show_in_the_assistants_view_with_consent(
+        client: TestClient, settings: Settings, db: Any, customer: int) -> None:
+    from identity.privacy import set_purposes
+
+    me = auth(settings, customer)
+    assistant = auth(settings, "staff:ann", role="assistant", store="SH-XUHUI")
+    client.get("/v1/search", params={"q": "灰色 沙发", "stock": "here",
+                                     "store_id": "SH-XUHUI"}, headers=me)
+    assert db.execute("SELECT count(*) FROM customer_searches").fetchone() == (0,)  # no consent
+    set_purposes(db, customer, {"usage_analytics": True})
+    found = client.get("/v1/search", params={"q": "灰色 沙发", "stock": "here",
+                                             "store_id": "SH-XUHUI"}, headers=me).json()
+    client.get("/v1/search", params={"q": "lamp"})  # anonymous: nobody's
+    saved = client.put("/v1/me/cart", headers=me, json={
+        "items": [{"sku": "SOFA-3-GREY"}, {"sku": "LAMP-FLOOR", "quantity": 2}],
+        "store_id": "SH-XUHUI"})
+    assert saved.status_code == 200
+    assert [i["quantity"] for i in client.get("/v1/me/cart", headers=me).json()["items"]] \
+        == [1, 2]
+    behaviour = client.get(f"/v1/staff/customers/{customer}/profile",
+                           headers=assistant).json()["behaviour"]
+    assert behaviour["searches_30d"] == 1 and behaviour["searched"] == ["灰色 沙发"]
+    assert [i["sku"] for i in behaviour["cart"]["items"]] == ["SOFA-3-GREY", "LAMP-FLOOR"]
+    assert behaviour["cart"]["abandoned"] is False
+    logged = db.execute("SELECT results, filters->>'stock' FROM customer_searches").fetchone()
+    assert logged == (found["total"], "here")
+    db.execute("UPDATE carts SET updated_at = now() - interval '2 days'")
+    later = client.get(f"/v1/staff/customers/{customer}/profile", headers=assistant).json()
+    assert later["behaviour"]["cart"]["abandoned"] is True
+    bad = client.put("/v1/me/cart", headers=me, json={"items": [{"sku": "NOPE"}]})
+    assert bad.status_code == 422 and "NOPE" in bad.json()["detail"]

@@ -174,13 +174,16 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/staff/customers/{customer_id}/trail"): Rule(XUHUI_STAFF),
     ("GET", "/v1/staff/customers/{customer_id}/recommendations"): Rule(FOR_A),
     ("POST", "/v1/recommendations/cart"): Rule(SIGNED_IN, body={"skus": ["WC-300"]}),
-    ("GET", "/v1/search"): Rule(EVERYONE),
+    # open, but a token that comes must be valid (a customer's search is remembered)
+    ("GET", "/v1/search"): Rule(EVERYONE - {"device"}),
     ("POST", "/v1/views"): Rule(EVERYONE, body={"sku": "WC-300", "session_id": "session-0001",
                                                 "store_id": "SH-XUHUI"}),
     ("POST", "/v1/me/views"): Rule(CUSTOMERS, body={"sku": "WC-300",
                                                     "session_id": "session-0001"}),
     ("POST", "/v1/me/views/join"): Rule(CUSTOMERS, body={"session_id": "session-0001"}),
     ("GET", "/v1/me/store-trail"): Rule(CUSTOMERS),
+    ("GET", "/v1/me/cart"): Rule(CUSTOMERS),
+    ("PUT", "/v1/me/cart"): Rule(CUSTOMERS, body={"items": [{"sku": "WC-300"}]}),
     ("POST", "/v1/me/assistant"): Rule(CUSTOMERS, body={"assistant": "staff:1",
                                                         "store_id": "SH-XUHUI"}),
     ("POST", "/v1/staff/discounts"): Rule(XUHUI_STAFF, body={
