@@ -209,4 +209,4 @@ def export_me_archive(customer: RecentCustomer, conn: ConnDep,
 def delete_me(customer: RecentCustomer, conn: ConnDep) -> s.Deleted:
     """Delete the customer's personal data. Their products stay in the fleet, unowned."""
     return s.Deleted(deleted=True,
-                     affected=privacy.delete_customer(conn, customer, f"customer:{customer}"))
+                     affected=privacy.delete_customer(conn, customer, "the customer themselves"))

@@ -117,6 +117,9 @@ def test_deletion_leaves_no_personal_data_and_keeps_anonymous_usage(
     assert owner == (None, None)
     assert db.execute("SELECT count(*) FROM readings WHERE device_id = %s",
                       (device,)).fetchone() == (1,)
+    # Nothing names the deleted customer by their id either.
+    assert db.execute("SELECT count(*) FROM access_audit WHERE actor = %s",
+                      (f"customer:{li.id}",)).fetchone() == (0,)
     # The audit entry of the staff read stays, without the customer.
     assert db.execute("SELECT count(*) FROM access_audit WHERE role = 'assistant' "
                       "AND customer_id IS NULL").fetchone() == (1,)
