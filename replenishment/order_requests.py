@@ -130,16 +130,16 @@ def accept(conn: Conn, settings: Settings, customer_id: int, offer_id: int, choi
         if fulfilment == "pickup":
             lead += 1  # ready the day after the store's own lead time
     items = [{"sku": sku, "quantity": 1} for sku in skus]
-    row = conn.execute(
-        "INSERT INTO order_requests (offer_id, customer_id, fulfilment, store_id, items, "
-        "ready_by, next_attempt_at) VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s) "
-        "RETURNING id", (offer_id, customer_id, fulfilment, store_id,
-                         json.dumps(items), now + timedelta(days=lead), now)).fetchone()
-    assert row is not None
+    with conn.cursor(row_factory=class_row(OrderRequest)) as cur:
+        made = cur.execute(
+            "INSERT INTO order_requests (offer_id, customer_id, fulfilment, "  # noqa: S608
+            "store_id, items, ready_by, next_attempt_at) "
+            f"VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s) RETURNING {_COLUMNS}",
+            (offer_id, customer_id, fulfilment, store_id, json.dumps(items),
+             now + timedelta(days=lead), now)).fetchone()
+    assert made is not None
     conn.execute("UPDATE offers SET status = 'accepted', updated_at = %s WHERE id = %s",
                  (now, offer_id))
-    made = _request_of_offer(conn, offer_id)
-    assert made is not None
     return made
 
 
