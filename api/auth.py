@@ -50,7 +50,7 @@ __all__ = ["ROLES", "AccessRefused", "Admin", "AnonymousRateLimited", "CatalogEd
            "CurrentCustomer", "CurrentKiosk", "CurrentPrincipal", "FleetOperator",
            "OptionalCustomer", "Principal",
            "RecentCustomer", "StaffUser", "StoreAssistant", "StoreManager", "audit_refusal",
-           "check_rate", "ensure_may_act_for", "require_role"]
+           "check_rate", "client_address", "ensure_may_act_for", "require_role"]
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,11 @@ def _as_session(request: Request, token: str) -> Principal:
     return principal
 
 
+def client_address(request: Request) -> str:
+    """Who is on the other end, for limits that count per address."""
+    return request.client.host if request.client else "unknown"
+
+
 def check_rate(request: Request, key: str, limit: str) -> None:
     """Count one hit for ``key``; over ``limit`` (e.g. ``"10/minute"``) answer 429."""
     limiter: RateLimiter | None = getattr(request.app.state, "limiter", None)
@@ -172,8 +177,8 @@ def _counting_failures(request: Request, resolve: Callable[[], Principal]) -> Pr
         return resolve()
     except Unauthorized:
         settings: Settings = request.app.state.settings
-        address = request.client.host if request.client else "unknown"
-        check_rate(request, f"unauthenticated:{address}", settings.failed_auth_rate_limit)
+        check_rate(request, f"unauthenticated:{client_address(request)}",
+                   settings.failed_auth_rate_limit)
         raise
 
 
@@ -286,8 +291,7 @@ def ensure_may_act_for(conn: Conn, principal: Principal, customer_id: int | None
 
 def _by_address(request: Request) -> None:
     settings: Settings = request.app.state.settings
-    address = request.client.host if request.client else "unknown"
-    check_rate(request, f"anonymous:{address}", settings.anonymous_rate_limit)
+    check_rate(request, f"anonymous:{client_address(request)}", settings.anonymous_rate_limit)
 
 
 # Open to anyone (a product's QR page, search): rate-limited per client address instead.

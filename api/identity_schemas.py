@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from identity import audit
+
 Role = Literal["assistant", "store_manager", "catalog_editor", "fleet_operator", "admin"]
 
 
@@ -176,6 +178,11 @@ class AuditEntry(BaseModel):
     store_id: str | None
     action: str
     request_id: str | None
+
+    @classmethod
+    def of(cls, entry: audit.AuditEntry) -> AuditEntry:
+        return cls(at=entry.at, actor=entry.actor, role=entry.role, store_id=entry.store_id,
+                   action=entry.action, request_id=entry.request_id)
 
 
 class Export(BaseModel):

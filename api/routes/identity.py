@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from api import identity_schemas as s
-from api.auth import CurrentCustomer, RecentCustomer, check_rate
+from api.auth import CurrentCustomer, RecentCustomer, check_rate, client_address
 from api.deps import ConnDep, PoolDep, SettingsDep
 from floorplans import scenes
 from floorplans import store as floorplan_store
@@ -35,17 +35,13 @@ def _session(settings_token: tuple[str, sessions.Session]) -> s.Session:
                      store_id=session.store_id)
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 @auth_router.post("/staff", response_model=s.Session,
                   responses={401: {"description": "Wrong username or password"},
                              429: {"description": "Too many sign-in attempts"}})
 def staff_sign_in(body: s.StaffSignIn, request: Request, conn: ConnDep,
                   settings: SettingsDep) -> s.Session:
     """A staff member signs in; the session lasts ``staff_session_hours``."""
-    check_rate(request, f"sign-in:{_client(request)}:{body.username}",
+    check_rate(request, f"sign-in:{client_address(request)}:{body.username}",
                settings.sign_in_rate_limit)
     member = staff_store.authenticate(conn, body.username, body.password)
     return _session(sessions.issue(settings, "staff", member.id,
@@ -59,7 +55,7 @@ def staff_sign_in(body: s.StaffSignIn, request: Request, conn: ConnDep,
 def kiosk_sign_in(body: s.KioskSignIn, request: Request, conn: ConnDep,
                   settings: SettingsDep) -> s.Session:
     """A kiosk exchanges its secret for a short-lived session token."""
-    check_rate(request, f"sign-in:{_client(request)}:kiosk:{body.kiosk_id}",
+    check_rate(request, f"sign-in:{client_address(request)}:kiosk:{body.kiosk_id}",
                settings.sign_in_rate_limit)
     kiosk = kiosks.authenticate(conn, settings, body.kiosk_id, body.secret)
     return _session(sessions.issue(settings, "kiosk", kiosk.id,
@@ -174,9 +170,7 @@ def end_kiosk_grant(grant_id: int, customer: CurrentCustomer, conn: ConnDep) -> 
 @router.get("/access-log", response_model=list[s.AuditEntry])
 def my_access_log(customer: CurrentCustomer, conn: ConnDep) -> list[s.AuditEntry]:
     """Which staff member or kiosk read or changed the customer's data, and when."""
-    return [s.AuditEntry(**{k: v for k, v in asdict(e).items()
-                            if k in s.AuditEntry.model_fields})
-            for e in audit.entries_for(conn, customer)]
+    return [s.AuditEntry.of(e) for e in audit.entries_for(conn, customer)]
 
 
 @router.get("/export", response_model=s.Export)

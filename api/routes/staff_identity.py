@@ -97,6 +97,4 @@ def link_scanned_card(customer_id: int, body: s.CardScan, staff: StoreAssistant,
 @router.get("/customers/{customer_id}/access-log", response_model=list[s.AuditEntry])
 def customer_access_log(customer_id: int, admin: Admin, conn: ConnDep) -> list[s.AuditEntry]:
     """Who read or changed a customer's data (admins, for privacy requests and audits)."""
-    return [s.AuditEntry(**{k: v for k, v in asdict(e).items()
-                            if k in s.AuditEntry.model_fields})
-            for e in audit.entries_for(conn, customer_id)]
+    return [s.AuditEntry.of(e) for e in audit.entries_for(conn, customer_id)]
