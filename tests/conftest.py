@@ -101,11 +101,16 @@ def settings() -> Iterator[Settings]:
 def db(settings: Settings) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
     """An autocommit connection to a test database emptied of everything but the catalog."""
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-            "AND tablename <> ALL(%s)", [list(CATALOG_TABLES)]).fetchall()]
-        conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        empty_tables(conn)
         yield conn
+
+
+def empty_tables(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+    """Every table but the seeded catalog's, emptied, its ids starting again at 1."""
+    tables = [r[0] for r in conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+        "AND tablename <> ALL(%s)", [list(CATALOG_TABLES)]).fetchall()]
+    conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture

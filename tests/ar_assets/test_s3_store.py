@@ -4,7 +4,6 @@ over real HTTP, as several API hosts with their own caches would use it."""
 from __future__ import annotations
 
 import hashlib
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from ar_assets.storage import S3BlobStore, open_blob_store
 from homeloop.settings import Settings
 from tests.ar_assets.conftest import box_glb
 from tests.ar_assets.test_processing import processed
+from tests.conftest import free_port
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -36,9 +36,7 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Bucket]:
     """A fresh bucket on the stand-in (its state lives as long as the process)."""
     from moto.server import ThreadedMotoServer
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     for name, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
                         ("AWS_DEFAULT_REGION", "us-east-1")):
         monkeypatch.setenv(name, value)

@@ -24,7 +24,7 @@ from floorplans.layouts import three_bedroom
 from homeloop.settings import Settings
 from identity.kiosks import _grant
 from tests.api.conftest import auth
-from tests.conftest import CATALOG_TABLES
+from tests.conftest import empty_tables
 from tests.identity.conftest import make_person
 
 Conn = Any
@@ -208,15 +208,8 @@ class World:
     customer_b: int
 
 
-def _empty(db: Conn) -> None:
-    tables = [r[0] for r in db.execute(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-        "AND tablename <> ALL(%s)", [list(CATALOG_TABLES)]).fetchall()]
-    db.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-
-
 def build_world(db: Conn, settings: Settings) -> World:
-    _empty(db)
+    empty_tables(db)
     a = make_person(db, settings, "A", card="C-100000001", phone="13800000001")
     b = make_person(db, settings, "B", card="C-200000002", phone="13800000002")
     headers = {
