@@ -26,14 +26,12 @@ from typing import Any
 
 import httpx
 import psycopg
-from psycopg import sql
 
 from ar_assets.demo import seed_models
-from catalog.seed import seed
 from floorplans import layouts, service
 from floorplans.demo import seed_floorplans
 from floorplans.schemas import DesignBody
-from homeloop import migrate, services
+from homeloop.benchdb import bench_settings, drop, recreate
 from homeloop.errors import ServiceError
 from homeloop.settings import Settings
 
@@ -56,29 +54,12 @@ _REQUESTS_JS = """() => {
 }"""
 
 
-def _admin(settings: Settings) -> str:
-    return settings.database_url.rsplit("/", 1)[0] + "/postgres"
-
-
-def _drop(settings: Settings) -> None:
-    with psycopg.connect(_admin(settings), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(BENCH_DB)))
-
-
 def _prepare(settings: Settings, bench: Settings, say: Callable[[str], None]) -> tuple[str, str]:
     """The bench database with the demo's models and design; (design id, kiosk token)."""
     from identity import kiosks, sessions
 
-    if not services.port_open(settings.pg_port):
-        raise ServiceError("PostgreSQL is not running: run `homeloop services up` first")
-    _drop(settings)
-    with psycopg.connect(_admin(settings), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-    migrate.upgrade(bench)
+    recreate(settings, bench)
     with psycopg.connect(bench.database_url) as conn:
-        seed(conn)
-        conn.commit()
         seed_models(conn, bench, say=lambda line: None)
         customer = conn.execute("INSERT INTO customers (display_name) VALUES ('Bench') "
                                 "RETURNING id").fetchone()
@@ -158,8 +139,7 @@ def run_kiosk_bench(settings: Settings, say: Callable[[str], None], keep: bool =
     if not (settings.web_dir / "index.html").exists():
         raise ServiceError("the web client is not built: run `make install`")
     with tempfile.TemporaryDirectory() as tmp:
-        bench = settings.model_copy(update={
-            "database_url": settings.database_url.rsplit("/", 1)[0] + "/" + BENCH_DB,
+        bench = bench_settings(settings, BENCH_DB).model_copy(update={
             "state_dir": Path(tmp) / "state", "asset_blob_dir": None})
         bench.state_dir.mkdir(parents=True)
         start = time.perf_counter()
@@ -175,7 +155,7 @@ def run_kiosk_bench(settings: Settings, say: Callable[[str], None], keep: bool =
                 proc.wait(timeout=30)
         finally:
             if not keep:
-                _drop(settings)
+                drop(settings, BENCH_DB)
     warm = runs[1:]
     ms = float(statistics.median(r["ms"] for r in warm))
     n = int(statistics.median(r["n"] for r in warm))
