@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import paho.mqtt.client as mqtt
 import psycopg
 import pytest
+import redis
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -99,7 +100,13 @@ def settings() -> Iterator[Settings]:
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-    """An autocommit connection to a test database emptied of everything but the catalog."""
+    """An autocommit connection to a test database emptied of everything but the catalog.
+
+    The test Redis database is emptied too: Celery tasks an earlier test queued (for ids that
+    start again at 1) would otherwise reach this test's worker, and rate-limit counters this
+    test's identities.
+    """
+    redis.Redis.from_url(settings.redis_url).flushdb()
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         empty_tables(conn)
         yield conn

@@ -45,9 +45,7 @@ def auth_emulator(settings: Settings) -> Iterator[AuthEmulator]:
 @pytest.fixture
 def client(settings: Settings,
            db: psycopg.Connection[tuple[Any, ...]]) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        # Rate-limit counters outlive a test in Redis: each test starts with none.
-        test_client.app.state.limiter.storage.reset()  # type: ignore[attr-defined]
+    with TestClient(create_app(settings)) as test_client:  # db: no rate-limit counters yet
         yield test_client
 
 
