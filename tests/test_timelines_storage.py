@@ -51,10 +51,13 @@ def test_timescale_compressed_chunks_answer_the_same(timescale: Conn) -> None:
     timescale.execute(
         "INSERT INTO readings SELECT now() - interval '10 days' + n * interval '1 minute', "
         "'hl-c', 'flow_l', n FROM generate_series(0, 119) AS n")
+    # Readings ten days old may lie below the aggregate's watermark (an earlier refresh, by a
+    # policy or another test, moved it on), so they show once the aggregate is refreshed.
+    timescale.execute("CALL refresh_continuous_aggregate('readings_hourly', NULL, NULL)")
     before = timescale.execute(
         "SELECT bucket, n, total, min, max, last_value FROM readings_hourly "
         "WHERE device_id = 'hl-c' ORDER BY bucket").fetchall()
-    timescale.execute("CALL refresh_continuous_aggregate('readings_hourly', NULL, NULL)")
+    assert sum(r[1] for r in before) == 120
     compressed = timescale.execute(
         "SELECT count(compress_chunk(c, if_not_compressed => true)) "
         "FROM show_chunks('readings', older_than => interval '7 days') AS c").fetchone()
@@ -66,7 +69,7 @@ def test_timescale_compressed_chunks_answer_the_same(timescale: Conn) -> None:
     after = timescale.execute(
         "SELECT bucket, n, total, min, max, last_value FROM readings_hourly "
         "WHERE device_id = 'hl-c' ORDER BY bucket").fetchall()
-    assert after == before and sum(r[1] for r in after) == 120
+    assert after == before
 
 
 def test_portable_path_has_brin_indexes_and_rollup_tables(portable: Conn) -> None:
