@@ -81,6 +81,9 @@ class ProductForecasts(BaseModel):
 class ProvisionRequest(BaseModel):
     sku: str
     count: int = Field(ge=1, le=10_000)
+    batch: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$",
+                              description="Production batch (lot) of these products, so that "
+                                          "quality alerts can name a bad batch")
 
 
 class DeviceCredentials(BaseModel):
@@ -89,6 +92,7 @@ class DeviceCredentials(BaseModel):
     tag_uid: str
     product_id: int
     sku: str
+    batch: str | None
 
 
 class TransferRequest(BaseModel):
@@ -107,6 +111,8 @@ class DeadLetter(BaseModel):
 class QualityAlert(BaseModel):
     id: int
     sku: str
+    batch: str | None = Field(description="The production batch at fault; null when the "
+                                          "rise is across the whole SKU")
     window_start: datetime
     window_end: datetime
     faults: int

@@ -7,6 +7,7 @@ from ``devices.password_hash`` by :func:`sync_broker` after the transaction comm
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ from homeloop.errors import InvalidInput, NotFound
 from homeloop.settings import Settings
 
 MAX_BATCH = 10_000
+# A production batch (lot) as factories print it: letters, digits, dot, dash, underscore.
+BATCH_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,7 @@ class Credentials:
     tag_uid: str
     instance_id: int
     sku: str
+    batch: str | None = None
 
 
 def new_device_id() -> str:
@@ -37,21 +41,27 @@ def new_tag_uid() -> str:
     return "04" + secrets.token_hex(6).upper()
 
 
-def provision(conn: Conn, sku: str, count: int) -> list[Credentials]:
+def provision(conn: Conn, sku: str, count: int, batch: str | None = None) -> list[Credentials]:
+    """``count`` new tags for ``sku``, from production ``batch`` when the factory gave one.
+
+    The batch lets the fleet quality scan tell a bad batch from a bad model.
+    """
     if not 1 <= count <= MAX_BATCH:
         raise InvalidInput(f"count must be between 1 and {MAX_BATCH}, got {count}")
+    if batch is not None and not BATCH_PATTERN.fullmatch(batch):
+        raise InvalidInput(f"batch must be 1-40 letters, digits, '.', '-' or '_', got {batch!r}")
     if conn.execute("SELECT 1 FROM skus WHERE sku = %s", (sku,)).fetchone() is None:
         raise NotFound(f"SKU {sku!r} is not in the catalog")
     made: list[Credentials] = []
     with conn.cursor() as cur:
         for _ in range(count):
             tag_uid, device_id, password = new_tag_uid(), new_device_id(), secrets.token_urlsafe(18)
-            row = cur.execute("INSERT INTO product_instances (sku, tag_uid) VALUES (%s, %s) "
-                              "RETURNING id", (sku, tag_uid)).fetchone()
+            row = cur.execute("INSERT INTO product_instances (sku, tag_uid, batch) "
+                              "VALUES (%s, %s, %s) RETURNING id", (sku, tag_uid, batch)).fetchone()
             assert row is not None
             cur.execute("INSERT INTO devices (id, instance_id, password_hash) VALUES (%s, %s, %s)",
                         (device_id, row[0], hash_password(password)))
-            made.append(Credentials(device_id, password, tag_uid, int(row[0]), sku))
+            made.append(Credentials(device_id, password, tag_uid, int(row[0]), sku, batch))
     return made
 
 

@@ -108,8 +108,11 @@ def provision_fleet(settings: Settings, devices: int) -> list[tuple[str, str, st
     with connect(settings) as conn:
         for i, sku in enumerate(TAGGED_SKUS):
             n = devices // len(TAGGED_SKUS) + (1 if i < devices % len(TAGGED_SKUS) else 0)
-            if n:
-                made += [(c.device_id, c.password, c.sku) for c in provision(conn, sku, n)]
+            # two production batches of each product, as a factory ships them
+            for batch, size in (("L2026-10", n - n // 2), ("L2026-11", n // 2)):
+                if size:
+                    made += [(c.device_id, c.password, c.sku)
+                             for c in provision(conn, sku, size, batch)]
         conn.commit()
         sync_broker(conn, settings)
     return made

@@ -163,6 +163,8 @@ def offers_push() -> None:
 def devices_provision(
     sku: Annotated[str, typer.Option(help="Catalog SKU of the tagged product")],
     count: Annotated[int, typer.Option(help="How many tags")] = 1,
+    batch: Annotated[str | None, typer.Option(help="Production batch (lot) of the products")]
+    = None,
     out: Annotated[Path | None, typer.Option(help="Write credentials as JSON here")] = None,
 ) -> None:
     """Create tags with their own MQTT credentials. Passwords are shown once."""
@@ -172,13 +174,13 @@ def devices_provision(
     settings = Settings()
     try:
         with connect(settings) as conn:
-            made = provision(conn, sku, count)
+            made = provision(conn, sku, count, batch)
             conn.commit()
             sync_broker(conn, settings)
     except HomeloopError as exc:
         raise _fail(exc) from exc
     rows = [{"device_id": c.device_id, "password": c.password, "tag_uid": c.tag_uid,
-             "product_id": c.instance_id, "sku": c.sku} for c in made]
+             "product_id": c.instance_id, "sku": c.sku, "batch": c.batch} for c in made]
     if out:
         out.write_text(json.dumps(rows, indent=1))
         out.chmod(0o600)

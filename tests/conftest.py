@@ -122,10 +122,10 @@ def empty_tables(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
 
 @pytest.fixture
 def provisioned(settings: Settings, db: psycopg.Connection[tuple[Any, ...]],
-                ) -> Callable[[str, int], list[Credentials]]:
-    def make(sku: str = "WP-500", count: int = 1) -> list[Credentials]:
+                ) -> Callable[..., list[Credentials]]:
+    def make(sku: str = "WP-500", count: int = 1, batch: str | None = None) -> list[Credentials]:
         with psycopg.connect(settings.database_url) as conn:
-            made = provision(conn, sku, count)
+            made = provision(conn, sku, count, batch)
             conn.commit()
             sync_broker(conn, settings)
         return made

@@ -25,11 +25,12 @@ def provision_devices(body: schemas.ProvisionRequest, staff: FleetOperator, pool
                       settings: SettingsDep) -> list[schemas.DeviceCredentials]:
     """Create tags with their own MQTT credentials; the passwords are in this answer only."""
     with transaction(pool) as conn:
-        made = provisioning.provision(conn, body.sku, body.count)
+        made = provisioning.provision(conn, body.sku, body.count, body.batch)
     with pool.connection() as conn:  # the broker learns of committed devices only
         provisioning.sync_broker(conn, settings)
     return [schemas.DeviceCredentials(device_id=c.device_id, password=c.password,
-                                      tag_uid=c.tag_uid, product_id=c.instance_id, sku=c.sku)
+                                      tag_uid=c.tag_uid, product_id=c.instance_id, sku=c.sku,
+                                      batch=c.batch)
             for c in made]
 
 

@@ -162,6 +162,14 @@ def test_staff_provision_and_read_dead_letters(client: TestClient, settings: Set
     assert all(c["password"] not in passwd for c in creds)
     assert_problem(client.post("/v1/staff/devices", json={"sku": "NOPE", "count": 1},
                                headers=auth(settings, "staff:ops")), 404, "not in the catalog")
+    lot = client.post("/v1/staff/devices", json={"sku": "CM-100", "count": 1, "batch": "L2026-11"},
+                      headers=auth(settings, "staff:ops"))
+    assert lot.status_code == 201 and lot.json()[0]["batch"] == "L2026-11"
+    assert db.execute("SELECT batch FROM product_instances WHERE id = %s",
+                      (lot.json()[0]["product_id"],)).fetchone() == ("L2026-11",)
+    assert_problem(client.post("/v1/staff/devices",
+                               json={"sku": "CM-100", "count": 1, "batch": "L 1; DROP"},
+                               headers=auth(settings, "staff:ops")), 422, "batch")
     db.execute("INSERT INTO dead_letters (topic, payload, payload_size, reason) "
                "VALUES ('tags/x/readings', '\\xff00'::bytea, 2, 'not valid UTF-8')")
     letters = client.get("/v1/staff/dead-letters", headers=auth(settings, "staff:ops")).json()

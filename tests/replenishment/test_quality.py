@@ -57,15 +57,17 @@ def test_below_the_minimum_count_is_not_whatever_the_p_value() -> None:
 # --- the daily scan ----------------------------------------------------------------------
 
 
+Fleet = Callable[..., list[tuple[Credentials, int]]]
+
+
 @pytest.fixture
-def fleet(db: Conn, provisioned: Callable[[str, int], list[Credentials]],
-          ) -> Iterator[Callable[[str, int], list[tuple[Credentials, int]]]]:
-    """Devices of a SKU, each claimed by its own customer: [(credentials, owner id)]."""
+def fleet(db: Conn, provisioned: Callable[..., list[Credentials]]) -> Iterator[Fleet]:
+    """Devices of a SKU (and batch), each claimed by its own customer: [(credentials, owner)]."""
     db.execute("TRUNCATE quality_alerts")
 
-    def make(sku: str, n: int) -> list[tuple[Credentials, int]]:
+    def make(sku: str, n: int, batch: str | None = None) -> list[tuple[Credentials, int]]:
         made = []
-        for creds in provisioned(sku, n):
+        for creds in provisioned(sku, n, batch):
             owner = customers.create_customer(db, "Wang", locale="en",
                                               timezone="Asia/Shanghai",
                                               home_store_id="SH-XUHUI")
@@ -89,7 +91,7 @@ def scan(db: Conn, now: datetime = NOW) -> quality_store.ScanResult:
         return quality_store.scan(db, now)
 
 
-def seed_fleets(db: Conn, fleet: Callable[[str, int], list[tuple[Credentials, int]]],
+def seed_fleets(db: Conn, fleet: Fleet,
                 ) -> tuple[list[tuple[Credentials, int]], list[tuple[Credentials, int]]]:
     purifiers, dishwashers = fleet("WP-500", 10), fleet("DW-60", 10)
     window = NOW - timedelta(days=7)
@@ -110,32 +112,76 @@ def seed_fleets(db: Conn, fleet: Callable[[str, int], list[tuple[Credentials, in
     return purifiers, dishwashers
 
 
-def test_the_scan_fires_on_a_burst_and_not_on_a_steady_rate(
-        db: Conn, fleet: Callable[[str, int], list[tuple[Credentials, int]]]) -> None:
+def notified(db: Conn) -> set[int]:
+    return {r[0] for r in db.execute(
+        "SELECT customer_id FROM offers WHERE kind = 'quality' AND status = 'pending'")}
+
+
+def test_the_scan_fires_on_a_burst_and_not_on_a_steady_rate(db: Conn, fleet: Fleet) -> None:
     purifiers, _ = seed_fleets(db, fleet)
 
     done = scan(db)
 
-    assert (done.skus, done.alerts, done.offers) == (2, 1, 4)
+    assert (done.skus, done.alerts, done.offers) == (2, 1, 10)
     [alert] = quality_store.list_alerts(db)
-    assert (alert.sku, alert.faults, alert.devices) == ("WP-500", 8, 10)
+    assert (alert.sku, alert.batch, alert.faults, alert.devices) == ("WP-500", None, 8, 10)
     assert alert.window_end == NOW and alert.window_start == NOW - timedelta(days=7)
     assert alert.p_value < 0.001 and alert.baseline_rate == pytest.approx(9 / 900)
-    # the owners of the four devices with a fault this week, not the fifth with old ones
-    notified = {r[0] for r in db.execute(
-        "SELECT customer_id FROM offers WHERE kind = 'quality' AND status = 'pending'")}
-    assert notified == {owner for _, owner in purifiers[:4]}
+    # every purifier owner hears of it, not only the four whose device failed this week:
+    # the others should know before they have to call the store; no dishwasher owner does
+    assert notified(db) == {owner for _, owner in purifiers}
     row = db.execute("SELECT reason_en, reason_zh, fulfilment, store_id, item_skus "
                      "FROM offers WHERE customer_id = %s", (purifiers[0][1],)).fetchone()
     assert row is not None
-    assert row[0] == ("We have seen more faults than usual on your AQUA 500G RO water "
-                      "purifier; book a free check.")
+    assert row[0] == ("Some AQUA 500G RO water purifier products like yours report more "
+                      "faults than usual; book a free check.")
     assert "AQUA 500G 反渗透净水器" in row[1] and "免费检查" in row[1]
     assert (row[2], row[3], row[4]) == ("visit", "SH-XUHUI", ["WP-500"])
 
 
+def test_a_bad_batch_is_named_and_only_its_owners_hear_of_it(db: Conn, fleet: Fleet) -> None:
+    good, bad = fleet("WP-500", 10, "L2025-01"), fleet("WP-500", 10, "L2025-02")
+    window = NOW - timedelta(days=7)
+    for creds, _ in good[:3]:  # the usual: one fault every month or so on a few devices
+        faults(db, creds.device_id, [window - timedelta(days=d) for d in (10, 40, 70)])
+    faults(db, good[0][0].device_id, [window + timedelta(days=2)])
+    for i, (creds, _) in enumerate(bad[:4]):  # this week, four devices of one batch fail
+        faults(db, creds.device_id, [window + timedelta(days=1 + i, hours=h) for h in (1, 2)])
+
+    done = scan(db)
+
+    assert (done.alerts, done.offers) == (1, 10)
+    [alert] = quality_store.list_alerts(db)
+    assert (alert.sku, alert.batch, alert.faults, alert.devices) == ("WP-500", "L2025-02", 8, 10)
+    assert notified(db) == {owner for _, owner in bad}  # the six without a fault yet too
+    en, zh = db.execute("SELECT reason_en, reason_zh FROM offers WHERE customer_id = %s",
+                        (bad[9][1],)).fetchone() or ("", "")
+    assert "same production batch as yours (L2025-02)" in en
+    assert "同一生产批次（L2025-02）" in zh  # noqa: RUF001
+    assert scan(db, NOW + timedelta(hours=2)).alerts == 0  # once a day
+
+
+def test_a_rise_spread_over_batches_is_raised_for_the_whole_sku(db: Conn, fleet: Fleet) -> None:
+    # Each batch: 9 faults in the 90 days (0.74 expected in a week) and 4 this week, too few
+    # to call on their own; the SKU's 8 against 1.4 expected is a real rise.
+    batches = [fleet("WP-500", 10, "L2025-01"), fleet("WP-500", 10, "L2025-02")]
+    window = NOW - timedelta(days=7)
+    for members in batches:
+        faults(db, members[9][0].device_id, [window - timedelta(days=5 + 10 * i)
+                                             for i in range(9)])
+        for i, (creds, _) in enumerate(members[:4]):
+            faults(db, creds.device_id, [window + timedelta(days=1 + i)])
+
+    done = scan(db)
+
+    [alert] = quality_store.list_alerts(db)
+    assert (alert.sku, alert.batch, alert.faults, alert.devices) == ("WP-500", None, 8, 20)
+    assert done.offers == 20
+    assert notified(db) == {owner for members in batches for _, owner in members}
+
+
 def test_a_rerun_the_same_day_adds_nothing(
-        db: Conn, fleet: Callable[[str, int], list[tuple[Credentials, int]]]) -> None:
+        db: Conn, fleet: Fleet) -> None:
     seed_fleets(db, fleet)
     assert scan(db).alerts == 1
 
@@ -143,11 +189,11 @@ def test_a_rerun_the_same_day_adds_nothing(
 
     assert (again.alerts, again.offers) == (0, 0)
     assert count(db, "SELECT count(*) FROM quality_alerts") == 1
-    assert count(db, "SELECT count(*) FROM offers WHERE kind = 'quality'") == 4
+    assert count(db, "SELECT count(*) FROM offers WHERE kind = 'quality'") == 10
 
 
 def test_a_quality_notice_reaches_an_opted_out_customer_past_the_cap(
-        db: Conn, fleet: Callable[[str, int], list[tuple[Credentials, int]]]) -> None:
+        db: Conn, fleet: Fleet) -> None:
     purifiers, _ = seed_fleets(db, fleet)
     owner = purifiers[0][1]
     db.execute("UPDATE customers SET opted_out_at = %s WHERE id = %s", (NOW, owner))
