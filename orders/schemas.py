@@ -58,7 +58,8 @@ class OrderEvent(BaseModel):
 
 class Order(BaseModel):
     id: int
-    customer_id: int
+    customer_id: int | None = Field(description="null once the customer had their data "
+                                                 "deleted: the sale stays in the books")
     store_id: str
     assistant: str | None
     fulfil_store_id: str

@@ -154,6 +154,8 @@ def installer_list(conn: Conn, store_id: str | None) -> list[Installer]:
 def _announce(conn: Conn, order: store.OrderRow, status: str, now: datetime,
               data: dict[str, Any] | None = None) -> None:
     data = data or {}
+    if order.customer_id is None:  # an anonymised sale: its steps are recorded, told no one
+        return
     who = store.customer_addressee(conn, order.customer_id)
     zh = who.locale.lower().startswith("zh")
     words: dict[str, Any] = {"order_id": order.id, "total_cents": order.total_cents}

@@ -23,7 +23,7 @@ __all__ = ["Addressee", "OrderRow", "Priced", "add_event", "add_line", "book_slo
 @dataclass(frozen=True, slots=True)
 class OrderRow:
     id: int
-    customer_id: int
+    customer_id: int | None  # None: the customer had their data deleted
     store_id: str
     assistant: str | None
     fulfil_store_id: str

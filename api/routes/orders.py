@@ -21,11 +21,19 @@ NOT_YOURS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such order, or not the caller's to see"}}
 
 
-def _order_for(conn: Conn, principal: CurrentPrincipal, order_id: int) -> int:
-    """The order's customer, once the caller may act for them (audited for staff)."""
-    owner = store.get_order(conn, order_id).customer_id
-    ensure_may_act_for(conn, principal, owner, f"order {order_id}")
-    return owner
+def _order_for(conn: Conn, principal: CurrentPrincipal, order_id: int) -> int | None:
+    """The order's customer, once the caller may act for them (audited for staff).
+
+    An order whose customer had their data deleted belongs to no one: the staff of the store
+    that sold or fulfils it (and admins) may still see it through, nobody else.
+    """
+    order = store.get_order(conn, order_id)
+    if order.customer_id is None and principal.is_staff and (
+            principal.role == "admin"
+            or principal.store_id in (order.store_id, order.fulfil_store_id)):
+        return None
+    ensure_may_act_for(conn, principal, order.customer_id, f"order {order_id}")
+    return order.customer_id
 
 
 @router.post("/staff/orders", status_code=status.HTTP_201_CREATED, response_model=Order,

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from homeloop.settings import Settings
+from identity.privacy import set_store_consent
 from notifications.fcm import Outcome, Push, Result
 from orders import lifecycle
 from replenishment import outbox
@@ -324,3 +325,48 @@ def test_the_assistant_reads_their_order_news(
     assert client.post(f"/v1/staff/inbox/{inbox[0]['id']}/read",
                        headers=assistant).status_code == 204
     assert client.get("/v1/staff/day", headers=assistant).json()["inbox"] == []
+
+
+def test_a_customer_who_deletes_their_data_leaves_the_sale_in_the_books(
+        client: TestClient, settings: Settings, db: Any, customer: int,
+        assistant: dict[str, str]) -> None:
+    staff_id = db.execute("SELECT id FROM staff_members WHERE username = 'ann'").fetchone()[0]
+    db.execute("INSERT INTO assistant_budgets (assistant, month, budget_cents) VALUES "
+               "(%s, date_trunc('month', now())::date, 100000)", (f"staff:{staff_id}",))
+    discount = client.post("/v1/staff/discounts", headers=assistant, json={
+        "customer_id": customer, "sku": "WC-300", "amount_cents": 30_000})
+    assert discount.status_code == 200 and discount.json()["budget_left_cents"] == 100_000
+    wang = _installer(db, "Wang")
+    sold = _place(client, assistant, customer, "WC-300")
+    _through(client, assistant, sold["id"], wang, until="installed")
+    me = auth(settings, customer)
+    rated = client.post(f"/v1/me/orders/{sold['id']}/rating", headers=me,
+                        json={"stars": 2, "problems": ["leak"], "comment": "Call Lin on 139"})
+    assert rated.status_code == 201
+    reputation = {i["name"]: i for i in client.get("/v1/staff/installers",
+                                                   headers=assistant).json()}["Wang"]
+
+    assert client.delete("/v1/me", headers=me).status_code == 200
+
+    # The sale, its steps and the rating stay, belonging to no one and saying nothing of Lin.
+    order = client.get(f"/v1/orders/{sold['id']}", headers=assistant)
+    assert order.status_code == 200, order.text
+    assert order.json()["customer_id"] is None and order.json()["status"] == "installed"
+    assert f"customer:{customer}" not in {e["actor"] for e in order.json()["events"]}
+    assert db.execute("SELECT stars, problems, comment, customer_id FROM installation_ratings "
+                      "WHERE order_id = %s", (sold["id"],)).fetchone() == (2, ["leak"], "", None)
+    after = {i["name"]: i for i in client.get("/v1/staff/installers",
+                                              headers=assistant).json()}["Wang"]
+    assert after == reputation  # the installer's reputation does not change
+    # The store still closes the order; the assistant's budget does not grow back.
+    assert _step(client, assistant, sold["id"], "closed").status_code == 200
+    next_customer = _someone(db)
+    set_store_consent(db, next_customer, "SH-XUHUI", True)
+    again = client.post("/v1/staff/discounts", headers=assistant, json={
+        "customer_id": next_customer, "sku": "WC-300", "amount_cents": 1_000, "dry_run": True})
+    assert again.json()["budget_left_cents"] == 70_000
+    # Nobody but the store's staff reaches the anonymous order.
+    other_store = auth(settings, "staff:bo", role="assistant", store="SH-PUDONG")
+    assert client.get(f"/v1/orders/{sold['id']}", headers=other_store).status_code == 403
+    assert client.get(f"/v1/orders/{sold['id']}",
+                      headers=auth(settings, _someone(db))).status_code == 404
