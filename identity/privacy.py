@@ -15,7 +15,8 @@ are left out: they mean nothing to the customer.
 **Deletion** removes the personal data and keeps the anonymous: rows that belong to the
 customer go (cascading foreign keys), their products stay in the fleet unowned, so the usage
 timelines and the aggregates built from them remain but point at no one, and the audit log
-keeps its entries with the customer's id removed.
+keeps its entries with the customer's id removed. The store's books stay too, belonging to no
+one: orders, installation ratings (without their comment) and discounts.
 """
 
 from __future__ import annotations
@@ -118,20 +119,26 @@ def export_customer(conn: Conn, customer_id: int) -> dict[str, Any]:
     if found is None:
         raise NotFound(f"customer {customer_id} does not exist")
     tables: dict[str, list[dict[str, Any]]] = {}
+    seen: dict[str, set[str]] = {}  # a row reached by two keys is exported once
+
+    def add(table: str, rows: list[dict[str, Any]]) -> None:
+        known = seen.setdefault(table, set())
+        for row in rows:
+            key = json.dumps(row, sort_keys=True, default=str)
+            if key not in known:
+                known.add(key)
+                tables.setdefault(table, []).append(row)
+
     for ref in references(conn):
         rows = _rows(conn, ref.table, ref.column, [customer_id])
         if not rows:
             continue
-        tables.setdefault(ref.table, []).extend(r for r in rows
-                                                if r not in tables.get(ref.table, []))
+        add(ref.table, rows)
         for table, column, target in _referencing(conn, ref.table):
             if table in _NOT_EXPORTED or table == "customers":
                 continue
             keys = [r[target] for r in rows if r.get(target) is not None]
-            more = [r for r in _rows(conn, table, column, keys)
-                    if r not in tables.get(table, [])]
-            if more:
-                tables.setdefault(table, []).extend(more)
+            add(table, _rows(conn, table, column, keys))
     audit = _rows(conn, "access_audit", "customer_id", [customer_id])
     if audit:
         tables["access_audit"] = audit
@@ -146,6 +153,14 @@ def delete_customer(conn: Conn, customer_id: int, by: str) -> dict[str, int]:
     done: dict[str, int] = {}
     conn.execute("UPDATE product_instances SET claimed_at = NULL WHERE owner_id = %s",
                  (customer_id,))
+    # Sales records stay, anonymous (their keys are ON DELETE SET NULL): clear what in them
+    # could still point at the person.
+    done["installation_ratings.comment"] = conn.execute(
+        "UPDATE installation_ratings SET comment = '' WHERE customer_id = %s AND comment <> ''",
+        (customer_id,)).rowcount
+    done["order_events.actor"] = conn.execute(
+        "UPDATE order_events SET actor = 'customer' WHERE actor = %s",
+        (f"customer:{customer_id}",)).rowcount
     for ref in references(conn):
         if ref.on_delete != "a" and ref.on_delete != "r":
             continue  # cascading or set-null keys take care of themselves
