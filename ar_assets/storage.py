@@ -6,7 +6,10 @@ workers — the default, and in the compose stack a volume. :class:`S3BlobStore`
 production option for several hosts: an S3-compatible bucket (``asset_s3_bucket``, and
 ``asset_s3_endpoint_url`` for one that is not AWS) holds every blob as ``<prefix><sha256>``,
 and each host keeps a read-through cache of the blobs it used in its own folder (a blob never
-changes, so a cached copy is never stale). :func:`open_blob_store` picks one from settings.
+changes, so a cached copy is never stale), at most ``asset_cache_max_bytes``: each use
+touches the copy's modification time, and whenever a blob comes into the cache the least
+recently used ones go until the cache fits again. :func:`open_blob_store` picks one from
+settings.
 
 Writing is crash-safe: bytes go to a temporary file in the store, are hashed while written,
 then renamed into place (the same content twice is stored once).
@@ -122,9 +125,11 @@ class S3BlobStore(LocalBlobStore):
     """Blobs in an S3-compatible bucket; this host's copies in ``cache`` (a LocalBlobStore's
     layout), fetched on first use. Writes go to the bucket first, then into the cache."""
 
-    def __init__(self, cache: Path, bucket: str, client: Any, prefix: str = "assets/") -> None:
+    def __init__(self, cache: Path, bucket: str, client: Any, prefix: str = "assets/",
+                 cache_max_bytes: int = 10 * 1024**3) -> None:
         super().__init__(cache)
         self.bucket, self.client, self.prefix = bucket, client, prefix
+        self.cache_max_bytes = cache_max_bytes
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3BlobStore:
@@ -134,7 +139,7 @@ class S3BlobStore(LocalBlobStore):
         client = boto3.client("s3", endpoint_url=settings.asset_s3_endpoint_url,
                               region_name=settings.asset_s3_region)
         return cls(settings.asset_dir, settings.asset_s3_bucket, client,
-                   settings.asset_s3_prefix)
+                   settings.asset_s3_prefix, settings.asset_cache_max_bytes)
 
     def _key(self, sha256: str) -> str:
         if not SHA256.match(sha256):
@@ -149,6 +154,7 @@ class S3BlobStore(LocalBlobStore):
         if self.size(sha256) is None:  # the same content twice is stored once
             self.client.upload_file(str(tmp), self.bucket, self._key(sha256))
         super().place(tmp, sha256)
+        self.trim_cache(keep=sha256)
 
     def size(self, sha256: str) -> int | None:
         from botocore.exceptions import ClientError
@@ -168,6 +174,10 @@ class S3BlobStore(LocalBlobStore):
 
         cached = super().local_path(sha256)
         if cached is not None:
+            try:
+                os.utime(cached)  # recently used: the last to be evicted
+            except FileNotFoundError:  # evicted by another process just now: fetch again
+                return self.local_path(sha256)
             return cached
         tmp = self.root / "tmp" / uuid.uuid4().hex
         tmp.parent.mkdir(parents=True, exist_ok=True)
@@ -179,7 +189,32 @@ class S3BlobStore(LocalBlobStore):
                 return None
             raise
         super().place(tmp, sha256)
+        self.trim_cache(keep=sha256)
         return super().local_path(sha256)
+
+    def trim_cache(self, keep: str = "") -> int:
+        """Evict least recently used copies until the cache fits; bytes freed.
+
+        Every blob is in the bucket, so an evicted copy is only fetched again when next used.
+        A copy another process is reading stays readable until it closes it (POSIX unlink).
+        """
+        copies: list[tuple[float, int, Path]] = []
+        total = 0
+        for path in self.root.glob("??/??/*"):
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            total += st.st_size
+            if path.name != keep:
+                copies.append((st.st_mtime, st.st_size, path))
+        freed = 0
+        for _, size, path in sorted(copies):
+            if total - freed <= self.cache_max_bytes:
+                break
+            path.unlink(missing_ok=True)
+            freed += size
+        return freed
 
     def open(self, sha256: str) -> IO[bytes]:
         path = self.local_path(sha256)

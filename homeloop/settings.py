@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     asset_s3_endpoint_url: str | None = None  # for a bucket that is not on AWS
     asset_s3_region: str | None = None
     asset_s3_prefix: str = "assets/"
+    # With a bucket: how much of it this host keeps in its read-through cache, least
+    # recently used blobs evicted first.
+    asset_cache_max_bytes: int = Field(default=10 * 1024**3, ge=0)
     asset_node: str = "node"  # runs the Khronos glTF-Validator (ar_assets/validate.cjs)
     asset_gltfpack: str = "gltfpack"
     asset_tool_timeout_s: float = Field(default=600.0, gt=0)

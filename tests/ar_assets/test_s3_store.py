@@ -4,6 +4,7 @@ over real HTTP, as several API hosts with their own caches would use it."""
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -103,3 +104,33 @@ def test_the_bucket_store_puts_reads_sizes_and_deletes(
     assert store.size("not-a-hash") is None
     with pytest.raises(FileNotFoundError):
         store.open("0" * 64)
+
+
+def test_the_cache_keeps_to_its_size_evicting_the_least_recently_used(
+        settings: Settings, s3: Bucket, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    store = open_blob_store(on_s3(settings, s3, cache).model_copy(
+        update={"asset_cache_max_bytes": 20_000}))
+    assert isinstance(store, S3BlobStore)
+
+    def blob(tag: bytes) -> str:
+        source = tmp_path / "blob.bin"
+        source.write_bytes(tag * 7000)
+        sha = store.put(source)
+        time.sleep(0.05)  # file times tick in milliseconds: keep the order of use clear
+        return sha
+
+    def cached() -> set[str]:
+        return {p.name for p in cache.glob("??/??/*")}
+
+    first, second = blob(b"a"), blob(b"b")
+    with store.open(first) as f:  # the first is used again: now the second is the oldest
+        assert f.read(1) == b"a"
+    time.sleep(0.05)
+    third = blob(b"c")
+
+    assert cached() == {first, third}  # 14,000 bytes of at most 20,000
+    assert keys(s3) == {f"assets/{s}" for s in (first, second, third)}  # the bucket keeps all
+    with store.open(second) as f:  # fetched again when it is next used
+        assert f.read() == b"b" * 7000
+    assert second in cached() and len(cached()) == 2
