@@ -44,7 +44,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 def document(app: FastAPI) -> None:
     """Say in the OpenAPI document that every error is problem+json: each operation's error
-    responses, including FastAPI's 422, and a ``default`` for any other error status."""
+    responses, including FastAPI's 422, and a ``default`` for any other error status. (An
+    HTML page answering a browser, such as a handoff's, also documents its own error pages.)"""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -57,8 +58,10 @@ def document(app: FastAPI) -> None:
             for operation in operations.values():
                 responses = operation.setdefault("responses", {})
                 for code, response in responses.items():
-                    if code[0] in "45":
-                        response["content"] = problem_content
+                    if code[0] in "45":  # a page's own error pages (text/html) stay documented
+                        kept = {media: body for media, body in response.get("content", {}).items()
+                                if media != "application/json"}
+                        response["content"] = {**kept, **problem_content}
                 responses["default"] = {"description": "An error, as problem+json",
                                         "content": problem_content}
         schema["components"]["schemas"].pop("HTTPValidationError", None)

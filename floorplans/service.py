@@ -7,6 +7,7 @@ here only the owner and store the caller acts as are passed in.
 
 from __future__ import annotations
 
+import html
 import json
 import secrets
 from collections import Counter
@@ -193,6 +194,51 @@ def start_handoff(conn: Conn, design: store.DesignRow, *, store_id: str | None,
     store.insert_handoff(conn, code, design.id, store_id, kiosk_id, expires)
     qr = segno.make(f"{link}{code}", error="m").svg_inline(scale=4)
     return Handoff(code=code, design_id=design.id, expires_at=expires, qr_svg=qr)
+
+
+HANDOFF_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Homeloop</title>
+<style>body{{font:18px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:28rem;padding:0 1rem;
+color:#111;background:#fff}}a.open{{display:block;margin:1.5rem 0;padding:1rem;border-radius:.5rem;
+background:#0b5cad;color:#fff;text-align:center;text-decoration:none;font-weight:600}}
+code{{font-size:1.3rem;letter-spacing:.15rem}}</style></head>
+<body><main>
+{body}
+</main></body></html>
+"""
+
+HANDOFF_OPEN = """<h1>在 Homeloop 应用中继续您的设计</h1>
+<p lang="en">Continue your design in the Homeloop app.</p>
+<a class="open" href="homeloop://design-handoff?code={code}">打开应用 · Open the app</a>
+<p>如果应用没有打开，请在应用中输入代码 <code>{code}</code>（{minutes} 分钟内有效）。</p>
+<p lang="en">If the app does not open, enter the code <code>{code}</code> in the app
+(valid for {minutes} more minutes).</p>"""
+
+HANDOFF_CLOSED = {
+    "used": ("这个代码已经用过了。", "This code has already been used."),
+    "expired": ("这个代码已过期，请在展台上重新生成。",
+                "This code has expired: ask the kiosk for a new one."),
+    "unknown": ("没有这个代码。", "There is no such code."),
+}
+
+
+def handoff_page(conn: Conn, code: str, now: datetime) -> tuple[int, str]:
+    """The page a phone's camera opens from the kiosk's QR code: (HTTP status, HTML).
+
+    It says nothing about the design; it opens the app (which claims the code once signed in)
+    or shows the code to type in. The code itself is not claimed here.
+    """
+    code = code.strip().upper()
+    state, expires = store.handoff_state(conn, code, now) if len(code) <= 32 else ("unknown", None)
+    if expires is not None:
+        minutes = max(1, int((expires - now).total_seconds() // 60))
+        body = HANDOFF_OPEN.format(code=html.escape(code), minutes=minutes)
+        return 200, HANDOFF_PAGE.format(body=body)
+    zh, en = HANDOFF_CLOSED[state]
+    body = f'<h1>{zh}</h1>\n<p lang="en">{en}</p>'
+    return (404 if state == "unknown" else 410), HANDOFF_PAGE.format(body=body)
 
 
 def claim_handoff(conn: Conn, code: str, customer_id: int, now: datetime) -> store.DesignRow:

@@ -319,6 +319,17 @@ def claim_handoff(conn: Conn, code: str, customer_id: int,
     return None, "used" if found[0] is not None else "expired"
 
 
+def handoff_state(conn: Conn, code: str, now: datetime) -> tuple[str, datetime | None]:
+    """('open', expiry), or ('unknown' | 'used' | 'expired', None); nothing is claimed."""
+    found = conn.execute("SELECT claimed_at, expires_at FROM handoff_codes WHERE code_hash = %s",
+                         (_hash(code),)).fetchone()
+    if found is None:
+        return "unknown", None
+    if found[0] is not None:
+        return "used", None
+    return ("expired", None) if found[1] <= now else ("open", found[1])
+
+
 def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 

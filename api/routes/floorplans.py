@@ -12,9 +12,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
-from api.auth import CurrentCustomer, CurrentPrincipal, Principal, ensure_may_act_for
+from api.auth import (
+    AnonymousRateLimited,
+    CurrentCustomer,
+    CurrentPrincipal,
+    Principal,
+    ensure_may_act_for,
+)
 from api.deps import ConnDep, SettingsDep
 from floorplans import scenes, service, store
 from floorplans.schemas import (
@@ -294,6 +300,19 @@ def start_handoff(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
     return service.start_handoff(conn, design, store_id=_store_of(principal),
                                  kiosk_id=principal.kiosk_id, now=datetime.now(UTC),
                                  link=link)
+
+
+@router.get("/handoffs/{code}", response_class=HTMLResponse, dependencies=[AnonymousRateLimited],
+            responses={200: {"content": {"text/html": {}}},
+                       404: {"content": {"text/html": {}}, "description": "No such code"},
+                       410: {"content": {"text/html": {}},
+                             "description": "Expired or already used"}})
+def handoff_page(code: str, conn: ConnDep) -> HTMLResponse:
+    """What a phone's camera opens from the kiosk's QR code: a page (zh-CN and en) that opens
+    the app, which claims the code once the customer is signed in, or shows the code to type
+    in. It tells nothing about the design and claims nothing."""
+    status_code, page = service.handoff_page(conn, code, datetime.now(UTC))
+    return HTMLResponse(page, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/handoffs/{code}/claim", response_model=Design,

@@ -208,6 +208,12 @@ def test_kiosk_design_handed_to_the_phone(client: TestClient, settings: Settings
     assert r.status_code == 201
     code = r.json()["code"]
     assert len(code) == 8 and r.json()["qr_svg"].startswith("<svg")
+    # The QR code holds this page's address: a phone's camera opens it without the app.
+    page = client.get(f"/v1/handoffs/{code}")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert f'href="homeloop://design-handoff?code={code}"' in page.text
+    assert "Open the app" in page.text and "打开应用" in page.text
+    assert design["id"] not in page.text and "SOFA" not in page.text  # nothing of the design
     r = client.post(f"/v1/handoffs/{code}/claim", headers=auth(settings, me))
     assert r.status_code == 200 and r.json()["owner_id"] == me
     assert [d["id"] for d in client.get("/v1/me/designs", headers=auth(settings, me)).json()] \
@@ -219,6 +225,9 @@ def test_kiosk_design_handed_to_the_phone(client: TestClient, settings: Settings
     # single use
     r = client.post(f"/v1/handoffs/{code}/claim", headers=auth(settings, other))
     assert r.status_code == 410 and "already used" in r.json()["detail"]
+    used = client.get(f"/v1/handoffs/{code}")
+    assert used.status_code == 410 and "already been used" in used.text
+    assert client.get("/v1/handoffs/NOSUCH22").status_code == 404
     assert client.post("/v1/handoffs/NOSUCH22/claim",
                        headers=auth(settings, me)).status_code == 404
 
@@ -232,6 +241,8 @@ def test_handoff_code_expires(client: TestClient, settings: Settings, db: Db) ->
     r = client.post(f"/v1/handoffs/{code}/claim", headers=auth(settings, customer(db)))
     assert r.status_code == 410 and "expired" in r.json()["detail"]
     assert plans.get_design(db, design).owner_id is None
+    page = client.get(f"/v1/handoffs/{code}")
+    assert page.status_code == 410 and "ask the kiosk for a new one" in page.text
 
 
 def test_any_store_opens_a_design_with_the_customers_consent(

@@ -150,6 +150,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/designs/{design_id}/scene.glb"): Rule(FOR_A),
     ("POST", "/v1/designs/{design_id}/handoff"): Rule(XUHUI_STAFF | {"kiosk_granted"}),
     ("POST", "/v1/handoffs/{code}/claim"): Rule(CUSTOMERS),
+    ("GET", "/v1/handoffs/{code}"): Rule(EVERYONE, may_be_missing=True),
     # Orders: sold by a store's assistant, followed by whoever may act for the customer.
     ("POST", "/v1/staff/orders"): Rule(XUHUI_STAFF, body={
         "customer_id": 0, "lines": [{"sku": "LAMP-TABLE"}]}),
