@@ -152,6 +152,15 @@ OUT_OF_STOCK = {("SH-PUDONG", "FLT-RO-1"), ("BJ-SIYUAN", "POD-ESP-100"),
                 ("SH-XUHUI", "SOFA-CORNER"), ("SH-PUDONG", "WC-400")}
 
 
+def restock(conn: Conn) -> None:
+    """Put the seed's stock back: 12 of each product in each store, but for a few gaps."""
+    stock = [(store[0], sku[0], 0 if (store[0], sku[0]) in OUT_OF_STOCK else 12)
+             for store in STORES for sku in SKUS if not sku[0].startswith("SVC-")]
+    conn.cursor().executemany(
+        "INSERT INTO inventory (store_id, sku, on_hand) VALUES (%s, %s, %s) "
+        "ON CONFLICT (store_id, sku) DO UPDATE SET on_hand = excluded.on_hand", stock)
+
+
 def seed(conn: Conn) -> None:
     with conn.cursor() as cur:
         cur.executemany(
@@ -188,11 +197,7 @@ def seed(conn: Conn) -> None:
                         [(cost, sku) for sku, cost in POINTS_COST.items()])
         cur.executemany("UPDATE stores SET name_zh = %s WHERE id = %s",
                         [(zh, store) for store, zh in STORE_NAMES_ZH.items()])
-        stock = [(store[0], sku[0], 0 if (store[0], sku[0]) in OUT_OF_STOCK else 12)
-                 for store in STORES for sku in SKUS if not sku[0].startswith("SVC-")]
-        cur.executemany(
-            "INSERT INTO inventory (store_id, sku, on_hand) VALUES (%s, %s, %s) "
-            "ON CONFLICT (store_id, sku) DO UPDATE SET on_hand = excluded.on_hand", stock)
+        restock(conn)
         cur.executemany(
             "UPDATE skus SET box_width_mm = %s, box_depth_mm = %s, box_height_mm = %s, "
             "rough_in_mm = %s, needs = %s WHERE sku = %s",

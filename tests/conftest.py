@@ -30,7 +30,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from catalog.seed import seed
+from catalog.seed import restock, seed
 from device_gateway.provisioning import Credentials, provision, sync_broker
 from homeloop import migrate, services
 from homeloop.db import has_timescaledb
@@ -113,11 +113,13 @@ def db(settings: Settings) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
 
 
 def empty_tables(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
-    """Every table but the seeded catalog's, emptied, its ids starting again at 1."""
+    """Every table but the seeded catalog's, emptied, its ids starting again at 1; the
+    catalog's stock as the seed has it (orders and accepted offers take stock)."""
     tables = [r[0] for r in conn.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
         "AND tablename <> ALL(%s)", [list(CATALOG_TABLES)]).fetchall()]
     conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    restock(conn)
 
 
 @pytest.fixture

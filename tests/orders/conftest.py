@@ -6,4 +6,3 @@ from tests.api.conftest import auth_emulator as auth_emulator
 from tests.api.conftest import client as client
 from tests.clienteling.conftest import assistant as assistant
 from tests.clienteling.conftest import customer as customer
-from tests.clienteling.conftest import seeded_stock as seeded_stock
