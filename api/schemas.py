@@ -169,8 +169,11 @@ class OrderRequest(BaseModel):
     status: Literal["queued", "sent", "dead"]
     external_ref: str | None = Field(description="The order system's order id, once sent")
     fitted_at: datetime | None = Field(
-        description="When the new consumable showed up in the product's timeline")
+        description="When the new consumable showed up in the product's timeline (or the "
+                    "service was done)")
     created_at: datetime
+    order_id: int | None = Field(description="The order it placed: follow it at "
+                                             "/v1/orders/{order_id}")
 
 
 class AcceptedOffer(BaseModel):

@@ -1,8 +1,13 @@
 """An order's steps, what each one tells the customer and the assistant, and reputation. Pure.
 
-``placed → picked → shipped (from a store) → out_for_delivery → delivered →
-installation_booked → installed → closed``; a delivered order that needs no installation
-closes; an order not yet shipped may be cancelled. Nothing else is allowed.
+A delivery (what an assistant sells): ``placed → picked → shipped (from a store) →
+out_for_delivery → delivered → installation_booked → installed → closed``; a delivered order
+that needs no installation closes; an order not yet shipped may be cancelled.
+
+A pickup (an accepted offer collected at a store): ``placed → picked`` (ready at the store,
+and the customer is told so) ``→ delivered`` (collected) ``→ closed``; cancelled until it is
+collected. A visit (a service): ``placed → installation_booked → installed → closed``;
+cancelled until it is done. Nothing else is allowed.
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ __all__ = [
     "NEXT",
     "PROBLEMS",
     "SLOT_CAPACITY",
+    "STEPS_OF",
+    "Fulfilment",
     "Reputation",
     "Status",
     "check_transition",
+    "customer_hears",
     "deliver_after",
     "is_low_rating",
     "message",
@@ -29,6 +37,7 @@ __all__ = [
     "slot_windows",
 ]
 
+Fulfilment = Literal["delivery", "pickup", "visit"]
 Status = Literal["placed", "picked", "shipped", "out_for_delivery", "delivered",
                  "installation_booked", "installed", "closed", "cancelled"]
 
@@ -43,6 +52,22 @@ NEXT: dict[str, frozenset[str]] = {
     "closed": frozenset(),
     "cancelled": frozenset(),
 }
+PICKUP_NEXT: dict[str, frozenset[str]] = {
+    "placed": frozenset({"picked", "cancelled"}),
+    "picked": frozenset({"delivered", "cancelled"}),
+    "delivered": frozenset({"closed"}),
+    "closed": frozenset(),
+    "cancelled": frozenset(),
+}
+VISIT_NEXT: dict[str, frozenset[str]] = {
+    "placed": frozenset({"installation_booked", "cancelled"}),
+    "installation_booked": frozenset({"installed", "cancelled"}),
+    "installed": frozenset({"closed"}),
+    "closed": frozenset(),
+    "cancelled": frozenset(),
+}
+STEPS_OF: dict[str, dict[str, frozenset[str]]] = {
+    "delivery": NEXT, "pickup": PICKUP_NEXT, "visit": VISIT_NEXT}
 
 # What a customer may tick when rating an installation.
 PROBLEMS = frozenset({"late", "no_show", "damage", "leak", "mess_left", "incomplete",
@@ -55,13 +80,15 @@ PRIOR_MEAN = 4.0  # before anyone has been rated
 
 
 def check_transition(current: str, new: str, *, needs_slot: bool, has_slot: bool,
-                     has_installer: bool) -> None:
+                     has_installer: bool, fulfilment: str = "delivery") -> None:
     """Raise :class:`Conflict` unless ``current → new`` is a step an order may take."""
     if new not in NEXT:
         raise InvalidInput(f"unknown order status {new!r}")
-    if new not in NEXT.get(current, frozenset()):
-        allowed = ", ".join(sorted(NEXT.get(current, ()))) or "nothing (it is finished)"
-        raise Conflict(f"an order that is {current} cannot become {new}; next: {allowed}")
+    steps = STEPS_OF[fulfilment]
+    if new not in steps.get(current, frozenset()):
+        allowed = ", ".join(sorted(steps.get(current, ()))) or "nothing (it is finished)"
+        kind = "" if fulfilment == "delivery" else f" {fulfilment}"
+        raise Conflict(f"a{kind} order that is {current} cannot become {new}; next: {allowed}")
     if new == "out_for_delivery" and needs_slot and not has_slot:
         raise Conflict("book a delivery slot first: the store did not have it in stock")
     if new == "installation_booked" and not has_installer:
@@ -81,14 +108,34 @@ _WORDS: dict[str, tuple[str, str]] = {
     "closed": ("Order {id} is complete.", "订单 {id} 已完成。"),
     "cancelled": ("Order {id} was cancelled.", "订单 {id} 已取消。"),
 }
+# A pickup's steps read differently: ready at the store, then collected.
+_PICKUP_WORDS: dict[str, tuple[str, str]] = {
+    "picked": ("Order {id} is ready for pickup at {store}.",
+               "订单 {id} 已在{store}备好，可以取货。"),
+    "delivered": ("Order {id} was collected.", "订单 {id} 已取货。"),
+}
+# A visit's: the service booked, then done.
+_VISIT_WORDS: dict[str, tuple[str, str]] = {
+    "installation_booked": ("The service of order {id}: {when}, by {installer}.",
+                            "订单 {id} 的上门服务已预约：{when}，服务师傅 {installer}。"),
+    "installed": ("The service of order {id} is done. How did it go? Rate the visit.",
+                  "订单 {id} 的上门服务已完成。请为服务评分。"),
+}
 # The customer is told these; the assistant who sold the order is told every step after it.
 CUSTOMER_HEARS = frozenset({"placed", "shipped", "out_for_delivery", "delivered",
                             "installation_booked", "installed", "cancelled"})
 
 
+def customer_hears(status: str, fulfilment: str = "delivery") -> bool:
+    """Whether the customer is told of this step (a pickup's "ready" above all)."""
+    return status in CUSTOMER_HEARS or (fulfilment == "pickup" and status == "picked")
+
+
 def message(status: str, *, order_id: int, zh: bool, store: str = "", total_cents: int = 0,
-            slot: str = "", when: str = "", installer: str = "") -> str:
-    en, cn = _WORDS[status]
+            slot: str = "", when: str = "", installer: str = "",
+            fulfilment: str = "delivery") -> str:
+    words = {"pickup": _PICKUP_WORDS, "visit": _VISIT_WORDS}.get(fulfilment, {})
+    en, cn = words.get(status) or _WORDS[status]
     total = f"¥{total_cents / 100:,.2f}"
     slot_text = (f" ({slot})" if not zh else f"（{slot}）") if slot else ""
     return (cn if zh else en).format(id=order_id, store=store, total=total, slot=slot_text,

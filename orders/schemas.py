@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -71,6 +71,9 @@ class Order(BaseModel):
     status: str
     total_cents: int
     created_at: datetime
+    fulfilment: Literal["delivery", "pickup", "visit"] = Field(
+        description="delivery (sold in store), pickup or visit (an accepted offer)")
+    points_spent: int = Field(description="loyalty points it was paid with")
     lines: list[OrderLine]
     events: list[OrderEvent]
 

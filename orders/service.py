@@ -9,6 +9,7 @@ assistant who sold it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from orders import lifecycle, store
 from orders.schemas import Installer, LineIn, Order, OrderEvent, OrderLine, Rating, Slot
 
 __all__ = ["advance", "book_slot", "delivery_slots", "installer_list", "my_orders",
-           "place_order", "rate_installation", "view"]
+           "place_offer_order", "place_order", "rate_installation", "view"]
 
 
 def place_order(conn: Conn, customer_id: int, store_id: str, assistant: str | None,
@@ -37,6 +38,37 @@ def place_order(conn: Conn, customer_id: int, store_id: str, assistant: str | No
     store.add_event(conn, order_id, "placed", assistant or f"customer:{customer_id}", now,
                     {"store_id": store_id, "fulfil_store_id": fulfil})
     points.award_new_categories(conn, customer_id, order_id, [p.category for p in priced], now)
+    profiles.mark_changed(conn, customer_id, now)
+    _announce(conn, store.get_order(conn, order_id), "placed", now)
+    return order_id
+
+
+def place_offer_order(conn: Conn, customer_id: int, *, fulfilment: str, store_id: str,
+                      skus: Sequence[str], by_points: bool, now: datetime) -> int:
+    """The order of an accepted offer, one of each item, followed like any other.
+
+    ``store_id`` has every item (the caller checked): a pickup is reserved at that store, a
+    delivery at the online store it comes from; a visit (a service) reserves nothing. A
+    points offer is paid with the items' points: the lines are discounted to nothing and the
+    points are taken now (given back if it is cancelled).
+    """
+    priced = store.price_lines(conn, [(sku, 1, 0) for sku in skus])
+    points_spent = 0
+    if by_points:
+        costs = store.points_costs(conn, skus)
+        points_spent = sum(costs.values())
+        store.spend_points(conn, customer_id, points_spent)
+        priced = [replace(p, discount_cents=p.unit_price_cents * p.quantity) for p in priced]
+    if fulfilment != "visit":
+        store.reserve(conn, store_id, priced)
+    total = sum(p.unit_price_cents * p.quantity - p.discount_cents for p in priced)
+    order_id = store.insert_order(conn, customer_id, store_id, None, store_id, total, now,
+                                  fulfilment=fulfilment, points_spent=points_spent)
+    for n, line in enumerate(priced, start=1):
+        store.add_line(conn, order_id, n, line)
+    store.add_event(conn, order_id, "placed", f"customer:{customer_id}", now,
+                    {"store_id": store_id, "fulfilment": fulfilment,
+                     **({"points_spent": points_spent} if points_spent else {})})
     profiles.mark_changed(conn, customer_id, now)
     _announce(conn, store.get_order(conn, order_id), "placed", now)
     return order_id
@@ -60,7 +92,8 @@ def advance(conn: Conn, order_id: int, new: str, actor: str, now: datetime, *,
     order = store.get_order(conn, order_id, lock=True)
     lifecycle.check_transition(order.status, new, needs_slot=order.needs_slot,
                                has_slot=order.slot_starts_at is not None,
-                               has_installer=installer_id is not None and install_at is not None)
+                               has_installer=installer_id is not None and install_at is not None,
+                               fulfilment=order.fulfilment)
     data: dict[str, Any] = {}
     if new == "shipped":
         data["store_id"] = shipped_from or order.fulfil_store_id
@@ -70,7 +103,10 @@ def advance(conn: Conn, order_id: int, new: str, actor: str, now: datetime, *,
         data.update(installer_id=installer_id, installer=store.installer_name(conn, installer_id),
                     install_at=install_at.isoformat())
         store.set_fields(conn, order_id, installer_id=installer_id, install_at=install_at)
+    if new == "installed" and order.fulfilment == "visit":
+        data["products_serviced"] = store.record_service_done(conn, order_id, actor, now)
     if new == "cancelled":
+        store.refund_points(conn, order)
         store.restock(conn, order_id, order.fulfil_store_id)
         if order.slot_starts_at is not None:  # give the delivery window's place back
             store.release_slot(conn, order.fulfil_store_id, order.slot_starts_at)
@@ -169,8 +205,8 @@ def _announce(conn: Conn, order: store.OrderRow, status: str, now: datetime,
         words["when"] = lifecycle.local_time(order.install_at, who.timezone)
         words["installer"] = data.get("installer", "")
     topic = f"order:{order.id}:{status}"
-    if status in lifecycle.CUSTOMER_HEARS:
-        body = lifecycle.message(status, zh=zh, **words)
+    if lifecycle.customer_hears(status, order.fulfilment):
+        body = lifecycle.message(status, zh=zh, fulfilment=order.fulfilment, **words)
         title = "订单更新" if zh else "Your order"
         at = lifecycle.deliver_after(now, who.timezone, who.quiet_start, who.quiet_end)
         store.notify_customer(conn, order.customer_id, topic, title, body,
@@ -181,4 +217,5 @@ def _announce(conn: Conn, order: store.OrderRow, status: str, now: datetime,
             words["store"] = store.store_name(
                 conn, data.get("store_id", order.fulfil_store_id))
         store.notify_assistant(conn, order.assistant, order.customer_id, order.id, topic,
-                               lifecycle.message(status, zh=False, **words), now)
+                               lifecycle.message(status, zh=False, fulfilment=order.fulfilment,
+                                                 **words), now)

@@ -35,6 +35,8 @@ class OrderRow:
     status: str
     total_cents: int
     created_at: datetime
+    fulfilment: str = "delivery"  # delivery, pickup or visit (see orders.lifecycle)
+    points_spent: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,12 +113,14 @@ def restock(conn: Conn, order_id: int, store_id: str) -> None:
 
 
 def insert_order(conn: Conn, customer_id: int, store_id: str, assistant: str | None,
-                 fulfil_store_id: str, total_cents: int, now: datetime) -> int:
+                 fulfil_store_id: str, total_cents: int, now: datetime, *,
+                 fulfilment: str = "delivery", points_spent: int = 0) -> int:
     row = conn.execute(
         "INSERT INTO orders (customer_id, store_id, assistant, fulfil_store_id, needs_slot, "
-        "total_cents, created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-        "RETURNING id", (customer_id, store_id, assistant, fulfil_store_id,
-                         fulfil_store_id != store_id, total_cents, now, now)).fetchone()
+        "total_cents, created_at, updated_at, fulfilment, points_spent) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (customer_id, store_id, assistant, fulfil_store_id, fulfil_store_id != store_id,
+         total_cents, now, now, fulfilment, points_spent)).fetchone()
     assert row is not None
     return int(row[0])
 
@@ -133,7 +137,8 @@ def get_order(conn: Conn, order_id: int, *, lock: bool = False) -> OrderRow:
         found = cur.execute(
             "SELECT id, customer_id, store_id, assistant, fulfil_store_id, needs_slot, "
             "slot_starts_at, slot_ends_at, installer_id, install_at, status, total_cents, "
-            "created_at FROM orders WHERE id = %s" + (" FOR UPDATE" if lock else ""),
+            "created_at, fulfilment, points_spent FROM orders WHERE id = %s"
+            + (" FOR UPDATE" if lock else ""),
             (order_id,)).fetchone()
     if found is None:
         raise NotFound(f"order {order_id} does not exist")
@@ -172,6 +177,43 @@ def add_event(conn: Conn, order_id: int, status: str, actor: str, now: datetime,
     conn.execute("UPDATE orders SET status = %s, updated_at = %s WHERE id = %s",
                  (status, now, order_id))
     return int(row[0])
+
+
+def points_costs(conn: Conn, skus: Sequence[str]) -> dict[str, int]:
+    """Each item's cost in points; 409 for one that points do not redeem."""
+    costs = {str(s): int(c) for s, c in conn.execute(
+        "SELECT sku, points_cost FROM skus WHERE sku = ANY(%s) AND points_cost IS NOT NULL",
+        (list(skus),)).fetchall()}
+    if missing := [s for s in skus if s not in costs]:
+        raise Conflict(f"points do not redeem {', '.join(missing)}")
+    return {s: costs[s] for s in skus}
+
+
+def spend_points(conn: Conn, customer_id: int, points: int) -> None:
+    """Take ``points`` from the customer, or refuse: their balance no longer covers it."""
+    if not conn.execute("UPDATE customers SET points = points - %s WHERE id = %s "
+                        "AND points >= %s", (points, customer_id, points)).rowcount:
+        raise Conflict(f"your points no longer cover this: it takes {points:,}")
+
+
+def refund_points(conn: Conn, order: OrderRow) -> None:
+    if order.points_spent and order.customer_id is not None:
+        conn.execute("UPDATE customers SET points = points + %s WHERE id = %s",
+                     (order.points_spent, order.customer_id))
+
+
+def record_service_done(conn: Conn, order_id: int, actor: str, now: datetime) -> int:
+    """A visit's service is done: each product it was for gets the technician's tap naming
+    the service (``nfc_tap`` with ``data.part``), which starts the service's next cycle in the
+    forecast, as a tap on site would. Returns how many products."""
+    return conn.execute(
+        "INSERT INTO events (time, device_id, kind, data) "
+        "SELECT %(now)s, d.id, 'nfc_tap', jsonb_build_object('part', l.item_sku, "
+        "       'order_id', %(order)s::bigint, 'by', %(actor)s::text) "
+        "FROM order_requests r JOIN offer_lines l ON l.offer_id = r.offer_id "
+        "JOIN devices d ON d.instance_id = l.instance_id AND d.revoked_at IS NULL "
+        "WHERE r.order_id = %(order)s ON CONFLICT DO NOTHING",
+        {"now": now, "order": order_id, "actor": actor}).rowcount
 
 
 def set_fields(conn: Conn, order_id: int, **fields: Any) -> None:

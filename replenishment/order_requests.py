@@ -2,8 +2,12 @@
 
 :func:`accept` (the app's "get it" button) checks the customer's choice against what can
 really be had — pickup at a store that has every item, delivery from the online store that
-has them all, or a technician's visit for a service — marks the offer ``accepted`` and stores
-one order request for it (``UNIQUE (offer_id)``: accepting again returns the same request).
+has them all, or a technician's visit for a service — marks the offer ``accepted``, places
+the order (:func:`orders.service.place_offer_order`: stock reserved at that store, points
+taken for a points offer) that the customer follows in their orders and the store's staff take
+through its steps (ready for pickup and collected; shipped and delivered; the technician's
+visit booked and done), and stores one order request for it linked to that order
+(``UNIQUE (offer_id)``: accepting again returns the same request and places nothing).
 
 :func:`deliver` (Celery, every 30 seconds, and right after an acceptance) claims due requests
 with ``FOR UPDATE SKIP LOCKED`` and posts each through :mod:`order_webhook`: sent → ``sent``
@@ -13,8 +17,9 @@ retrying → ``next_attempt_at`` = now + backoff · 2^(n-1), and ``dead`` after
 
 :func:`mark_fitted` closes the loop after each forecast run: an accepted offer's consumable
 whose forecast has started a new cycle since (the customer tapped the new filter's tag, the
-device reported it replaced, a counter reset) was fitted; its request gets ``fitted_at``.
-Callers own the transaction.
+device reported it replaced, a counter reset) was fitted, and a maintenance visit was done
+(the technician's tap, or the visit's order marked done, which records that tap); its
+request gets ``fitted_at``. Callers own the transaction.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from psycopg.rows import class_row
 from homeloop.db import Conn
 from homeloop.errors import Conflict, InvalidInput, NotFound
 from homeloop.settings import Settings
+from orders import service as orders
 from replenishment import order_webhook
 
 __all__ = ["Choice", "OrderRequest", "accept", "deliver", "mark_fitted", "requests_of"]
@@ -58,10 +64,11 @@ class OrderRequest:
     external_ref: str | None
     fitted_at: datetime | None
     created_at: datetime
+    order_id: int | None  # the order it placed, which the customer and the store follow
 
 
 _COLUMNS = ("id, offer_id, customer_id, fulfilment, store_id, items, ready_by, status, "
-            "attempts, last_error, external_ref, fitted_at, created_at")
+            "attempts, last_error, external_ref, fitted_at, created_at, order_id")
 
 
 def _request_of_offer(conn: Conn, offer_id: int) -> OrderRequest | None:
@@ -92,16 +99,28 @@ def _source(conn: Conn, skus: list[str], fulfilment: str,
                    missing=list(missing))
 
 
+def _home_store(conn: Conn, customer_id: int) -> str | None:
+    home = conn.execute("SELECT home_store_id FROM customers WHERE id = %s",
+                        (customer_id,)).fetchone()
+    return str(home[0]) if home and home[0] is not None else None
+
+
+def _physical_store(conn: Conn, store_id: str) -> None:
+    if conn.execute("SELECT 1 FROM stores WHERE id = %s AND NOT online",
+                    (store_id,)).fetchone() is None:
+        raise InvalidInput(f"store {store_id!r} does not exist or sends no technicians")
+
+
 def accept(conn: Conn, settings: Settings, customer_id: int, offer_id: int, choice: Choice,
            now: datetime) -> OrderRequest:
     """Accept the customer's open offer as they chose; accepting again changes nothing."""
     offer = conn.execute(
-        "SELECT status, item_skus, fulfilment, store_id FROM offers "
+        "SELECT status, item_skus, fulfilment, store_id, kind FROM offers "
         "WHERE id = %s AND customer_id = %s AND status <> 'suppressed' FOR UPDATE",
         (offer_id, customer_id)).fetchone()
     if offer is None:
         raise NotFound(f"offer {offer_id} does not exist")
-    status, skus, offered, offered_store = offer
+    status, skus, offered, offered_store, kind = offer
     if status == "accepted":
         existing = _request_of_offer(conn, offer_id)
         assert existing is not None
@@ -111,7 +130,11 @@ def accept(conn: Conn, settings: Settings, customer_id: int, offer_id: int, choi
     if offered == "visit":
         if choice.fulfilment not in (None, "visit"):
             raise InvalidInput("a service is a technician's visit, not a pickup or delivery")
-        fulfilment, store_id, lead = "visit", offered_store, settings.offer_service_lead_days
+        fulfilment, lead = "visit", settings.offer_service_lead_days
+        store_id = choice.store_id or offered_store or _home_store(conn, customer_id)
+        if store_id is None:
+            raise InvalidInput("say which store should send the technician")
+        _physical_store(conn, store_id)
     else:
         fulfilment = choice.fulfilment or offered
         if fulfilment == "visit":
@@ -119,9 +142,7 @@ def accept(conn: Conn, settings: Settings, customer_id: int, offer_id: int, choi
         if fulfilment == "pickup":
             store_id = choice.store_id or (offered_store if offered == "pickup" else None)
             if store_id is None:
-                home = conn.execute("SELECT home_store_id FROM customers WHERE id = %s",
-                                    (customer_id,)).fetchone()
-                store_id = home[0] if home else None
+                store_id = _home_store(conn, customer_id)
             if store_id is None:
                 raise InvalidInput("say which store to pick it up at")
         else:
@@ -130,13 +151,16 @@ def accept(conn: Conn, settings: Settings, customer_id: int, offer_id: int, choi
         if fulfilment == "pickup":
             lead += 1  # ready the day after the store's own lead time
     items = [{"sku": sku, "quantity": 1} for sku in skus]
+    order_id = orders.place_offer_order(conn, customer_id, fulfilment=fulfilment,
+                                        store_id=store_id, skus=list(skus),
+                                        by_points=kind == "points", now=now)
     with conn.cursor(row_factory=class_row(OrderRequest)) as cur:
         made = cur.execute(
             "INSERT INTO order_requests (offer_id, customer_id, fulfilment, "  # noqa: S608
-            "store_id, items, ready_by, next_attempt_at) "
-            f"VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s) RETURNING {_COLUMNS}",
+            "store_id, items, ready_by, next_attempt_at, order_id) "
+            f"VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s) RETURNING {_COLUMNS}",
             (offer_id, customer_id, fulfilment, store_id, json.dumps(items),
-             now + timedelta(days=lead), now)).fetchone()
+             now + timedelta(days=lead), now, order_id)).fetchone()
     assert made is not None
     conn.execute("UPDATE offers SET status = 'accepted', updated_at = %s WHERE id = %s",
                  (now, offer_id))
@@ -163,15 +187,16 @@ def deliver(conn: Conn, settings: Settings, now: datetime,
         return DeliverResult(0, 0, 0)
     due = conn.execute(
         "SELECT r.id, r.offer_id, r.customer_id, r.fulfilment, r.store_id, r.items, "
-        "r.ready_by, r.created_at, r.attempts, o.kind FROM order_requests r "
+        "r.ready_by, r.created_at, r.attempts, o.kind, r.order_id FROM order_requests r "
         "JOIN offers o ON o.id = r.offer_id "
         "WHERE r.status = 'queued' AND r.next_attempt_at <= %s "
         "ORDER BY r.next_attempt_at, r.id LIMIT %s FOR UPDATE OF r SKIP LOCKED",
         (now, settings.order_webhook_batch)).fetchall()
     counts = {"sent": 0, "retry": 0, "dead": 0}
     for (rid, offer_id, customer_id, fulfilment, store_id, items, ready_by, created_at,
-         attempts, kind) in due:
+         attempts, kind, order_id) in due:
         payload = {"request_id": rid, "offer_id": offer_id, "offer_kind": kind,
+                   "order_id": order_id,
                    "customer_id": customer_id, "fulfilment": fulfilment, "store_id": store_id,
                    "items": items, "ready_by": ready_by.isoformat(),
                    "created_at": created_at.isoformat()}
@@ -205,7 +230,7 @@ def mark_fitted(conn: Conn) -> int:
         "         AS all_new"
         "  FROM offer_lines l JOIN instance_forecasts f"
         "    ON f.instance_id = l.instance_id AND f.item_sku = l.item_sku"
-        "  WHERE l.offer_kind IN ('replenish', 'upsell', 'crosssell', 'points')"
+        "  WHERE l.offer_kind IN ('replenish', 'upsell', 'crosssell', 'points', 'maintenance')"
         "  GROUP BY l.offer_id) fitted "
         "WHERE fitted.offer_id = r.offer_id AND fitted.all_new AND r.fitted_at IS NULL"
     ).rowcount

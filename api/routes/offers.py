@@ -61,8 +61,9 @@ def accept_offer(offer_id: int, body: schemas.AcceptOffer, customer: CurrentCust
                  conn: ConnDep, settings: SettingsDep) -> schemas.AcceptedOffer:
     """Get it: pickup at a store that has every item, delivery, or the technician's visit.
 
-    The order request goes to the retailer's order system within half a minute; accepting
-    again returns the same request."""
+    It places an order the customer follows at ``/v1/me/orders`` (stock kept aside at that
+    store; a points offer paid with points), and the order request goes to the retailer's
+    order system within half a minute; accepting again returns the same request."""
     request = order_requests.accept(conn, settings, customer, offer_id,
                                     order_requests.Choice(body.fulfilment, body.store_id),
                                     datetime.now(UTC))

@@ -20,6 +20,7 @@ from customers import store as customers
 from device_gateway.provisioning import provision
 from homeloop.settings import Settings
 from homeloop.worker import make_celery
+from identity.privacy import set_store_consent
 from replenishment.order_webhook import verify
 from replenishment.tasks import run_order_requests
 from tests.api.conftest import auth
@@ -193,6 +194,7 @@ def test_the_webhook_is_signed_retried_and_books_the_order_once(
     payload = order_system.received[-1]["payload"]
     assert (payload["offer_id"], payload["fulfilment"], payload["store_id"]) == (
         offer, "pickup", "SH-XUHUI")
+    assert payload["order_id"] == request.order_id is not None  # the order it placed
     assert len(order_system.booked) == 1
     assert run_order_requests(webhook_settings, now + timedelta(hours=1)).sent == 0
 
@@ -303,3 +305,122 @@ def test_the_new_consumables_tap_shows_the_order_request_fitted(
     [request] = client.get("/v1/me/order-requests", headers=auth(settings, customer)).json()
     assert datetime.fromisoformat(request["fitted_at"]) == tapped
     assert mark_fitted(db) == 0
+
+
+def _on_hand(db: Conn, store: str, sku: str) -> int:
+    return int(db.execute("SELECT on_hand FROM inventory WHERE store_id = %s AND sku = %s",
+                          (store, sku)).fetchone()[0])
+
+
+def _outbox_body(db: Conn, topic: str) -> str:
+    row = db.execute("SELECT payload->>'body' FROM outbox WHERE topic = %s", (topic,)).fetchone()
+    assert row is not None, f"nothing pushed for {topic}"
+    return str(row[0])
+
+
+def test_an_accepted_offer_is_an_order_the_customer_and_the_store_follow(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    customer, offer = _offer(db)
+    db.execute("UPDATE customers SET locale = 'en-GB' WHERE id = %s", (customer,))
+    set_store_consent(db, customer, "SH-XUHUI", True)
+    before = _on_hand(db, "SH-XUHUI", "FLT-PP-1")
+    me = auth(settings, customer)
+
+    accepted = client.post(f"/v1/me/offers/{offer}/accept", headers=me, json={})
+
+    order_id = accepted.json()["order_request"]["order_id"]
+    assert order_id is not None
+    assert _on_hand(db, "SH-XUHUI", "FLT-PP-1") == before - 1  # kept aside for them
+    [order] = client.get("/v1/me/orders", headers=me).json()
+    assert (order["id"], order["fulfilment"], order["store_id"], order["status"]) == (
+        order_id, "pickup", "SH-XUHUI", "placed")
+    assert [(line["sku"], line["quantity"]) for line in order["lines"]] == [("FLT-PP-1", 1)]
+    assert order["total_cents"] == order["lines"][0]["unit_price_cents"] > 0
+    # accepting again places nothing more
+    client.post(f"/v1/me/offers/{offer}/accept", headers=me, json={})
+    assert db.execute("SELECT count(*) FROM orders").fetchone() == (1,)
+
+    staff = auth(settings, "staff:ann", role="assistant", store="SH-XUHUI")
+
+    def step(status: str) -> Any:
+        return client.post(f"/v1/staff/orders/{order_id}/steps", headers=staff,
+                           json={"status": status})
+
+    assert step("shipped").status_code == 409  # a pickup is not shipped
+    assert step("picked").status_code == 200
+    assert "ready for pickup at Shanghai Xuhui" in _outbox_body(db, f"order:{order_id}:picked")
+    assert step("delivered").status_code == 200
+    assert "collected" in _outbox_body(db, f"order:{order_id}:delivered")
+    assert step("closed").json()["status"] == "closed"
+
+
+def test_a_points_offer_is_paid_with_points_and_given_back_if_cancelled(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    customer, offer = _offer(db, kind="points")
+    set_store_consent(db, customer, "SH-XUHUI", True)
+    db.execute("UPDATE customers SET points = 1050 WHERE id = %s", (customer,))  # costs 1,000
+    poor, poor_offer = _offer(db, kind="points")
+    db.execute("UPDATE customers SET points = 999 WHERE id = %s", (poor,))
+
+    refused = client.post(f"/v1/me/offers/{poor_offer}/accept", headers=auth(settings, poor),
+                          json={})
+    assert refused.status_code == 409 and "1,000" in refused.json()["detail"]
+    accepted = client.post(f"/v1/me/offers/{offer}/accept", headers=auth(settings, customer),
+                           json={})
+
+    assert accepted.status_code == 200, accepted.text
+    order_id = accepted.json()["order_request"]["order_id"]
+    assert db.execute("SELECT count(*) FROM orders").fetchone() == (1,)  # none for the refusal
+    assert db.execute("SELECT points FROM customers WHERE id = %s", (customer,)).fetchone() == (50,)
+    order = client.get(f"/v1/orders/{order_id}", headers=auth(settings, customer)).json()
+    assert (order["total_cents"], order["points_spent"]) == (0, 1000)
+    stock = _on_hand(db, "SH-XUHUI", "FLT-PP-1")
+    cancelled = client.post(f"/v1/staff/orders/{order_id}/steps", json={"status": "cancelled"},
+                            headers=auth(settings, "staff:ann", role="assistant",
+                                         store="SH-XUHUI"))
+    assert cancelled.status_code == 200
+    assert db.execute("SELECT points FROM customers WHERE id = %s",
+                      (customer,)).fetchone() == (1050,)
+    assert _on_hand(db, "SH-XUHUI", "FLT-PP-1") == stock + 1
+
+
+def test_a_service_visit_is_booked_done_and_starts_the_next_service_cycle(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    customer, offer = _offer(db, kind="maintenance", skus=("SVC-DESCALE",), fulfilment="visit")
+    set_store_consent(db, customer, "SH-XUHUI", True)
+    instance = db.execute("SELECT instance_id FROM offers WHERE id = %s", (offer,)).fetchone()[0]
+    db.execute("INSERT INTO offer_lines (offer_id, offer_kind, instance_id, item_sku, "
+               "cycle_start) VALUES (%s, 'maintenance', %s, 'SVC-DESCALE', now() - "
+               "interval '1 year')", (offer, instance))
+    installer = db.execute(
+        "WITH c AS (INSERT INTO installer_companies (name) VALUES ('QuickFit') RETURNING id) "
+        "INSERT INTO installers (company_id, name, store_id) SELECT id, 'Zhang', 'SH-XUHUI' "
+        "FROM c RETURNING id").fetchone()[0]
+
+    accepted = client.post(f"/v1/me/offers/{offer}/accept", headers=auth(settings, customer),
+                           json={})
+
+    order_id = accepted.json()["order_request"]["order_id"]
+    staff = auth(settings, "staff:ann", role="assistant", store="SH-XUHUI")
+    order = client.get(f"/v1/orders/{order_id}", headers=staff).json()
+    assert (order["fulfilment"], order["fulfil_store_id"]) == ("visit", "SH-XUHUI")
+    steps = f"/v1/staff/orders/{order_id}/steps"
+    assert client.post(steps, headers=staff, json={"status": "picked"}).status_code == 409
+    booked = client.post(steps, headers=staff, json={
+        "status": "installation_booked", "installer_id": installer,
+        "install_at": (datetime.now(UTC) + timedelta(days=2)).isoformat()})
+    assert booked.status_code == 200, booked.text
+    assert "上门服务已预约" in _outbox_body(db, f"order:{order_id}:installation_booked")
+    assert client.post(steps, headers=staff, json={"status": "installed"}).status_code == 200
+
+    # The visit counts as the technician's tap naming the service: its next cycle starts.
+    device = db.execute("SELECT id FROM devices WHERE instance_id = %s", (instance,)).fetchone()
+    taps = db.execute("SELECT data->>'part', data->>'order_id' FROM events "
+                      "WHERE device_id = %s AND kind = 'nfc_tap'", device).fetchall()
+    assert taps == [("SVC-DESCALE", str(order_id))]
+    from replenishment.items import CycleEvent, applies, service_item
+    descale = service_item("SVC-DESCALE", 12, 2000.0, "count")
+    assert applies(CycleEvent(0.0, "nfc_tap", "SVC-DESCALE"), descale)
+    rating = client.post(f"/v1/me/orders/{order_id}/rating", headers=auth(settings, customer),
+                         json={"stars": 5})
+    assert rating.status_code == 201  # the customer rates the technician's visit
