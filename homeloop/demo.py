@@ -202,7 +202,8 @@ Homeloop demo is running.
   Accept one      curl -X POST -H "Authorization: Bearer $TOKEN" \\
                     -H "Content-Type: application/json" -d '{{}}' \\
                     {base}/v1/me/offers/<id>/accept
-                  (its order request waits, queued, in {base}/v1/me/order-requests
+                  (it places an order to follow at {base}/v1/me/orders; its order
+                  request waits, queued, in {base}/v1/me/order-requests
                   until HOMELOOP_ORDER_WEBHOOK_URL names the order system)
   Their design    curl -H "Authorization: Bearer $TOKEN" {base}/v1/designs/{design}/checks
                   (also /bom, /history, and /scene.glb?profile=phone|planner|vr)
