@@ -154,7 +154,8 @@ class AcceptOffer(BaseModel):
 
     fulfilment: Literal["pickup", "delivery", "visit"] | None = None
     store_id: str | None = Field(default=None, max_length=64,
-                                 description="For a pickup: the store (default the offer's)")
+                                 description="For a pickup, or the store whose technician "
+                                             "visits: the store (default the offer's)")
 
 
 class OrderRequest(BaseModel):

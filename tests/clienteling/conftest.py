@@ -27,3 +27,12 @@ def customer(db: Any) -> int:
 @pytest.fixture
 def assistant(settings: Settings, db: Any) -> dict[str, str]:
     return auth(settings, "staff:ann", role="assistant", store="SH-XUHUI")
+
+
+def give_budget(db: Any, username: str, cents: int) -> int:
+    """This month's discount budget for the assistant; their staff id."""
+    staff_id = int(db.execute("SELECT id FROM staff_members WHERE username = %s",
+                              (username,)).fetchone()[0])
+    db.execute("INSERT INTO assistant_budgets (assistant, month, budget_cents) VALUES "
+               "(%s, date_trunc('month', now())::date, %s)", (f"staff:{staff_id}", cents))
+    return staff_id

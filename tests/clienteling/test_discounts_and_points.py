@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from clienteling.discounts import effect
 from homeloop.settings import Settings
 from tests.api.conftest import auth
+from tests.clienteling.conftest import give_budget
 
 
 def test_effect_on_margin_and_commission() -> None:
@@ -26,9 +27,7 @@ def test_effect_on_margin_and_commission() -> None:
 def test_beyond_the_budget_a_manager_approves_and_every_step_is_recorded(
         client: TestClient, settings: Settings, db: Any, customer: int,
         assistant: dict[str, str]) -> None:
-    staff_id = db.execute("SELECT id FROM staff_members WHERE username = 'ann'").fetchone()[0]
-    db.execute("INSERT INTO assistant_budgets (assistant, month, budget_cents) VALUES "
-               "(%s, date_trunc('month', now())::date, 100000)", (f"staff:{staff_id}",))
+    staff_id = give_budget(db, "ann", 100_000)
 
     def ask(amount: int, dry_run: bool = False) -> Any:
         r = client.post("/v1/staff/discounts", headers=assistant, json={

@@ -15,6 +15,7 @@ from notifications.fcm import Outcome, Push, Result
 from orders import lifecycle
 from replenishment import outbox
 from tests.api.conftest import auth
+from tests.clienteling.conftest import give_budget
 
 STEPS = ["picked", "shipped", "out_for_delivery", "delivered", "installation_booked",
          "installed", "closed"]
@@ -330,9 +331,7 @@ def test_the_assistant_reads_their_order_news(
 def test_a_customer_who_deletes_their_data_leaves_the_sale_in_the_books(
         client: TestClient, settings: Settings, db: Any, customer: int,
         assistant: dict[str, str]) -> None:
-    staff_id = db.execute("SELECT id FROM staff_members WHERE username = 'ann'").fetchone()[0]
-    db.execute("INSERT INTO assistant_budgets (assistant, month, budget_cents) VALUES "
-               "(%s, date_trunc('month', now())::date, 100000)", (f"staff:{staff_id}",))
+    give_budget(db, "ann", 100_000)
     discount = client.post("/v1/staff/discounts", headers=assistant, json={
         "customer_id": customer, "sku": "WC-300", "amount_cents": 30_000})
     assert discount.status_code == 200 and discount.json()["budget_left_cents"] == 100_000
