@@ -305,10 +305,12 @@ def write_through_gateway(db: psycopg.Connection[tuple[Any, ...]], device_id: st
     """Put readings and events in through the gateway's own writer, as the broker delivers them.
 
     ``max_age_days`` lets older backlog in than the gateway's setting does, for a history
-    that arrived in time long ago. On TimescaleDB the hourly aggregate is then materialized
-    up to where its refresh policy no longer reaches (``max_backlog_age_days + 1``), as the
-    policy did while that data was fresh; newer buckets stay real-time for the other tests.
-    Any dead letter fails the test.
+    that arrived in time long ago. Any dead letter fails the test.
+
+    On TimescaleDB the continuous aggregates are then refreshed as far as their policies go
+    (the hourly one to an hour ago, the daily one to yesterday): a reading older than an
+    aggregate's watermark is not in its real-time part, and a policy run would otherwise
+    decide whether a test sees it.
     """
     from device_gateway.gateway import limits_from
     from device_gateway.writer import BatchWriter, Incoming
@@ -330,9 +332,11 @@ def write_through_gateway(db: psycopg.Connection[tuple[Any, ...]], device_id: st
             assert result.dead_letters == 0, result.dead_reasons[:3]
     finally:
         writer.close()
-    if max_age_days is not None and has_timescaledb(db):
+    if has_timescaledb(db):
         db.execute("CALL refresh_continuous_aggregate('readings_hourly', NULL, "
-                   "now() - make_interval(days => %s))", (Settings().max_backlog_age_days + 1,))
+                   "date_trunc('hour', now() - interval '1 hour'))")
+        db.execute("CALL refresh_continuous_aggregate('readings_daily', NULL, "
+                   "date_trunc('day', now() - interval '1 day'))")
 
 
 def free_port() -> int:

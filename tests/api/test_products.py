@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from device_gateway.provisioning import Credentials
 from homeloop.settings import Settings
 from tests.api.conftest import auth
+from tests.conftest import write_through_gateway
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -85,22 +86,6 @@ def test_claim_errors_are_problem_json(client: TestClient, settings: Settings, d
                    422, "JSON decode error")
 
 
-def _store_readings(db: Conn, device_id: str, rows: list[tuple[datetime, str, float]]) -> None:
-    """Put readings in through the gateway's own writer, as the broker would deliver them."""
-    import json
-
-    from device_gateway.gateway import limits_from
-    from device_gateway.writer import BatchWriter, Incoming
-
-    writer = BatchWriter(db.info.dsn + " password=homeloop", limits_from(Settings()))
-    try:
-        writer.write([Incoming(i, f"tags/{device_id}/readings",
-                               json.dumps({"ts": int(t.timestamp() * 1000), "m": {m: v}}).encode(),
-                               1, t.timestamp()) for i, (t, m, v) in enumerate(rows)])
-    finally:
-        writer.close()
-
-
 def test_timeline_raw_hourly_and_daily_for_the_owner_only(
         client: TestClient, settings: Settings, db: Conn, provisioned: Any) -> None:
     tag: Credentials = provisioned("WP-500", 1)[0]
@@ -110,7 +95,7 @@ def test_timeline_raw_hourly_and_daily_for_the_owner_only(
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
     rows = [(hour + timedelta(minutes=10 * i), "flow_l", float(i)) for i in range(12)]
     rows += [(hour + timedelta(minutes=5), "temp_c", 18.5)]
-    _store_readings(db, tag.device_id, rows)
+    write_through_gateway(db, tag.device_id, [(t, {m: v}) for t, m, v in rows])
     start = (hour - timedelta(days=1)).isoformat()
     query = {"from": start, "metric": "flow_l"}
 
