@@ -7,6 +7,9 @@ transaction).
 - Budget: each assistant's discretionary amount for the month (``assistant_budgets``, else
   ``DEFAULT_BUDGET_CENTS``); granted, approved and pending amounts count against it. Beyond
   it the discount waits for a manager's approval. Every step is in ``discount_events``.
+- Use: a granted (or approved) discount is taken off one order line for that customer and
+  SKU (:func:`orders.store.discounts_for`), once; until then it is one of the customer's
+  :func:`coupons`. A gift is handed over, not taken off a price.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from psycopg.rows import dict_row
 from homeloop.db import Conn
 from homeloop.errors import Conflict, Forbidden, InvalidInput, NotFound
 
-__all__ = ["COMMISSION_RATE", "DEFAULT_BUDGET_CENTS", "Effect", "decide", "effect", "propose"]
+__all__ = ["COMMISSION_RATE", "DEFAULT_BUDGET_CENTS", "Effect", "coupons", "decide", "effect",
+           "propose"]
 
 COMMISSION_RATE = 0.03
 DEFAULT_BUDGET_CENTS = 200_000  # ¥2,000 a month
@@ -116,6 +120,19 @@ def decide(conn: Conn, discount_id: int, manager: str, approve: bool,
         raise NotFound(f"discount {discount_id} does not exist")
     _event(conn, discount_id, manager, status, now, {})
     return trail(conn, discount_id)
+
+
+def coupons(conn: Conn, customer_id: int) -> list[dict[str, Any]]:
+    """The customer's discounts and gifts granted (or approved) and not yet used, newest
+    first, with the item's and the store's names."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT d.id, d.sku, s.name, s.name_zh, d.kind, d.amount_cents, d.store_id, "
+            "st.name AS store, coalesce(d.decided_at, d.created_at) AS granted_at "
+            "FROM discounts d JOIN skus s ON s.sku = d.sku JOIN stores st ON st.id = d.store_id "
+            "WHERE d.customer_id = %s AND d.status IN ('granted', 'approved') "
+            "AND d.order_id IS NULL ORDER BY granted_at DESC, d.id DESC LIMIT 100",
+            (customer_id,)).fetchall()
 
 
 def trail(conn: Conn, discount_id: int) -> dict[str, Any]:

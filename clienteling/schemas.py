@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["BindIn", "Day", "DiscountIn", "DiscountOut", "HomeFacts", "NoteIn", "Profile",
+__all__ = ["BindIn", "Coupon", "Day", "DiscountIn", "DiscountOut", "HomeFacts", "NoteIn", "Profile",
            "Recommendation", "SearchResult", "TagIn", "TrailItem", "ViewIn"]
 
 
@@ -115,6 +115,20 @@ class DiscountIn(BaseModel):
     amount_cents: int = Field(gt=0)
     kind: str = Field(default="discount", pattern="^(discount|gift)$")
     dry_run: bool = Field(default=False, description="Only show the effect")
+
+
+class Coupon(BaseModel):
+    """A discount or gift an assistant granted the customer, not yet used."""
+
+    id: int = Field(description="Name it as a line's discount_id when ordering the item")
+    sku: str
+    name: str
+    name_zh: str
+    kind: str = Field(description="discount: taken off the item's price; gift: handed over")
+    amount_cents: int
+    store_id: str
+    store: str
+    granted_at: datetime
 
 
 class DiscountOut(BaseModel):

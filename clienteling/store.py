@@ -130,7 +130,7 @@ def consumption(conn: Conn, customer_id: int) -> dict[str, Any]:
 def membership(conn: Conn, customer_id: int) -> dict[str, Any]:
     return _one(conn, """
         SELECT (SELECT count(*) FROM discounts WHERE customer_id = %(c)s
-                AND status IN ('granted', 'approved')) AS coupons,
+                AND status IN ('granted', 'approved') AND order_id IS NULL) AS coupons,
                (SELECT count(*) FROM push_tokens WHERE customer_id = %(c)s
                 AND pruned_at IS NULL) AS push_devices""", {"c": customer_id})
 

@@ -5,16 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["Installer", "LineIn", "NewOrder", "Order", "OrderEvent", "OrderLine", "Rating",
            "RatingIn", "Slot", "SlotIn", "StepIn"]
 
 
 class LineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     sku: str = Field(min_length=1, max_length=64)
     quantity: int = Field(default=1, ge=1, le=100)
-    discount_cents: int = Field(default=0, ge=0)
+    discount_id: int | None = Field(
+        default=None, description="A discount granted (or approved) for this customer and "
+                                  "SKU, taken off this line; each is used once")
 
 
 class NewOrder(BaseModel):

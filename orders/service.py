@@ -28,13 +28,16 @@ def place_order(conn: Conn, customer_id: int, store_id: str, assistant: str | No
                 wanted: Sequence[LineIn], now: datetime) -> int:
     """Sell ``wanted`` at ``store_id``: fulfilled there if it has every line, else from the
     nearest store that has (or online), and then a delivery slot is to be booked."""
-    priced = store.price_lines(conn, [(w.sku, w.quantity, w.discount_cents) for w in wanted])
+    off = store.discounts_for(conn, customer_id, [(w.sku, w.discount_id) for w in wanted])
+    priced = store.price_lines(conn, [(w.sku, w.quantity, amount)
+                                      for w, amount in zip(wanted, off, strict=True)])
     fulfil = store.choose_fulfilment(conn, store_id, priced)
     store.reserve(conn, fulfil, priced)
     total = sum(p.unit_price_cents * p.quantity - p.discount_cents for p in priced)
     order_id = store.insert_order(conn, customer_id, store_id, assistant, fulfil, total, now)
     for n, line in enumerate(priced, start=1):
         store.add_line(conn, order_id, n, line)
+    store.use_discounts(conn, order_id, [w.discount_id for w in wanted if w.discount_id])
     store.add_event(conn, order_id, "placed", assistant or f"customer:{customer_id}", now,
                     {"store_id": store_id, "fulfil_store_id": fulfil})
     points.award_new_categories(conn, customer_id, order_id, [p.category for p in priced], now)
@@ -107,6 +110,7 @@ def advance(conn: Conn, order_id: int, new: str, actor: str, now: datetime, *,
         data["products_serviced"] = store.record_service_done(conn, order_id, actor, now)
     if new == "cancelled":
         store.refund_points(conn, order)
+        store.release_discounts(conn, order_id)
         store.restock(conn, order_id, order.fulfil_store_id)
         if order.slot_starts_at is not None:  # give the delivery window's place back
             store.release_slot(conn, order.fulfil_store_id, order.slot_starts_at)

@@ -13,11 +13,40 @@ from psycopg.rows import class_row, dict_row
 from homeloop.db import Conn
 from homeloop.errors import Conflict, InvalidInput, NotFound
 
-__all__ = ["Addressee", "OrderRow", "Priced", "add_event", "add_line", "book_slot",
-           "choose_fulfilment", "customer_addressee", "events", "get_order", "insert_order",
-           "installer_name", "installers", "lines", "notify_assistant", "notify_customer",
-           "offer_slots", "price_lines", "rate", "rating_totals", "release_slot", "reserve",
-           "restock", "set_fields", "store_name"]
+__all__ = [
+    "Addressee",
+    "OrderRow",
+    "Priced",
+    "add_event",
+    "add_line",
+    "book_slot",
+    "choose_fulfilment",
+    "customer_addressee",
+    "discounts_for",
+    "events",
+    "get_order",
+    "insert_order",
+    "installer_name",
+    "installers",
+    "lines",
+    "notify_assistant",
+    "notify_customer",
+    "offer_slots",
+    "points_costs",
+    "price_lines",
+    "rate",
+    "rating_totals",
+    "record_service_done",
+    "refund_points",
+    "release_discounts",
+    "release_slot",
+    "reserve",
+    "restock",
+    "set_fields",
+    "spend_points",
+    "store_name",
+    "use_discounts",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +206,50 @@ def add_event(conn: Conn, order_id: int, status: str, actor: str, now: datetime,
     conn.execute("UPDATE orders SET status = %s, updated_at = %s WHERE id = %s",
                  (status, now, order_id))
     return int(row[0])
+
+
+def discounts_for(conn: Conn, customer_id: int, wanted: Sequence[tuple[str, int | None]],
+                  ) -> list[int]:
+    """The amount off each ``(sku, discount id)`` line: 0 without one, else the discount's,
+    once it is checked to be this customer's, for this SKU, granted or approved, a price
+    discount (a gift is handed over, not taken off) and not used by another order. The
+    discounts are locked until the caller commits."""
+    ids = [d for _, d in wanted if d is not None]
+    if len(ids) != len(set(ids)):
+        raise Conflict("a discount is taken off one line only")
+    found = {int(r[0]): r[1:] for r in conn.execute(
+        "SELECT id, customer_id, sku, kind, status, amount_cents, order_id FROM discounts "
+        "WHERE id = ANY(%s) FOR UPDATE", (ids,)).fetchall()}
+    amounts = []
+    for sku, discount_id in wanted:
+        if discount_id is None:
+            amounts.append(0)
+            continue
+        if discount_id not in found or found[discount_id][0] != customer_id:
+            raise InvalidInput(f"discount {discount_id} is not one of this customer's")
+        _, for_sku, kind, status, amount, used_by = found[discount_id]
+        if for_sku != sku:
+            raise InvalidInput(f"discount {discount_id} is for {for_sku}, not {sku}")
+        if kind != "discount":
+            raise InvalidInput(f"discount {discount_id} is a gift: it is handed over, "
+                               "not taken off the price")
+        if status not in ("granted", "approved"):
+            raise Conflict(f"discount {discount_id} is {status.replace('_', ' ')}")
+        if used_by is not None:
+            raise Conflict(f"discount {discount_id} was already used on order {used_by}")
+        amounts.append(int(amount))
+    return amounts
+
+
+def use_discounts(conn: Conn, order_id: int, ids: Sequence[int]) -> None:
+    if ids:
+        conn.execute("UPDATE discounts SET order_id = %s WHERE id = ANY(%s)",
+                     (order_id, list(ids)))
+
+
+def release_discounts(conn: Conn, order_id: int) -> None:
+    """A cancelled order's discounts can be used again."""
+    conn.execute("UPDATE discounts SET order_id = NULL WHERE order_id = %s", (order_id,))
 
 
 def points_costs(conn: Conn, skus: Sequence[str]) -> dict[str, int]:

@@ -28,6 +28,7 @@ from clienteling.schemas import (
     BindIn,
     Cart,
     CartBody,
+    Coupon,
     Day,
     DiscountIn,
     DiscountOut,
@@ -240,6 +241,13 @@ def bind_assistant(body: BindIn, customer: CurrentCustomer, conn: ConnDep) -> Re
         raise InvalidInput("that QR code names no assistant of this store")
     store.bind(conn, customer, body.store_id, f"staff:{staff_id}", datetime.now(UTC))
     return Response(status_code=204)
+
+
+@router.get("/me/coupons", response_model=list[Coupon])
+def my_coupons(customer: CurrentCustomer, conn: ConnDep) -> list[Coupon]:
+    """Discounts and gifts an assistant granted me, not yet used: a discount comes off the
+    item's price when an order for it names it."""
+    return [Coupon(**row) for row in discounts.coupons(conn, customer)]
 
 
 @router.post("/staff/discounts", response_model=DiscountOut, responses=NO_CUSTOMER)

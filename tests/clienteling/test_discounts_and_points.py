@@ -9,7 +9,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from clienteling.discounts import effect
+from customers import store as customers
 from homeloop.settings import Settings
+from identity.privacy import set_store_consent
 from tests.api.conftest import auth
 from tests.clienteling.conftest import give_budget
 
@@ -68,7 +70,6 @@ def test_beyond_the_budget_a_manager_approves_and_every_step_is_recorded(
                                                   "approved")]
     assert trail[0][1:] == (f"staff:{staff_id}", "granted")
     # Refused without the customer's consent for the store.
-    from identity.privacy import set_store_consent
     set_store_consent(db, customer, "SH-XUHUI", False)
     assert client.post("/v1/staff/discounts", headers=assistant, json={
         "customer_id": customer, "sku": "WC-300", "amount_cents": 100}).status_code == 403
@@ -93,3 +94,52 @@ def test_points_for_a_first_purchase_in_a_new_category(db: Any, customer: int) -
     orders.place_order(db, customer, "SH-XUHUI", None, [LineIn(sku="LAMP-TABLE")], now)
     assert points() == 200
     assert db.execute("SELECT category FROM points_awards").fetchall() == [("lamp",)]
+
+
+def test_an_order_line_takes_only_a_granted_discount_and_only_once(
+        client: TestClient, settings: Settings, db: Any, customer: int,
+        assistant: dict[str, str]) -> None:
+    give_budget(db, "ann", 100_000)
+
+    def grant(sku: str, amount: int, kind: str = "discount") -> dict[str, Any]:
+        r = client.post("/v1/staff/discounts", headers=assistant, json={
+            "customer_id": customer, "sku": sku, "amount_cents": amount, "kind": kind})
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    def order(lines: list[dict[str, Any]]) -> Any:
+        return client.post("/v1/staff/orders", headers=assistant,
+                           json={"customer_id": customer, "lines": lines})
+
+    toilet, gift, over = grant("WC-300", 20_000), grant("LAMP-TABLE", 5_000, "gift"), \
+        grant("WC-400", 90_000)
+    assert over["status"] == "pending_approval"
+    me = auth(settings, customer)
+    wallet = client.get("/v1/me/coupons", headers=me).json()
+    assert {(c["id"], c["sku"], c["kind"], c["amount_cents"]) for c in wallet} == {
+        (toilet["id"], "WC-300", "discount", 20_000), (gift["id"], "LAMP-TABLE", "gift", 5_000)}
+
+    # A discount the caller names by amount is refused: it would go around the budget.
+    assert order([{"sku": "WC-300", "discount_cents": 20_000}]).status_code == 422
+    assert order([{"sku": "WC-400", "discount_id": toilet["id"]}]).status_code == 422  # SKU
+    assert order([{"sku": "LAMP-TABLE", "discount_id": gift["id"]}]).status_code == 422
+    assert order([{"sku": "WC-400", "discount_id": over["id"]}]).status_code == 409  # waiting
+    placed = order([{"sku": "WC-300", "discount_id": toilet["id"]}])
+    assert placed.status_code == 201, placed.text
+    line = placed.json()["lines"][0]
+    assert line["discount_cents"] == 20_000
+    assert placed.json()["total_cents"] == line["unit_price_cents"] - 20_000
+    again = order([{"sku": "WC-300", "discount_id": toilet["id"]}])
+    assert again.status_code == 409 and "already used" in again.json()["detail"]
+    assert [c["id"] for c in client.get("/v1/me/coupons", headers=me).json()] == [gift["id"]]
+    profile = client.get(f"/v1/staff/customers/{customer}/profile", headers=assistant).json()
+    assert profile["membership"]["coupons"] == 1
+    # Another customer cannot use it; a cancelled order gives it back.
+    other = customers.create_customer(db, "Wu", home_store_id="SH-XUHUI")
+    set_store_consent(db, other, "SH-XUHUI", True)
+    assert client.post("/v1/staff/orders", headers=assistant, json={
+        "customer_id": other, "lines": [{"sku": "WC-300", "discount_id": toilet["id"]}]}
+    ).status_code == 422
+    client.post(f"/v1/staff/orders/{placed.json()['id']}/steps", headers=assistant,
+                json={"status": "cancelled"})
+    assert toilet["id"] in [c["id"] for c in client.get("/v1/me/coupons", headers=me).json()]

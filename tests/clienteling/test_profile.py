@@ -153,7 +153,10 @@ def test_the_assistants_day_gathers_what_is_due_once(
 def test_the_consumption_and_behaviour_dimensions_come_from_the_history(
         client: TestClient, settings: Settings, db: Any, customer: int,
         assistant: dict[str, str]) -> None:
-    for lines in ([{"sku": "SOFA-3-GREY", "discount_cents": 50_000}, {"sku": "LAMP-FLOOR"}],
+    granted = client.post("/v1/staff/discounts", headers=assistant, json={
+        "customer_id": customer, "sku": "SOFA-3-GREY", "amount_cents": 50_000}).json()
+    assert granted["status"] == "granted"
+    for lines in ([{"sku": "SOFA-3-GREY", "discount_id": granted["id"]}, {"sku": "LAMP-FLOOR"}],
                   [{"sku": "BED-180"}]):
         assert client.post("/v1/staff/orders", headers=assistant, json={
             "customer_id": customer, "lines": lines}).status_code == 201

@@ -155,6 +155,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/staff/orders"): Rule(XUHUI_STAFF, body={
         "customer_id": 0, "lines": [{"sku": "LAMP-TABLE"}]}),
     ("GET", "/v1/me/orders"): Rule(CUSTOMERS),
+    ("GET", "/v1/me/coupons"): Rule(CUSTOMERS),
     ("GET", "/v1/orders/{order_id}"): Rule(FOR_A),
     ("POST", "/v1/staff/orders/{order_id}/steps"): Rule(XUHUI_STAFF,
                                                        body={"status": "picked"}),
