@@ -114,12 +114,27 @@ def db(settings: Settings) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
 
 def empty_tables(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
     """Every table but the seeded catalog's, emptied, its ids starting again at 1; the
-    catalog's stock as the seed has it (orders and accepted offers take stock)."""
+    catalog's stock as the seed has it (orders and accepted offers take stock). On
+    TimescaleDB the continuous aggregates are refreshed too, so that what they materialized
+    of the readings just truncated goes as well."""
     tables = [r[0] for r in conn.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
         "AND tablename <> ALL(%s)", [list(CATALOG_TABLES)]).fetchall()]
     conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     restock(conn)
+    refresh_rollups(conn)
+
+
+def refresh_rollups(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+    """On TimescaleDB, refresh the continuous aggregates as far as their policies go (the
+    hourly one to an hour ago, the daily one to yesterday): a reading older than an
+    aggregate's watermark is not in its real-time part, so otherwise whether a policy job
+    had run would decide what a test sees."""
+    if has_timescaledb(conn):
+        conn.execute("CALL refresh_continuous_aggregate('readings_hourly', NULL, "
+                     "date_trunc('hour', now() - interval '1 hour'))")
+        conn.execute("CALL refresh_continuous_aggregate('readings_daily', NULL, "
+                     "date_trunc('day', now() - interval '1 day'))")
 
 
 @pytest.fixture
@@ -305,12 +320,8 @@ def write_through_gateway(db: psycopg.Connection[tuple[Any, ...]], device_id: st
     """Put readings and events in through the gateway's own writer, as the broker delivers them.
 
     ``max_age_days`` lets older backlog in than the gateway's setting does, for a history
-    that arrived in time long ago. Any dead letter fails the test.
-
-    On TimescaleDB the continuous aggregates are then refreshed as far as their policies go
-    (the hourly one to an hour ago, the daily one to yesterday): a reading older than an
-    aggregate's watermark is not in its real-time part, and a policy run would otherwise
-    decide whether a test sees it.
+    that arrived in time long ago. Any dead letter fails the test. The rollups are then
+    refreshed (:func:`refresh_rollups`).
     """
     from device_gateway.gateway import limits_from
     from device_gateway.writer import BatchWriter, Incoming
@@ -332,11 +343,7 @@ def write_through_gateway(db: psycopg.Connection[tuple[Any, ...]], device_id: st
             assert result.dead_letters == 0, result.dead_reasons[:3]
     finally:
         writer.close()
-    if has_timescaledb(db):
-        db.execute("CALL refresh_continuous_aggregate('readings_hourly', NULL, "
-                   "date_trunc('hour', now() - interval '1 hour'))")
-        db.execute("CALL refresh_continuous_aggregate('readings_daily', NULL, "
-                   "date_trunc('day', now() - interval '1 day'))")
+    refresh_rollups(db)
 
 
 def free_port() -> int:
