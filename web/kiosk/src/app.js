@@ -237,15 +237,17 @@ async function openDesign() {
     const base = `/v1/designs/${encodeURIComponent(state.designId)}`;
     const [design, glb] = await Promise.all([request("GET", base), binary(`${base}/scene.glb?profile=planner`)]);
     takeDesign(design);
+    // Bound before the room shows: a button that is there must work (a touch right after
+    // the room appeared did nothing while the panels were still loading).
+    $("handoff").hidden = !isSession();
+    $("handoff").onclick = handOff;
+    $("undo").hidden = false;
+    $("undo").onclick = () => { state.saving = state.saving.then(undo); };
     await showScene(glb);
     say(t("ready", { n: state.design.placements.length }));
     const plan = await request("GET", `/v1/floorplans/${state.design.floor_plan_id}/plan.json`);
     state.plan = plan.data;
     await Promise.all([loadChecks(), loadBom(), loadCatalog(), offerVr()]);
-    $("handoff").hidden = !isSession();
-    $("handoff").onclick = handOff;
-    $("undo").hidden = false;
-    $("undo").onclick = () => { state.saving = state.saving.then(undo); };
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) { // expired or revoked: sign in again
       forgetToken();
