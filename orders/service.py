@@ -107,7 +107,7 @@ def advance(conn: Conn, order_id: int, new: str, actor: str, now: datetime, *,
                     install_at=install_at.isoformat())
         store.set_fields(conn, order_id, installer_id=installer_id, install_at=install_at)
     if new == "installed" and order.fulfilment == "visit":
-        data["products_serviced"] = store.record_service_done(conn, order_id, actor, now)
+        data["service_taps"] = store.record_service_done(conn, order_id, actor, now)
     if new == "cancelled":
         store.refund_points(conn, order)
         store.release_discounts(conn, order_id)

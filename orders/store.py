@@ -278,11 +278,14 @@ def refund_points(conn: Conn, order: OrderRow) -> None:
 def record_service_done(conn: Conn, order_id: int, actor: str, now: datetime) -> int:
     """A visit's service is done: each product it was for gets the technician's tap naming
     the service (``nfc_tap`` with ``data.part``), which starts the service's next cycle in the
-    forecast, as a tap on site would. Returns how many products."""
+    forecast, as a tap on site would. Returns how many taps."""
+    # One tap per service: a visit doing two services on one product taps twice, a
+    # microsecond apart, as events are keyed by (device, kind, time).
     return conn.execute(
         "INSERT INTO events (time, device_id, kind, data) "
-        "SELECT %(now)s, d.id, 'nfc_tap', jsonb_build_object('part', l.item_sku, "
-        "       'order_id', %(order)s::bigint, 'by', %(actor)s::text) "
+        "SELECT %(now)s + (row_number() OVER (PARTITION BY d.id ORDER BY l.item_sku) - 1) "
+        "       * interval '1 microsecond', d.id, 'nfc_tap', jsonb_build_object("
+        "       'part', l.item_sku, 'order_id', %(order)s::bigint, 'by', %(actor)s::text) "
         "FROM order_requests r JOIN offer_lines l ON l.offer_id = r.offer_id "
         "JOIN devices d ON d.instance_id = l.instance_id AND d.revoked_at IS NULL "
         "WHERE r.order_id = %(order)s ON CONFLICT DO NOTHING",

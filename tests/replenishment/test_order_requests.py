@@ -386,12 +386,14 @@ def test_a_points_offer_is_paid_with_points_and_given_back_if_cancelled(
 
 def test_a_service_visit_is_booked_done_and_starts_the_next_service_cycle(
         client: TestClient, settings: Settings, db: Conn) -> None:
-    customer, offer = _offer(db, kind="maintenance", skus=("SVC-DESCALE",), fulfilment="visit")
+    services = ("SVC-DESCALE", "SVC-FLOOR-CARE")  # two services in one visit
+    customer, offer = _offer(db, kind="maintenance", skus=services, fulfilment="visit")
     set_store_consent(db, customer, "SH-XUHUI", True)
     instance = db.execute("SELECT instance_id FROM offers WHERE id = %s", (offer,)).fetchone()[0]
-    db.execute("INSERT INTO offer_lines (offer_id, offer_kind, instance_id, item_sku, "
-               "cycle_start) VALUES (%s, 'maintenance', %s, 'SVC-DESCALE', now() - "
-               "interval '1 year')", (offer, instance))
+    for sku in services:
+        db.execute("INSERT INTO offer_lines (offer_id, offer_kind, instance_id, item_sku, "
+                   "cycle_start) VALUES (%s, 'maintenance', %s, %s, now() - "
+                   "interval '1 year')", (offer, instance, sku))
     installer = db.execute(
         "WITH c AS (INSERT INTO installer_companies (name) VALUES ('QuickFit') RETURNING id) "
         "INSERT INTO installers (company_id, name, store_id) SELECT id, 'Zhang', 'SH-XUHUI' "
@@ -416,8 +418,9 @@ def test_a_service_visit_is_booked_done_and_starts_the_next_service_cycle(
     # The visit counts as the technician's tap naming the service: its next cycle starts.
     device = db.execute("SELECT id FROM devices WHERE instance_id = %s", (instance,)).fetchone()
     taps = db.execute("SELECT data->>'part', data->>'order_id' FROM events "
-                      "WHERE device_id = %s AND kind = 'nfc_tap'", device).fetchall()
-    assert taps == [("SVC-DESCALE", str(order_id))]
+                      "WHERE device_id = %s AND kind = 'nfc_tap' ORDER BY time",
+                      device).fetchall()
+    assert taps == [("SVC-DESCALE", str(order_id)), ("SVC-FLOOR-CARE", str(order_id))]
     from replenishment.items import CycleEvent, applies, service_item
     descale = service_item("SVC-DESCALE", 12, 2000.0, "count")
     assert applies(CycleEvent(0.0, "nfc_tap", "SVC-DESCALE"), descale)
