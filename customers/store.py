@@ -107,6 +107,13 @@ def list_owned(conn: Conn, customer_id: int) -> list[ProductInstance]:
             "WHERE owner_id = %s ORDER BY id", (customer_id,)).fetchall()
 
 
+def home_store(conn: Conn, customer_id: int) -> str | None:
+    """The customer's home store, if they have one."""
+    row = conn.execute("SELECT home_store_id FROM customers WHERE id = %s",
+                       (customer_id,)).fetchone()
+    return str(row[0]) if row and row[0] is not None else None
+
+
 def locale_of(conn: Conn, customer_id: int | None) -> str:
     """The customer's locale ('zh-CN', 'en'); the default for no or an unknown customer."""
     if customer_id is None:

@@ -284,12 +284,6 @@ def stock(conn: Conn, skus: set[str], store_id: str | None) -> list[dict[str, An
             "ORDER BY distance_km NULLS LAST, s.id", (store_id, sorted(skus))).fetchall()
 
 
-def home_store(conn: Conn, customer_id: int) -> str | None:
-    row = conn.execute("SELECT home_store_id FROM customers WHERE id = %s",
-                       (customer_id,)).fetchone()
-    return row[0] if row else None
-
-
 # --- handoff codes ---
 
 def _hash(code: str) -> bytes:

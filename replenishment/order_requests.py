@@ -32,6 +32,7 @@ from typing import Any, Literal
 import requests
 from psycopg.rows import class_row
 
+from customers import store as customers
 from homeloop.db import Conn
 from homeloop.errors import Conflict, InvalidInput, NotFound
 from homeloop.settings import Settings
@@ -99,12 +100,6 @@ def _source(conn: Conn, skus: list[str], fulfilment: str,
                    missing=list(missing))
 
 
-def _home_store(conn: Conn, customer_id: int) -> str | None:
-    home = conn.execute("SELECT home_store_id FROM customers WHERE id = %s",
-                        (customer_id,)).fetchone()
-    return str(home[0]) if home and home[0] is not None else None
-
-
 def _physical_store(conn: Conn, store_id: str) -> None:
     if conn.execute("SELECT 1 FROM stores WHERE id = %s AND NOT online",
                     (store_id,)).fetchone() is None:
@@ -131,7 +126,7 @@ def accept(conn: Conn, settings: Settings, customer_id: int, offer_id: int, choi
         if choice.fulfilment not in (None, "visit"):
             raise InvalidInput("a service is a technician's visit, not a pickup or delivery")
         fulfilment, lead = "visit", settings.offer_service_lead_days
-        store_id = choice.store_id or offered_store or _home_store(conn, customer_id)
+        store_id = choice.store_id or offered_store or customers.home_store(conn, customer_id)
         if store_id is None:
             raise InvalidInput("say which store should send the technician")
         _physical_store(conn, store_id)
@@ -142,7 +137,7 @@ def accept(conn: Conn, settings: Settings, customer_id: int, offer_id: int, choi
         if fulfilment == "pickup":
             store_id = choice.store_id or (offered_store if offered == "pickup" else None)
             if store_id is None:
-                store_id = _home_store(conn, customer_id)
+                store_id = customers.home_store(conn, customer_id)
             if store_id is None:
                 raise InvalidInput("say which store to pick it up at")
         else:

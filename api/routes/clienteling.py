@@ -41,6 +41,7 @@ from clienteling.schemas import (
     TrailItem,
     ViewIn,
 )
+from customers import store as customers
 from homeloop.errors import InvalidInput
 from identity.privacy import get_purposes
 
@@ -118,7 +119,7 @@ def customer_recommendations(customer_id: int, principal: CurrentPrincipal, conn
     """Recommendations for the customer, each with its reason, only what can be had: here
     now first, then a nearby store (with the transfer time), then online (delivery date)."""
     ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
-    here = store_id or principal.store_id or _home_store(conn, customer_id)
+    here = store_id or principal.store_id or customers.home_store(conn, customer_id)
     return service.customer_recommendations(conn, customer_id, here, datetime.now(UTC).date(),
                                             limit)
 
@@ -300,7 +301,3 @@ def task_done(task_id: int, staff: StoreAssistant, conn: ConnDep) -> Response:
     return Response(status_code=204)
 
 
-def _home_store(conn: ConnDep, customer_id: int) -> str | None:
-    row = conn.execute("SELECT home_store_id FROM customers WHERE id = %s",
-                       (customer_id,)).fetchone()
-    return None if row is None else row[0]

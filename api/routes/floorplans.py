@@ -22,6 +22,7 @@ from api.auth import (
     ensure_may_act_for,
 )
 from api.deps import ConnDep, SettingsDep
+from customers import store as customers
 from floorplans import scenes, service, store
 from floorplans.schemas import (
     Bom,
@@ -284,7 +285,7 @@ def design_bom(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
     design = _readable_design(conn, principal, design_id)
     here = store_id or _store_of(principal)
     if here is None and principal.customer_id is not None:
-        here = store.home_store(conn, principal.customer_id)
+        here = customers.home_store(conn, principal.customer_id)
     return service.bill_of_materials(conn, design, here)
 
 
