@@ -33,16 +33,11 @@ def place_order(conn: Conn, customer_id: int, store_id: str, assistant: str | No
                                       for w, amount in zip(wanted, off, strict=True)])
     fulfil = store.choose_fulfilment(conn, store_id, priced)
     store.reserve(conn, fulfil, priced)
-    total = sum(p.unit_price_cents * p.quantity - p.discount_cents for p in priced)
-    order_id = store.insert_order(conn, customer_id, store_id, assistant, fulfil, total, now)
-    for n, line in enumerate(priced, start=1):
-        store.add_line(conn, order_id, n, line)
+    order_id = _insert(conn, customer_id, store_id, assistant, fulfil, priced, now)
     store.use_discounts(conn, order_id, [w.discount_id for w in wanted if w.discount_id])
-    store.add_event(conn, order_id, "placed", assistant or f"customer:{customer_id}", now,
-                    {"store_id": store_id, "fulfil_store_id": fulfil})
     points.award_new_categories(conn, customer_id, order_id, [p.category for p in priced], now)
-    profiles.mark_changed(conn, customer_id, now)
-    _announce(conn, store.get_order(conn, order_id), "placed", now)
+    _placed(conn, order_id, customer_id, assistant or f"customer:{customer_id}", now,
+            {"store_id": store_id, "fulfil_store_id": fulfil})
     return order_id
 
 
@@ -64,17 +59,32 @@ def place_offer_order(conn: Conn, customer_id: int, *, fulfilment: str, store_id
         priced = [replace(p, discount_cents=p.unit_price_cents * p.quantity) for p in priced]
     if fulfilment != "visit":
         store.reserve(conn, store_id, priced)
+    order_id = _insert(conn, customer_id, store_id, None, store_id, priced, now,
+                       fulfilment=fulfilment, points_spent=points_spent)
+    _placed(conn, order_id, customer_id, f"customer:{customer_id}", now,
+            {"store_id": store_id, "fulfilment": fulfilment,
+             **({"points_spent": points_spent} if points_spent else {})})
+    return order_id
+
+
+def _insert(conn: Conn, customer_id: int, store_id: str, assistant: str | None,
+            fulfil_store_id: str, priced: Sequence[store.Priced], now: datetime, *,
+            fulfilment: str = "delivery", points_spent: int = 0) -> int:
+    """The order row, its total and its lines; the new order's id."""
     total = sum(p.unit_price_cents * p.quantity - p.discount_cents for p in priced)
-    order_id = store.insert_order(conn, customer_id, store_id, None, store_id, total, now,
-                                  fulfilment=fulfilment, points_spent=points_spent)
+    order_id = store.insert_order(conn, customer_id, store_id, assistant, fulfil_store_id,
+                                  total, now, fulfilment=fulfilment, points_spent=points_spent)
     for n, line in enumerate(priced, start=1):
         store.add_line(conn, order_id, n, line)
-    store.add_event(conn, order_id, "placed", f"customer:{customer_id}", now,
-                    {"store_id": store_id, "fulfilment": fulfilment,
-                     **({"points_spent": points_spent} if points_spent else {})})
+    return order_id
+
+
+def _placed(conn: Conn, order_id: int, customer_id: int, actor: str, now: datetime,
+            data: dict[str, Any]) -> None:
+    """The order's first step, recorded and announced; the customer's profile to update."""
+    store.add_event(conn, order_id, "placed", actor, now, data)
     profiles.mark_changed(conn, customer_id, now)
     _announce(conn, store.get_order(conn, order_id), "placed", now)
-    return order_id
 
 
 def view(conn: Conn, order_id: int) -> Order:
