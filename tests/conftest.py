@@ -114,15 +114,17 @@ def db(settings: Settings) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
 
 def empty_tables(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
     """Every table but the seeded catalog's, emptied, its ids starting again at 1; the
-    catalog's stock as the seed has it (orders and accepted offers take stock). On
-    TimescaleDB the continuous aggregates are refreshed too, so that what they materialized
-    of the readings just truncated goes as well."""
+    catalog's stock as the seed has it (orders and accepted offers take stock). When there
+    were readings, the continuous aggregates are refreshed too (on TimescaleDB), so that
+    what they materialized of the readings just truncated goes as well."""
     tables = [r[0] for r in conn.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
         "AND tablename <> ALL(%s)", [list(CATALOG_TABLES)]).fetchall()]
+    had_readings = conn.execute("SELECT EXISTS (SELECT 1 FROM readings)").fetchone()
     conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     restock(conn)
-    refresh_rollups(conn)
+    if had_readings and had_readings[0]:
+        refresh_rollups(conn)
 
 
 def refresh_rollups(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
