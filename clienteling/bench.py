@@ -35,12 +35,13 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import psycopg
 
 from clienteling import catalog, recs_store, service
+from homeloop import clock
 from homeloop.benchdb import bench_settings, drop, recreate
 from homeloop.settings import Settings
 
@@ -263,7 +264,7 @@ SEARCHES: list[dict[str, Any]] = [
 def run_assist_bench(settings: Settings, *, keep: bool = False, calls: int = 300,
                      hit_customers: int = 2000, say: Callable[[str], None] = print) -> str:
     bench = bench_settings(settings, BENCH_DB)
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     total = time.perf_counter()
     say(f"assist bench: {CUSTOMERS:,} customers, {SKUS:,} SKUs, 50 stores, "
         f"{ORDERS * LINES_PER_ORDER:,} order lines; database {BENCH_DB}")

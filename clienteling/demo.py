@@ -13,9 +13,10 @@ Made once (the installer companies are the marker); the caller commits.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from clienteling import recs_store, service, store
+from homeloop import clock
 from homeloop.db import Conn
 from identity.privacy import set_store_consent
 from identity.staff import create_staff
@@ -40,7 +41,7 @@ def seed_clienteling(conn: Conn, owners: list[int]) -> int:
     ann_id = int(ann.removeprefix("staff:"))
     if conn.execute("SELECT 1 FROM installer_companies LIMIT 1").fetchone():
         return ann_id
-    now = datetime.now(UTC)
+    now = clock.now()
     for company, people in (("QuickFit Installations", ["Zhang Wei", "Chen Jing"]),
                             ("HomeCraft Services", ["Liu Yang"])):
         conn.execute("INSERT INTO installer_companies (name) VALUES (%s)", (company,))

@@ -20,6 +20,7 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
+from clienteling.store import store_today
 from homeloop.db import Conn
 from homeloop.errors import Conflict, Forbidden, InvalidInput, NotFound
 
@@ -59,7 +60,9 @@ def effect(kind: str, price: int, cost: int, amount: int, budget: int, used: int
 
 
 def month_of(now: datetime) -> date:
-    return now.date().replace(day=1)
+    """The budget month: the stores' month (at 03:00 on the 1st in Shanghai, UTC is still in
+    the month before)."""
+    return store_today(now).replace(day=1)
 
 
 def _facts(conn: Conn, assistant: str, sku: str, month: date) -> tuple[int, int, int, int]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import timedelta
 
 from clienteling.recommend import CATEGORY_COMPLEMENTS, Candidate
+from homeloop import clock
 from homeloop.db import Conn
 
 __all__ = ["SIMILAR_SEEDS", "candidates", "customer_seeds", "refresh_copurchase"]
@@ -22,8 +24,9 @@ def customer_seeds(conn: Conn, customer_id: int) -> tuple[list[str], list[str]]:
         "WHERE o.customer_id = %(c)s AND o.status <> 'cancelled') x "
         "GROUP BY sku ORDER BY max(at) DESC LIMIT 20", {"c": customer_id})]
     viewed = [str(r[0]) for r in conn.execute(
-        "SELECT sku FROM product_views WHERE customer_id = %s AND at > now() - interval '30 days' "
-        "GROUP BY sku ORDER BY max(at) DESC LIMIT 10", (customer_id,))]
+        "SELECT sku FROM product_views WHERE customer_id = %s AND at > %s "
+        "GROUP BY sku ORDER BY max(at) DESC LIMIT 10",
+        (customer_id, clock.now() - timedelta(days=30)))]
     return had, viewed
 
 

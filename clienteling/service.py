@@ -108,11 +108,10 @@ def similar_to(conn: Conn, sku: str, store_id: str | None, today: date,
 
 
 def trail(conn: Conn, customer_id: int, since: datetime, store_id: str | None, *,
-          with_similar: bool, today: date | None = None) -> list[TrailItem]:
+          with_similar: bool, today: date) -> list[TrailItem]:
     """The customer's in-store views since ``since``; with similar items that can be had
     (as of ``today``) for the customer's own "what I saw in store"."""
     items = []
-    today = today or datetime.now(since.tzinfo).date()
     for row in store.trail(conn, customer_id, since, store_id):
         similar = (similar_to(conn, row["sku"], row["store_id"], today) if with_similar else [])
         items.append(TrailItem(**row, similar=similar))

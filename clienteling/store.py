@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -306,10 +307,18 @@ def bound_customers(conn: Conn, assistant: str, store_id: str | None,
         ORDER BY b.bound_at DESC LIMIT 200""", {"a": assistant, "s": store_id, "today": today})
 
 
+# The stores' own day: a visit's trail, and "today" for delivery dates, begin at the stores'
+# midnight, not UTC's (8 hours apart: at 03:00 in Shanghai it is still yesterday in UTC).
+STORE_TIMEZONE = ZoneInfo("Asia/Shanghai")
+
+
 def today_start(now: datetime) -> datetime:
-    from zoneinfo import ZoneInfo
-    local = now.astimezone(ZoneInfo("Asia/Shanghai"))
+    local = now.astimezone(STORE_TIMEZONE)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def store_today(now: datetime) -> date:
+    return now.astimezone(STORE_TIMEZONE).date()
 
 
 def as_date(value: Any) -> date | None:

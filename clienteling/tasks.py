@@ -8,11 +8,11 @@ Each batch is its own transaction; a rerun recomputes the same tags.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from celery import shared_task
 
 from clienteling import recs_store, service, store, tasks_store
+from homeloop import clock
 from homeloop.db import connect
 from homeloop.settings import Settings
 
@@ -27,7 +27,7 @@ def run_tags(settings: Settings, batch: int = service.TAG_BATCH) -> int:
     done = 0
     with connect(settings) as conn:
         while ids := store.take_queue(conn, batch):
-            service.refresh_tags(conn, ids, datetime.now(UTC))
+            service.refresh_tags(conn, ids, clock.now())
             conn.commit()
             done += len(ids)
     return done
@@ -35,8 +35,8 @@ def run_tags(settings: Settings, batch: int = service.TAG_BATCH) -> int:
 
 def run_queue_everyone(settings: Settings) -> int:
     with connect(settings) as conn:
-        n = conn.execute("INSERT INTO tag_queue (customer_id, since) SELECT id, now() "
-                         "FROM customers ON CONFLICT DO NOTHING").rowcount
+        n = conn.execute("INSERT INTO tag_queue (customer_id, since) SELECT id, %s "
+                         "FROM customers ON CONFLICT DO NOTHING", (clock.now(),)).rowcount
         conn.commit()
     return n
 
@@ -67,7 +67,7 @@ def refresh_copurchase() -> int:
 
 def run_day_tasks(settings: Settings) -> int:
     with connect(settings) as conn:
-        n = tasks_store.open_day_tasks(conn, datetime.now(UTC))
+        n = tasks_store.open_day_tasks(conn, clock.now())
         conn.commit()
     return n
 

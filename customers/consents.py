@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput, NotFound
 
@@ -57,8 +58,8 @@ def set_consents(conn: Conn, customer_id: int, kinds: Mapping[str, bool], *,
                 "DO UPDATE SET granted = excluded.granted, updated_at = now()",
                 [(customer_id, k, channel, v) for k, v in sorted(kinds.items())])
     if opted_out is not None and opted_out != current.opted_out:
-        conn.execute("UPDATE customers SET opted_out_at = CASE WHEN %s THEN now() END "
-                     "WHERE id = %s", (opted_out, customer_id))
+        conn.execute("UPDATE customers SET opted_out_at = CASE WHEN %s THEN %s END "
+                     "WHERE id = %s", (opted_out, clock.now(), customer_id))
         changed[OPT_OUT_KIND] = not opted_out
     if changed:
         with conn.cursor() as cur:

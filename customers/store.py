@@ -8,6 +8,7 @@ from typing import Literal
 
 from psycopg.rows import class_row
 
+from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import Conflict, NotFound
 
@@ -72,8 +73,9 @@ def claim(conn: Conn, customer_id: int, *, tag_uid: str | None = None,
             raise Conflict("this product is already registered to another customer; "
                            "ask the store to transfer it if it changed hands")
         updated = cur.execute(
-            "UPDATE product_instances SET owner_id = %s, claimed_at = now() WHERE id = %s "
-            "RETURNING id, sku, tag_uid, owner_id, claimed_at", (customer_id, found.id)).fetchone()
+            "UPDATE product_instances SET owner_id = %s, claimed_at = %s WHERE id = %s "
+            "RETURNING id, sku, tag_uid, owner_id, claimed_at",
+            (customer_id, clock.now(), found.id)).fetchone()
     conn.execute("INSERT INTO ownership_changes (instance_id, from_owner, to_owner, via) "
                  "VALUES (%s, NULL, %s, %s)", (found.id, customer_id, via))
     assert updated is not None
@@ -90,9 +92,9 @@ def transfer(conn: Conn, instance_id: int,
     with conn.cursor(row_factory=class_row(ProductInstance)) as cur:
         updated = cur.execute(
             "UPDATE product_instances SET owner_id = %s, "
-            "claimed_at = CASE WHEN %s::bigint IS NULL THEN NULL ELSE now() END WHERE id = %s "
+            "claimed_at = CASE WHEN %s::bigint IS NULL THEN NULL ELSE %s END WHERE id = %s "
             "RETURNING id, sku, tag_uid, owner_id, claimed_at",
-            (to_customer, to_customer, instance_id)).fetchone()
+            (to_customer, to_customer, clock.now(), instance_id)).fetchone()
     conn.execute("INSERT INTO ownership_changes (instance_id, from_owner, to_owner, via) "
                  "VALUES (%s, %s, %s, 'staff_transfer')",
                  (instance_id, current.owner_id, to_customer))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from homeloop import clock
 from homeloop.db import Conn, has_timescaledb
 
 
@@ -13,6 +16,6 @@ def enforce(conn: Conn, raw_retention_days: int) -> int:
     """
     if has_timescaledb(conn):
         return 0
-    cur = conn.execute("DELETE FROM readings WHERE time < now() - make_interval(days => %s)",
-                       (raw_retention_days,))
+    cur = conn.execute("DELETE FROM readings WHERE time < %s",
+                       (clock.now() - timedelta(days=raw_retention_days),))
     return cur.rowcount

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from psycopg.rows import class_row
 
+from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, Unauthorized
 from homeloop.settings import Settings
@@ -69,10 +70,11 @@ def get_kiosk(conn: Conn, kiosk_id: int) -> Kiosk:
 
 def revoke_kiosk(conn: Conn, kiosk_id: int) -> Kiosk:
     """Revoke a kiosk: its sessions stop at their next request, its grants end now."""
-    conn.execute("UPDATE kiosks SET revoked_at = coalesce(revoked_at, now()) WHERE id = %s",
-                 (kiosk_id,))
-    conn.execute("UPDATE kiosk_grants SET ended_at = now() WHERE kiosk_id = %s "
-                 "AND ended_at IS NULL", (kiosk_id,))
+    now = clock.now()
+    conn.execute("UPDATE kiosks SET revoked_at = coalesce(revoked_at, %s) WHERE id = %s",
+                 (now, kiosk_id))
+    conn.execute("UPDATE kiosk_grants SET ended_at = %s WHERE kiosk_id = %s "
+                 "AND ended_at IS NULL", (now, kiosk_id))
     return get_kiosk(conn, kiosk_id)
 
 
@@ -89,22 +91,25 @@ def create_handoff(conn: Conn, settings: Settings, kiosk_id: int) -> tuple[str, 
     code = secrets.token_urlsafe(16)
     row = conn.execute(
         "INSERT INTO kiosk_handoffs (code_hash, kiosk_id, expires_at) "
-        "VALUES (%s, %s, now() + make_interval(secs => %s)) RETURNING expires_at",
-        (secret_hash(settings, code), kiosk_id, settings.handoff_code_minutes * 60)).fetchone()
+        "VALUES (%s, %s, %s) RETURNING expires_at",
+        (secret_hash(settings, code), kiosk_id,
+         clock.now() + timedelta(minutes=settings.handoff_code_minutes))).fetchone()
     assert row is not None
     return code, row[0]
 
 
 def _grant(conn: Conn, settings: Settings, kiosk_id: int, customer_id: int, via: str,
            by: str) -> Grant:
-    conn.execute("UPDATE kiosk_grants SET ended_at = now() WHERE kiosk_id = %s "
-                 "AND customer_id = %s AND ended_at IS NULL", (kiosk_id, customer_id))
+    now = clock.now()
+    conn.execute("UPDATE kiosk_grants SET ended_at = %s WHERE kiosk_id = %s "
+                 "AND customer_id = %s AND ended_at IS NULL", (now, kiosk_id, customer_id))
     with conn.cursor(row_factory=class_row(Grant)) as cur:
         grant = cur.execute(
             "INSERT INTO kiosk_grants (kiosk_id, customer_id, via, granted_by, expires_at) "
-            "VALUES (%s, %s, %s, %s, now() + make_interval(secs => %s)) "
+            "VALUES (%s, %s, %s, %s, %s) "
             "RETURNING id, kiosk_id, customer_id, via, expires_at",
-            (kiosk_id, customer_id, via, by, settings.kiosk_grant_minutes * 60)).fetchone()
+            (kiosk_id, customer_id, via, by,
+             now + timedelta(minutes=settings.kiosk_grant_minutes))).fetchone()
     assert grant is not None
     return grant
 
@@ -112,10 +117,11 @@ def _grant(conn: Conn, settings: Settings, kiosk_id: int, customer_id: int, via:
 def claim_handoff(conn: Conn, settings: Settings, code: str, customer_id: int) -> Grant:
     """The customer scanned a kiosk's code: single use, and only before it expires."""
     row = conn.execute(
-        "UPDATE kiosk_handoffs SET claimed_by = %s, claimed_at = now() "
-        "WHERE code_hash = %s AND claimed_at IS NULL "
-        "RETURNING kiosk_id, expires_at > now()",
-        (customer_id, secret_hash(settings, code))).fetchone()
+        "UPDATE kiosk_handoffs SET claimed_by = %(customer)s, claimed_at = %(now)s "
+        "WHERE code_hash = %(code)s AND claimed_at IS NULL "
+        "RETURNING kiosk_id, expires_at > %(now)s",
+        {"customer": customer_id, "code": secret_hash(settings, code),
+         "now": clock.now()}).fetchone()
     if row is None:
         used = conn.execute("SELECT 1 FROM kiosk_handoffs WHERE code_hash = %s",
                             (secret_hash(settings, code),)).fetchone()
@@ -148,7 +154,8 @@ def grant_by_assistant(conn: Conn, settings: Settings, kiosk_id: int, customer_i
 def active_grant(conn: Conn, kiosk_id: int, customer_id: int) -> bool:
     return conn.execute(
         "SELECT 1 FROM kiosk_grants WHERE kiosk_id = %s AND customer_id = %s "
-        "AND ended_at IS NULL AND expires_at > now()", (kiosk_id, customer_id)).fetchone() \
+        "AND ended_at IS NULL AND expires_at > %s", (kiosk_id, customer_id, clock.now())
+    ).fetchone() \
         is not None
 
 
@@ -156,17 +163,17 @@ def grants_of_kiosk(conn: Conn, kiosk_id: int) -> list[Grant]:
     with conn.cursor(row_factory=class_row(Grant)) as cur:
         return cur.execute(
             "SELECT id, kiosk_id, customer_id, via, expires_at FROM kiosk_grants "
-            "WHERE kiosk_id = %s AND ended_at IS NULL AND expires_at > now() ORDER BY id",
-            (kiosk_id,)).fetchall()
+            "WHERE kiosk_id = %s AND ended_at IS NULL AND expires_at > %s ORDER BY id",
+            (kiosk_id, clock.now())).fetchall()
 
 
 def end_grant(conn: Conn, grant_id: int, *, customer_id: int | None = None,
               kiosk_id: int | None = None) -> None:
     """End a grant early: the customer's own, or the kiosk's own (sign out)."""
     done = conn.execute(
-        "UPDATE kiosk_grants SET ended_at = now() WHERE id = %s AND ended_at IS NULL "
+        "UPDATE kiosk_grants SET ended_at = %s WHERE id = %s AND ended_at IS NULL "
         "AND (%s::bigint IS NULL OR customer_id = %s) AND (%s::bigint IS NULL OR kiosk_id = %s)",
-        (grant_id, customer_id, customer_id, kiosk_id, kiosk_id)).rowcount
+        (clock.now(), grant_id, customer_id, customer_id, kiosk_id, kiosk_id)).rowcount
     if not done:
         raise NotFound(f"no open grant {grant_id}")
 

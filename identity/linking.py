@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
+from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import Gone, InvalidInput, NotFound
 from homeloop.settings import Settings
@@ -55,13 +57,14 @@ def link_identity(conn: Conn, settings: Settings, customer_id: int, kind: Kind, 
 def start_phone_link(conn: Conn, settings: Settings, customer_id: int, phone: str) -> str:
     """A new code for ``phone``; earlier codes for it stop working."""
     phone_key = identity_hash(settings, "phone", phone)
-    conn.execute("UPDATE phone_codes SET used_at = now() WHERE customer_id = %s "
-                 "AND phone_hash = %s AND used_at IS NULL", (customer_id, phone_key))
+    now = clock.now()
+    conn.execute("UPDATE phone_codes SET used_at = %s WHERE customer_id = %s "
+                 "AND phone_hash = %s AND used_at IS NULL", (now, customer_id, phone_key))
     code = f"{secrets.randbelow(1_000_000):06d}"
     conn.execute("INSERT INTO phone_codes (customer_id, phone_hash, code_hash, expires_at) "
-                 "VALUES (%s, %s, %s, now() + make_interval(secs => %s))",
+                 "VALUES (%s, %s, %s, %s)",
                  (customer_id, phone_key, secret_hash(settings, f"{phone_key.hex()}:{code}"),
-                  settings.phone_code_minutes * 60))
+                  now + timedelta(minutes=settings.phone_code_minutes)))
     return code
 
 
@@ -70,9 +73,9 @@ def verify_phone_link(conn: Conn, settings: Settings, customer_id: int, phone: s
     """Check the code and link the phone. A wrong code counts an attempt (commit it!)."""
     phone_key = identity_hash(settings, "phone", phone)
     row = conn.execute(
-        "SELECT id, code_hash, expires_at > now(), attempts FROM phone_codes "
+        "SELECT id, code_hash, expires_at > %s, attempts FROM phone_codes "
         "WHERE customer_id = %s AND phone_hash = %s AND used_at IS NULL "
-        "ORDER BY id DESC LIMIT 1 FOR UPDATE", (customer_id, phone_key)).fetchone()
+        "ORDER BY id DESC LIMIT 1 FOR UPDATE", (clock.now(), customer_id, phone_key)).fetchone()
     if row is None:
         raise NotFound("no code was sent to this number: ask for one first")
     code_id, code_hash, live, attempts = int(row[0]), bytes(row[1]), bool(row[2]), int(row[3])
@@ -83,7 +86,7 @@ def verify_phone_link(conn: Conn, settings: Settings, customer_id: int, phone: s
         conn.execute("UPDATE phone_codes SET attempts = attempts + 1 WHERE id = %s", (code_id,))
         left = settings.phone_code_attempts - attempts - 1
         raise InvalidInput(f"wrong code; {left} tries left", tries_left=left)
-    conn.execute("UPDATE phone_codes SET used_at = now() WHERE id = %s", (code_id,))
+    conn.execute("UPDATE phone_codes SET used_at = %s WHERE id = %s", (clock.now(), code_id))
     return link_identity(conn, settings, customer_id, "phone", phone, proof="sms_code",
                          by=f"customer:{customer_id}")
 

@@ -42,12 +42,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import psycopg
 
+from homeloop import clock
 from homeloop.benchdb import bench_settings, drop, recreate
 from homeloop.settings import Settings
 from replenishment import offers, offers_store
@@ -333,7 +334,7 @@ def run_offers_bench(settings: Settings, instances: int, *, keep: bool = False,
     """Build the bench database, evaluate twice, print the figures; returns the last line."""
     bench = bench_settings(settings, BENCH_DB)
     rules = offers.OfferRules.from_settings(bench)
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     total = time.perf_counter()
     say(f"offers bench: {instances:,} instances, about {instances // 3:,} customers, "
         f"database {BENCH_DB}, now {now.isoformat()}")

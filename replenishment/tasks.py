@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from celery.signals import worker_process_shutdown
 
+from homeloop import clock
 from homeloop.db import connect
 from homeloop.settings import Settings
 from notifications.fcm import FcmSender, open_sender
@@ -62,7 +63,7 @@ def run_all(settings: Settings, *, batch_size: int = service.BATCH_SIZE) -> RunR
     with connect(settings) as conn:
         after = 0
         while ids := store.claimed_instance_ids(conn, after=after, limit=batch_size):
-            forecasts += service.forecast_instances(conn, ids, datetime.now(UTC))
+            forecasts += service.forecast_instances(conn, ids, clock.now())
             conn.commit()
             products += len(ids)
             after = ids[-1]
@@ -78,7 +79,7 @@ def run_changed(settings: Settings, now: datetime | None = None,
     NFC tap on a new filter shows in the forecast (and marks its order fitted) within a
     minute instead of at the next hourly run. The window overlaps the next run's: forecasts
     are upserts, so seeing an event twice changes nothing."""
-    at = now or datetime.now(UTC)
+    at = now or clock.now()
     with connect(settings) as conn:
         ids = store.changed_instance_ids(conn, at - window)
         forecasts = service.forecast_instances(conn, ids, at) if ids else 0
@@ -100,7 +101,7 @@ def forecast_all() -> dict[str, int]:
 def run_offers(settings: Settings, now: datetime | None = None) -> offers.EvaluateResult:
     """Evaluate offers now, in one transaction; what the task and the CLI run."""
     with connect(settings) as conn, conn.transaction():
-        return offers.evaluate(conn, now or datetime.now(UTC),
+        return offers.evaluate(conn, now or clock.now(),
                                offers.OfferRules.from_settings(settings))
 
 
@@ -118,7 +119,7 @@ class PushRun:
 def run_pushes(settings: Settings, sender: outbox.Sender | None,
                now: datetime | None = None) -> PushRun:
     """Fill the outbox, then send one batch; what the task and the CLI run."""
-    at = now or datetime.now(UTC)
+    at = now or clock.now()
     with connect(settings) as conn:
         with conn.transaction():
             queued = outbox.enqueue(conn, at)
@@ -159,7 +160,7 @@ def run_quality_scan(settings: Settings,
                      now: datetime | None = None) -> quality_store.ScanResult:
     """The daily fleet quality scan, in one transaction; what the task and the CLI run."""
     with connect(settings) as conn, conn.transaction():
-        return quality_store.scan(conn, now or datetime.now(UTC),
+        return quality_store.scan(conn, now or clock.now(),
                                   service_lead_days=settings.offer_service_lead_days,
                                   weekly_cap=settings.offer_weekly_cap)
 
@@ -173,7 +174,7 @@ def run_order_requests(settings: Settings,
                        now: datetime | None = None) -> order_requests.DeliverResult:
     """Post one batch of due order requests; what the task runs."""
     with connect(settings) as conn, conn.transaction():
-        return order_requests.deliver(conn, settings, now or datetime.now(UTC))
+        return order_requests.deliver(conn, settings, now or clock.now())
 
 
 @shared_task(name="replenishment.send_order_requests")

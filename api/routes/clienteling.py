@@ -7,7 +7,7 @@ consent for the assistant's store; written to the access audit)."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
@@ -42,6 +42,7 @@ from clienteling.schemas import (
     ViewIn,
 )
 from customers import store as customers
+from homeloop import clock
 from homeloop.errors import InvalidInput
 from identity.privacy import get_purposes
 
@@ -58,7 +59,7 @@ def customer_profile(customer_id: int, principal: CurrentPrincipal, conn: ConnDe
     membership, behaviour), home facts, owned products with their state, tags and notes.
     Only with the customer's consent for the caller's store; every read is audited."""
     ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
-    return service.profile(conn, customer_id, datetime.now(UTC))
+    return service.profile(conn, customer_id, clock.now())
 
 
 @router.put("/staff/customers/{customer_id}/home", response_model=Profile,
@@ -67,7 +68,7 @@ def set_home_facts(customer_id: int, body: HomeFacts, principal: CurrentPrincipa
                    conn: ConnDep) -> Profile:
     """Record home and demographic facts (only the fields sent change)."""
     ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
-    now = datetime.now(UTC)
+    now = clock.now()
     store.upsert_profile(conn, customer_id, body.model_dump(exclude_unset=True), now)
     store.mark_changed(conn, customer_id, now)
     return service.profile(conn, customer_id, now)
@@ -80,7 +81,7 @@ def add_note(customer_id: int, body: NoteIn, staff: StoreAssistant,
     """An assistant's note on the customer."""
     ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
     return store.add_note(conn, customer_id, staff.actor, staff.store_id, body.body,
-                          datetime.now(UTC))
+                          clock.now())
 
 
 @router.post("/staff/customers/{customer_id}/tags", status_code=status.HTTP_204_NO_CONTENT,
@@ -88,7 +89,7 @@ def add_note(customer_id: int, body: NoteIn, staff: StoreAssistant,
 def add_tag(customer_id: int, body: TagIn, staff: StoreAssistant, conn: ConnDep) -> Response:
     """A manual tag (rule tags are computed, never typed)."""
     ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
-    store.set_manual_tag(conn, customer_id, body.tag, staff.actor, datetime.now(UTC))
+    store.set_manual_tag(conn, customer_id, body.tag, staff.actor, clock.now())
     return Response(status_code=204)
 
 
@@ -105,9 +106,9 @@ def remove_tag(customer_id: int, tag: str, staff: StoreAssistant, conn: ConnDep)
 def customer_trail(customer_id: int, staff: StoreAssistant, conn: ConnDep) -> list[TrailItem]:
     """What the customer looked at in the assistant's store today."""
     ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
-    now = datetime.now(UTC)
+    now = clock.now()
     return service.trail(conn, customer_id, store.today_start(now), staff.store_id,
-                         with_similar=False)
+                         with_similar=False, today=store.store_today(now))
 
 
 @router.get("/staff/customers/{customer_id}/recommendations",
@@ -120,7 +121,7 @@ def customer_recommendations(customer_id: int, principal: CurrentPrincipal, conn
     now first, then a nearby store (with the transfer time), then online (delivery date)."""
     ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
     here = store_id or principal.store_id or customers.home_store(conn, customer_id)
-    return service.customer_recommendations(conn, customer_id, here, datetime.now(UTC).date(),
+    return service.customer_recommendations(conn, customer_id, here, store.store_today(clock.now()),
                                             limit)
 
 
@@ -135,7 +136,7 @@ def cart_recommendations(body: CartIn, principal: CurrentPrincipal,
                          conn: ConnDep) -> list[Recommendation]:
     """Recommendations for a cart (anyone signed in), ranked by what can be had."""
     here = body.store_id or principal.store_id
-    return service.recommend_for(conn, body.skus, body.skus, here, datetime.now(UTC).date(),
+    return service.recommend_for(conn, body.skus, body.skus, here, store.store_today(clock.now()),
                                  body.limit)
 
 
@@ -174,7 +175,7 @@ def search(conn: ConnDep, customer: OptionalCustomer,
         filters = {k: v for k, v in asdict(query).items()
                    if k not in ("q", "limit") and v is not None}
         store.record_search(conn, customer, q, filters, int(found["total"]), store_id,
-                            datetime.now(UTC))
+                            clock.now())
     return SearchResult(**found)
 
 
@@ -188,7 +189,7 @@ def my_cart(customer: CurrentCustomer, conn: ConnDep) -> Cart:
 def set_my_cart(body: CartBody, customer: CurrentCustomer, conn: ConnDep) -> Cart:
     """Replace the cart's items (the app and the kiosk keep it in step); empty it with []."""
     items = [i.model_dump() for i in body.items]
-    return Cart(**store.save_cart(conn, customer, items, body.store_id, datetime.now(UTC)))
+    return Cart(**store.save_cart(conn, customer, items, body.store_id, clock.now()))
 
 
 @router.post("/views", status_code=status.HTTP_201_CREATED,
@@ -197,13 +198,13 @@ def record_view(body: ViewIn, conn: ConnDep) -> dict[str, int]:
     """A product's QR scanned (its page and AR view opened), anonymously: the app's session
     id; joined to the customer when they sign in (``POST /v1/me/views/join``)."""
     return {"id": store.add_view(conn, body.session_id, None, body.sku, body.store_id,
-                                 datetime.now(UTC))}
+                                 clock.now())}
 
 
 @router.post("/me/views", status_code=status.HTTP_201_CREATED)
 def record_my_view(body: ViewIn, customer: CurrentCustomer, conn: ConnDep) -> dict[str, int]:
     """A product's QR scanned by a signed-in customer."""
-    now = datetime.now(UTC)
+    now = clock.now()
     view_id = store.add_view(conn, body.session_id, customer, body.sku, body.store_id, now)
     store.mark_changed(conn, customer, now)
     return {"id": view_id}
@@ -218,7 +219,7 @@ def join_views(body: JoinIn, customer: CurrentCustomer, conn: ConnDep) -> dict[s
     """The customer signed in: the session's anonymous views become theirs."""
     joined = store.join_session(conn, body.session_id, customer)
     if joined:
-        store.mark_changed(conn, customer, datetime.now(UTC))
+        store.mark_changed(conn, customer, clock.now())
     return {"joined": joined}
 
 
@@ -226,8 +227,9 @@ def join_views(body: JoinIn, customer: CurrentCustomer, conn: ConnDep) -> dict[s
 def my_store_trail(customer: CurrentCustomer, conn: ConnDep,
                    days: Annotated[int, Query(ge=1, le=90)] = 7) -> list[TrailItem]:
     """What I saw in store, with similar items that can be had."""
-    since = datetime.now(UTC) - timedelta(days=days)
-    return service.trail(conn, customer, since, None, with_similar=True)
+    now = clock.now()
+    return service.trail(conn, customer, now - timedelta(days=days), None, with_similar=True,
+                         today=store.store_today(now))
 
 
 @router.post("/me/assistant", status_code=status.HTTP_204_NO_CONTENT)
@@ -240,7 +242,7 @@ def bind_assistant(body: BindIn, customer: CurrentCustomer, conn: ConnDep) -> Re
                          (staff_id, body.store_id)).fetchone()
     if found is None:
         raise InvalidInput("that QR code names no assistant of this store")
-    store.bind(conn, customer, body.store_id, f"staff:{staff_id}", datetime.now(UTC))
+    store.bind(conn, customer, body.store_id, f"staff:{staff_id}", clock.now())
     return Response(status_code=204)
 
 
@@ -261,7 +263,7 @@ def propose_discount(body: DiscountIn, staff: StoreAssistant, conn: ConnDep) -> 
     discount_id, state, eff = discounts.propose(
         conn, assistant=staff.actor, store_id=staff.store_id, customer_id=body.customer_id,
         sku=body.sku, kind=body.kind, amount=body.amount_cents, dry_run=body.dry_run,
-        now=datetime.now(UTC))
+        now=clock.now())
     return DiscountOut(id=discount_id, status=state, **asdict(eff))
 
 
@@ -276,28 +278,28 @@ def decide_discount(discount_id: int, body: DecisionIn, manager: StoreManager,
                     conn: ConnDep) -> dict[str, Any]:
     """The store's manager (or an admin) approves or rejects a discount beyond the
     assistant's budget."""
-    return discounts.decide(conn, discount_id, manager.actor, body.approve, datetime.now(UTC),
+    return discounts.decide(conn, discount_id, manager.actor, body.approve, clock.now(),
                             store_id=None if manager.role == "admin" else manager.store_id)
 
 
 @router.get("/staff/day", response_model=Day)
 def assistant_day(staff: StoreAssistant, conn: ConnDep) -> Day:
     """The assistant's day: open tasks, the customers bound to them, news of their orders."""
-    return service.assistant_day(conn, staff.actor, staff.store_id, datetime.now(UTC))
+    return service.assistant_day(conn, staff.actor, staff.store_id, clock.now())
 
 
 @router.post("/staff/inbox/{item_id}/read", status_code=status.HTTP_204_NO_CONTENT,
              responses={404: {"description": "No such item in the caller's inbox"}})
 def inbox_read(item_id: int, staff: StoreAssistant, conn: ConnDep) -> Response:
     """The assistant has read this news of an order; it leaves their day."""
-    tasks_store.mark_read(conn, item_id, staff.actor, datetime.now(UTC))
+    tasks_store.mark_read(conn, item_id, staff.actor, clock.now())
     return Response(status_code=204)
 
 
 @router.post("/staff/tasks/{task_id}/done", status_code=status.HTTP_204_NO_CONTENT,
              responses={404: {"description": "No such task in this store"}})
 def task_done(task_id: int, staff: StoreAssistant, conn: ConnDep) -> Response:
-    tasks_store.close_task(conn, task_id, staff.store_id, datetime.now(UTC))
+    tasks_store.close_task(conn, task_id, staff.store_id, clock.now())
     return Response(status_code=204)
 
 

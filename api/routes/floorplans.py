@@ -8,7 +8,6 @@ in a path; a design no customer owns yet is held by the store whose kiosk starte
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
@@ -39,6 +38,7 @@ from floorplans.schemas import (
     LayoutBody,
     PlanInfo,
 )
+from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import Forbidden, NotFound
 
@@ -299,7 +299,7 @@ def start_handoff(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
     design = _readable_design(conn, principal, design_id)
     link = str(request.base_url) + "v1/handoffs/"
     return service.start_handoff(conn, design, store_id=_store_of(principal),
-                                 kiosk_id=principal.kiosk_id, now=datetime.now(UTC),
+                                 kiosk_id=principal.kiosk_id, now=clock.now(),
                                  link=link)
 
 
@@ -312,7 +312,7 @@ def handoff_page(code: str, conn: ConnDep) -> HTMLResponse:
     """What a phone's camera opens from the kiosk's QR code: a page (zh-CN and en) that opens
     the app, which claims the code once the customer is signed in, or shows the code to type
     in. It tells nothing about the design and claims nothing."""
-    status_code, page = service.handoff_page(conn, code, datetime.now(UTC))
+    status_code, page = service.handoff_page(conn, code, clock.now())
     return HTMLResponse(page, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
@@ -322,7 +322,7 @@ def handoff_page(code: str, conn: ConnDep) -> HTMLResponse:
 def claim_handoff(code: str, customer: CurrentCustomer, conn: ConnDep,
                   response: Response) -> Design:
     """The app scanned the kiosk's code: the design (and its plan) joins this account."""
-    return _design(service.claim_handoff(conn, code, customer, datetime.now(UTC)), response)
+    return _design(service.claim_handoff(conn, code, customer, clock.now()), response)
 
 
 # --- scenes ---

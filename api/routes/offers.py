@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
 
 from fastapi import APIRouter, Response
 
@@ -12,6 +11,7 @@ from api.auth import CurrentCustomer
 from api.deps import ConnDep, SettingsDep
 from customers import consents
 from customers import store as customers
+from homeloop import clock
 from notifications import tokens
 from replenishment import offers, order_requests, outbox
 
@@ -41,7 +41,7 @@ def my_offers(customer: CurrentCustomer, conn: ConnDep) -> list[schemas.Offer]:
 def dismiss_offer(offer_id: int, customer: CurrentCustomer, conn: ConnDep) -> schemas.Offer:
     """Dismiss an offer; it is not offered again for this consumable's cycle."""
     locale = customers.locale_of(conn, customer)
-    return _offer(offers.dismiss(conn, customer, offer_id, datetime.now(UTC), locale))
+    return _offer(offers.dismiss(conn, customer, offer_id, clock.now(), locale))
 
 
 @router.post("/offers/{offer_id}/open", response_model=schemas.Offer,
@@ -50,7 +50,7 @@ def dismiss_offer(offer_id: int, customer: CurrentCustomer, conn: ConnDep) -> sc
 def open_offer(offer_id: int, customer: CurrentCustomer, conn: ConnDep) -> schemas.Offer:
     """The customer tapped the offer's notification; opening it again changes nothing."""
     locale = customers.locale_of(conn, customer)
-    return _offer(offers.open_offer(conn, customer, offer_id, datetime.now(UTC), locale))
+    return _offer(offers.open_offer(conn, customer, offer_id, clock.now(), locale))
 
 
 @router.post("/offers/{offer_id}/accept", response_model=schemas.AcceptedOffer,
@@ -66,7 +66,7 @@ def accept_offer(offer_id: int, body: schemas.AcceptOffer, customer: CurrentCust
     order system within half a minute; accepting again returns the same request."""
     request = order_requests.accept(conn, settings, customer, offer_id,
                                     order_requests.Choice(body.fulfilment, body.store_id),
-                                    datetime.now(UTC))
+                                    clock.now())
     locale = customers.locale_of(conn, customer)
     view = next(v for v in offers.my_offers(conn, customer, locale) if v.offer.id == offer_id)
     return schemas.AcceptedOffer(offer=_offer(view),
@@ -89,7 +89,7 @@ def register_push_token(body: schemas.PushTokenRequest, customer: CurrentCustome
     Pushes that waited for a token are queued again.
     """
     found = outbox.register_push_token(conn, customer, body.token, body.platform,
-                                       datetime.now(UTC))
+                                       clock.now())
     return schemas.PushToken.model_validate(asdict(found))
 
 

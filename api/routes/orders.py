@@ -3,13 +3,13 @@ delivery slots, installation and its rating, installers' reputation."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, status
 
 from api.auth import CurrentCustomer, CurrentPrincipal, StoreAssistant, ensure_may_act_for
 from api.deps import ConnDep
+from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput
 from orders import service, store
@@ -45,7 +45,7 @@ def place_order(body: NewOrder, staff: StoreAssistant, conn: ConnDep) -> Order:
     if staff.store_id is None:
         raise InvalidInput("an order is sold at a store: only a store's assistant places one")
     order_id = service.place_order(conn, body.customer_id, staff.store_id, staff.actor,
-                                   body.lines, datetime.now(UTC))
+                                   body.lines, clock.now())
     return service.view(conn, order_id)
 
 
@@ -69,7 +69,7 @@ def advance_order(order_id: int, body: StepIn, staff: StoreAssistant, conn: Conn
     installation booked, installed, closed, cancelled); the customer is told by push, the
     assistant who sold it in their inbox."""
     _order_for(conn, staff, order_id)
-    return service.advance(conn, order_id, body.status, staff.actor, datetime.now(UTC),
+    return service.advance(conn, order_id, body.status, staff.actor, clock.now(),
                            shipped_from=body.store_id, installer_id=body.installer_id,
                            install_at=body.install_at)
 
@@ -79,7 +79,7 @@ def advance_order(order_id: int, body: StepIn, staff: StoreAssistant, conn: Conn
 def delivery_slots(order_id: int, principal: CurrentPrincipal, conn: ConnDep) -> list[Slot]:
     """Delivery windows with room left (none for an order its store fulfils)."""
     _order_for(conn, principal, order_id)
-    return service.delivery_slots(conn, order_id, datetime.now(UTC))
+    return service.delivery_slots(conn, order_id, clock.now())
 
 
 @router.put("/orders/{order_id}/delivery-slot", response_model=Order,
@@ -87,7 +87,7 @@ def delivery_slots(order_id: int, principal: CurrentPrincipal, conn: ConnDep) ->
 def book_slot(order_id: int, body: SlotIn, principal: CurrentPrincipal, conn: ConnDep) -> Order:
     """Book or move the order's delivery window (before it is out for delivery)."""
     _order_for(conn, principal, order_id)
-    return service.book_slot(conn, order_id, body.starts_at, principal.actor, datetime.now(UTC))
+    return service.book_slot(conn, order_id, body.starts_at, principal.actor, clock.now())
 
 
 @router.post("/me/orders/{order_id}/rating", status_code=status.HTTP_201_CREATED,
@@ -98,7 +98,7 @@ def rate_installation(order_id: int, body: RatingIn, customer: CurrentCustomer,
     """Rate the installation (stars and a checklist of problems); a low rating opens a
     follow-up task for the store's assistant."""
     return service.rate_installation(conn, customer, order_id, body.stars, body.problems,
-                                     body.comment, datetime.now(UTC))
+                                     body.comment, clock.now())
 
 
 @router.get("/staff/installers", response_model=list[Installer])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -14,6 +14,7 @@ from api.deps import ConnDep, ReadableProduct
 from customers import store as customers
 from device_gateway.payloads import METRICS
 from device_gateway.timeline import Bucket, read_timeline
+from homeloop import clock
 from replenishment.views import product_forecasts
 
 router = APIRouter(tags=["products"])
@@ -55,7 +56,7 @@ def timeline(
 
     Only the product's owner and staff may read it; anyone else gets 404.
     """
-    end = end or datetime.now(UTC)
+    end = end or clock.now()
     start = start or end - DEFAULT_SPAN[bucket]
     found = read_timeline(conn, product.id, metric=metric, start=start, end=end, bucket=bucket)
     return schemas.Timeline.model_validate(asdict(found))

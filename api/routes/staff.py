@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -13,6 +13,7 @@ from api.auth import FleetOperator, StaffUser, StoreAssistant, ensure_may_act_fo
 from api.deps import ConnDep, PoolDep, SettingsDep
 from customers import store as customers
 from device_gateway import provisioning
+from homeloop import clock
 from homeloop.db import transaction
 from replenishment import offers_store, quality_store
 
@@ -86,5 +87,5 @@ def offer_stats(staff: StaffUser, conn: ConnDep,
                 days: Annotated[int, Query(ge=1, le=365)] = 30) -> list[schemas.OfferStats]:
     """Offers decided in the last ``days`` days per kind: where they ended, why any were
     suppressed, and how many of those shown were accepted (no customer data)."""
-    since = datetime.now(UTC) - timedelta(days=days)
+    since = clock.now() - timedelta(days=days)
     return [schemas.OfferStats(**asdict(k)) for k in offers_store.stats(conn, since)]
