@@ -35,8 +35,9 @@ check: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# --instants: the time-sensitive tests run again at each fixed instant of tests/clock.py.
 test: services check
-	$(BIN)/pytest
+	$(BIN)/pytest --instants
 
 demo: services
 	$(HOMELOOP) demo

@@ -26,15 +26,17 @@ import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 import redis
+import time_machine
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from catalog.seed import restock, seed
 from device_gateway.provisioning import Credentials, provision, sync_broker
-from homeloop import migrate, services
+from homeloop import clock, migrate, services
 from homeloop.db import has_timescaledb
 from homeloop.settings import PROJECT_ROOT, Settings
+from tests.clock import DEFAULT, INSTANTS
 
 T = TypeVar("T")
 # HOMELOOP_TEST_SLOT=n gives a test run its own database, broker port, Redis db and state
@@ -49,6 +51,37 @@ CATALOG_TABLES = ("alembic_version", "skus", "stores", "inventory", "sku_consuma
                   "sku_services", "offer_kinds", "sku_related")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--instants", action="store_true",
+                     help="run the tests marked clock at every instant of tests/clock.py too")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "clock: time-sensitive; --instants runs it at every "
+                                       "instant of tests/clock.py")
+    config.addinivalue_line("markers", "real_clock(why): needs the machine's own clock")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marked = metafunc.definition.get_closest_marker
+    if metafunc.config.getoption("instants") and marked("clock") and not marked("real_clock"):
+        instants = {"default": DEFAULT, **INSTANTS}
+        metafunc.parametrize("now", list(instants.values()), ids=list(instants), indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def now(request: pytest.FixtureRequest) -> Iterator[datetime]:
+    """The instant this test runs at (tests/clock.py); the clock ticks on from there."""
+    marker = request.node.get_closest_marker("real_clock")
+    if marker is not None:
+        assert marker.args, "say why a test needs the real clock: @pytest.mark.real_clock(why)"
+        yield clock.now()
+        return
+    instant: datetime = getattr(request, "param", DEFAULT)
+    with time_machine.travel(instant, tick=True):
+        yield instant
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05,
              what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
@@ -58,7 +91,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: floa
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+        time.sleep(interval)  # noqa: TID251
 
 
 def process_env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -254,7 +287,7 @@ class Device:
             info = self.client.publish(topic or f"tags/{self.id}/{kind}", data, qos=1)
             if info.rc != mqtt.MQTT_ERR_QUEUE_SIZE:
                 return info
-            time.sleep(0.01)
+            time.sleep(0.01)  # noqa: TID251
 
     def close(self) -> None:
         self.client.disconnect()

@@ -74,7 +74,8 @@ class FcmStandIn:
     def answer_send(self, project: str, body: dict[str, Any],
                     authorization: str | None) -> tuple[int, dict[str, Any]]:
         if self.send_delay_s:
-            time.sleep(self.send_delay_s)  # holds a worker in its send, for the race tests
+            # holds a worker in its send, for the race tests
+            time.sleep(self.send_delay_s)  # noqa: TID251
         with self.lock:
             self.sent.append(Sent(project, authorization, body))
             token = body["message"]["token"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -11,10 +11,14 @@ from fastapi.testclient import TestClient
 
 from customers import store as customers
 from device_gateway.provisioning import Credentials
+from homeloop import clock
 from homeloop.settings import Settings
 from replenishment import service
 from tests.api.conftest import auth
 from tests.conftest import write_through_gateway
+
+# Time-sensitive: `pytest --instants` runs these at every instant of tests/clock.py.
+pytestmark = pytest.mark.clock
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -26,7 +30,7 @@ def dishwasher_run_daily(db: Conn, provisioned: Any, locale: str) -> tuple[Crede
     tag: Credentials = provisioned("DW-60", 1)[0]
     owner = customers.create_customer(db, "Owner", locale=locale)
     customers.claim(db, owner, device_id=tag.device_id)
-    now = datetime.now(UTC)
+    now = clock.now()
     runs = [now - timedelta(hours=3, days=k) for k in range(28)]
     readings = []
     t = now - timedelta(days=28)

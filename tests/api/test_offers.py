@@ -2,32 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+import pytest
 from fastapi.testclient import TestClient
 
 from customers import store as customers
+from homeloop import clock
 from homeloop.settings import Settings
 from replenishment import offers
 from tests.api.conftest import auth
 from tests.replenishment.test_offers import forecast, product
+
+# Time-sensitive: `pytest --instants` runs these at every instant of tests/clock.py.
+pytestmark = pytest.mark.clock
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 
 
 
-def offered(db: Conn, locale: str, *days: float) -> int:
+def offered(db: Conn, locale: str, *days: float,
+            quiet: tuple[str, str] | None = ("22:00", "08:00")) -> int:
     """A customer with a coffee machine per entry, each due for descaling in ``days``, and
-    the offers evaluated now (with a weekly cap of two)."""
+    the offers evaluated now (with a weekly cap of two); ``quiet``: their quiet hours (at
+    some of the test instants, offers are deferred by the default ones), None for none."""
     owner = customers.create_customer(db, "Zhao", locale=locale, home_store_id="SH-XUHUI")
+    start, end = quiet or ("00:00", "00:00")
+    db.execute("UPDATE customers SET quiet_start = %s, quiet_end = %s WHERE id = %s",
+               (start, end, owner))
     for d in days:
         forecast(db, product(db, owner, "CM-100"), "SVC-DESCALE", d, kind="service",
-                 computed_at=datetime.now(UTC))
+                 computed_at=clock.now())
     with db.transaction():
-        offers.evaluate(db, datetime.now(UTC), offers.OfferRules(weekly_cap=2))
+        offers.evaluate(db, clock.now(), offers.OfferRules(weekly_cap=2))
     return owner
 
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import psycopg
+import pytest
 from fastapi.testclient import TestClient
 
 from device_gateway.provisioning import Credentials
+from homeloop import clock
 from homeloop.settings import Settings
 from tests.api.conftest import auth
 from tests.conftest import write_through_gateway
+
+# Time-sensitive: `pytest --instants` runs these at every instant of tests/clock.py.
+pytestmark = pytest.mark.clock
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -92,7 +97,7 @@ def test_timeline_raw_hourly_and_daily_for_the_owner_only(
     li, wang = customer(db, "Li"), customer(db, "Wang")
     client.post("/v1/me/products/claim", json={"tag_uid": tag.tag_uid},
                 headers=auth(settings, f"customer:{li}"))
-    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    hour = clock.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
     rows = [(hour + timedelta(minutes=10 * i), "flow_l", float(i)) for i in range(12)]
     rows += [(hour + timedelta(minutes=5), "temp_c", 18.5)]
     write_through_gateway(db, tag.device_id, [(t, {m: v}) for t, m, v in rows])

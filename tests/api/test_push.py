@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import psycopg
+import pytest
 from fastapi.testclient import TestClient
 
 from customers import store as customers
+from homeloop import clock
 from homeloop.settings import Settings
 from replenishment import outbox
 from tests.api.conftest import auth
 from tests.api.test_offers import offered
+
+# Time-sensitive: `pytest --instants` runs these at every instant of tests/clock.py.
+pytestmark = pytest.mark.clock
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -47,8 +52,8 @@ def test_register_a_push_token_idempotently_and_delete_only_my_own(
 
 def test_registering_a_token_queues_again_the_pushes_that_had_none(
         client: TestClient, settings: Settings, db: Conn) -> None:
-    owner = offered(db, "en", 1.0)
-    now = datetime.now(UTC)
+    owner = offered(db, "en", 1.0, quiet=None)  # at any hour: no quiet hours defer it
+    now = clock.now()
     with db.transaction():
         outbox.enqueue(db, now)
 

@@ -117,7 +117,8 @@ def test_the_cache_keeps_to_its_size_evicting_the_least_recently_used(
         source = tmp_path / "blob.bin"
         source.write_bytes(tag * 7000)
         sha = store.put(source)
-        time.sleep(0.05)  # file times tick in milliseconds: keep the order of use clear
+        # file times tick in milliseconds: keep the order of use clear
+        time.sleep(0.05)  # noqa: TID251
         return sha
 
     def cached() -> set[str]:
@@ -126,7 +127,7 @@ def test_the_cache_keeps_to_its_size_evicting_the_least_recently_used(
     first, second = blob(b"a"), blob(b"b")
     with store.open(first) as f:  # the first is used again: now the second is the oldest
         assert f.read(1) == b"a"
-    time.sleep(0.05)
+    time.sleep(0.05)  # noqa: TID251
     third = blob(b"c")
 
     assert cached() == {first, third}  # 14,000 bytes of at most 20,000

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 import psycopg
+import pytest
 from fastapi.testclient import TestClient
 
 from homeloop.settings import Settings
@@ -65,6 +66,7 @@ def test_a_file_of_an_asset_not_ready_is_404(client: TestClient, settings: Setti
     assert client.get("/v1/assets/999999").status_code == 404
 
 
+@pytest.mark.real_clock("the Celery worker is another process, on the machine's clock")
 def test_a_multipart_upload_is_processed_by_a_real_worker(
         client: TestClient, settings: Settings, db: Conn, sofa_zip: bytes) -> None:
     worker = subprocess.Popen([sys.executable, "-m", "homeloop", "worker", "--concurrency", "1"],

@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
+from clienteling.discounts import month_of
 from customers import store as customers
+from homeloop import clock
 from homeloop.settings import Settings
 from identity.privacy import set_store_consent
 from tests.api.conftest import auth
@@ -34,5 +36,5 @@ def give_budget(db: Any, username: str, cents: int) -> int:
     staff_id = int(db.execute("SELECT id FROM staff_members WHERE username = %s",
                               (username,)).fetchone()[0])
     db.execute("INSERT INTO assistant_budgets (assistant, month, budget_cents) VALUES "
-               "(%s, date_trunc('month', now())::date, %s)", (f"staff:{staff_id}", cents))
+               "(%s, %s, %s)", (f"staff:{staff_id}", month_of(clock.now()), cents))
     return staff_id

@@ -3,17 +3,22 @@ audit trail), and points for a first purchase in a new category."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
-from clienteling.discounts import effect
+from clienteling.discounts import effect, month_of
 from customers import store as customers
+from homeloop import clock
 from homeloop.settings import Settings
 from identity.privacy import set_store_consent
 from tests.api.conftest import auth
 from tests.clienteling.conftest import give_budget
+
+# Time-sensitive: `pytest --instants` runs these at every instant of tests/clock.py.
+pytestmark = pytest.mark.clock
 
 
 def test_effect_on_margin_and_commission() -> None:
@@ -24,6 +29,12 @@ def test_effect_on_margin_and_commission() -> None:
     assert e.budget_left_cents == 5_000 and e.needs_approval
     gift = effect("gift", price=100_000, cost=60_000, amount=5_000, budget=50_000, used=0)
     assert gift.commission_after_cents == gift.commission_before_cents and not gift.needs_approval
+
+
+def test_a_budget_month_is_the_stores_month_not_utcs() -> None:
+    # 03:00 on 1 July in Shanghai is still 30 June in UTC: July's budget is the one drawn on.
+    assert month_of(datetime(2026, 6, 30, 19, 0, tzinfo=UTC)) == date(2026, 7, 1)
+    assert month_of(datetime(2026, 6, 30, 15, 59, tzinfo=UTC)) == date(2026, 6, 1)
 
 
 def test_beyond_the_budget_a_manager_approves_and_every_step_is_recorded(
@@ -79,7 +90,7 @@ def test_points_for_a_first_purchase_in_a_new_category(db: Any, customer: int) -
     from orders import service as orders
     from orders.schemas import LineIn
 
-    now = datetime.now(UTC)
+    now = clock.now()
 
     def points() -> int:
         return int(db.execute("SELECT points FROM customers WHERE id = %s",

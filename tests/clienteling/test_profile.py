@@ -3,16 +3,21 @@ every read audited; notes and manual tags; QR views joined on sign-in; the trail
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from customers import store as customers
 from device_gateway.provisioning import provision
+from homeloop import clock
 from homeloop.settings import Settings
 from identity.privacy import set_store_consent
 from tests.api.conftest import auth
+
+# Time-sensitive: `pytest --instants` runs these at every instant of tests/clock.py.
+pytestmark = pytest.mark.clock
 
 
 def _audited(db: Any, customer: int) -> list[tuple[str, str]]:
@@ -24,7 +29,7 @@ def _with_history(db: Any, customer: int) -> int:
     """A purifier registered two months ago whose pre-filter is at 15 %, due in 9 days."""
     made = provision(db, "WP-500", 1)[0]
     customers.claim(db, customer, device_id=made.device_id, via="nfc_tap")
-    now = datetime.now(UTC)
+    now = clock.now()
     db.execute(
         "INSERT INTO instance_forecasts (instance_id, item_sku, kind, metric, rate_per_day, used, "
         "remaining, days_left, confidence, basis, data_days, prior_weight, cycle_start, "
@@ -39,7 +44,7 @@ def test_an_assistant_sees_the_customer_with_consent_and_every_read_is_audited(
         assistant: dict[str, str]) -> None:
     _with_history(db, customer)
     home = client.put(f"/v1/staff/customers/{customer}/home", headers=assistant, json={
-        "move_in_date": (datetime.now(UTC).date() - timedelta(days=30)).isoformat(),
+        "move_in_date": (clock.now().date() - timedelta(days=30)).isoformat(),
         "rough_in_mm": 300, "home_style": "nordic", "budget_cents": 800_000,
         "age_band": "30-39", "city": "Shanghai"})
     assert home.status_code == 200, home.text
@@ -133,7 +138,7 @@ def test_the_assistants_day_gathers_what_is_due_once(
 
     _with_history(db, customer)  # a pre-filter due in 9 days: not yet
     assert run_day_tasks(settings) == 0
-    db.execute("UPDATE instance_forecasts SET due_at = now() + interval '5 days'")
+    db.execute("UPDATE instance_forecasts SET due_at = %s", (clock.now() + timedelta(days=5),))
     assert run_day_tasks(settings) == 1
     assert run_day_tasks(settings) == 0  # once
     tasks = client.get("/v1/staff/day", headers=assistant).json()["tasks"]
@@ -199,7 +204,7 @@ def test_searches_and_the_cart_show_in_the_assistants_view_with_consent(
     assert behaviour["cart"]["abandoned"] is False
     logged = db.execute("SELECT results, filters->>'stock' FROM customer_searches").fetchone()
     assert logged == (found["total"], "here")
-    db.execute("UPDATE carts SET updated_at = now() - interval '2 days'")
+    db.execute("UPDATE carts SET updated_at = %s", (clock.now() - timedelta(days=2),))
     later = client.get(f"/v1/staff/customers/{customer}/profile", headers=assistant).json()
     assert later["behaviour"]["cart"]["abandoned"] is True
     bad = client.put("/v1/me/cart", headers=me, json={"items": [{"sku": "NOPE"}]})

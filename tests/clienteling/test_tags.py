@@ -6,10 +6,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from clienteling import service, store, tags
 from clienteling.tags import Facts, OrderFact
+from homeloop import clock
 from homeloop.settings import Settings
 from identity.privacy import set_purposes
+
+# Time-sensitive: `pytest --instants` runs these at every instant of tests/clock.py.
+pytestmark = pytest.mark.clock
 
 TODAY = date(2026, 6, 15)
 
@@ -51,7 +57,7 @@ def test_the_task_recomputes_only_changed_customers_and_drops_tags_that_no_longe
 
     other = int(db.execute("INSERT INTO customers (display_name) VALUES ('Other') RETURNING id")
                 .fetchone()[0])
-    now = datetime.now(UTC)
+    now = clock.now()
     for _ in range(3):
         store.add_view(db, "session-abcdef", customer, "SOFA-3-GREY", "SH-XUHUI", now)
     store.add_view(db, "session-other1", other, "SOFA-2-BEIGE", "SH-XUHUI", now)
@@ -78,7 +84,7 @@ def test_an_order_queues_its_customer(db: Any, customer: int) -> None:
     from orders import service as orders
     from orders.schemas import LineIn
 
-    now = datetime.now(UTC)
+    now = clock.now()
     orders.place_order(db, customer, "SH-XUHUI", "staff:1", [LineIn(sku="SOFA-CORNER")], now)
     queued = [r[0] for r in db.execute("SELECT customer_id FROM tag_queue")]
     assert queued == [customer]
@@ -86,6 +92,7 @@ def test_an_order_queues_its_customer(db: Any, customer: int) -> None:
     assert {t["tag"] for t in store.tags(db, customer)} == {"big_spender"}
 
 
+@pytest.mark.real_clock("the Celery worker is another process, on the machine's clock")
 def test_the_tag_and_day_tasks_run_on_a_real_worker(settings: Settings, db: Any,
                                                      customer: int) -> None:
     import subprocess
@@ -94,9 +101,9 @@ def test_the_tag_and_day_tasks_run_on_a_real_worker(settings: Settings, db: Any,
     from homeloop.worker import make_celery
     from tests.conftest import process_env
 
-    store.upsert_profile(db, customer, {"move_in_date": date.today() - timedelta(days=3)},
-                         datetime.now(UTC))
-    store.mark_changed(db, customer, datetime.now(UTC))
+    moved_in = clock.today_in("Asia/Shanghai") - timedelta(days=3)
+    store.upsert_profile(db, customer, {"move_in_date": moved_in}, clock.now())
+    store.mark_changed(db, customer, clock.now())
     worker = subprocess.Popen([sys.executable, "-m", "homeloop", "worker", "--concurrency", "1"],
                               env=process_env(settings), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)

@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+import pytest
 
 from device_gateway.simulator import run_simulation
 from homeloop.settings import Settings
 from tests.conftest import GatewayProcess, count, wait_for
+
+pytestmark = pytest.mark.real_clock(
+    "the simulator and the gateway are other processes, on the machine's clock")
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 

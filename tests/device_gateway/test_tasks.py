@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import timedelta
 from typing import Any
 
 import psycopg
 import pytest
 
 from device_gateway import retention
+from homeloop import clock
 from homeloop.db import has_timescaledb
 from homeloop.settings import Settings
 from homeloop.worker import make_celery
@@ -23,19 +25,21 @@ def aged(db: Conn) -> Conn:
     if has_timescaledb(db):
         pytest.skip("TimescaleDB drops old chunks with its own retention policy")
     for days in (120, 100, 10, 1):
-        db.execute("INSERT INTO readings VALUES (now() - make_interval(days => %s), 'hl-x', "
-                   "'flow_l', 1.0)", (days,))
-        db.execute("INSERT INTO readings_daily VALUES ('hl-x', 'flow_l', date_trunc('day', "
-                   "now() - make_interval(days => %s)), 1, 1, 1, 1, now(), 1)", (days,))
+        at = clock.now() - timedelta(days=days)
+        db.execute("INSERT INTO readings VALUES (%s, 'hl-x', 'flow_l', 1.0)", (at,))
+        db.execute("INSERT INTO readings_daily VALUES ('hl-x', 'flow_l', date_trunc('day', %s), "
+                   "1, 1, 1, 1, %s, 1)", (at, at))
     return db
 
 
+@pytest.mark.clock
 def test_retention_drops_old_raw_readings_and_keeps_the_rollups(aged: Conn) -> None:
     assert retention.enforce(aged, 90) == 2
     assert count(aged, "SELECT count(*) FROM readings") == 2
     assert count(aged, "SELECT count(*) FROM readings_daily") == 4
 
 
+@pytest.mark.real_clock("the Celery worker is another process, on the machine's clock")
 def test_retention_runs_on_a_real_celery_worker(aged: Conn, settings: Settings) -> None:
     env = process_env(settings, raw_retention_days="50")
     worker = subprocess.Popen([sys.executable, "-m", "homeloop", "worker", "--concurrency", "1"],

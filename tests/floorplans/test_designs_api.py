@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import psycopg
 import pytest
+import time_machine
 from fastapi.testclient import TestClient
 
 from customers import store as customers
 from floorplans import layouts, service
 from floorplans import store as plans
 from floorplans.schemas import DesignEdit, Placement
+from homeloop import clock
 from homeloop.errors import PreconditionFailed
 from homeloop.settings import Settings
 from tests.api.conftest import auth
@@ -232,17 +235,18 @@ def test_kiosk_design_handed_to_the_phone(client: TestClient, settings: Settings
                        headers=auth(settings, me)).status_code == 404
 
 
+@pytest.mark.clock
 def test_handoff_code_expires(client: TestClient, settings: Settings, db: Db) -> None:
     kiosk = kiosk_headers(settings)
     plan = upload(client, kiosk)
     design, _ = new_design(client, kiosk, plan["id"])
     code = client.post(f"/v1/designs/{design}/handoff", headers=kiosk).json()["code"]
-    db.execute("UPDATE handoff_codes SET expires_at = now() - interval '1 second'")
-    r = client.post(f"/v1/handoffs/{code}/claim", headers=auth(settings, customer(db)))
-    assert r.status_code == 410 and "expired" in r.json()["detail"]
-    assert plans.get_design(db, design).owner_id is None
-    page = client.get(f"/v1/handoffs/{code}")
-    assert page.status_code == 410 and "ask the kiosk for a new one" in page.text
+    with time_machine.travel(clock.now() + timedelta(minutes=11), tick=True):  # lives 10
+        r = client.post(f"/v1/handoffs/{code}/claim", headers=auth(settings, customer(db)))
+        assert r.status_code == 410 and "expired" in r.json()["detail"]
+        assert plans.get_design(db, design).owner_id is None
+        page = client.get(f"/v1/handoffs/{code}")
+        assert page.status_code == 410 and "ask the kiosk for a new one" in page.text
 
 
 def test_any_store_opens_a_design_with_the_customers_consent(

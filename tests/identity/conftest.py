@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from homeloop import clock
 from homeloop.settings import Settings
 from tests.api.conftest import auth_emulator as auth_emulator
 from tests.api.conftest import client as client
@@ -92,16 +93,18 @@ def make_person(db: Any, settings: Settings, name: str, *, card: str, phone: str
     db.execute("UPDATE customers SET points = %s WHERE id = %s", (points, customer))
     made = provision(db, "WP-500", 1)[0]
     customers.claim(db, customer, device_id=made.device_id, via="nfc_tap")
+    now = clock.now()
     row = db.execute(
         "INSERT INTO offers (customer_id, instance_id, kind, item_skus, cycle_key, reason_en, "
         "reason_zh, fulfilment, store_id, lead_days, due_at, expires_at, deliver_after, "
-        "decided_at) VALUES (%s, %s, 'replenish', ARRAY['FLT-PP-1'], %s, 'Filter due', "
-        "'滤芯到期', 'pickup', 'SH-XUHUI', 0, now(), now() + interval '3 days', now(), now()) "
-        "RETURNING id", (customer, made.instance_id, f"cycle-{name}")).fetchone()
+        "decided_at) VALUES (%(c)s, %(i)s, 'replenish', ARRAY['FLT-PP-1'], %(k)s, 'Filter due', "
+        "'滤芯到期', 'pickup', 'SH-XUHUI', 0, %(now)s, %(now)s + interval '3 days', %(now)s, "
+        "%(now)s) RETURNING id",
+        {"now": now, "c": customer, "i": made.instance_id, "k": f"cycle-{name}"}).fetchone()
     assert row is not None
     db.execute("INSERT INTO offer_lines (offer_id, offer_kind, instance_id, item_sku, "
-               "cycle_start) VALUES (%s, 'replenish', %s, 'FLT-PP-1', now())",
-               (row[0], made.instance_id))
+               "cycle_start) VALUES (%s, 'replenish', %s, 'FLT-PP-1', %s)",
+               (row[0], made.instance_id, now))
     db.execute("INSERT INTO push_tokens (customer_id, token, platform) VALUES (%s, %s, 'ios')",
                (customer, f"push-token-of-{name}"))
     set_consents(db, customer, {"upsell": True})

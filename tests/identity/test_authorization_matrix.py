@@ -20,7 +20,9 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from clienteling.discounts import month_of
 from floorplans.layouts import three_bedroom
+from homeloop import clock
 from homeloop.settings import Settings
 from identity.kiosks import _grant
 from tests.api.conftest import auth
@@ -254,12 +256,11 @@ def build_world(db: Conn, settings: Settings) -> World:
 def _clienteling_of(db: Conn, customer_id: int) -> dict[str, str]:
     """A's order (placed at Xuhui, written directly so the seed's stock stays as it is), a
     discount waiting for approval, a task and a manual tag."""
-    from datetime import UTC, datetime
 
     from clienteling import store as profiles
     from clienteling import tasks_store
 
-    now = datetime.now(UTC)
+    now = clock.now()
     order_id = db.execute(
         "INSERT INTO orders (customer_id, store_id, assistant, fulfil_store_id, total_cents, "
         "created_at, updated_at) VALUES (%s, 'SH-XUHUI', 'staff:ann', 'SH-XUHUI', 189900, "
@@ -271,8 +272,8 @@ def _clienteling_of(db: Conn, customer_id: int) -> dict[str, str]:
     discount_id = db.execute(
         "INSERT INTO discounts (assistant, store_id, customer_id, sku, kind, amount_cents, "
         "month, status, created_at) VALUES ('staff:ann', 'SH-XUHUI', %s, 'WC-300', "
-        "'discount', 50000, date_trunc('month', now())::date, 'pending_approval', now()) "
-        "RETURNING id", (customer_id,)).fetchone()[0]
+        "'discount', 50000, %s, 'pending_approval', %s) "
+        "RETURNING id", (customer_id, month_of(now), now)).fetchone()[0]
     task_id = tasks_store.open_task(db, store_id="SH-XUHUI", assistant=None,
                                     customer_id=customer_id, kind="offer_follow_up",
                                     subject="offer:1", body="Call back", due_at=now, now=now)
@@ -288,7 +289,6 @@ def _clienteling_of(db: Conn, customer_id: int) -> dict[str, str]:
 
 def _floorplans_of(db: Conn, settings: Settings, customer_id: int) -> dict[str, str]:
     """A's floor plan and design, a community layout, and a handoff code for A's design."""
-    from datetime import UTC, datetime
 
     from floorplans import service
     from floorplans import store as plans
@@ -299,7 +299,7 @@ def _floorplans_of(db: Conn, settings: Settings, customer_id: int) -> dict[str, 
     community = plans.insert_community(db, "Jade Garden", "Shanghai", "")
     layout = plans.insert_layout(db, community["id"], "3B", "3B", three_bedroom())
     code = service.start_handoff(db, design, store_id="SH-XUHUI", kiosk_id=None,
-                                 now=datetime.now(UTC), link="test:").code
+                                 now=clock.now(), link="test:").code
     return {"plan_id": str(plan.id), "design_id": design.id, "layout_id": str(layout["id"]),
             "community_id": str(community["id"]), "code": code}
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+import pytest
+import time_machine
 from fastapi.testclient import TestClient
 
+from homeloop import clock
 from homeloop.settings import Settings
 from tests.api.conftest import auth
 from tests.identity.conftest import make_person
@@ -13,6 +17,7 @@ from tests.identity.conftest import make_person
 Conn = Any
 
 
+@pytest.mark.clock
 def test_a_kiosk_opens_a_customer_only_after_they_hand_over_and_only_until_it_expires(
         client: TestClient, settings: Settings, db: Conn) -> None:
     li = make_person(db, settings, "Li", card="C-100200300", phone="13800001111")
@@ -37,18 +42,22 @@ def test_a_kiosk_opens_a_customer_only_after_they_hand_over_and_only_until_it_ex
     # Another kiosk of the same store got nothing.
     other = auth(settings, "kiosk:window", store="SH-XUHUI")
     assert client.get(timeline, headers=other).status_code == 403
-    # The grant expires.
-    db.execute("UPDATE kiosk_grants SET expires_at = now() - interval '1 second'")
-    assert client.get(timeline, headers=kiosk).status_code == 403
+    # The grant expires after its 30 minutes.
+    with time_machine.travel(clock.now() + timedelta(minutes=29), tick=True):
+        assert client.get(timeline, headers=kiosk).status_code == 200
+    with time_machine.travel(clock.now() + timedelta(minutes=31), tick=True):
+        assert client.get(timeline, headers=kiosk).status_code == 403
 
 
+@pytest.mark.clock
 def test_an_expired_handoff_code_is_refused(client: TestClient, settings: Settings,
                                             db: Conn) -> None:
     li = make_person(db, settings, "Li", card="C-100200300", phone="13800001111")
     kiosk = auth(settings, "kiosk:entrance")
     code = client.post("/v1/kiosk/handoffs", headers=kiosk).json()["code"]
-    db.execute("UPDATE kiosk_handoffs SET expires_at = now() - interval '1 second'")
-    late = client.post("/v1/me/kiosk-grants", headers=auth(settings, li.id), json={"code": code})
+    with time_machine.travel(clock.now() + timedelta(minutes=6), tick=True):  # lives 5 minutes
+        late = client.post("/v1/me/kiosk-grants", headers=auth(settings, li.id),
+                           json={"code": code})
     assert late.status_code == 410 and "expired" in late.json()["detail"]
     unknown = client.post("/v1/me/kiosk-grants", headers=auth(settings, li.id),
                           json={"code": "not-a-code-at-all"})

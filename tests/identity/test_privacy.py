@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from homeloop import clock
 from homeloop.settings import Settings
 from identity.keys import identity_hash
 from identity.merge import references
@@ -79,7 +80,7 @@ def test_deletion_leaves_no_personal_data_and_keeps_anonymous_usage(
     device = db.execute("SELECT id FROM devices WHERE instance_id = %s",
                         (li.product_id,)).fetchone()[0]
     db.execute("INSERT INTO readings (time, device_id, metric, value) "
-               "VALUES (now(), %s, 'litres', 1.5)", (device,))
+               "VALUES (%s, %s, 'litres', 1.5)", (clock.now(), device))
 
     gone = client.delete("/v1/me", headers=auth(settings, li.id))
     assert gone.status_code == 200, gone.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -35,20 +36,22 @@ def test_first_sign_in_creates_the_customer_and_later_ones_find_them(
     assert stored is not None and len(bytes(stored[0])) == 32 and stored[1] == "app account"
 
 
+@pytest.mark.clock
 @pytest.mark.parametrize("change, detail", [
-    ({"aud": "someone-elses-project"}, "audience"),
-    ({"iss": "https://securetoken.google.com/someone-elses-project"}, "issuer"),
-    ({"exp": int(time.time()) - 60, "iat": int(time.time()) - 3660}, "expired"),
-    ({"sub": ""}, "subject"),
+    (lambda now: {"aud": "someone-elses-project"}, "audience"),
+    (lambda now: {"iss": "https://securetoken.google.com/someone-elses-project"}, "issuer"),
+    (lambda now: {"exp": now - 60, "iat": now - 3660}, "expired"),  # as of the test's now
+    (lambda now: {"sub": ""}, "subject"),
 ])
 def test_id_tokens_for_another_project_expired_or_malformed_are_refused(
-        client: TestClient, settings: Settings, change: dict[str, Any], detail: str) -> None:
+        client: TestClient, settings: Settings, change: Callable[[int], dict[str, Any]],
+        detail: str) -> None:
     import base64
     import json
 
     header, payload, _ = id_token(settings.firebase_project_id, "u-1").split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
-    claims.update(change)
+    claims.update(change(int(time.time())))
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     resp = client.get("/v1/me", headers=bearer(f"{header}.{forged}."))
     assert resp.status_code == 401, resp.text

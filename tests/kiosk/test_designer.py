@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 import requests
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
@@ -15,6 +16,9 @@ from playwright.sync_api import Browser, Page, expect
 from homeloop.settings import Settings
 from tests.api.conftest import auth
 from tests.kiosk.conftest import bearer, demo_design
+
+pytestmark = pytest.mark.real_clock(
+    "the API server and Chromium are other processes, on the machine's clock")
 
 
 def open_design(page: Page, server: str, design: str, token: str, lang: str = "en") -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 import requests
 from PIL import Image, ImageStat
 from playwright.sync_api import Page, expect
@@ -19,6 +20,9 @@ from tests.api.conftest import auth
 from tests.floorplans.test_scenes import variant_model
 from tests.kiosk.conftest import bearer, demo_design, give_model
 from tests.kiosk.test_designer import api_design, by_id, open_design
+
+pytestmark = pytest.mark.real_clock(
+    "the API server and Chromium are other processes, on the machine's clock")
 
 
 def mean_colour(shot: Path, at: dict[str, float], box: dict[str, float]) -> tuple[float, ...]:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from homeloop import clock
 from homeloop.settings import Settings
 from identity.privacy import set_store_consent
 from notifications.fcm import Outcome, Push, Result
@@ -16,6 +17,9 @@ from orders import lifecycle
 from replenishment import outbox
 from tests.api.conftest import auth
 from tests.clienteling.conftest import give_budget
+
+# Time-sensitive: `pytest --instants` runs these at every instant of tests/clock.py.
+pytestmark = pytest.mark.clock
 
 STEPS = ["picked", "shipped", "out_for_delivery", "delivered", "installation_booked",
          "installed", "closed"]
@@ -93,7 +97,7 @@ def test_an_order_goes_home_step_by_step_and_says_so_once(
     db.execute("INSERT INTO push_tokens (customer_id, token, platform) VALUES (%s, 'tok', 'ios')",
                (customer,))
     phone = Phone()
-    now = datetime.now(UTC)
+    now = clock.now()
     with db.transaction():
         first = outbox.deliver(db, phone, now)
     with db.transaction():
@@ -104,7 +108,7 @@ def test_an_order_goes_home_step_by_step_and_says_so_once(
 
 def test_order_news_waits_for_the_end_of_quiet_hours(
         client: TestClient, db: Any, customer: int, assistant: dict[str, str]) -> None:
-    now_local = datetime.now(UTC).astimezone(
+    now_local = clock.now().astimezone(
         __import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
     start = (now_local - timedelta(hours=1)).time().replace(second=0, microsecond=0)
     end = (now_local + timedelta(hours=2)).time().replace(second=0, microsecond=0)
@@ -113,10 +117,10 @@ def test_order_news_waits_for_the_end_of_quiet_hours(
     order = _place(client, assistant, customer, "LAMP-TABLE")
     at = db.execute("SELECT next_attempt_at FROM outbox WHERE topic = %s",
                     (f"order:{order['id']}:placed",)).fetchone()[0]
-    assert timedelta(minutes=55) < at - datetime.now(UTC) < timedelta(hours=2, minutes=1)
+    assert timedelta(minutes=55) < at - clock.now() < timedelta(hours=2, minutes=1)
     # ... and is not sent before then.
     with db.transaction():
-        assert outbox.deliver(db, _Never(), datetime.now(UTC)).claimed == 0
+        assert outbox.deliver(db, _Never(), clock.now()).claimed == 0
 
 
 class _Never:
@@ -140,7 +144,7 @@ def test_a_store_without_stock_ships_from_the_nearest_and_books_a_slot(
     me = auth(settings, customer)
     slots = client.get(f"/v1/orders/{order['id']}/delivery-slots", headers=me).json()
     assert slots and all(s["store_id"] == "SH-PUDONG" for s in slots)
-    assert datetime.fromisoformat(slots[0]["starts_at"]) > datetime.now(UTC)
+    assert datetime.fromisoformat(slots[0]["starts_at"]) > clock.now()
     booked = client.put(f"/v1/orders/{order['id']}/delivery-slot", headers=me,
                         json={"starts_at": slots[0]["starts_at"]})
     assert booked.status_code == 200, booked.text
@@ -251,14 +255,14 @@ def test_order_news_waits_for_a_push_token_and_goes_once_one_is_registered(
             sent.extend(pushes)
             return [Result(Outcome.SENT, message_id="m") for _ in pushes]
 
-    now = datetime.now(UTC)
+    now = clock.now()
     with db.transaction():
         assert outbox.deliver(db, Phone(), now).failed == 1  # no token yet
     r = client.post("/v1/me/push-tokens", headers=auth(settings, customer),
                     json={"token": "fresh-token", "platform": "android"})
     assert r.status_code == 200, r.text
     with db.transaction():
-        assert outbox.deliver(db, Phone(), datetime.now(UTC)).sent == 1
+        assert outbox.deliver(db, Phone(), clock.now()).sent == 1
     assert [p.data["order_id"] for p in sent] == [str(order["id"])]
 
 
@@ -269,7 +273,7 @@ def test_two_customers_for_the_last_place_in_a_window_and_a_cancellation(
     from orders.schemas import LineIn
     from tests.conftest import in_two_transactions_at_once
 
-    now = datetime.now(UTC)
+    now = clock.now()
     made = [service.place_order(db, customer, "SH-XUHUI", None, [LineIn(sku="SOFA-CORNER")],
                                 now) for _ in range(2)]
     window = service.delivery_slots(db, made[0], now)[0].starts_at

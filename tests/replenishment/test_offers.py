@@ -340,6 +340,25 @@ def test_an_offer_decided_in_quiet_hours_is_deferred_to_their_end_in_local_time(
     assert {o["status"] for o in all_offers(db)} == {"pending"}
 
 
+@pytest.mark.parametrize("at, ends", [
+    # Berlin springs forward at 02:00 CET on 28 March 2027: 08:00 that morning is CEST.
+    (datetime(2027, 3, 28, 0, 59, 30, tzinfo=UTC), datetime(2027, 3, 28, 6, 0, tzinfo=UTC)),
+    # ... and falls back at 03:00 CEST on 31 October 2027: 08:00 that morning is CET.
+    (datetime(2027, 10, 31, 0, 30, tzinfo=UTC), datetime(2027, 10, 31, 7, 0, tzinfo=UTC)),
+])
+def test_quiet_hours_end_at_local_8_across_a_daylight_saving_change(
+        db: Conn, at: datetime, ends: datetime) -> None:
+    owner = customer(db, timezone="Europe/Berlin")  # quiet 22:00-08:00 by default
+    forecast(db, product(db, owner, "WP-500"), "FLT-PP-1", 2.0, computed_at=at)
+
+    evaluate(db, at)
+
+    [offer] = all_offers(db)
+    assert (offer["status"], offer["deliver_after"]) == ("deferred", ends)
+    assert evaluate(db, ends - timedelta(seconds=1)).released == 0
+    assert evaluate(db, ends).released == 1
+
+
 def test_after_midnight_the_deferral_ends_the_same_morning(db: Conn) -> None:
     owner = customer(db, timezone="Asia/Shanghai")
     db.execute("UPDATE customers SET quiet_start = '21:00', quiet_end = '07:30' WHERE id = %s",

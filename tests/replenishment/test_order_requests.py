@@ -8,7 +8,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from customers import store as customers
 from device_gateway.provisioning import provision
+from homeloop import clock
 from homeloop.settings import Settings
 from homeloop.worker import make_celery
 from identity.privacy import set_store_consent
@@ -27,6 +28,9 @@ from tests.api.conftest import auth
 from tests.api.conftest import auth_emulator as auth_emulator
 from tests.api.conftest import client as client
 from tests.conftest import process_env
+
+# Time-sensitive: `pytest --instants` runs these at every instant of tests/clock.py.
+pytestmark = pytest.mark.clock
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 SECRET = "test-order-webhook-secret"
@@ -103,13 +107,14 @@ def _offer(db: Conn, *, kind: str = "replenish", skus: tuple[str, ...] = ("FLT-P
     customer = customers.create_customer(db, "Li", home_store_id="SH-XUHUI")
     made = provision(db, "WP-500", 1)[0]
     customers.claim(db, customer, device_id=made.device_id)
+    now = clock.now()
     row = db.execute(
         "INSERT INTO offers (customer_id, instance_id, kind, item_skus, cycle_key, reason_en, "
         "reason_zh, fulfilment, store_id, lead_days, due_at, expires_at, status, "
         "deliver_after, decided_at) VALUES (%s, %s, %s, %s, %s, 'Filter due', '滤芯到期', %s, "
-        "%s, 1, now() + interval '3 days', now() + interval '6 days', %s, now(), now()) "
+        "%s, 1, %s + interval '3 days', %s + interval '6 days', %s, %s, %s) "
         "RETURNING id", (customer, made.instance_id, kind, list(skus), f"c-{customer}",
-                         fulfilment, store, status)).fetchone()
+                         fulfilment, store, now, now, status, now, now)).fetchone()
     assert row is not None
     return customer, int(row[0])
 
@@ -127,7 +132,7 @@ def test_accepting_an_offer_makes_one_order_request_ready_when_the_store_can(
         "pickup", "SH-XUHUI", "queued")
     assert [i["sku"] for i in request["items"]] == ["FLT-PP-1", "FLT-RO-1"]
     ready = datetime.fromisoformat(request["ready_by"])
-    assert timedelta(hours=23) < ready - datetime.now(UTC) < timedelta(hours=25)  # tomorrow
+    assert timedelta(hours=23) < ready - clock.now() < timedelta(hours=25)  # tomorrow
     again = client.post(f"/v1/me/offers/{offer}/accept", headers=auth(settings, customer),
                         json={"fulfilment": "delivery"})
     assert again.json()["order_request"]["id"] == request["id"]
@@ -174,7 +179,7 @@ def test_the_webhook_is_signed_retried_and_books_the_order_once(
     from replenishment.order_requests import Choice, accept
 
     customer, offer = _offer(db)
-    now = datetime.now(UTC)
+    now = clock.now()
     request = accept(db, webhook_settings, customer, offer, Choice(), now)
     order_system.script = [503]
     first = run_order_requests(webhook_settings, now)
@@ -203,7 +208,7 @@ def test_a_refusal_is_not_retried_and_attempts_run_out(
         webhook_settings: Settings, order_system: OrderSystem, db: Conn) -> None:
     from replenishment.order_requests import Choice, accept
 
-    now = datetime.now(UTC)
+    now = clock.now()
     refused_customer, refused_offer = _offer(db)
     accept(db, webhook_settings, refused_customer, refused_offer, Choice(), now)
     order_system.script = [422]
@@ -226,7 +231,7 @@ def test_a_forged_signature_is_refused_by_the_receiver() -> None:
     body = b'{"request_id": 1}'
     from replenishment.order_webhook import sign
 
-    now = int(datetime.now(UTC).timestamp())
+    now = int(clock.now().timestamp())
     good = sign(SECRET, body, now)
     assert verify(SECRET, good, body)
     assert not verify("another secret", good, body)
@@ -234,12 +239,13 @@ def test_a_forged_signature_is_refused_by_the_receiver() -> None:
     assert not verify(SECRET, sign(SECRET, body, now - 3600), body)  # a replay, an hour later
 
 
+@pytest.mark.real_clock("the Celery worker is another process, on the machine's clock")
 def test_a_real_worker_sends_the_order_requests(
         webhook_settings: Settings, order_system: OrderSystem, db: Conn) -> None:
     from replenishment.order_requests import Choice, accept
 
     customer, offer = _offer(db)
-    accept(db, webhook_settings, customer, offer, Choice(), datetime.now(UTC))
+    accept(db, webhook_settings, customer, offer, Choice(), clock.now())
     env = process_env(webhook_settings, order_webhook_url=order_system.url,
                       order_webhook_secret=SECRET)
     worker = subprocess.Popen([sys.executable, "-m", "homeloop", "worker", "--concurrency", "1"],
@@ -282,7 +288,7 @@ def test_the_new_consumables_tap_shows_the_order_request_fitted(
 
     customer, offer = _offer(db)
     instance = db.execute("SELECT instance_id FROM offers WHERE id = %s", (offer,)).fetchone()[0]
-    old_cycle = datetime.now(UTC) - timedelta(days=170)
+    old_cycle = clock.now() - timedelta(days=170)
     db.execute("INSERT INTO offer_lines (offer_id, offer_kind, instance_id, item_sku, "
                "cycle_start) VALUES (%s, 'replenish', %s, 'FLT-PP-1', %s)",
                (offer, instance, old_cycle))
@@ -292,14 +298,14 @@ def test_the_new_consumables_tap_shows_the_order_request_fitted(
             "INSERT INTO instance_forecasts (instance_id, item_sku, kind, metric, rate_per_day, "
             "used, remaining, days_left, confidence, basis, data_days, prior_weight, "
             "cycle_start, computed_at, due_at) VALUES (%s, 'FLT-PP-1', 'consumable', 'flow_l', "
-            "10, 5, 1995, 180, 0.8, 'usage', 30, 0.1, %s, now(), now() + interval '180 days') "
+            "10, 5, 1995, 180, 0.8, 'usage', 30, 0.1, %s, %s, %s + interval '180 days') "
             "ON CONFLICT (instance_id, item_sku, kind) DO UPDATE SET "
-            "cycle_start = excluded.cycle_start", (instance, start))
+            "cycle_start = excluded.cycle_start", (instance, start, clock.now(), clock.now()))
 
     client.post(f"/v1/me/offers/{offer}/accept", headers=auth(settings, customer), json={})
     forecast_cycle(old_cycle)  # the old filter is still in
     assert mark_fitted(db) == 0
-    tapped = datetime.now(UTC).replace(microsecond=0)
+    tapped = clock.now().replace(microsecond=0)
     forecast_cycle(tapped)  # the customer tapped the new filter's tag: a new cycle
     assert mark_fitted(db) == 1
     [request] = client.get("/v1/me/order-requests", headers=auth(settings, customer)).json()
@@ -392,8 +398,8 @@ def test_a_service_visit_is_booked_done_and_starts_the_next_service_cycle(
     instance = db.execute("SELECT instance_id FROM offers WHERE id = %s", (offer,)).fetchone()[0]
     for sku in services:
         db.execute("INSERT INTO offer_lines (offer_id, offer_kind, instance_id, item_sku, "
-                   "cycle_start) VALUES (%s, 'maintenance', %s, %s, now() - "
-                   "interval '1 year')", (offer, instance, sku))
+                   "cycle_start) VALUES (%s, 'maintenance', %s, %s, %s)",
+                   (offer, instance, sku, clock.now() - timedelta(days=365)))
     installer = db.execute(
         "WITH c AS (INSERT INTO installer_companies (name) VALUES ('QuickFit') RETURNING id) "
         "INSERT INTO installers (company_id, name, store_id) SELECT id, 'Zhang', 'SH-XUHUI' "
@@ -410,7 +416,7 @@ def test_a_service_visit_is_booked_done_and_starts_the_next_service_cycle(
     assert client.post(steps, headers=staff, json={"status": "picked"}).status_code == 409
     booked = client.post(steps, headers=staff, json={
         "status": "installation_booked", "installer_id": installer,
-        "install_at": (datetime.now(UTC) + timedelta(days=2)).isoformat()})
+        "install_at": (clock.now() + timedelta(days=2)).isoformat()})
     assert booked.status_code == 200, booked.text
     assert "上门服务已预约" in _outbox_body(db, f"order:{order_id}:installation_booked")
     assert client.post(steps, headers=staff, json={"status": "installed"}).status_code == 200

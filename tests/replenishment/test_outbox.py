@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from homeloop import clock
 from homeloop.settings import Settings
 from notifications.fcm import FcmSender, open_sender
 from replenishment import outbox
@@ -22,6 +23,9 @@ from replenishment.tasks import run_pushes
 from tests.conftest import in_two_transactions_at_once
 from tests.fcm_standin import ACCESS_TOKEN, FcmStandIn, serve, service_account
 from tests.replenishment.test_offers import NOW, customer, evaluate, forecast, product
+
+# Time-sensitive: `pytest --instants` runs these at every instant of tests/clock.py.
+pytestmark = pytest.mark.clock
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 PROJECT = "homeloop-test"
@@ -286,6 +290,7 @@ def test_without_a_service_account_pushes_are_queued_not_sent(
     assert schedule["task"] == "replenishment.send_pushes"
 
 
+@pytest.mark.real_clock("the Celery worker is another process, on the machine's clock")
 def test_a_real_worker_pushes_a_pending_offer_once(
         db: Conn, fcm: FcmStandIn, push_settings: Settings) -> None:
     import subprocess
@@ -299,10 +304,12 @@ def test_a_real_worker_pushes_a_pending_offer_once(
     db.execute(
         "INSERT INTO offers (customer_id, instance_id, kind, item_skus, cycle_key, reason_en, "
         "reason_zh, fulfilment, store_id, lead_days, due_at, expires_at, deliver_after, "
-        "decided_at) VALUES (%s, %s, 'replenish', ARRAY['FLT-PP-1'], 'now', 'Filter due', "
-        "'滤芯到期', 'pickup', 'SH-XUHUI', 1, now() + interval '2 days', "
-        "now() + interval '5 days', now(), now())", (owner, instance))
-    token(db, owner, "phone-1", datetime.now(NOW.tzinfo))
+        "decided_at) VALUES (%(owner)s, %(instance)s, 'replenish', ARRAY['FLT-PP-1'], 'now', "
+        "'Filter due', "
+        "'滤芯到期', 'pickup', 'SH-XUHUI', 1, %(now)s + interval '2 days', "
+        "%(now)s + interval '5 days', %(now)s, %(now)s)",
+        {"owner": owner, "instance": instance, "now": clock.now()})
+    token(db, owner, "phone-1", clock.now())
     env = process_env(push_settings, fcm_credentials_file=str(push_settings.fcm_credentials_file),
                       fcm_endpoint=str(push_settings.fcm_endpoint))
     worker = subprocess.Popen([sys.executable, "-m", "homeloop", "worker", "--concurrency", "1"],

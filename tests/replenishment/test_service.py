@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -15,10 +15,14 @@ import pytest
 
 from customers import store as customers
 from device_gateway.provisioning import Credentials
+from homeloop import clock
 from replenishment import service, store
 from replenishment.forecast import MONTH_DAYS
 from replenishment.priors import PRIORS
 from tests.conftest import write_through_gateway
+
+# Time-sensitive: `pytest --instants` runs these at every instant of tests/clock.py.
+pytestmark = pytest.mark.clock
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 Provision = Callable[[str, int], list[Credentials]]
@@ -39,7 +43,7 @@ def claimed(db: Conn, provisioned: Provision, sku: str, locale: str = "zh-CN",
 
 def run(db: Conn, *ids: int, now: datetime | None = None) -> dict[str, store.StoredForecast]:
     with db.transaction():
-        service.forecast_instances(db, list(ids), now or datetime.now(UTC))
+        service.forecast_instances(db, list(ids), now or clock.now())
     return {f"{f.kind}:{f.item_sku}": f for i in ids for f, _, _ in store.list_forecasts(db, i)}
 
 
@@ -58,7 +62,7 @@ def steps(start: datetime, end: datetime, step: timedelta = SLOT) -> list[dateti
 def test_purifier_days_left_from_its_flow_since_the_filter_was_replaced(
         db: Conn, provisioned: Provision) -> None:
     tag, _ = claimed(db, provisioned, "WP-500")
-    now = datetime.now(UTC)
+    now = clock.now()
     rng = random.Random(3)
     per_day = 12.0
     times = steps(now - timedelta(days=25), now - timedelta(minutes=5))
@@ -92,7 +96,7 @@ def test_purifier_days_left_from_its_flow_since_the_filter_was_replaced(
 
 def test_dishwasher_tablets_counted_from_the_new_box(db: Conn, provisioned: Provision) -> None:
     tag, _ = claimed(db, provisioned, "DW-60")
-    now = datetime.now(UTC)
+    now = clock.now()
     times = steps(now - timedelta(days=21), now - timedelta(minutes=1))
     runs = [now - timedelta(hours=2) - timedelta(days=k) for k in range(21)]  # one every day
     new_box = now - timedelta(days=11, hours=12)  # a tap of the new box of tablets on the tag
@@ -121,7 +125,7 @@ def test_dishwasher_tablets_counted_from_the_new_box(db: Conn, provisioned: Prov
 def test_a_refill_is_a_tank_not_a_box_of_tablets_and_a_customer_tap_changes_nothing(
         db: Conn, provisioned: Provision) -> None:
     tag, owner = claimed(db, provisioned, "DW-60")
-    now = datetime.now(UTC)
+    now = clock.now()
     db.execute("UPDATE product_instances SET claimed_at = %s WHERE id = %s",
                (now - timedelta(days=20), tag.instance_id))
     refill = now - timedelta(days=5)
@@ -138,7 +142,7 @@ def test_a_refill_is_a_tank_not_a_box_of_tablets_and_a_customer_tap_changes_noth
 def test_a_new_coffee_machine_with_two_hours_of_data_gets_the_category_prior(
         db: Conn, provisioned: Provision) -> None:
     tag, _ = claimed(db, provisioned, "CM-100")
-    now = datetime.now(UTC)
+    now = clock.now()
     times = steps(now - timedelta(hours=2), now - timedelta(minutes=1))
     write_through_gateway(db, tag.device_id,
                           [(t, {"count": 40.0 + (t > times[4])}) for t in times])
@@ -162,7 +166,7 @@ def test_cycles_older_than_the_raw_window_count_their_use_from_the_hourly_rollup
         db: Conn, provisioned: Provision) -> None:
     purifier, _ = claimed(db, provisioned, "WP-500")
     dishwasher, _ = claimed(db, provisioned, "DW-60")
-    now = datetime.now(UTC)
+    now = clock.now()
     hours = steps(now - timedelta(days=130), now - timedelta(minutes=1), timedelta(hours=1))
     replaced = now - timedelta(days=120, minutes=20)
     write_through_gateway(db, purifier.device_id, [(t, {"flow_l": 0.5}) for t in hours],
@@ -192,8 +196,8 @@ def test_running_twice_leaves_the_same_rows_and_drops_items_no_longer_sold(
     first = run(db, tag.instance_id)
     db.execute("INSERT INTO instance_forecasts (instance_id, item_sku, kind, rate_per_day, used, "
                "confidence, basis, data_days, prior_weight, cycle_start, computed_at) "
-               "VALUES (%s, 'DESC-1', 'service', 1, 0, 0, 'none', 0, 0, now(), now())",
-               (tag.instance_id,))
+               "VALUES (%s, 'DESC-1', 'service', 1, 0, 0, 'none', 0, 0, %s, %s)",
+               (tag.instance_id, clock.now(), clock.now()))
     second = run(db, tag.instance_id)
     assert set(second) == set(first) == {"consumable:POD-ESP-50", "consumable:POD-ESP-100",
                                          "consumable:DESC-1", "service:SVC-DESCALE"}

@@ -5,21 +5,27 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import psycopg
+import pytest
 
 from customers import store as customers
 from device_gateway.provisioning import Credentials
+from homeloop import clock
 from homeloop.settings import Settings
 from homeloop.worker import make_celery
 from replenishment.tasks import run_all
 from tests.conftest import count, process_env, write_through_gateway
 
+# Time-sensitive: `pytest --instants` runs these at every instant of tests/clock.py.
+pytestmark = pytest.mark.clock
+
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 
+@pytest.mark.real_clock("the Celery worker is another process, on the machine's clock")
 def test_forecast_all_on_a_real_worker_stores_claimed_products_only(
         db: Conn, settings: Settings, provisioned: Callable[[str, int], list[Credentials]],
         ) -> None:
@@ -28,7 +34,7 @@ def test_forecast_all_on_a_real_worker_stores_claimed_products_only(
     owner = customers.create_customer(db, "Li")
     for tag in (purifier, dishwasher, released):
         customers.claim(db, owner, device_id=tag.device_id)
-    now = datetime.now(UTC)
+    now = clock.now()
     write_through_gateway(db, purifier.device_id,
                           [(now - timedelta(hours=h), {"flow_l": 0.5}) for h in range(48)])
     assert run_all(settings).products == 3  # as a function, in this process
@@ -67,7 +73,7 @@ def test_a_new_filter_tapped_is_forecast_within_the_minute_not_the_hour(
     owner = customers.create_customer(db, "Li")
     for tag in (purifier, quiet):
         customers.claim(db, owner, device_id=tag.device_id)
-    now = datetime.now(UTC)
+    now = clock.now()
     write_through_gateway(db, purifier.device_id,
                           [(now - timedelta(hours=h), {"flow_l": 0.5}) for h in range(48)])
     run_all(settings)
