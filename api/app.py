@@ -1,4 +1,7 @@
-"""The FastAPI application, built by :func:`create_app` with its resources in the lifespan."""
+"""The FastAPI application, built by :func:`create_app` with its resources in the lifespan.
+
+The lifespan refuses to start in production with an unsafe secret (``require_secrets``).
+"""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from api.routes import (
     staff_identity,
 )
 from homeloop.db import open_pool
-from homeloop.settings import Settings
+from homeloop.settings import API_SECRETS, Settings, require_secrets
 from identity.firebase import open_verifier
 
 
@@ -34,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings or Settings()
+        require_secrets(app.state.settings, API_SECRETS)
         app.state.pool = open_pool(app.state.settings, max_size=20)
         app.state.firebase = open_verifier(app.state.settings)
         app.state.limiter = MovingWindowRateLimiter(
