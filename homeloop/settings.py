@@ -17,14 +17,15 @@ Secrets (:data:`SECRETS`) have no built-in values. ``HOMELOOP_ENV`` says which w
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from homeloop.errors import ConfigError
 
@@ -34,7 +35,7 @@ SECRETS = ("secret_key", "identity_key", "gateway_password", "order_webhook_secr
 # What each process relies on. The API issues sessions, hashes identities and renders the
 # broker's password file (provisioning); the gateway signs in to the broker; the worker signs
 # order webhooks. Beat only schedules: it holds none.
-API_SECRETS = ("secret_key", "identity_key", "gateway_password")
+API_SECRETS = ("secret_key", "previous_secret_keys", "identity_key", "gateway_password")
 GATEWAY_SECRETS = ("gateway_password",)
 WORKER_SECRETS = ("order_webhook_secret",)
 MIN_SECRET_LENGTH = 32
@@ -144,8 +145,12 @@ class Settings(BaseSettings):
     # API.
     api_host: str = "127.0.0.1"
     api_port: int = 8080
-    # Signs staff and kiosk session tokens (HS256), a secret: see below.
+    # Signs staff and kiosk session tokens (HS256), a secret: see below. Tokens name the key
+    # that signed them (``kid``) and verify under it while it is current or previous, so
+    # moving the current key to the previous ones (JSON or comma-separated) and setting a new
+    # one signs nobody out (identity/sessions.py).
     secret_key: str = Field(default="", repr=False)
+    previous_secret_keys: Annotated[list[str], NoDecode] = Field(default=[], repr=False)
 
     # Identity (identity/, api/auth.py). Customers sign in with Firebase: ID tokens are
     # verified by firebase-admin for this project. The standard FIREBASE_AUTH_EMULATOR_HOST
@@ -191,6 +196,17 @@ class Settings(BaseSettings):
     def _env(cls, value: Any) -> str:
         return "development" if str(value).strip().lower() == "development" else "production"
 
+    @field_validator("previous_secret_keys", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> Any:
+        """A JSON list, or comma-separated (what one types in an environment variable)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
     @model_validator(mode="after")
     def _development_secrets(self) -> Settings:
         if self.env == "development":
@@ -229,7 +245,11 @@ def require_secrets(settings: Settings, names: Iterable[str]) -> None:
         return
     faults = []
     for name in names:
-        if why := weakness(getattr(settings, name)):
+        value = getattr(settings, name)
+        if isinstance(value, list):  # previous keys: optional, but each must be sound
+            faults += [f"{env_name(name)} (item {i + 1}) {why}"
+                       for i, item in enumerate(value) if (why := weakness(item))]
+        elif why := weakness(value):
             faults.append(f"{env_name(name)} {why}")
     if faults:
         raise ConfigError(

@@ -52,7 +52,7 @@ def test_env_is_production_unless_it_says_development(monkeypatch: pytest.Monkey
 
 
 def test_sound_secrets_start_in_production() -> None:
-    settings = production()
+    settings = production(previous_secret_keys=[secrets.token_urlsafe(48)])
     require_secrets(settings, [*API_SECRETS, *GATEWAY_SECRETS, *WORKER_SECRETS])
 
 
@@ -65,6 +65,12 @@ def test_each_unsafe_secret_is_refused_in_production_by_name(name: str, case: st
     assert env_name(name) in message
     assert [n for n in SECRETS if env_name(n) in message] == [name]  # only the one at fault
     assert MAKE_ONE in message
+
+
+def test_a_previous_signing_key_must_be_as_sound_as_the_current_one() -> None:
+    weak = production(previous_secret_keys=[secrets.token_urlsafe(48), "old-key"])
+    with pytest.raises(ConfigError, match=r"HOMELOOP_PREVIOUS_SECRET_KEYS \(item 2\)"):
+        require_secrets(weak, API_SECRETS)
 
 
 def test_the_api_app_refuses_to_start_with_an_unsafe_secret(settings: Settings) -> None:
