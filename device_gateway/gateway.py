@@ -33,6 +33,7 @@ from tenacity import Retrying, retry_if_exception_type, wait_exponential
 from device_gateway import metrics
 from device_gateway.payloads import Limits
 from device_gateway.writer import BatchResult, BatchWriter, Incoming
+from homeloop.metrics import serve as serve_metrics
 from homeloop.settings import GATEWAY_SECRETS, Settings, require_secrets
 
 log = logging.getLogger(__name__)
@@ -209,5 +210,5 @@ def run_gateway(settings: Settings, client_id: str) -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     if settings.gateway_metrics_port:
-        metrics.serve(settings.gateway_metrics_host, settings.gateway_metrics_port)
+        serve_metrics(settings.gateway_metrics_host, settings.gateway_metrics_port)
     gateway.run()

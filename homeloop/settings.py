@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     # API.
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    # Prometheus metrics of the API process on their own port (never the public API's); 0: none.
+    api_metrics_port: int = 0
+    api_metrics_host: str = "127.0.0.1"
     # Signs staff and kiosk session tokens (HS256), a secret: see below. Tokens name the key
     # that signed them (``kid``) and verify under it while it is current or previous, so
     # moving the current key to the previous ones (JSON or comma-separated) and setting a new
