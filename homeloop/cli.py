@@ -318,8 +318,12 @@ def api(
     log_config["formatters"]["access"]["fmt"] = (
         '%(levelprefix)s [%(correlation_id)s] %(client_addr)s - "%(request_line)s" %(status_code)s')
     log_config["loggers"]["api"] = {"handlers": ["default"], "level": "INFO"}
+    # X-Forwarded-For and -Proto are believed from the trusted proxies only (else anyone could
+    # choose the address their rate limits count under); with none, they are ignored.
     uvicorn.run(create_app(settings), host=host or settings.api_host,
-                port=port or settings.api_port, log_level="info", log_config=log_config)
+                port=port or settings.api_port, log_level="info", log_config=log_config,
+                proxy_headers=bool(settings.trusted_proxies),
+                forwarded_allow_ips=settings.trusted_proxies or None)
 
 
 @auth_app.command("token")

@@ -17,6 +17,7 @@ Secrets (:data:`SECRETS`) have no built-in values. ``HOMELOOP_ENV`` says which w
 from __future__ import annotations
 
 import fcntl
+import ipaddress
 import json
 import os
 import secrets
@@ -148,6 +149,9 @@ class Settings(BaseSettings):
     # Prometheus metrics of the API process on their own port (never the public API's); 0: none.
     api_metrics_port: int = 0
     api_metrics_host: str = "127.0.0.1"
+    # The reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; nobody's by default. JSON or comma-separated.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
     # Signs staff and kiosk session tokens (HS256), a secret: see below. Tokens name the key
     # that signed them (``kid``) and verify under it while it is current or previous, so
     # moving the current key to the previous ones (JSON or comma-separated) and setting a new
@@ -199,7 +203,7 @@ class Settings(BaseSettings):
     def _env(cls, value: Any) -> str:
         return "development" if str(value).strip().lower() == "development" else "production"
 
-    @field_validator("previous_secret_keys", mode="before")
+    @field_validator("trusted_proxies", "previous_secret_keys", mode="before")
     @classmethod
     def _list(cls, value: Any) -> Any:
         """A JSON list, or comma-separated (what one types in an environment variable)."""
@@ -208,6 +212,16 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or CIDR block") from exc
         return value
 
     @model_validator(mode="after")
