@@ -35,5 +35,5 @@ RUN pip install --no-cache-dir . && mkdir -p /mosquitto/auth /assets \
 
 USER homeloop
 ENV PYTHONUNBUFFERED=1 HOMELOOP_STATE_DIR=/tmp/homeloop
-EXPOSE 8080 9100
+EXPOSE 8080 9100 9101
 CMD ["homeloop", "api", "--host", "0.0.0.0"]

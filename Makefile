@@ -2,6 +2,10 @@
 # Both create the virtualenv, install Debian packages that are missing (as root, or say which
 # to install) and start PostgreSQL, Mosquitto and Redis on loopback under .local/.
 
+# Everything make runs is development: each install makes its own secrets under .local/
+# (homeloop/settings.py). A production process needs its secrets given to it.
+export HOMELOOP_ENV ?= development
+
 VENV := .venv
 BIN := $(VENV)/bin
 HOMELOOP := $(BIN)/homeloop

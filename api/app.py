@@ -1,4 +1,9 @@
-"""The FastAPI application, built by :func:`create_app` with its resources in the lifespan."""
+"""The FastAPI application, built by :func:`create_app` with its resources in the lifespan.
+
+The lifespan refuses to start in production with an unsafe secret (``require_secrets``), and
+serves the process's Prometheus metrics on their own port when ``api_metrics_port`` is set:
+never on the public API, which answers 404 at ``/metrics``.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from asgi_correlation_id import CorrelationIdMiddleware
-from fastapi import FastAPI, Response
+from fastapi import FastAPI
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api import problems
 from api.routes import (
@@ -26,7 +30,8 @@ from api.routes import (
     staff_identity,
 )
 from homeloop.db import open_pool
-from homeloop.settings import Settings
+from homeloop.metrics import serve as serve_metrics
+from homeloop.settings import API_SECRETS, Settings, require_secrets
 from identity.firebase import open_verifier
 
 
@@ -34,13 +39,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings or Settings()
+        require_secrets(app.state.settings, API_SECRETS)
         app.state.pool = open_pool(app.state.settings, max_size=20)
         app.state.firebase = open_verifier(app.state.settings)
         app.state.limiter = MovingWindowRateLimiter(
             storage_from_string(app.state.settings.redis_url))
+        stop_metrics = None
         try:
+            if app.state.settings.api_metrics_port:
+                stop_metrics = serve_metrics(app.state.settings.api_metrics_host,
+                                             app.state.settings.api_metrics_port)
             yield
         finally:
+            if stop_metrics is not None:
+                stop_metrics()
             app.state.firebase.close()
             app.state.pool.close()
 
@@ -69,9 +81,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with app.state.pool.connection() as conn:
             conn.execute("SELECT 1")
         return {"status": "ok"}
-
-    @app.get("/metrics", tags=["ops"], include_in_schema=False)
-    def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match, Mount
 
 from api.auth import AccessRefused, audit_refusal
 from homeloop.errors import DomainError, ServiceError
@@ -72,6 +73,23 @@ def document(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` of a 405: every method some route answers at this path, found by asking
+    the routes as the router does. (Starlette's own names only the first route's methods,
+    and a path such as ``/v1/me`` has several routes.) Mounts (the web client's files) say
+    nothing: they match any method."""
+    allowed = []
+    for method in METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL
+               for route in request.app.router.routes if not isinstance(route, Mount)):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 def install(app: FastAPI) -> None:
     document(app)
     @app.exception_handler(DomainError)
@@ -99,7 +117,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), request.url.path)
+        if exc.status_code == 405:
+            allow = allowed_methods(request)
+            answer = problem(405, str(exc.detail), f"{request.method} is not answered here; "
+                             f"these are: {allow}", request.url.path)
+            answer.headers["Allow"] = allow
+            return answer
+        answer = problem(exc.status_code, str(exc.detail), str(exc.detail), request.url.path)
+        answer.headers.update(exc.headers or {})  # Starlette's own, kept
+        return answer
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

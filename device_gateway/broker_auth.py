@@ -67,3 +67,21 @@ def write_auth_files(settings: Settings, devices: Iterable[tuple[str, str]]) -> 
     _replace(settings.password_file, "\n".join(lines) + "\n")
     _replace(settings.acl_file, ACL.format(gateway=settings.gateway_username))
     return len(lines) - 1
+
+
+def refresh_gateway_entry(settings: Settings) -> bool:
+    """Make the password file's gateway line check ``settings.gateway_password``, keeping the
+    devices' lines; True when it had to be rewritten (the broker must then reload).
+
+    An install's broker files outlive a change of that password: an older checkout rendered
+    a built-in one, and a development install now makes its own."""
+    path = settings.password_file
+    prefix = f"{settings.gateway_username}:"
+    lines = path.read_text().splitlines()
+    if any(line.startswith(prefix)
+           and verify_password(settings.gateway_password, line.removeprefix(prefix))
+           for line in lines):
+        return False
+    kept = [line for line in lines if line and not line.startswith(prefix)]
+    _replace(path, "\n".join([prefix + hash_password(settings.gateway_password), *kept]) + "\n")
+    return True

@@ -33,7 +33,8 @@ from tenacity import Retrying, retry_if_exception_type, wait_exponential
 from device_gateway import metrics
 from device_gateway.payloads import Limits
 from device_gateway.writer import BatchResult, BatchWriter, Incoming
-from homeloop.settings import Settings
+from homeloop.metrics import serve as serve_metrics
+from homeloop.settings import GATEWAY_SECRETS, Settings, require_secrets
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +198,9 @@ class Gateway:
 
 
 def run_gateway(settings: Settings, client_id: str) -> None:
+    """The gateway process. Refuses (:class:`ConfigError`) an unsafe broker password in
+    production before connecting anywhere."""
+    require_secrets(settings, GATEWAY_SECRETS)
     gateway = Gateway(settings, client_id)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -206,5 +210,5 @@ def run_gateway(settings: Settings, client_id: str) -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     if settings.gateway_metrics_port:
-        metrics.serve(settings.gateway_metrics_host, settings.gateway_metrics_port)
+        serve_metrics(settings.gateway_metrics_host, settings.gateway_metrics_port)
     gateway.run()

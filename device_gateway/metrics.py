@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram
 
 from device_gateway.writer import BatchResult, Incoming
 
@@ -35,7 +35,3 @@ def observe(result: BatchResult, batch: Sequence[Incoming], committed: float, qu
     LATENCY.observe(committed - oldest)
     LAG.set(queued)
     LAG_SECONDS.set(committed - oldest)
-
-
-def serve(host: str, port: int) -> None:
-    start_http_server(port, addr=host)

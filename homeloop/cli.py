@@ -6,13 +6,21 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
-from homeloop.errors import HomeloopError
-from homeloop.settings import Settings
+from homeloop.errors import ConfigError, HomeloopError
+from homeloop.settings import (
+    API_SECRETS,
+    GATEWAY_SECRETS,
+    WORKER_SECRETS,
+    Settings,
+    require_secrets,
+)
 
 app = typer.Typer(help="Homeloop: tags, timelines, offers and 3D for smart home products.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -42,13 +50,34 @@ def _fail(exc: HomeloopError) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _settings(needs: Iterable[str] = ()) -> Settings:
+    """The command's settings. Exits saying why when they are invalid, or when in production
+    a secret the command ``needs`` is unsafe: before anything connects anywhere."""
+    try:
+        settings = Settings()
+        require_secrets(settings, needs)
+    except ValidationError as exc:
+        typer.secho(f"error: invalid settings: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    except ConfigError as exc:
+        raise _fail(exc) from exc
+    return settings
+
+
+def _development() -> Settings:
+    """Settings of the local runner and the demo: development, always (and for the processes
+    they start), with this install's own secrets."""
+    os.environ["HOMELOOP_ENV"] = "development"
+    return _settings()
+
+
 @services_app.command("up")
 def services_up() -> None:
     """Start the services (installing Debian packages when missing). Safe to run twice."""
     from homeloop import services
 
     try:
-        for name, state in services.up(Settings()):
+        for name, state in services.up(_development()):
             typer.echo(f"{name:10} {state}")
     except HomeloopError as exc:
         raise _fail(exc) from exc
@@ -60,7 +89,7 @@ def services_down() -> None:
     from homeloop import services
 
     try:
-        for name, state in services.down(Settings()):
+        for name, state in services.down(_settings()):
             typer.echo(f"{name:10} {state}")
     except HomeloopError as exc:
         raise _fail(exc) from exc
@@ -71,7 +100,7 @@ def services_status() -> None:
     """Say which services answer on their ports."""
     from homeloop import services
 
-    rows = services.status(Settings())
+    rows = services.status(_settings())
     for row in rows:
         state = "running" if row.running else "stopped"
         typer.echo(f"{row.name:10} {state:8} 127.0.0.1:{row.port}  {row.detail}")
@@ -84,7 +113,7 @@ def migrate(revision: str = "head") -> None:
     """Bring the database schema up to a revision (Alembic)."""
     from homeloop import migrate as migrations
 
-    migrations.upgrade(Settings(), revision)
+    migrations.upgrade(_settings(), revision)
     typer.echo(f"schema at {revision}")
 
 
@@ -94,7 +123,7 @@ def seed() -> None:
     from catalog.seed import seed as load
     from homeloop.db import connect
 
-    with connect(Settings()) as conn:
+    with connect(_settings()) as conn:
         load(conn)
     typer.echo("seed catalog loaded")
 
@@ -105,7 +134,7 @@ def forecast() -> None:
     from replenishment.tasks import run_all
 
     _logging("WARNING")
-    done = run_all(Settings())
+    done = run_all(_settings())
     typer.echo(f"{done.forecasts} forecasts stored for {done.products} products"
                + (f"; {done.pruned} of released products dropped" if done.pruned else "")
                + (f"; {done.fitted} ordered consumables now fitted" if done.fitted else ""))
@@ -117,7 +146,7 @@ def offers_evaluate() -> None:
     from replenishment.tasks import run_offers
 
     _logging("WARNING")
-    done = run_offers(Settings())
+    done = run_offers(_settings())
     typer.echo(f"{done.created} offers created: {done.pending} pending, {done.deferred} "
                f"deferred to the end of quiet hours, {done.suppressed} suppressed; "
                f"{done.expired} expired, {done.released} released after quiet hours")
@@ -129,7 +158,7 @@ def quality_scan() -> None:
     from replenishment.tasks import run_quality_scan
 
     _logging("WARNING")
-    done = run_quality_scan(Settings())
+    done = run_quality_scan(_settings())
     typer.echo(f"{done.skus} SKUs scanned: {done.alerts} new alerts, "
                f"{done.offers} quality offers created")
 
@@ -141,7 +170,7 @@ def offers_push() -> None:
     from replenishment.tasks import run_pushes
 
     _logging("WARNING")
-    settings = Settings()
+    settings = _settings()
     sender = open_sender(settings)
     try:
         done = run_pushes(settings, sender)
@@ -171,7 +200,7 @@ def devices_provision(
     from device_gateway.provisioning import provision, sync_broker
     from homeloop.db import connect
 
-    settings = Settings()
+    settings = _settings(GATEWAY_SECRETS)
     try:
         with connect(settings) as conn:
             made = provision(conn, sku, count, batch)
@@ -195,7 +224,7 @@ def devices_revoke(device_id: str) -> None:
     from device_gateway.provisioning import revoke, sync_broker
     from homeloop.db import connect
 
-    settings = Settings()
+    settings = _settings(GATEWAY_SECRETS)
     try:
         with connect(settings) as conn:
             revoke(conn, device_id)
@@ -212,7 +241,7 @@ def devices_sync_broker() -> None:
     from device_gateway.provisioning import sync_broker
     from homeloop.db import connect
 
-    settings = Settings()
+    settings = _settings(GATEWAY_SECRETS)
     with connect(settings) as conn:
         count = sync_broker(conn, settings)
     typer.echo(f"broker auth files hold {count} active devices")
@@ -223,16 +252,16 @@ def worker(concurrency: int = 2) -> None:
     """Run a Celery worker on Redis."""
     from homeloop.worker import make_celery
 
-    make_celery(Settings()).worker_main(
+    make_celery(_settings(WORKER_SECRETS)).worker_main(
         ["worker", "--loglevel=INFO", f"--concurrency={concurrency}"])
 
 
 @app.command()
 def beat() -> None:
-    """Run Celery beat: the periodic tasks (raw retention, ...)."""
+    """Run Celery beat: the periodic tasks (raw retention, ...). It holds no secrets."""
     from homeloop.worker import make_celery
 
-    settings = Settings()
+    settings = _settings()
     schedule = settings.state_dir / "celerybeat-schedule"
     schedule.parent.mkdir(parents=True, exist_ok=True)
     make_celery(settings).start(["beat", "--loglevel=INFO", f"--schedule={schedule}"])
@@ -243,7 +272,7 @@ def worker_ping() -> None:
     """Exit 0 when at least one worker answers (a health check)."""
     from homeloop.worker import make_celery
 
-    replies = make_celery(Settings()).control.ping(timeout=5)
+    replies = make_celery(_settings()).control.ping(timeout=5)
     if not replies:
         typer.secho("no worker answered", err=True)
         raise typer.Exit(1)
@@ -258,8 +287,12 @@ def gateway(
     """Run one gateway process (several share the load through $share subscriptions)."""
     from device_gateway.gateway import run_gateway
 
+    settings = _settings(GATEWAY_SECRETS)
     _logging()
-    run_gateway(Settings(), client_id)
+    try:
+        run_gateway(settings, client_id)
+    except HomeloopError as exc:
+        raise _fail(exc) from exc
 
 
 @app.command()
@@ -274,7 +307,7 @@ def api(
 
     from api.app import create_app
 
-    settings = Settings()
+    settings = _settings(API_SECRETS)
     # Every log line of a request carries its X-Request-ID, as its problem+json answer does.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["filters"] = {"request_id": {
@@ -285,8 +318,12 @@ def api(
     log_config["formatters"]["access"]["fmt"] = (
         '%(levelprefix)s [%(correlation_id)s] %(client_addr)s - "%(request_line)s" %(status_code)s')
     log_config["loggers"]["api"] = {"handlers": ["default"], "level": "INFO"}
+    # X-Forwarded-For and -Proto are believed from the trusted proxies only (else anyone could
+    # choose the address their rate limits count under); with none, they are ignored.
     uvicorn.run(create_app(settings), host=host or settings.api_host,
-                port=port or settings.api_port, log_level="info", log_config=log_config)
+                port=port or settings.api_port, log_level="info", log_config=log_config,
+                proxy_headers=bool(settings.trusted_proxies),
+                forwarded_allow_ips=settings.trusted_proxies or None)
 
 
 @auth_app.command("token")
@@ -303,7 +340,7 @@ def auth_token(
     if (staff is None) == (kiosk is None):
         typer.secho("give exactly one of --staff or --kiosk", err=True)
         raise typer.Exit(2)
-    settings = Settings()
+    settings = _settings(["secret_key"])
     try:
         with connect(settings) as conn:
             if staff is not None:
@@ -338,7 +375,7 @@ def auth_add_staff(
     from identity import staff as staff_store
 
     try:
-        with connect(Settings()) as conn:
+        with connect(_settings()) as conn:
             member, password = staff_store.create_staff(conn, username, name or username,
                                                         role, store)
             conn.commit()
@@ -356,7 +393,7 @@ def auth_add_kiosk(
     from homeloop.db import connect
     from identity import kiosks
 
-    settings = Settings()
+    settings = _settings(["identity_key"])
     try:
         with connect(settings) as conn:
             kiosk, secret = kiosks.create_kiosk(conn, settings, store, name, "cli")
@@ -377,7 +414,7 @@ def auth_emulator(
 
     from identity.emulator import AuthEmulator
 
-    emulator = AuthEmulator(Settings().firebase_project_id, port=port).start()
+    emulator = AuthEmulator(_settings().firebase_project_id, port=port).start()
     typer.echo(f"Firebase Auth emulator stand-in on {emulator.address}; Ctrl-C stops it")
     try:
         threading.Event().wait()
@@ -396,8 +433,8 @@ def simulate(
     from device_gateway.simulator import run_simulation
 
     _logging()
-    sent = run_simulation(Settings(), devices=devices, rate=rate, duration=duration,
-                          credentials=credentials)
+    sent = run_simulation(_settings(GATEWAY_SECRETS), devices=devices, rate=rate,
+                          duration=duration, credentials=credentials)
     typer.echo(f"published {sent} messages")
 
 
@@ -408,7 +445,7 @@ def demo() -> None:
 
     _logging()
     try:
-        run_demo(Settings())
+        run_demo(_development())
     except HomeloopError as exc:
         raise _fail(exc) from exc
 
@@ -423,7 +460,8 @@ def bench_ingest(
     from device_gateway.bench import run_ingest_bench
 
     _logging("WARNING")
-    run_ingest_bench(Settings(), devices=devices, seconds=seconds, gateways=gateways)
+    run_ingest_bench(_settings(GATEWAY_SECRETS), devices=devices, seconds=seconds,
+                     gateways=gateways)
 
 
 @bench_app.command("forecast")
@@ -444,7 +482,7 @@ def bench_offers(
 
     _logging("WARNING")
     try:
-        run_offers_bench(Settings(), instances, keep=keep, say=typer.echo)
+        run_offers_bench(_settings(), instances, keep=keep, say=typer.echo)
     except HomeloopError as exc:
         raise _fail(exc) from exc
 
@@ -458,7 +496,7 @@ def bench_assets(
     from ar_assets.bench import big_upload_memory, run_assets_bench
 
     _logging("WARNING")
-    settings = Settings()
+    settings = _settings()
     try:
         ok = run_assets_bench(settings, say=typer.echo)
         if big:
@@ -479,7 +517,7 @@ def bench_scenes(
 
     _logging("WARNING")
     try:
-        ok = run_scenes_bench(Settings(), typer.echo, placements, keep=keep)
+        ok = run_scenes_bench(_settings(), typer.echo, placements, keep=keep)
     except HomeloopError as exc:
         raise _fail(exc) from exc
     if not ok:
@@ -495,7 +533,7 @@ def bench_kiosk(
 
     _logging("WARNING")
     try:
-        ok = run_kiosk_bench(Settings(), say=typer.echo, keep=keep)
+        ok = run_kiosk_bench(_settings(), say=typer.echo, keep=keep)
     except HomeloopError as exc:
         raise _fail(exc) from exc
     if not ok:
@@ -511,7 +549,7 @@ def bench_assist(
 
     _logging("WARNING")
     try:
-        run_assist_bench(Settings(), keep=keep, say=typer.echo)
+        run_assist_bench(_settings(), keep=keep, say=typer.echo)
     except HomeloopError as exc:
         raise _fail(exc) from exc
 

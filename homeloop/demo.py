@@ -5,7 +5,8 @@ first also has a furnished design on a copy of a residential community's layout)
 two gateway processes sharing the subscription, a Celery worker and beat, and the fleet
 simulator replaying two days of backlog before reporting live. The worker is asked for a
 first forecast once the backlog should be in; beat repeats it hourly. Ctrl-C stops it all;
-data stays under ``.local/``.
+data stays under ``.local/``. It runs in development (``HOMELOOP_ENV``), it and its processes
+with the install's own secrets (``.local/secrets.env``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The one exception tree of Homeloop.
 
     HomeloopError
+    ├── ConfigError       settings a process refuses to start with (an unsafe secret)
     ├── ServiceError      a local service could not be installed, started or stopped
     ├── PayloadError      a device message that cannot be stored (ends as a dead letter)
     ├── PushUnavailable   FCM (or its OAuth token) could not be reached for a whole batch
@@ -25,6 +26,10 @@ from __future__ import annotations
 
 class HomeloopError(Exception):
     """Base of every error Homeloop raises on purpose."""
+
+
+class ConfigError(HomeloopError):
+    """Said once at start-up, before the process connects anywhere."""
 
 
 class ServiceError(HomeloopError):

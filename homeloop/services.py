@@ -212,7 +212,7 @@ def mosquitto_conf(settings: Settings) -> str:
 
 
 def mosquitto_up(settings: Settings) -> str:
-    from device_gateway.broker_auth import write_auth_files
+    from device_gateway.broker_auth import refresh_gateway_entry, write_auth_files
 
     mdir = settings.mqtt_dir
     (mdir / "data").mkdir(parents=True, exist_ok=True)
@@ -220,6 +220,9 @@ def mosquitto_up(settings: Settings) -> str:
     conf.write_text(mosquitto_conf(settings))
     if not settings.password_file.exists():
         write_auth_files(settings, devices=[])
+    elif refresh_gateway_entry(settings) and port_open(settings.mqtt_port):
+        reload_broker(settings)
+        return "already running (gateway password reloaded)"
     if port_open(settings.mqtt_port):
         return "already running"
     _run(["/usr/sbin/mosquitto", "-c", str(conf), "-d"])

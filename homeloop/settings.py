@@ -2,20 +2,65 @@
 
 Build a :class:`Settings` in each process's entry point (CLI command, FastAPI lifespan,
 gateway ``main``) and pass it down; nothing reads the environment at import time.
+
+Secrets (:data:`SECRETS`) have no built-in values. ``HOMELOOP_ENV`` says which world this is:
+
+- ``production`` (unless it says ``development``): each process calls
+  :func:`require_secrets` for the secrets it uses (:data:`API_SECRETS`,
+  :data:`GATEWAY_SECRETS`, :data:`WORKER_SECRETS`) and refuses to start when one is missing,
+  a published default or placeholder, or short;
+- ``development`` (the demo, the local services, the tests): a secret left unset is made
+  once per install and kept in ``<state_dir>/secrets.env`` (mode 0600), so every process of
+  the install agrees on it and no two installs share one.
 """
 
 from __future__ import annotations
 
+import fcntl
+import ipaddress
+import json
+import os
+import secrets
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from homeloop.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+SECRETS = ("secret_key", "identity_key", "gateway_password", "order_webhook_secret")
+# What each process relies on. The API issues sessions, hashes identities and renders the
+# broker's password file (provisioning); the gateway signs in to the broker; the worker signs
+# order webhooks. Beat only schedules: it holds none.
+API_SECRETS = ("secret_key", "previous_secret_keys", "identity_key", "gateway_password")
+GATEWAY_SECRETS = ("gateway_password",)
+WORKER_SECRETS = ("order_webhook_secret",)
+MIN_SECRET_LENGTH = 32
+MAKE_ONE = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+# Values that were published with the code (built-in defaults, the compose file's
+# placeholders): anyone can sign with them, so they are refused by name.
+PUBLISHED = frozenset({
+    "dev-only-secret-change-me-in-production-0123456789",
+    "dev-only-identity-key-change-me-0123456789",
+    "homeloop-gateway-dev-password",
+    "dev-only-order-webhook-secret-0123456789",
+    "change-me-gateway",
+    "change-me-to-a-long-random-secret",
+    "change-me-to-another-long-random-secret",
+})
+PLACEHOLDER_WORDS = ("change-me", "changeme", "change_me", "dev-only", "dev_only",
+                     "placeholder", "example", "insecure", "replace-me", "replace_me")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOMELOOP_", env_file=".env", extra="ignore")
+
+    # "production" unless set to "development" (see the module's docstring).
+    env: Literal["production", "development"] = "production"
 
     # Local service runner: fixed, non-default ports on loopback, data in a project folder.
     state_dir: Path = PROJECT_ROOT / ".local"
@@ -32,7 +77,7 @@ class Settings(BaseSettings):
     mqtt_acl_file: Path | None = None
     mqtt_pid_file: Path | None = None
     gateway_username: str = "homeloop-gateway"
-    gateway_password: str = "homeloop-gateway-dev-password"
+    gateway_password: str = Field(default="", repr=False)  # a secret: see below
 
     # Gateway behaviour.
     gateway_share_group: str = "homeloop"
@@ -40,7 +85,7 @@ class Settings(BaseSettings):
     gateway_batch_ms: int = Field(default=100, ge=1)
     gateway_queue_size: int = Field(default=20_000, ge=1)
     gateway_receive_maximum: int = Field(default=10_000, ge=1, le=65_535)
-    gateway_metrics_port: int = 0
+    gateway_metrics_port: int = 0  # Prometheus metrics of the gateway; 0: none
     gateway_metrics_host: str = "127.0.0.1"
     max_payload_bytes: int = 64 * 1024
     max_backlog_age_days: int = 30
@@ -74,7 +119,7 @@ class Settings(BaseSettings):
     # Accepted offers go to the retailer's order system as signed webhooks
     # (replenishment/order_requests.py). Without a URL they wait, queued.
     order_webhook_url: str | None = None
-    order_webhook_secret: str = "dev-only-order-webhook-secret-0123456789"
+    order_webhook_secret: str = Field(default="", repr=False)  # a secret: see below
     order_webhook_timeout_s: float = Field(default=10.0, gt=0)
     order_webhook_max_attempts: int = Field(default=8, ge=1)
     order_webhook_backoff_s: float = Field(default=30.0, ge=0)  # doubles with each failure
@@ -101,14 +146,24 @@ class Settings(BaseSettings):
     # API.
     api_host: str = "127.0.0.1"
     api_port: int = 8080
-    # Signs staff and kiosk session tokens (HS256).
-    secret_key: str = "dev-only-secret-change-me-in-production-0123456789"
+    # Prometheus metrics of the API process on their own port (never the public API's); 0: none.
+    api_metrics_port: int = 0
+    api_metrics_host: str = "127.0.0.1"
+    # The reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; nobody's by default. JSON or comma-separated.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    # Signs staff and kiosk session tokens (HS256), a secret: see below. Tokens name the key
+    # that signed them (``kid``) and verify under it while it is current or previous, so
+    # moving the current key to the previous ones (JSON or comma-separated) and setting a new
+    # one signs nobody out (identity/sessions.py).
+    secret_key: str = Field(default="", repr=False)
+    previous_secret_keys: Annotated[list[str], NoDecode] = Field(default=[], repr=False)
 
     # Identity (identity/, api/auth.py). Customers sign in with Firebase: ID tokens are
     # verified by firebase-admin for this project. The standard FIREBASE_AUTH_EMULATOR_HOST
     # variable points firebase-admin at an Auth emulator (development and tests only).
     firebase_project_id: str = "homeloop-dev"
-    identity_key: str = "dev-only-identity-key-change-me-0123456789"  # keys identity hashes
+    identity_key: str = Field(default="", repr=False)  # keys identity hashes; a secret
     staff_session_hours: float = Field(default=8.0, gt=0)
     kiosk_session_minutes: float = Field(default=60.0, gt=0)
     kiosk_grant_minutes: float = Field(default=30.0, gt=0)  # a kiosk may open a customer's data
@@ -142,3 +197,116 @@ class Settings(BaseSettings):
     @property
     def broker_pid_file(self) -> Path:
         return self.mqtt_pid_file or self.mqtt_dir / "mosquitto.pid"
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env(cls, value: Any) -> str:
+        return "development" if str(value).strip().lower() == "development" else "production"
+
+    @field_validator("trusted_proxies", "previous_secret_keys", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> Any:
+        """A JSON list, or comma-separated (what one types in an environment variable)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or CIDR block") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _development_secrets(self) -> Settings:
+        if self.env == "development":
+            unset = [name for name in SECRETS if not getattr(self, name)]
+            if unset:
+                made = development_secrets(self.state_dir)
+                for name in unset:
+                    setattr(self, name, made[name])
+        return self
+
+
+def env_name(name: str) -> str:
+    """The environment variable of a setting: ``secret_key`` -> ``HOMELOOP_SECRET_KEY``."""
+    return f"HOMELOOP_{name.upper()}"
+
+
+def weakness(value: str) -> str | None:
+    """Why ``value`` cannot be a production secret, or None when it can."""
+    if not value.strip():
+        return "is not set"
+    if value in PUBLISHED:
+        return "is a value published with the code"
+    lowered = value.lower()
+    for word in PLACEHOLDER_WORDS:
+        if word in lowered:
+            return f'looks like a placeholder (it contains "{word}")'
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"is too short ({len(value)} characters; at least {MIN_SECRET_LENGTH})"
+    return None
+
+
+def require_secrets(settings: Settings, names: Iterable[str]) -> None:
+    """Refuse (:class:`ConfigError`, naming every setting at fault) to run in production with
+    a secret that is missing, published, a placeholder or short. Development has its own."""
+    if settings.env == "development":
+        return
+    faults = []
+    for name in names:
+        value = getattr(settings, name)
+        if isinstance(value, list):  # previous keys: optional, but each must be sound
+            faults += [f"{env_name(name)} (item {i + 1}) {why}"
+                       for i, item in enumerate(value) if (why := weakness(item))]
+        elif why := weakness(value):
+            faults.append(f"{env_name(name)} {why}")
+    if faults:
+        raise ConfigError(
+            "refusing to start in production with unsafe secrets:\n"
+            + "".join(f"  {fault}\n" for fault in faults)
+            + f"Make each one with: {MAKE_ONE}\n"
+            "and give it to the process in its environment (or a .env file).\n"
+            "On a development machine, set HOMELOOP_ENV=development instead: each install "
+            "then makes its own.")
+
+
+def development_secrets(state_dir: Path) -> dict[str, str]:
+    """This install's development secrets, made once under ``state_dir`` (mode 0600).
+
+    A lock file serialises processes that start together, so they all read the same values.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / "secrets.env"
+    lock = os.open(state_dir / "secrets.env.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found: dict[str, str] = {}
+        if path.exists():
+            for line in path.read_text().splitlines():
+                key, sep, value = line.partition("=")
+                if sep and key.startswith("HOMELOOP_"):
+                    found[key.removeprefix("HOMELOOP_").lower()] = value.strip()
+        missing = [name for name in SECRETS if not found.get(name)]
+        if missing:
+            for name in missing:
+                found[name] = secrets.token_urlsafe(48)
+            text = ("# Development secrets of this install, made by homeloop (HOMELOOP_ENV="
+                    "development).\n# Never use them in production.\n"
+                    + "".join(f"{env_name(name)}={found[name]}\n" for name in SECRETS))
+            tmp = path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(text)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        return found
+    finally:
+        os.close(lock)  # releases the lock

@@ -95,8 +95,10 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: floa
 
 
 def process_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """The environment for a homeloop process (gateway, worker) under test settings."""
+    """The environment for a homeloop process (gateway, worker) under test settings: in
+    development, so that it reads the test install's secrets from the same state folder."""
     return {**os.environ,
+            "HOMELOOP_ENV": "development",
             "HOMELOOP_DATABASE_URL": settings.database_url,
             "HOMELOOP_REDIS_URL": settings.redis_url,
             "HOMELOOP_MQTT_PORT": str(settings.mqtt_port),
@@ -106,7 +108,8 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def settings() -> Iterator[Settings]:
-    base = Settings()
+    # Development: the test install makes its own secrets once, under its state folder.
+    base = Settings(env="development", state_dir=PROJECT_ROOT / ".local" / TEST_STATE)
     if not services.port_open(base.pg_port):
         pytest.exit("PostgreSQL is not running: run `make test` (it starts the services)", 2)
     url = base.database_url.rsplit("/", 1)[0] + "/" + TEST_DB
@@ -117,7 +120,7 @@ def settings() -> Iterator[Settings]:
     test = base.model_copy(update={
         "database_url": url, "mqtt_port": TEST_MQTT_PORT,
         "redis_url": base.redis_url.rsplit("/", 1)[0] + "/" + TEST_REDIS_DB,
-        "state_dir": PROJECT_ROOT / ".local" / TEST_STATE, "gateway_metrics_port": 0,
+        "gateway_metrics_port": 0,
         # Ids restart in every test, so the same identities come back many times a minute:
         # the rate-limit tests set their own limits.
         "rate_limit": "1000000/minute", "failed_auth_rate_limit": "1000000/minute",
@@ -361,7 +364,7 @@ def write_through_gateway(db: psycopg.Connection[tuple[Any, ...]], device_id: st
     from device_gateway.gateway import limits_from
     from device_gateway.writer import BatchWriter, Incoming
 
-    limits = limits_from(Settings())
+    limits = limits_from(Settings(env="development"))
     if max_age_days is not None:
         limits = replace(limits, max_age_ms=max_age_days * 86_400_000)
     messages = [(f"tags/{device_id}/readings", t, {"ts": int(t.timestamp() * 1000), "m": m})

@@ -10,7 +10,7 @@ from homeloop.settings import Settings
 
 
 def test_services_up_twice_is_harmless_and_status_reports_them() -> None:
-    settings = Settings()
+    settings = Settings(env="development")
     assert dict(services.up(settings)) == {"postgres": "already running",
                                            "mosquitto": "already running",
                                            "redis": "already running"}
