@@ -48,7 +48,7 @@ class OfferRules:
                    bundle_days=settings.offer_bundle_days,
                    expiry_days=settings.offer_expiry_days,
                    weekly_cap=settings.offer_weekly_cap,
-                   nearby_store_km=settings.offer_nearby_store_km,
+                   nearby_store_km=settings.nearby_store_km,
                    service_lead_days=settings.offer_service_lead_days,
                    heavy_days=settings.offer_heavy_days)
 
