@@ -20,7 +20,6 @@ __all__ = [
     "add_event",
     "add_line",
     "book_slot",
-    "choose_fulfilment",
     "customer_addressee",
     "discounts_for",
     "events",
@@ -40,11 +39,8 @@ __all__ = [
     "refund_points",
     "release_discounts",
     "release_slot",
-    "reserve",
-    "restock",
     "set_fields",
     "spend_points",
-    "store_name",
     "use_discounts",
 ]
 
@@ -92,53 +88,6 @@ def price_lines(conn: Conn, wanted: Sequence[tuple[str, int, int]]) -> list[Pric
             raise InvalidInput(f"the discount on {sku} is more than the line's price")
         out.append(Priced(sku, category, quantity, price, discount))
     return out
-
-
-FULFIL = """
-WITH want AS (
-    SELECT * FROM unnest(%(skus)s::text[], %(qty)s::int[]) AS w(sku, quantity)
-), here AS (SELECT lat, lon FROM stores WHERE id = %(store)s)
-SELECT s.id
-FROM stores s CROSS JOIN here h
-WHERE (SELECT count(*) FROM want w JOIN inventory i
-       ON i.sku = w.sku AND i.store_id = s.id AND i.on_hand >= w.quantity)
-      = (SELECT count(*) FROM want)
-ORDER BY s.id <> %(store)s, s.online,
-         -- great-circle distance from the selling store, in km
-         6371 * acos(least(1, cos(radians(h.lat)) * cos(radians(s.lat))
-                              * cos(radians(s.lon) - radians(h.lon))
-                              + sin(radians(h.lat)) * sin(radians(s.lat)))) NULLS LAST
-LIMIT 1
-"""
-
-
-def choose_fulfilment(conn: Conn, store_id: str, lines: Sequence[Priced]) -> str:
-    """The selling store if it has every line; else the nearest store that has; else online."""
-    merged: dict[str, int] = {}
-    for line in lines:
-        merged[line.sku] = merged.get(line.sku, 0) + line.quantity
-    row = conn.execute(FULFIL, {"skus": list(merged), "qty": list(merged.values()),
-                                "store": store_id}).fetchone()
-    if row is None:
-        raise Conflict("not in stock anywhere, online included: it cannot be ordered now")
-    return str(row[0])
-
-
-def reserve(conn: Conn, store_id: str, lines: Sequence[Priced]) -> None:
-    for line in lines:
-        done = conn.execute("UPDATE inventory SET on_hand = on_hand - %s "
-                            "WHERE store_id = %s AND sku = %s AND on_hand >= %s",
-                            (line.quantity, store_id, line.sku, line.quantity)).rowcount
-        if not done:
-            raise Conflict(f"{line.sku} just went out of stock at {store_id}")
-
-
-def restock(conn: Conn, order_id: int, store_id: str) -> None:
-    """Give a cancelled order's lines back to the store that had reserved them."""
-    conn.execute("UPDATE inventory i SET on_hand = i.on_hand + l.quantity "
-                 "FROM (SELECT sku, sum(quantity) AS quantity FROM order_lines "
-                 "      WHERE order_id = %s GROUP BY sku) l "
-                 "WHERE i.store_id = %s AND i.sku = l.sku", (order_id, store_id))
 
 
 def insert_order(conn: Conn, customer_id: int, store_id: str, assistant: str | None,
@@ -297,22 +246,6 @@ def set_fields(conn: Conn, order_id: int, **fields: Any) -> None:
     assert set(fields) <= allowed
     sets = ", ".join(f"{k} = %({k})s" for k in fields)
     conn.execute(f"UPDATE orders SET {sets} WHERE id = %(id)s", {**fields, "id": order_id})
-
-
-def store_name(conn: Conn, store_id: str, *, zh: bool = False) -> str:
-    """The store's name, in Chinese when asked and known."""
-    row = conn.execute("SELECT CASE WHEN %s THEN coalesce(name_zh, name) ELSE name END "
-                       "FROM stores WHERE id = %s", (zh, store_id)).fetchone()
-    if row is None:
-        raise InvalidInput(f"no store {store_id!r}")
-    return str(row[0])
-
-
-def store_lead_days(conn: Conn, store_id: str) -> tuple[int, str]:
-    row = conn.execute("SELECT lead_days, timezone FROM stores WHERE id = %s",
-                       (store_id,)).fetchone()
-    assert row is not None
-    return int(row[0]), str(row[1])
 
 
 def offer_slots(conn: Conn, store_id: str, windows: Sequence[tuple[datetime, datetime]],
