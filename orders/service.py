@@ -15,12 +15,15 @@ from typing import Any
 
 from catalog import availability
 from catalog import store as catalog
-from clienteling import points, tasks_store
+from clienteling import discounts, points, tasks_store
 from clienteling import store as profiles
+from customers import store as customers
+from device_gateway import taps
 from homeloop.db import Conn
 from homeloop.errors import Conflict, InvalidInput, NotFound
 from orders import lifecycle, store
 from orders.schemas import Installer, LineIn, Order, OrderEvent, OrderLine, Rating, Slot
+from replenishment import outbox_store
 
 __all__ = ["advance", "book_slot", "delivery_slots", "installer_list", "my_orders",
            "place_offer_order", "place_order", "rate_installation", "view"]
@@ -43,7 +46,7 @@ def place_order(conn: Conn, customer_id: int, store_id: str, assistant: str | No
     fulfil = source.store_id
     catalog.take(conn, fulfil, lines)
     order_id = _insert(conn, customer_id, store_id, assistant, fulfil, priced, now)
-    store.use_discounts(conn, order_id, [w.discount_id for w in wanted if w.discount_id])
+    discounts.use_on_order(conn, order_id, [w.discount_id for w in wanted if w.discount_id])
     points.award_new_categories(conn, customer_id, order_id, [p.category for p in priced], now)
     _placed(conn, order_id, customer_id, assistant or f"customer:{customer_id}", now,
             {"store_id": store_id, "fulfil_store_id": fulfil})
@@ -64,7 +67,7 @@ def place_offer_order(conn: Conn, customer_id: int, *, fulfilment: str, store_id
     if by_points:
         costs = store.points_costs(conn, skus)
         points_spent = sum(costs.values())
-        store.spend_points(conn, customer_id, points_spent)
+        customers.spend_points(conn, customer_id, points_spent)
         priced = [replace(p, discount_cents=p.unit_price_cents * p.quantity) for p in priced]
     if fulfilment != "visit":
         catalog.take(conn, store_id, [(p.sku, p.quantity) for p in priced])
@@ -126,10 +129,12 @@ def advance(conn: Conn, order_id: int, new: str, actor: str, now: datetime, *,
                     install_at=install_at.isoformat())
         store.set_fields(conn, order_id, installer_id=installer_id, install_at=install_at)
     if new == "installed" and order.fulfilment == "visit":
-        data["service_taps"] = store.record_service_done(conn, order_id, actor, now)
+        data["service_taps"] = taps.record_parts_done(
+            conn, store.visit_taps(conn, order_id), {"order_id": order_id, "by": actor}, now)
     if new == "cancelled":
-        store.refund_points(conn, order)
-        store.release_discounts(conn, order_id)
+        if order.points_spent and order.customer_id is not None:
+            customers.add_points(conn, order.customer_id, order.points_spent)
+        discounts.release_from_order(conn, order_id)
         if order.fulfilment != "visit":
             catalog.put_back(conn, order.fulfil_store_id,
                              [(line["sku"], int(line["quantity"]))
@@ -237,9 +242,9 @@ def _announce(conn: Conn, order: store.OrderRow, status: str, now: datetime,
         body = lifecycle.message(status, zh=zh, fulfilment=order.fulfilment, **words)
         title = "订单更新" if zh else "Your order"
         at = lifecycle.deliver_after(now, who.timezone, who.quiet_start, who.quiet_end)
-        store.notify_customer(conn, order.customer_id, topic, title, body,
-                              {"order_id": str(order.id), "kind": "order", "status": status},
-                              at, now)
+        outbox_store.enqueue_message(
+            conn, order.customer_id, topic, title, body,
+            {"order_id": str(order.id), "kind": "order", "status": status}, at, now)
     if order.assistant and status != "placed":
         if "store" in words:
             words["store"] = _store_name(conn, data.get("store_id", order.fulfil_store_id))

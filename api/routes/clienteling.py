@@ -44,6 +44,7 @@ from clienteling.schemas import (
 from customers import store as customers
 from homeloop.errors import InvalidInput
 from identity.privacy import get_purposes
+from orders import store as orders
 
 router = APIRouter(prefix="/v1", tags=["clienteling"])
 
@@ -292,7 +293,7 @@ def assistant_day(staff: StoreAssistant, conn: ConnDep) -> Day:
              responses={404: {"description": "No such item in the caller's inbox"}})
 def inbox_read(item_id: int, staff: StoreAssistant, conn: ConnDep) -> Response:
     """The assistant has read this news of an order; it leaves their day."""
-    tasks_store.mark_read(conn, item_id, staff.actor, datetime.now(UTC))
+    orders.mark_read(conn, item_id, staff.actor, datetime.now(UTC))
     return Response(status_code=204)
 
 
