@@ -40,6 +40,7 @@ from typing import Any
 
 import psycopg
 
+from catalog.availability import availability
 from clienteling import catalog, recs_store, service
 from homeloop import clock
 from homeloop.benchdb import bench_settings, drop, recreate
@@ -288,15 +289,17 @@ def run_assist_bench(settings: Settings, *, keep: bool = False, calls: int = 300
                 query = catalog.SearchQuery(**SEARCHES[n % len(SEARCHES)])
                 here = rng.choice(stores)
                 start = time.perf_counter()
-                catalog.search(conn, query, here)
+                catalog.search(conn, query, here, nearby_km=settings.nearby_store_km)
                 search_ms.append((time.perf_counter() - start) * 1000)
                 start = time.perf_counter()
-                service.customer_recommendations(conn, c, home[c], now.date())
+                service.customer_recommendations(conn, c, home[c], now.date(),
+                                                 nearby_km=settings.nearby_store_km)
                 recs_ms.append((time.perf_counter() - start) * 1000)
             say(f"  profile ms p50 {_p(profile_ms, 0.5):.1f} p95 {_p(profile_ms, 0.95):.1f}; "
                 f"search ms p50 {_p(search_ms, 0.5):.1f} p95 {_p(search_ms, 0.95):.1f}; "
                 f"recommendations ms p50 {_p(recs_ms, 0.5):.1f} p95 {_p(recs_ms, 0.95):.1f}")
-            hits, popular_hits, tried = _hit_rates(conn, rng, home, hit_customers, now)
+            hits, popular_hits, tried = _hit_rates(conn, rng, home, hit_customers, now,
+                                                   settings.nearby_store_km)
     finally:
         if not keep:
             drop(settings, BENCH_DB)
@@ -320,7 +323,7 @@ def run_assist_bench(settings: Settings, *, keep: bool = False, calls: int = 300
 
 
 def _hit_rates(conn: psycopg.Connection[Any], rng: random.Random, home: dict[int, str],
-               n: int, now: datetime) -> tuple[int, int, int]:
+               n: int, now: datetime, nearby_km: float) -> tuple[int, int, int]:
     heldout: dict[int, str] = {int(r[0]): str(r[1]) for r in conn.execute(
         "SELECT customer_id, sku FROM bench_heldout")}
     popular = [str(r[0]) for r in conn.execute(
@@ -331,11 +334,13 @@ def _hit_rates(conn: psycopg.Connection[Any], rng: random.Random, home: dict[int
         if not had:
             continue
         tried += 1
-        recs = service.customer_recommendations(conn, c, home[c], now.date(), 10)
+        recs = service.customer_recommendations(conn, c, home[c], now.date(), 10,
+                                                nearby_km=nearby_km)
         hits += heldout[c] in {r.sku for r in recs}
         owned = set(had)
-        stock = catalog.availability(conn, popular[:60], home[c])
-        top = [s for s in popular if s not in owned and stock.get(s) is not None
-               and stock[s].tier is not None][:10]
+        found = availability(conn, [(s, 1) for s in popular[:60]], store_id=home[c],
+                             nearby_km=nearby_km)
+        can = {line.sku for line in found.lines if line.best() is not None}
+        top = [s for s in popular if s not in owned and s in can][:10]
         popular_hits += heldout[c] in top
     return hits, popular_hits, max(tried, 1)

@@ -34,7 +34,7 @@ def _assistant(conn: Conn, username: str, name: str, store_id: str) -> str:
     return f"staff:{staff_id}"
 
 
-def seed_clienteling(conn: Conn, owners: list[int]) -> int:
+def seed_clienteling(conn: Conn, owners: list[int], *, nearby_km: float) -> int:
     """Seed the shop floor once; returns Ann's staff id (for a demo session)."""
     ann = _assistant(conn, "demo-ann", "Ann (Xuhui)", "SH-XUHUI")
     bo = _assistant(conn, "demo-bo", "Bo (Pudong)", "SH-PUDONG")
@@ -68,7 +68,7 @@ def seed_clienteling(conn: Conn, owners: list[int]) -> int:
     # A closed order first, so later ones are "new categories" for points.
     old = orders.place_order(conn, second, "SH-PUDONG", bo,
                              [LineIn(sku="WC-300"), LineIn(sku="FLT-WC-1")],
-                             now - timedelta(days=20))
+                             now - timedelta(days=20), nearby_km=nearby_km)
     for status in ("picked", "shipped", "out_for_delivery", "delivered"):
         orders.advance(conn, old, status, bo, now - timedelta(days=19))
     orders.advance(conn, old, "installation_booked", bo, now - timedelta(days=18),
@@ -79,11 +79,12 @@ def seed_clienteling(conn: Conn, owners: list[int]) -> int:
 
     toilet = orders.place_order(conn, first, "SH-XUHUI", ann,
                                 [LineIn(sku="WC-300"), LineIn(sku="LAMP-FLOOR")],
-                                now - timedelta(days=3))
+                                now - timedelta(days=3), nearby_km=nearby_km)
     for status in ("picked", "shipped", "out_for_delivery"):
         orders.advance(conn, toilet, status, ann, now - timedelta(hours=5))
     sofa = orders.place_order(conn, first, "SH-XUHUI", ann, [LineIn(sku="SOFA-CORNER")],
-                              now - timedelta(days=1))  # not at Xuhui: from Pudong, a slot
+                              now - timedelta(days=1),  # not at Xuhui: from Pudong, a slot
+                              nearby_km=nearby_km)
     orders.advance(conn, sofa, "picked", ann, now)
     slot = orders.delivery_slots(conn, sofa, now)[0]
     orders.book_slot(conn, sofa, slot.starts_at, ann, now)

@@ -14,18 +14,20 @@ transaction).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from psycopg.rows import dict_row
 
+from catalog import store as catalog
 from clienteling.store import store_today
 from homeloop.db import Conn
 from homeloop.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 __all__ = ["COMMISSION_RATE", "DEFAULT_BUDGET_CENTS", "Effect", "coupons", "decide", "effect",
-           "propose"]
+           "propose", "release_from_order", "use_on_order"]
 
 COMMISSION_RATE = 0.03
 DEFAULT_BUDGET_CENTS = 200_000  # ¥2,000 a month
@@ -129,13 +131,15 @@ def coupons(conn: Conn, customer_id: int) -> list[dict[str, Any]]:
     """The customer's discounts and gifts granted (or approved) and not yet used, newest
     first, with the item's and the store's names."""
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
+        found = cur.execute(
             "SELECT d.id, d.sku, s.name, s.name_zh, d.kind, d.amount_cents, d.store_id, "
-            "st.name AS store, coalesce(d.decided_at, d.created_at) AS granted_at "
-            "FROM discounts d JOIN skus s ON s.sku = d.sku JOIN stores st ON st.id = d.store_id "
+            "coalesce(d.decided_at, d.created_at) AS granted_at "
+            "FROM discounts d JOIN skus s ON s.sku = d.sku "
             "WHERE d.customer_id = %s AND d.status IN ('granted', 'approved') "
             "AND d.order_id IS NULL ORDER BY granted_at DESC, d.id DESC LIMIT 100",
             (customer_id,)).fetchall()
+    names = {s.id: s.name for s in catalog.stores(conn)}
+    return [{**r, "store": names.get(r["store_id"], r["store_id"])} for r in found]
 
 
 def trail(conn: Conn, discount_id: int) -> dict[str, Any]:
@@ -156,3 +160,15 @@ def _event(conn: Conn, discount_id: int, actor: str, action: str, now: datetime,
     import json
     conn.execute("INSERT INTO discount_events (discount_id, actor, action, at, data) "
                  "VALUES (%s, %s, %s, %s, %s)", (discount_id, actor, action, now, json.dumps(data)))
+
+
+def use_on_order(conn: Conn, order_id: int, ids: Sequence[int]) -> None:
+    """The discounts (checked by the caller, and locked) are used by ``order_id``."""
+    if ids:
+        conn.execute("UPDATE discounts SET order_id = %s WHERE id = ANY(%s)",
+                     (order_id, list(ids)))
+
+
+def release_from_order(conn: Conn, order_id: int) -> None:
+    """A cancelled order's discounts can be used again."""
+    conn.execute("UPDATE discounts SET order_id = NULL WHERE order_id = %s", (order_id,))

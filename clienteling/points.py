@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from customers import store as customers
 from homeloop.db import Conn
 
 __all__ = ["NEW_CATEGORY_POINTS", "award_new_categories"]
@@ -32,8 +33,9 @@ def award_new_categories(conn: Conn, customer_id: int, order_id: int,
         "  SELECT %(c)s, c, %(o)s, %(p)s, %(now)s FROM unnest(%(cats)s::text[]) AS c "
         "  WHERE EXISTS (SELECT 1 FROM known) AND c NOT IN (SELECT category FROM known) "
         "  GROUP BY c ON CONFLICT DO NOTHING RETURNING points"
-        ") UPDATE customers SET points = points + (SELECT coalesce(sum(points), 0) FROM fresh) "
-        "WHERE id = %(c)s RETURNING (SELECT coalesce(sum(points), 0) FROM fresh)",
+        ") SELECT coalesce(sum(points), 0) FROM fresh",
         {"c": customer_id, "o": order_id, "p": NEW_CATEGORY_POINTS, "now": now,
          "cats": list(categories)}).fetchone()
-    return int(row[0]) if row else 0
+    awarded = int(row[0]) if row else 0
+    customers.add_points(conn, customer_id, awarded)
+    return awarded

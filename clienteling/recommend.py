@@ -3,20 +3,22 @@
 Candidates come from three sources, each with its reason: bought together (co-purchase
 counts), catalog complements (a device's consumables and services, and category pairs such
 as toilet → seat and cleaning kit) and similar items (same category, shared attributes, a
-near price). A candidate nobody can supply (no stock here, nearby or online) is dropped.
-The rest are scored by relevance weighted by how soon they can be had, the best ``limit``
-kept, and shown here-now first, then a nearby store, then online.
+near price). Where each can be had is the catalog's answer
+(:func:`catalog.availability.availability`, for a customer in the store): a candidate
+nobody can supply (no stock here, nearby or online) is dropped. The rest are scored by
+relevance weighted by where they can be had, the best ``limit`` kept, and shown here-now
+first, then a nearby store, then online.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from clienteling.catalog import Availability
+from catalog.availability import IN_STORE, LineAvailability, Source
 
-__all__ = ["CATEGORY_COMPLEMENTS", "Candidate", "Recommendation", "merge", "rank"]
+__all__ = ["CATEGORY_COMPLEMENTS", "Candidate", "Recommendation", "describe", "merge", "rank"]
 
 # What goes with what, by category (beyond the catalog's consumables and services).
 CATEGORY_COMPLEMENTS: dict[str, tuple[str, ...]] = {
@@ -63,20 +65,33 @@ def merge(candidates: Iterable[Candidate]) -> list[Candidate]:
     return [Candidate(s, round(total[s], 4), best[s].reason) for s in best]
 
 
-def rank(candidates: Iterable[Candidate], stock: Mapping[str, Availability], today: date,
-         store_id: str | None, limit: int = 10) -> list[Recommendation]:
+def describe(line: LineAvailability, source: Source | None, today: date) -> str:
+    """Where and when, as the assistant reads it to the customer."""
+    if source is None:
+        return "out of stock everywhere"
+    if source.kind == "here":
+        return f"in stock here ({line.on_hand_at(source.store_id)})"
+    if source.kind == "nearby":
+        when = "tomorrow" if source.days == 1 else f"in {source.days} days"
+        return f"at {source.store_name}, {source.km or 0:.0f} km away: here {when}"
+    return f"online: delivered by {(today + timedelta(days=source.days)).isoformat()}"
+
+
+def rank(candidates: Iterable[Candidate], stock: Mapping[str, LineAvailability], today: date,
+         limit: int = 10) -> list[Recommendation]:
     scored = []
     for c in merge(candidates):
-        a = stock.get(c.sku)
-        if a is None or a.tier is None:
+        line = stock.get(c.sku)
+        source = line.best(IN_STORE) if line is not None else None
+        if line is None or source is None:
             continue  # never offer what cannot be had
-        tier = a.tier
-        scored.append((c.score * TIER_WEIGHT[tier], c, a, tier))
+        tier = IN_STORE.index(source.kind)
+        scored.append((c.score * TIER_WEIGHT[tier], c, line, source, tier))
     scored.sort(key=lambda x: (-x[0], x[1].sku))
     kept = scored[:limit]
-    kept.sort(key=lambda x: (x[3], -x[0], x[1].sku))
+    kept.sort(key=lambda x: (x[4], -x[0], x[1].sku))
     return [Recommendation(sku=c.sku, score=round(s, 4), reason=c.reason,
-                           availability=a.describe(today), tier=tier, days=a.days() or 0,
-                           store_id=(store_id if tier == 0 else a.nearby_store if tier == 1
-                                     else None))
-            for s, c, a, tier in kept]
+                           availability=describe(line, source, today), tier=tier,
+                           days=source.days,
+                           store_id=None if source.kind == "online" else source.store_id)
+            for s, c, line, source, tier in kept]

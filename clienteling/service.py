@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from clienteling import catalog, recommend, recs_store, store, tags, tasks_store
+from catalog.availability import availability
+from clienteling import recommend, recs_store, store, tags, tasks_store
 from clienteling.schemas import Day, Profile, Recommendation, TrailItem
 from homeloop.db import Conn
 
@@ -86,34 +87,38 @@ def refresh_tags(conn: Conn, customer_ids: Sequence[int], now: datetime) -> int:
 
 
 def recommend_for(conn: Conn, seeds: Sequence[str], exclude: Sequence[str], store_id: str | None,
-                  today: date, limit: int = 10) -> list[Recommendation]:
+                  today: date, limit: int = 10, *, nearby_km: float) -> list[Recommendation]:
+    """What goes with ``seeds``, for a customer in ``store_id``, only what can be had."""
     cands = recs_store.candidates(conn, seeds, exclude)
     skus = sorted({c.sku for c in cands})
-    stock = catalog.availability(conn, skus, store_id)
-    ranked = recommend.rank(cands, stock, today, store_id, limit)
+    found = availability(conn, [(sku, 1) for sku in skus], store_id=store_id,
+                         nearby_km=nearby_km)
+    ranked = recommend.rank(cands, {line.sku: line for line in found.lines}, today, limit)
     names = _names(conn, [r.sku for r in ranked])
     return [Recommendation(name=names.get(r.sku, r.sku), **_fields(r)) for r in ranked]
 
 
 def customer_recommendations(conn: Conn, customer_id: int, store_id: str | None,
-                             today: date, limit: int = 10) -> list[Recommendation]:
+                             today: date, limit: int = 10, *,
+                             nearby_km: float) -> list[Recommendation]:
     had, viewed = recs_store.customer_seeds(conn, customer_id)
     return recommend_for(conn, had + [v for v in viewed if v not in had], had, store_id, today,
-                         limit)
+                         limit, nearby_km=nearby_km)
 
 
 def similar_to(conn: Conn, sku: str, store_id: str | None, today: date,
-               limit: int = 4) -> list[Recommendation]:
-    return recommend_for(conn, [sku], [sku], store_id, today, limit)
+               limit: int = 4, *, nearby_km: float) -> list[Recommendation]:
+    return recommend_for(conn, [sku], [sku], store_id, today, limit, nearby_km=nearby_km)
 
 
 def trail(conn: Conn, customer_id: int, since: datetime, store_id: str | None, *,
-          with_similar: bool, today: date) -> list[TrailItem]:
+          with_similar: bool, nearby_km: float, today: date) -> list[TrailItem]:
     """The customer's in-store views since ``since``; with similar items that can be had
     (as of ``today``) for the customer's own "what I saw in store"."""
     items = []
     for row in store.trail(conn, customer_id, since, store_id):
-        similar = (similar_to(conn, row["sku"], row["store_id"], today) if with_similar else [])
+        similar = (similar_to(conn, row["sku"], row["store_id"], today, nearby_km=nearby_km)
+                   if with_similar else [])
         items.append(TrailItem(**row, similar=similar))
     return items
 

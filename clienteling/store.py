@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from catalog import store as catalog
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput, NotFound
 
@@ -257,8 +258,7 @@ def add_view(conn: Conn, session_id: str, customer_id: int | None, sku: str,
              store_id: str | None, now: datetime) -> int:
     if conn.execute("SELECT 1 FROM skus WHERE sku = %s", (sku,)).fetchone() is None:
         raise NotFound(f"SKU {sku} does not exist")
-    if store_id is not None and conn.execute("SELECT 1 FROM stores WHERE id = %s",
-                                             (store_id,)).fetchone() is None:
+    if store_id is not None and not catalog.store_exists(conn, store_id):
         raise InvalidInput(f"no store {store_id!r}")
     row = conn.execute("INSERT INTO product_views (session_id, customer_id, sku, store_id, at) "
                        "VALUES (%s, %s, %s, %s, %s) RETURNING id",
@@ -327,10 +327,10 @@ def as_date(value: Any) -> date | None:
 
 def record_search(conn: Conn, customer_id: int, query: str, filters: dict[str, Any],
                   results: int, store_id: str | None, now: datetime) -> None:
+    known = store_id if store_id is not None and catalog.store_exists(conn, store_id) else None
     conn.execute("INSERT INTO customer_searches (customer_id, query, filters, results, "
-                 "store_id, at) VALUES (%s, %s, %s, %s, "
-                 "(SELECT id FROM stores WHERE id = %s), %s)",
-                 (customer_id, query[:200], Jsonb(filters), results, store_id, now))
+                 "store_id, at) VALUES (%s, %s, %s, %s, %s, %s)",
+                 (customer_id, query[:200], Jsonb(filters), results, known, now))
 
 
 def save_cart(conn: Conn, customer_id: int, items: list[dict[str, Any]],
@@ -340,8 +340,7 @@ def save_cart(conn: Conn, customer_id: int, items: list[dict[str, Any]],
                                         (skus,)).fetchall()}
     if unknown := sorted(set(skus) - known):
         raise InvalidInput(f"not in the catalog: {', '.join(unknown)}")
-    if store_id is not None and conn.execute("SELECT 1 FROM stores WHERE id = %s",
-                                             (store_id,)).fetchone() is None:
+    if store_id is not None and not catalog.store_exists(conn, store_id):
         raise InvalidInput(f"store {store_id!r} does not exist")
     conn.execute("INSERT INTO carts (customer_id, items, store_id, updated_at) "
                  "VALUES (%s, %s, %s, %s) ON CONFLICT (customer_id) DO UPDATE SET "

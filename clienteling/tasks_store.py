@@ -11,10 +11,11 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
+from catalog import store as catalog
 from homeloop.db import Conn
 from homeloop.errors import NotFound
 
-__all__ = ["close_task", "mark_read", "open_day_tasks", "open_task", "open_tasks"]
+__all__ = ["close_task", "open_day_tasks", "open_task", "open_tasks"]
 
 
 def open_task(conn: Conn, *, store_id: str, assistant: str | None, customer_id: int, kind: str,
@@ -80,7 +81,7 @@ FROM found f
 -- the assistant the customer is bound to at that store, if any; the store's otherwise
 LEFT JOIN assistant_bindings b ON b.customer_id = f.customer_id AND b.store_id = f.store_id
 WHERE f.store_id IS NOT NULL
-  AND EXISTS (SELECT 1 FROM stores s WHERE s.id = f.store_id AND NOT s.online)
+  AND f.store_id = ANY(%(physical)s)
 ON CONFLICT (kind, subject) DO NOTHING
 """
 
@@ -89,12 +90,5 @@ def open_day_tasks(conn: Conn, now: datetime) -> int:
     """Open the tasks rules find (accepted offers, quality notices, items due within a week)
     for the customers' home store (their bound assistant there, else anyone); a task already
     open or done for the same subject is not opened again. Returns how many are new."""
-    return conn.execute(OPEN_DAY_TASKS, {"now": now}).rowcount
-
-
-def mark_read(conn: Conn, item_id: int, assistant: str, now: datetime) -> None:
-    """Mark an item of the assistant's own inbox read (again: no change)."""
-    done = conn.execute("UPDATE assistant_inbox SET read_at = coalesce(read_at, %s) "
-                        "WHERE id = %s AND assistant = %s", (now, item_id, assistant)).rowcount
-    if not done:
-        raise NotFound(f"no item {item_id} in your inbox")
+    physical = [s.id for s in catalog.stores(conn) if not s.online]
+    return conn.execute(OPEN_DAY_TASKS, {"now": now, "physical": physical}).rowcount

@@ -15,7 +15,7 @@ from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput, NotFound
 
-__all__ = ["CHANNELS", "ConsentSettings", "get_consents", "set_consents"]
+__all__ = ["CHANNELS", "ConsentSettings", "get_consents", "record_change", "set_consents"]
 
 CHANNELS = ("push",)
 OPT_OUT_KIND = "*"  # in consent_changes: the opt-out of every offer
@@ -68,3 +68,10 @@ def set_consents(conn: Conn, customer_id: int, kinds: Mapping[str, bool], *,
                 "VALUES (%s, %s, %s, %s)",
                 [(customer_id, k, channel, v) for k, v in sorted(changed.items())])
     return get_consents(conn, customer_id, channel)
+
+
+def record_change(conn: Conn, customer_id: int, kind: str, channel: str, granted: bool) -> None:
+    """Append a consent given or withdrawn elsewhere (a privacy purpose, a store) to the
+    history, beside the offer consents'."""
+    conn.execute("INSERT INTO consent_changes (customer_id, kind, channel, granted) "
+                 "VALUES (%s, %s, %s, %s)", (customer_id, kind, channel, granted))

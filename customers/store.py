@@ -36,6 +36,14 @@ def create_customer(conn: Conn, display_name: str, *,
     return int(row[0])
 
 
+def new_instance(conn: Conn, sku: str, tag_uid: str, batch: str | None) -> int:
+    """A new, unowned product instance (a tag provisioned for it); its id."""
+    row = conn.execute("INSERT INTO product_instances (sku, tag_uid, batch) "
+                       "VALUES (%s, %s, %s) RETURNING id", (sku, tag_uid, batch)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def get_instance(conn: Conn, instance_id: int) -> ProductInstance:
     with conn.cursor(row_factory=class_row(ProductInstance)) as cur:
         found = cur.execute(
@@ -122,3 +130,37 @@ def locale_of(conn: Conn, customer_id: int | None) -> str:
         return DEFAULT_LOCALE
     row = conn.execute("SELECT locale FROM customers WHERE id = %s", (customer_id,)).fetchone()
     return str(row[0]) if row else DEFAULT_LOCALE
+
+
+def spend_points(conn: Conn, customer_id: int, points: int) -> None:
+    """Take ``points`` from the customer, or refuse: their balance no longer covers it."""
+    if not conn.execute("UPDATE customers SET points = points - %s WHERE id = %s "
+                        "AND points >= %s", (points, customer_id, points)).rowcount:
+        raise Conflict(f"your points no longer cover this: it takes {points:,}")
+
+
+def add_points(conn: Conn, customer_id: int, points: int) -> None:
+    """Give the customer ``points`` (awarded, or given back)."""
+    if points:
+        conn.execute("UPDATE customers SET points = points + %s WHERE id = %s",
+                     (points, customer_id))
+
+
+def fold_into(conn: Conn, into_id: int, from_id: int) -> None:
+    """Merging two records of one person: ``into_id`` gets ``from_id``'s points (and its home
+    store, if it had none); ``from_id`` is deleted. Rows referring to it are the caller's."""
+    conn.execute("UPDATE customers i SET points = i.points + f.points, "
+                 "home_store_id = coalesce(i.home_store_id, f.home_store_id) "
+                 "FROM customers f WHERE i.id = %s AND f.id = %s", (into_id, from_id))
+    conn.execute("DELETE FROM customers WHERE id = %s", (from_id,))
+
+
+def release_claims(conn: Conn, customer_id: int) -> None:
+    """The customer's products are no longer claimed (before their record is deleted; the
+    products stay in the fleet, unowned)."""
+    conn.execute("UPDATE product_instances SET claimed_at = NULL WHERE owner_id = %s",
+                 (customer_id,))
+
+
+def delete_customer(conn: Conn, customer_id: int) -> None:
+    conn.execute("DELETE FROM customers WHERE id = %s", (customer_id,))

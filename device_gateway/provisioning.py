@@ -11,6 +11,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from customers import store as customers
 from device_gateway.broker_auth import hash_password, write_auth_files
 from homeloop import services
 from homeloop.db import Conn
@@ -56,12 +57,10 @@ def provision(conn: Conn, sku: str, count: int, batch: str | None = None) -> lis
     with conn.cursor() as cur:
         for _ in range(count):
             tag_uid, device_id, password = new_tag_uid(), new_device_id(), secrets.token_urlsafe(18)
-            row = cur.execute("INSERT INTO product_instances (sku, tag_uid, batch) "
-                              "VALUES (%s, %s, %s) RETURNING id", (sku, tag_uid, batch)).fetchone()
-            assert row is not None
+            instance_id = customers.new_instance(conn, sku, tag_uid, batch)
             cur.execute("INSERT INTO devices (id, instance_id, password_hash) VALUES (%s, %s, %s)",
-                        (device_id, row[0], hash_password(password)))
-            made.append(Credentials(device_id, password, tag_uid, int(row[0]), sku, batch))
+                        (device_id, instance_id, hash_password(password)))
+            made.append(Credentials(device_id, password, tag_uid, instance_id, sku, batch))
     return made
 
 

@@ -208,6 +208,17 @@ class BomStock(BaseModel):
     store: str
     on_hand: int
     distance_km: float | None = None
+    days: int = Field(description="Until the customer can have it from this store (0: today)")
+
+
+class BomSource(BaseModel):
+    """Where something can be had, and when (the catalog's answer)."""
+
+    kind: Literal["here", "nearby", "online"]
+    store_id: str
+    store: str
+    distance_km: float | None = None
+    days: int = Field(description="Until the customer can have it (0: today)")
 
 
 class BomLine(BaseModel):
@@ -220,7 +231,11 @@ class BomLine(BaseModel):
     currency: str
     here: BomStock | None
     online: BomStock | None
-    nearby: list[BomStock]
+    nearby: list[BomStock] = Field(description="Other stores within the nearby radius that "
+                                               "have some, nearest first")
+    source: BomSource | None = Field(
+        description="Where the SKU's whole quantity in the design can be had soonest: here, "
+                    "else the nearest store nearby, else online; none: nowhere")
 
 
 class Bom(BaseModel):
@@ -230,6 +245,9 @@ class Bom(BaseModel):
     total_cents: int
     currency: str
     store_id: str | None
+    all_at: BomSource | None = Field(
+        description="The nearest store with every item in its quantity: here, else the "
+                    "nearest store nearby, else online; none: no one store has it all")
 
 
 class Handoff(BaseModel):

@@ -12,16 +12,17 @@ import json
 import secrets
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
 
 import segno
 
+from catalog.availability import Source, availability
 from floorplans import checks, store
 from floorplans.geometry import Product
 from floorplans.roomplan import looks_like_roomplan, parse_plan
 from floorplans.schemas import (
     Bom,
     BomLine,
+    BomSource,
     BomStock,
     DesignBody,
     DesignEdit,
@@ -153,33 +154,49 @@ def findings(conn: Conn, design: store.DesignRow) -> list[Finding]:
     return checks.run_all(plan, placements, products)
 
 
-def bill_of_materials(conn: Conn, design: store.DesignRow, store_id: str | None) -> Bom:
-    """Items, quantities and prices, with stock here (``store_id``), online and nearby."""
+def bill_of_materials(conn: Conn, design: store.DesignRow, store_id: str | None, *,
+                      nearby_km: float) -> Bom:
+    """Items, quantities and prices, with stock here (``store_id``, where the customer is),
+    online and at the stores nearby: the catalog's answer for the design's quantities."""
     counts = Counter((p.sku, p.variant) for p in design.placements)
-    skus = {sku for sku, _ in counts}
-    price = store.prices(conn, skus)
-    stock_rows = store.stock(conn, skus, store_id)
+    per_sku = Counter[str]()
+    for (sku, _), n in counts.items():
+        per_sku[sku] += n
+    price = store.prices(conn, set(per_sku))
+    found = availability(conn, sorted(per_sku.items()), store_id=store_id, nearby_km=nearby_km)
     lines: list[BomLine] = []
     for (sku, variant), n in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
         p = price[sku]
-        rows = [r for r in stock_rows if r["sku"] == sku]
-
-        def stock_of(r: dict[str, Any]) -> BomStock:
-            km = r["distance_km"]
-            return BomStock(store_id=r["store_id"], store=r["store"], on_hand=r["on_hand"],
-                            distance_km=round(km, 1) if km is not None else None)
-        here = next((stock_of(r) for r in rows if r["store_id"] == store_id), None)
-        online = next((stock_of(r) for r in rows if r["online"]), None)
-        nearby = [stock_of(r) for r in rows if not r["online"] and r["store_id"] != store_id
-                  and r["on_hand"] > 0]
+        line = found.line(sku)
+        stock = {kind: [BomStock(store_id=s.store_id, store=s.store_name, on_hand=on_hand,
+                                 distance_km=_km(s), days=s.days)
+                        for s, on_hand in line.stock if s.kind == kind]
+                 for kind in ("here", "nearby", "online")}
+        here = next(iter(stock["here"]), None)
+        # the online store that has the whole quantity, else the first (with what it has)
+        online = next((s for s in stock["online"] if s.on_hand >= line.quantity),
+                      next(iter(stock["online"]), None))
+        nearby = [s for s in stock["nearby"] if s.on_hand > 0]
         lines.append(BomLine(sku=sku, variant=variant, name=p["name"], quantity=n,
                              unit_price_cents=p["price_cents"],
                              total_cents=n * p["price_cents"], currency=p["currency"],
-                             here=here, online=online, nearby=nearby))
+                             here=here, online=online, nearby=nearby,
+                             source=_source(line.best())))
     currency = lines[0].currency if lines else "CNY"
     return Bom(design_id=design.id, version=design.version, lines=lines,
                total_cents=sum(line.total_cents for line in lines), currency=currency,
-               store_id=store_id)
+               store_id=store_id, all_at=_source(found.all_at))
+
+
+def _km(source: Source) -> float | None:
+    return None if source.km is None else round(source.km, 1)
+
+
+def _source(source: Source | None) -> BomSource | None:
+    if source is None:
+        return None
+    return BomSource(kind=source.kind, store_id=source.store_id, store=source.store_name,
+                     distance_km=_km(source), days=source.days)
 
 
 def new_code() -> str:

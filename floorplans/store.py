@@ -244,7 +244,7 @@ def version(conn: Conn, design_id: str, number: int) -> dict[str, Any] | None:
             "WHERE design_id::text = %s AND version = %s", (design_id, number)).fetchone()
 
 
-# --- catalog facts, prices and stock ---
+# --- catalog facts and prices ---
 
 def products(conn: Conn, skus: set[str]) -> dict[str, Product]:
     with conn.cursor(row_factory=dict_row) as cur:
@@ -268,20 +268,6 @@ def prices(conn: Conn, skus: set[str]) -> dict[str, dict[str, Any]]:
         rows = cur.execute("SELECT sku, name, price_cents, currency FROM skus "
                            "WHERE sku = ANY(%s)", (sorted(skus),)).fetchall()
     return {r["sku"]: r for r in rows}
-
-
-def stock(conn: Conn, skus: set[str], store_id: str | None) -> list[dict[str, Any]]:
-    """Every store's stock of ``skus``, with its distance from ``store_id`` (km) if known."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT i.sku, s.id AS store_id, s.name AS store, s.online, i.on_hand, "
-            "CASE WHEN h.lat IS NULL OR s.lat IS NULL THEN NULL ELSE "
-            "6371 * 2 * asin(sqrt(power(sin(radians(s.lat - h.lat) / 2), 2) + "
-            "cos(radians(h.lat)) * cos(radians(s.lat)) * "
-            "power(sin(radians(s.lon - h.lon) / 2), 2))) END AS distance_km "
-            "FROM inventory i JOIN stores s ON s.id = i.store_id "
-            "LEFT JOIN stores h ON h.id = %s WHERE i.sku = ANY(%s) "
-            "ORDER BY distance_km NULLS LAST, s.id", (store_id, sorted(skus))).fetchall()
 
 
 # --- handoff codes ---

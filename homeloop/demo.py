@@ -159,7 +159,7 @@ def run_demo(settings: Settings) -> None:
         design = seed_floorplans(conn, owners[0])  # a community's layouts, a furnished design
         conn.commit()
         # two stores' assistants, customers with a history, orders in flight (first run only)
-        assistant_id = seed_clienteling(conn, owners)
+        assistant_id = seed_clienteling(conn, owners, nearby_km=settings.nearby_store_km)
         conn.commit()
     fleet, fresh = _demo_fleet(settings, owners)
     with connect(settings) as conn:

@@ -95,12 +95,16 @@ class Settings(BaseSettings):
     raw_retention_days: int = 90
     compress_after_days: int = 7
 
+    # What can be had where (catalog/availability.py): a physical store this close (great-circle
+    # km) to the store asked about is "nearby" for offers, recommendations, search, orders and
+    # bills of materials alike; one further away never is.
+    nearby_store_km: float = Field(default=50.0, ge=0)
+
     # Offers (replenishment/offers.py): when to offer, and what keeps offers from being spam.
     offer_safety_margin_days: float = Field(default=2.0, ge=0)
     offer_bundle_days: int = Field(default=7, ge=0)  # consumables due this close share an offer
     offer_expiry_days: int = Field(default=3, ge=0)  # an offer lapses this long after its due date
     offer_weekly_cap: int = Field(default=3, ge=0)  # per customer, rolling 7 days
-    offer_nearby_store_km: float = Field(default=50.0, ge=0)  # how far a pickup may send anyone
     offer_service_lead_days: int = Field(default=3, ge=0)  # booking a technician's visit
     # A consumable used up in this many days or fewer makes its owner a heavy user: they are
     # offered the bigger pack of the same category (an up-sell), with their consent.

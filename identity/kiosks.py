@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from psycopg.rows import class_row
 
+from catalog import store as catalog
 from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, Unauthorized
@@ -49,7 +50,7 @@ class Grant:
 def create_kiosk(conn: Conn, settings: Settings, store_id: str, name: str,
                  by: str) -> tuple[Kiosk, str]:
     """A new kiosk and its secret (shown once; only a keyed hash is stored)."""
-    if conn.execute("SELECT 1 FROM stores WHERE id = %s", (store_id,)).fetchone() is None:
+    if not catalog.store_exists(conn, store_id):
         raise InvalidInput(f"store {store_id!r} does not exist")
     secret = secrets.token_urlsafe(32)
     row = conn.execute(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
+from customers import store as customers
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput, NotFound
 
@@ -88,12 +89,9 @@ def merge_customers(conn: Conn, from_id: int, into_id: int, by: str) -> dict[str
                            (into_id, from_id)).rowcount
     if audited:
         moved["access_audit.customer_id"] = audited
-    conn.execute("UPDATE customers i SET points = i.points + f.points, "
-                 "home_store_id = coalesce(i.home_store_id, f.home_store_id) "
-                 "FROM customers f WHERE i.id = %s AND f.id = %s", (into_id, from_id))
+    customers.fold_into(conn, into_id, from_id)
     if points[from_id]:
         moved["customers.points"] = points[from_id]
-    conn.execute("DELETE FROM customers WHERE id = %s", (from_id,))
     conn.execute("INSERT INTO customer_merges (from_customer, into_customer, by, moved) "
                  "VALUES (%s, %s, %s, %s::jsonb)",
                  (from_id, into_id, by, json.dumps(moved, sort_keys=True)))

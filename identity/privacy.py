@@ -27,10 +27,13 @@ from typing import Any
 
 from psycopg import sql
 
-from customers.consents import get_consents, set_consents
+from catalog import store as catalog
+from customers import store as customers
+from customers.consents import get_consents, record_change, set_consents
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput, NotFound
 from identity.merge import references
+from orders import store as orders
 
 __all__ = ["PURPOSES", "delete_customer", "export_customer", "get_purposes", "set_purposes",
            "set_store_consent", "store_consents"]
@@ -65,13 +68,12 @@ def set_purposes(conn: Conn, customer_id: int, answers: Mapping[str, bool]) -> d
                      "DO UPDATE SET granted = excluded.granted, updated_at = now()",
                      (customer_id, granted))
         if before != granted:
-            conn.execute("INSERT INTO consent_changes (customer_id, kind, channel, granted) "
-                         "VALUES (%s, 'usage_analytics', 'privacy', %s)", (customer_id, granted))
+            record_change(conn, customer_id, "usage_analytics", "privacy", granted)
     return get_purposes(conn, customer_id)
 
 
 def set_store_consent(conn: Conn, customer_id: int, store_id: str, granted: bool) -> None:
-    if conn.execute("SELECT 1 FROM stores WHERE id = %s", (store_id,)).fetchone() is None:
+    if not catalog.store_exists(conn, store_id):
         raise NotFound(f"store {store_id!r} does not exist")
     before = conn.execute("SELECT granted FROM store_consents WHERE customer_id = %s "
                           "AND store_id = %s", (customer_id, store_id)).fetchone()
@@ -80,8 +82,7 @@ def set_store_consent(conn: Conn, customer_id: int, store_id: str, granted: bool
                  "DO UPDATE SET granted = excluded.granted, updated_at = now()",
                  (customer_id, store_id, granted))
     if before is None or bool(before[0]) != granted:
-        conn.execute("INSERT INTO consent_changes (customer_id, kind, channel, granted) "
-                     "VALUES (%s, %s, 'store', %s)", (customer_id, store_id, granted))
+        record_change(conn, customer_id, store_id, "store", granted)
     if not granted:  # the store's kiosks lose what its assistants opened for them
         conn.execute("UPDATE kiosk_grants g SET ended_at = now() FROM kiosks k "
                      "WHERE k.id = g.kiosk_id AND k.store_id = %s AND g.customer_id = %s "
@@ -150,17 +151,10 @@ def delete_customer(conn: Conn, customer_id: int, by: str) -> dict[str, int]:
     if conn.execute("SELECT 1 FROM customers WHERE id = %s FOR UPDATE",
                     (customer_id,)).fetchone() is None:
         raise NotFound(f"customer {customer_id} does not exist")
-    done: dict[str, int] = {}
-    conn.execute("UPDATE product_instances SET claimed_at = NULL WHERE owner_id = %s",
-                 (customer_id,))
+    customers.release_claims(conn, customer_id)
     # Sales records stay, anonymous (their keys are ON DELETE SET NULL): clear what in them
     # could still point at the person.
-    done["installation_ratings.comment"] = conn.execute(
-        "UPDATE installation_ratings SET comment = '' WHERE customer_id = %s AND comment <> ''",
-        (customer_id,)).rowcount
-    done["order_events.actor"] = conn.execute(
-        "UPDATE order_events SET actor = 'customer' WHERE actor = %s",
-        (f"customer:{customer_id}",)).rowcount
+    done = orders.anonymise_customer(conn, customer_id)
     for ref in references(conn):
         if ref.on_delete != "a" and ref.on_delete != "r":
             continue  # cascading or set-null keys take care of themselves
@@ -175,7 +169,7 @@ def delete_customer(conn: Conn, customer_id: int, by: str) -> dict[str, int]:
         (customer_id,)).rowcount
     done["customer_merges"] = conn.execute(
         "DELETE FROM customer_merges WHERE from_customer = %s", (customer_id,)).rowcount
-    conn.execute("DELETE FROM customers WHERE id = %s", (customer_id,))
+    customers.delete_customer(conn, customer_id)
     conn.execute("INSERT INTO access_audit (actor, action) VALUES (%s, %s)",
                  (by, f"deleted a customer's personal data: {json.dumps(done, sort_keys=True)}"))
     return done

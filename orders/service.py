@@ -13,28 +13,40 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from clienteling import points, tasks_store
+from catalog import availability
+from catalog import store as catalog
+from clienteling import discounts, points, tasks_store
 from clienteling import store as profiles
+from customers import store as customers
+from device_gateway import taps
 from homeloop.db import Conn
 from homeloop.errors import Conflict, InvalidInput, NotFound
 from orders import lifecycle, store
 from orders.schemas import Installer, LineIn, Order, OrderEvent, OrderLine, Rating, Slot
+from replenishment import outbox_store
 
 __all__ = ["advance", "book_slot", "delivery_slots", "installer_list", "my_orders",
            "place_offer_order", "place_order", "rate_installation", "view"]
 
 
 def place_order(conn: Conn, customer_id: int, store_id: str, assistant: str | None,
-                wanted: Sequence[LineIn], now: datetime) -> int:
-    """Sell ``wanted`` at ``store_id``: fulfilled there if it has every line, else from the
-    nearest store that has (or online), and then a delivery slot is to be booked."""
+                wanted: Sequence[LineIn], now: datetime, *, nearby_km: float) -> int:
+    """Sell ``wanted`` at ``store_id``: fulfilled by the nearest store that has every line
+    (the catalog's answer: the store itself, else the nearest store within ``nearby_km``,
+    else online), and then, from another store, a delivery slot is to be booked."""
     off = store.discounts_for(conn, customer_id, [(w.sku, w.discount_id) for w in wanted])
     priced = store.price_lines(conn, [(w.sku, w.quantity, amount)
                                       for w, amount in zip(wanted, off, strict=True)])
-    fulfil = store.choose_fulfilment(conn, store_id, priced)
-    store.reserve(conn, fulfil, priced)
+    lines = [(p.sku, p.quantity) for p in priced]
+    source = availability.availability(conn, lines, store_id=store_id,
+                                       nearby_km=nearby_km).all_at
+    if source is None:
+        raise Conflict(f"not in stock here, at a store within {nearby_km:g} km or online: it "
+                       "cannot be ordered now")
+    fulfil = source.store_id
+    catalog.take(conn, fulfil, lines)
     order_id = _insert(conn, customer_id, store_id, assistant, fulfil, priced, now)
-    store.use_discounts(conn, order_id, [w.discount_id for w in wanted if w.discount_id])
+    discounts.use_on_order(conn, order_id, [w.discount_id for w in wanted if w.discount_id])
     points.award_new_categories(conn, customer_id, order_id, [p.category for p in priced], now)
     _placed(conn, order_id, customer_id, assistant or f"customer:{customer_id}", now,
             {"store_id": store_id, "fulfil_store_id": fulfil})
@@ -55,10 +67,10 @@ def place_offer_order(conn: Conn, customer_id: int, *, fulfilment: str, store_id
     if by_points:
         costs = store.points_costs(conn, skus)
         points_spent = sum(costs.values())
-        store.spend_points(conn, customer_id, points_spent)
+        customers.spend_points(conn, customer_id, points_spent)
         priced = [replace(p, discount_cents=p.unit_price_cents * p.quantity) for p in priced]
     if fulfilment != "visit":
-        store.reserve(conn, store_id, priced)
+        catalog.take(conn, store_id, [(p.sku, p.quantity) for p in priced])
     order_id = _insert(conn, customer_id, store_id, None, store_id, priced, now,
                        fulfilment=fulfilment, points_spent=points_spent)
     _placed(conn, order_id, customer_id, f"customer:{customer_id}", now,
@@ -110,18 +122,23 @@ def advance(conn: Conn, order_id: int, new: str, actor: str, now: datetime, *,
     data: dict[str, Any] = {}
     if new == "shipped":
         data["store_id"] = shipped_from or order.fulfil_store_id
-        store.store_name(conn, data["store_id"])  # 422 for a store that does not exist
+        _store_name(conn, data["store_id"])  # 422 for a store that does not exist
     if new == "installation_booked":
         assert installer_id is not None and install_at is not None
         data.update(installer_id=installer_id, installer=store.installer_name(conn, installer_id),
                     install_at=install_at.isoformat())
         store.set_fields(conn, order_id, installer_id=installer_id, install_at=install_at)
     if new == "installed" and order.fulfilment == "visit":
-        data["service_taps"] = store.record_service_done(conn, order_id, actor, now)
+        data["service_taps"] = taps.record_parts_done(
+            conn, store.visit_taps(conn, order_id), {"order_id": order_id, "by": actor}, now)
     if new == "cancelled":
-        store.refund_points(conn, order)
-        store.release_discounts(conn, order_id)
-        store.restock(conn, order_id, order.fulfil_store_id)
+        if order.points_spent and order.customer_id is not None:
+            customers.add_points(conn, order.customer_id, order.points_spent)
+        discounts.release_from_order(conn, order_id)
+        if order.fulfilment != "visit":
+            catalog.put_back(conn, order.fulfil_store_id,
+                             [(line["sku"], int(line["quantity"]))
+                              for line in store.lines(conn, order_id)])
         if order.slot_starts_at is not None:  # give the delivery window's place back
             store.release_slot(conn, order.fulfil_store_id, order.slot_starts_at)
     store.add_event(conn, order_id, new, actor, now, data)
@@ -133,8 +150,11 @@ def delivery_slots(conn: Conn, order_id: int, now: datetime) -> list[Slot]:
     order = store.get_order(conn, order_id)
     if not order.needs_slot:
         return []
-    lead, tz = store.store_lead_days(conn, order.fulfil_store_id)
-    windows = lifecycle.slot_windows(now, tz, lead)
+    # the first day the goods can be there: the catalog's days from the selling store
+    lead = availability.days_between(conn, order.store_id, order.fulfil_store_id)
+    where = catalog.find_store(conn, order.fulfil_store_id)
+    assert where is not None
+    windows = lifecycle.slot_windows(now, where.timezone, lead)
     return [Slot(store_id=order.fulfil_store_id, starts_at=s, ends_at=e, free=free)
             for s, e, free in store.offer_slots(conn, order.fulfil_store_id, windows,
                                                 lifecycle.SLOT_CAPACITY)]
@@ -210,8 +230,7 @@ def _announce(conn: Conn, order: store.OrderRow, status: str, now: datetime,
     zh = who.locale.lower().startswith("zh")
     words: dict[str, Any] = {"order_id": order.id, "total_cents": order.total_cents}
     if status in ("picked", "shipped"):
-        words["store"] = store.store_name(conn, data.get("store_id", order.fulfil_store_id),
-                                          zh=zh)
+        words["store"] = _store_name(conn, data.get("store_id", order.fulfil_store_id), zh=zh)
     if status == "out_for_delivery" and order.slot_starts_at and order.slot_ends_at:
         local = lifecycle.local_window(order.slot_starts_at, order.slot_ends_at, who.timezone)
         words["slot"] = local
@@ -223,13 +242,20 @@ def _announce(conn: Conn, order: store.OrderRow, status: str, now: datetime,
         body = lifecycle.message(status, zh=zh, fulfilment=order.fulfilment, **words)
         title = "订单更新" if zh else "Your order"
         at = lifecycle.deliver_after(now, who.timezone, who.quiet_start, who.quiet_end)
-        store.notify_customer(conn, order.customer_id, topic, title, body,
-                              {"order_id": str(order.id), "kind": "order", "status": status},
-                              at, now)
+        outbox_store.enqueue_message(
+            conn, order.customer_id, topic, title, body,
+            {"order_id": str(order.id), "kind": "order", "status": status}, at, now)
     if order.assistant and status != "placed":
         if "store" in words:
-            words["store"] = store.store_name(
-                conn, data.get("store_id", order.fulfil_store_id))
+            words["store"] = _store_name(conn, data.get("store_id", order.fulfil_store_id))
         store.notify_assistant(conn, order.assistant, order.customer_id, order.id, topic,
                                lifecycle.message(status, zh=False, fulfilment=order.fulfilment,
                                                  **words), now)
+
+
+def _store_name(conn: Conn, store_id: str, *, zh: bool = False) -> str:
+    """The store's name, in Chinese when asked and known; 422 for no such store."""
+    where = catalog.find_store(conn, store_id)
+    if where is None:
+        raise InvalidInput(f"no store {store_id!r}")
+    return (where.name_zh or where.name) if zh else where.name

@@ -19,8 +19,8 @@ __all__ = [
     "Priced",
     "add_event",
     "add_line",
+    "anonymise_customer",
     "book_slot",
-    "choose_fulfilment",
     "customer_addressee",
     "discounts_for",
     "events",
@@ -29,23 +29,16 @@ __all__ = [
     "installer_name",
     "installers",
     "lines",
+    "mark_read",
     "notify_assistant",
-    "notify_customer",
     "offer_slots",
     "points_costs",
     "price_lines",
     "rate",
     "rating_totals",
-    "record_service_done",
-    "refund_points",
-    "release_discounts",
     "release_slot",
-    "reserve",
-    "restock",
     "set_fields",
-    "spend_points",
-    "store_name",
-    "use_discounts",
+    "visit_taps",
 ]
 
 
@@ -92,53 +85,6 @@ def price_lines(conn: Conn, wanted: Sequence[tuple[str, int, int]]) -> list[Pric
             raise InvalidInput(f"the discount on {sku} is more than the line's price")
         out.append(Priced(sku, category, quantity, price, discount))
     return out
-
-
-FULFIL = """
-WITH want AS (
-    SELECT * FROM unnest(%(skus)s::text[], %(qty)s::int[]) AS w(sku, quantity)
-), here AS (SELECT lat, lon FROM stores WHERE id = %(store)s)
-SELECT s.id
-FROM stores s CROSS JOIN here h
-WHERE (SELECT count(*) FROM want w JOIN inventory i
-       ON i.sku = w.sku AND i.store_id = s.id AND i.on_hand >= w.quantity)
-      = (SELECT count(*) FROM want)
-ORDER BY s.id <> %(store)s, s.online,
-         -- great-circle distance from the selling store, in km
-         6371 * acos(least(1, cos(radians(h.lat)) * cos(radians(s.lat))
-                              * cos(radians(s.lon) - radians(h.lon))
-                              + sin(radians(h.lat)) * sin(radians(s.lat)))) NULLS LAST
-LIMIT 1
-"""
-
-
-def choose_fulfilment(conn: Conn, store_id: str, lines: Sequence[Priced]) -> str:
-    """The selling store if it has every line; else the nearest store that has; else online."""
-    merged: dict[str, int] = {}
-    for line in lines:
-        merged[line.sku] = merged.get(line.sku, 0) + line.quantity
-    row = conn.execute(FULFIL, {"skus": list(merged), "qty": list(merged.values()),
-                                "store": store_id}).fetchone()
-    if row is None:
-        raise Conflict("not in stock anywhere, online included: it cannot be ordered now")
-    return str(row[0])
-
-
-def reserve(conn: Conn, store_id: str, lines: Sequence[Priced]) -> None:
-    for line in lines:
-        done = conn.execute("UPDATE inventory SET on_hand = on_hand - %s "
-                            "WHERE store_id = %s AND sku = %s AND on_hand >= %s",
-                            (line.quantity, store_id, line.sku, line.quantity)).rowcount
-        if not done:
-            raise Conflict(f"{line.sku} just went out of stock at {store_id}")
-
-
-def restock(conn: Conn, order_id: int, store_id: str) -> None:
-    """Give a cancelled order's lines back to the store that had reserved them."""
-    conn.execute("UPDATE inventory i SET on_hand = i.on_hand + l.quantity "
-                 "FROM (SELECT sku, sum(quantity) AS quantity FROM order_lines "
-                 "      WHERE order_id = %s GROUP BY sku) l "
-                 "WHERE i.store_id = %s AND i.sku = l.sku", (order_id, store_id))
 
 
 def insert_order(conn: Conn, customer_id: int, store_id: str, assistant: str | None,
@@ -241,17 +187,6 @@ def discounts_for(conn: Conn, customer_id: int, wanted: Sequence[tuple[str, int 
     return amounts
 
 
-def use_discounts(conn: Conn, order_id: int, ids: Sequence[int]) -> None:
-    if ids:
-        conn.execute("UPDATE discounts SET order_id = %s WHERE id = ANY(%s)",
-                     (order_id, list(ids)))
-
-
-def release_discounts(conn: Conn, order_id: int) -> None:
-    """A cancelled order's discounts can be used again."""
-    conn.execute("UPDATE discounts SET order_id = NULL WHERE order_id = %s", (order_id,))
-
-
 def points_costs(conn: Conn, skus: Sequence[str]) -> dict[str, int]:
     """Each item's cost in points; 409 for one that points do not redeem."""
     costs = {str(s): int(c) for s, c in conn.execute(
@@ -262,34 +197,12 @@ def points_costs(conn: Conn, skus: Sequence[str]) -> dict[str, int]:
     return {s: costs[s] for s in skus}
 
 
-def spend_points(conn: Conn, customer_id: int, points: int) -> None:
-    """Take ``points`` from the customer, or refuse: their balance no longer covers it."""
-    if not conn.execute("UPDATE customers SET points = points - %s WHERE id = %s "
-                        "AND points >= %s", (points, customer_id, points)).rowcount:
-        raise Conflict(f"your points no longer cover this: it takes {points:,}")
-
-
-def refund_points(conn: Conn, order: OrderRow) -> None:
-    if order.points_spent and order.customer_id is not None:
-        conn.execute("UPDATE customers SET points = points + %s WHERE id = %s",
-                     (order.points_spent, order.customer_id))
-
-
-def record_service_done(conn: Conn, order_id: int, actor: str, now: datetime) -> int:
-    """A visit's service is done: each product it was for gets the technician's tap naming
-    the service (``nfc_tap`` with ``data.part``), which starts the service's next cycle in the
-    forecast, as a tap on site would. Returns how many taps."""
-    # One tap per service: a visit doing two services on one product taps twice, a
-    # microsecond apart, as events are keyed by (device, kind, time).
-    return conn.execute(
-        "INSERT INTO events (time, device_id, kind, data) "
-        "SELECT %(now)s + (row_number() OVER (PARTITION BY d.id ORDER BY l.item_sku) - 1) "
-        "       * interval '1 microsecond', d.id, 'nfc_tap', jsonb_build_object("
-        "       'part', l.item_sku, 'order_id', %(order)s::bigint, 'by', %(actor)s::text) "
-        "FROM order_requests r JOIN offer_lines l ON l.offer_id = r.offer_id "
-        "JOIN devices d ON d.instance_id = l.instance_id AND d.revoked_at IS NULL "
-        "WHERE r.order_id = %(order)s ON CONFLICT DO NOTHING",
-        {"now": now, "order": order_id, "actor": actor}).rowcount
+def visit_taps(conn: Conn, order_id: int) -> list[tuple[int, str]]:
+    """A visit's (product instance, service) pairs: what its offer was for."""
+    return [(int(r[0]), str(r[1])) for r in conn.execute(
+        "SELECT l.instance_id, l.item_sku FROM order_requests r "
+        "JOIN offer_lines l ON l.offer_id = r.offer_id WHERE r.order_id = %s "
+        "ORDER BY l.instance_id, l.item_sku", (order_id,)).fetchall()]
 
 
 def set_fields(conn: Conn, order_id: int, **fields: Any) -> None:
@@ -297,22 +210,6 @@ def set_fields(conn: Conn, order_id: int, **fields: Any) -> None:
     assert set(fields) <= allowed
     sets = ", ".join(f"{k} = %({k})s" for k in fields)
     conn.execute(f"UPDATE orders SET {sets} WHERE id = %(id)s", {**fields, "id": order_id})
-
-
-def store_name(conn: Conn, store_id: str, *, zh: bool = False) -> str:
-    """The store's name, in Chinese when asked and known."""
-    row = conn.execute("SELECT CASE WHEN %s THEN coalesce(name_zh, name) ELSE name END "
-                       "FROM stores WHERE id = %s", (zh, store_id)).fetchone()
-    if row is None:
-        raise InvalidInput(f"no store {store_id!r}")
-    return str(row[0])
-
-
-def store_lead_days(conn: Conn, store_id: str) -> tuple[int, str]:
-    row = conn.execute("SELECT lead_days, timezone FROM stores WHERE id = %s",
-                       (store_id,)).fetchone()
-    assert row is not None
-    return int(row[0]), str(row[1])
 
 
 def offer_slots(conn: Conn, store_id: str, windows: Sequence[tuple[datetime, datetime]],
@@ -364,21 +261,33 @@ def customer_addressee(conn: Conn, customer_id: int) -> Addressee:
     return found
 
 
-def notify_customer(conn: Conn, customer_id: int, topic: str, title: str, body: str,
-                    data: dict[str, str], at: datetime, now: datetime) -> bool:
-    """Queue a push in the outbox for ``at``; a topic already queued is not queued again."""
-    payload = {"title": title, "body": body, "data": data}
-    return conn.execute(
-        "INSERT INTO outbox (customer_id, topic, payload, next_attempt_at, created_at) "
-        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (topic) DO NOTHING",
-        (customer_id, topic, json.dumps(payload), at, now)).rowcount == 1
-
-
 def notify_assistant(conn: Conn, assistant: str, customer_id: int, order_id: int, topic: str,
                      body: str, now: datetime) -> None:
     conn.execute("INSERT INTO assistant_inbox (assistant, customer_id, order_id, topic, body, "
                  "created_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (topic) DO NOTHING",
                  (assistant, customer_id, order_id, topic, body, now))
+
+
+def mark_read(conn: Conn, item_id: int, assistant: str, now: datetime) -> None:
+    """Mark an item of the assistant's own inbox read (again: no change)."""
+    done = conn.execute("UPDATE assistant_inbox SET read_at = coalesce(read_at, %s) "
+                        "WHERE id = %s AND assistant = %s", (now, item_id, assistant)).rowcount
+    if not done:
+        raise NotFound(f"no item {item_id} in your inbox")
+
+
+def anonymise_customer(conn: Conn, customer_id: int) -> dict[str, int]:
+    """Before a customer's personal data goes: the sales records stay, anonymous (their keys
+    are ON DELETE SET NULL); clear what in them could still point at the person. Rows changed
+    per table and column."""
+    return {
+        "installation_ratings.comment": conn.execute(
+            "UPDATE installation_ratings SET comment = '' WHERE customer_id = %s "
+            "AND comment <> ''", (customer_id,)).rowcount,
+        "order_events.actor": conn.execute(
+            "UPDATE order_events SET actor = 'customer' WHERE actor = %s",
+            (f"customer:{customer_id}",)).rowcount,
+    }
 
 
 def installer_name(conn: Conn, installer_id: int) -> str:

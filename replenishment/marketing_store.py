@@ -12,10 +12,11 @@ They ride on what the customer is already told, set-based over all customers at 
 - **points** — once a month at most, the dearest item for a device they own (a consumable,
   or one that goes with one) that their points redeem outright.
 
-Each comes from the home store if it has the item (pickup), else from the online store
-(delivery); an item no one has is not offered. They are marketing: only customers who agreed
-to that kind by push are considered (nobody else is profiled for it), and they count against
-the weekly cap after the replenishments.
+Each comes from the home store if it has the item (pickup, set aside for tomorrow), else from
+the online store (delivery): the catalog's answer (:func:`catalog.availability.sourcing`,
+``HOME_OR_ONLINE``); an item neither has is not offered. They are marketing: only customers
+who agreed to that kind by push are considered (nobody else is profiled for it), and they
+count against the weekly cap after the replenishments.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from catalog import availability
 from homeloop.db import Conn
 
 __all__ = ["MarketingCandidate", "candidates"]
@@ -56,6 +58,7 @@ class MarketingCandidate:
 
 MARKETING = """
 WITH
+{reach},
 -- Replenishment lines just offered (and shown, not suppressed).
 fresh AS (
     SELECT l.instance_id, l.item_sku, l.cycle_start, o.customer_id, o.item_skus,
@@ -131,20 +134,15 @@ SELECT w.customer_id, w.kind, w.instance_id,
                                     ELSE w.instance_id::text END
               || ':' || w.item_sku || ':' || floor(extract(epoch FROM w.cycle_start))::bigint,
        w.cycle_start::text, w.item_sku, it.name, it.name_zh, pr.name, pr.name_zh,
-       src.id, src.name, src.name_zh, src.fulfilment, src.lead_days,
+       src.store_id, CASE src.kind WHEN 'online' THEN 'delivery' ELSE 'pickup' END,
+       src.days,
        ot.name, ot.name_zh, w.saving_pct, w.points, w.points_cost
 FROM wanted w
 JOIN customers c ON c.id = w.customer_id
 JOIN skus it ON it.sku = w.item_sku
 JOIN skus pr ON pr.sku = w.product_sku
 LEFT JOIN skus ot ON ot.sku = w.other_sku
-CROSS JOIN LATERAL (
-    SELECT s.id, s.name, s.name_zh,
-           CASE WHEN s.online THEN 'delivery' ELSE 'pickup' END AS fulfilment,
-           CASE WHEN s.online THEN s.lead_days ELSE s.lead_days + 1 END AS lead_days
-    FROM stores s JOIN inventory i ON i.store_id = s.id AND i.sku = w.item_sku
-    WHERE i.on_hand > 0 AND ((s.id = c.home_store_id AND NOT s.online) OR s.online)
-    ORDER BY s.online, s.id LIMIT 1) src
+CROSS JOIN LATERAL {best} src
 -- Only customers who asked for this kind of offer are considered at all: nobody is
 -- profiled for marketing they did not agree to (the no-spam rules still apply the cap).
 WHERE c.opted_out_at IS NULL
@@ -157,6 +155,22 @@ ORDER BY w.customer_id, w.kind, w.item_sku
 """
 
 
-def candidates(conn: Conn, now: datetime, *, heavy_days: float) -> list[MarketingCandidate]:
-    rows = conn.execute(MARKETING, {"now": now, "heavy_days": heavy_days}).fetchall()
-    return [MarketingCandidate(*row) for row in rows]
+def candidates(conn: Conn, now: datetime, *, heavy_days: float,
+               nearby_km: float) -> list[MarketingCandidate]:
+    supply = availability.sourcing(conn, nearby_km=nearby_km,
+                                   policy=availability.HOME_OR_ONLINE, at_store=False)
+    statement = MARKETING.format(reach=supply.cte,
+                                 best=supply.best("w.item_sku", "1", "c.home_store_id"))
+    rows = conn.execute(statement, {"now": now, "heavy_days": heavy_days,
+                                    **supply.params}).fetchall()
+    found = []
+    for (customer_id, kind, instance_id, cycle_key, cycle_start, item_sku, item_name,
+         item_name_zh, product_name, product_name_zh, store_id, fulfilment, lead_days,
+         other_name, other_name_zh, saving_pct, points, points_cost) in rows:
+        where = supply.stores[store_id]
+        found.append(MarketingCandidate(
+            customer_id, kind, instance_id, cycle_key, cycle_start, item_sku, item_name,
+            item_name_zh, product_name, product_name_zh, store_id, where.name, where.name_zh,
+            fulfilment, int(lead_days), other_name, other_name_zh, saving_pct, points,
+            points_cost))
+    return found

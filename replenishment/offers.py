@@ -48,7 +48,7 @@ class OfferRules:
                    bundle_days=settings.offer_bundle_days,
                    expiry_days=settings.offer_expiry_days,
                    weekly_cap=settings.offer_weekly_cap,
-                   nearby_store_km=settings.offer_nearby_store_km,
+                   nearby_store_km=settings.nearby_store_km,
                    service_lead_days=settings.offer_service_lead_days,
                    heavy_days=settings.offer_heavy_days)
 
@@ -81,7 +81,8 @@ def evaluate(conn: Conn, now: datetime, rules: OfferRules = OfferRules()) -> Eva
     ids = offers_store.insert_offers(conn, [_worded(c) for c in found], now, rules.expiry_days)
     statuses = offers_store.apply_no_spam(conn, ids, now, rules.weekly_cap)
     # Marketing after the replenishments it rides on, so that those come first in the cap.
-    extra = marketing_store.candidates(conn, now, heavy_days=rules.heavy_days)
+    extra = marketing_store.candidates(conn, now, heavy_days=rules.heavy_days,
+                                       nearby_km=rules.nearby_store_km)
     more = offers_store.insert_offers(conn, [_worded_marketing(c, now) for c in extra], now,
                                       rules.expiry_days)
     for status, n in offers_store.apply_no_spam(conn, more, now, rules.weekly_cap).items():

@@ -17,16 +17,14 @@ from typing import Any
 
 from psycopg.rows import class_row
 
+from catalog import availability
 from homeloop.db import Conn
 from homeloop.errors import Conflict, NotFound
 
-__all__ = ["KM_PER_DAY", "Candidate", "CandidateLine", "KindStats", "NewOffer", "OfferRow",
+__all__ = ["Candidate", "CandidateLine", "KindStats", "NewOffer", "OfferRow",
            "apply_no_spam", "candidates", "dismiss", "expire_and_release", "insert_offers",
            "list_for_customer", "lock_evaluation", "mark_opened", "stats"]
 
-# A pickup at a store other than the customer's own: a day to get there, plus a day per
-# started 25 km (a trip across town fits in the next free day or two).
-KM_PER_DAY = 25.0
 # Any key will do, as long as only the offer evaluation takes it.
 EVALUATION_LOCK = 0x4F46_4645_5253  # "OFFERS"
 OPEN = ("pending", "deferred", "sent", "opened")
@@ -128,15 +126,14 @@ def expire_and_release(conn: Conn, now: datetime) -> tuple[int, int]:
 
 CANDIDATES = """
 WITH
--- The furthest a forecast can be due and still matter now: the slowest source (a store
--- within reach, the online store, a technician's visit), the margin and a bundle's week.
+{reach},
+-- The furthest a forecast can be due and still matter now: the slowest source in reach (or
+-- a technician's visit), the margin and a bundle's week.
 horizon AS (
     SELECT %(now)s::timestamptz
-           + make_interval(days => greatest(
-                 max(lead_days) + 1 + ceil(%(nearby_km)s::float8 / %(km_per_day)s::float8)::int,
-                 %(service_lead)s::int) + %(bundle_days)s::int)
+           + make_interval(days => greatest(%(slowest)s::int, %(service_lead)s::int)
+                                   + %(bundle_days)s::int)
            + %(margin)s::float8 * interval '1 day' AS until
-    FROM stores
 ),
 -- Forecasts with a date, of products someone owns, that no offer of their kind covers in
 -- this cycle yet (offer_lines' key: instance, kind, item, cycle).
@@ -154,41 +151,31 @@ open_lines AS (
                       WHERE l.instance_id = f.instance_id AND l.offer_kind = k.offer_kind
                         AND l.item_sku = f.item_sku AND l.cycle_start = f.cycle_start)
 ),
--- Where each line comes from, in this order:
---   1. the customer's home store has it: pickup there, its lead days + 1 ("tomorrow");
---   2. else the online store has it: delivery in its lead days;
---   3. else the nearest other physical store within reach that has it: pickup there,
---      its lead days + 1 + 1 per started 25 km from the home store.
--- A consumable no store has is not offered yet (the next evaluation offers it once stock
--- arrives). A service is a technician's visit booked through the home store.
+-- Where each consumable comes from: the catalog's answer for the customer's home store
+-- (catalog.availability, AT_HOME): the home store (pickup, set aside for tomorrow), else
+-- the online store (delivery), else the nearest store within reach (pickup). Asked once
+-- per home store and item, not per line. A consumable no store in reach has is not offered
+-- yet (the next evaluation offers it once stock arrives).
+wanted AS (
+    SELECT DISTINCT coalesce(home_store_id, '') AS origin, item_sku
+    FROM open_lines WHERE item_kind = 'consumable'
+),
+supply AS (
+    SELECT w.origin, w.item_sku, b.store_id, b.kind, b.days
+    FROM wanted w CROSS JOIN LATERAL {best} b
+),
+-- A service is a technician's visit booked through the home store.
 sourced AS (
-    SELECT o.*, src.store_id, src.fulfilment, src.lead_days
+    SELECT o.*, s.store_id,
+           CASE s.kind WHEN 'online' THEN 'delivery' ELSE 'pickup' END AS fulfilment,
+           s.days AS lead_days
     FROM open_lines o
-    LEFT JOIN stores h ON h.id = o.home_store_id
-    CROSS JOIN LATERAL (
-        SELECT s.id AS store_id,
-               CASE WHEN s.online THEN 'delivery' ELSE 'pickup' END AS fulfilment,
-               CASE WHEN s.id = h.id AND NOT s.online THEN s.lead_days + 1
-                    WHEN s.online THEN s.lead_days
-                    ELSE s.lead_days + 1 + ceil(d.km / %(km_per_day)s::float8)::int END AS lead_days
-        FROM inventory i
-        JOIN stores s ON s.id = i.store_id
-        -- great-circle distance from the home store, in km
-        CROSS JOIN LATERAL (SELECT 2 * 6371 * asin(sqrt(
-                sin(radians(s.lat - h.lat) / 2) ^ 2
-                + cos(radians(h.lat)) * cos(radians(s.lat))
-                  * sin(radians(s.lon - h.lon) / 2) ^ 2)) AS km) d
-        WHERE i.sku = o.item_sku AND i.on_hand > 0
-          AND ((s.id = h.id AND NOT s.online) OR s.online OR d.km <= %(nearby_km)s::float8)
-        ORDER BY (s.id IS NOT DISTINCT FROM h.id AND NOT s.online) DESC, s.online DESC,
-                 d.km, s.id
-        LIMIT 1
-    ) src
+    JOIN supply s ON s.origin = coalesce(o.home_store_id, '') AND s.item_sku = o.item_sku
     WHERE o.item_kind = 'consumable'
     UNION ALL
-    SELECT o.*, CASE WHEN NOT h.online THEN h.id END, 'visit', %(service_lead)s::int
+    SELECT o.*, CASE WHEN o.home_store_id = ANY(%(physical)s) THEN o.home_store_id END,
+           'visit', %(service_lead)s::int
     FROM open_lines o
-    LEFT JOIN stores h ON h.id = o.home_store_id
     WHERE o.item_kind = 'service'
 ),
 -- The rule: offer when the days left are no more than the lead time plus the margin.
@@ -224,7 +211,7 @@ found AS (
                       || floor(extract(epoch FROM m.cycle_start))::bigint, ','
                       ORDER BY m.instance_id, m.item_sku) AS cycle_key,
            array_agg(m.item_sku ORDER BY m.due_at, m.instance_id, m.item_sku) AS item_skus,
-           m.store_id, st.name AS store_name, st.name_zh AS store_name_zh, m.fulfilment,
+           m.store_id, m.fulfilment,
            max(m.lead_days) AS lead_days,
            min(m.due_at) AS due_at,
            jsonb_agg(jsonb_build_object(
@@ -238,19 +225,12 @@ found AS (
     FROM members m
     JOIN skus sk ON sk.sku = m.item_sku
     JOIN skus ps ON ps.sku = m.product_sku
-    LEFT JOIN stores st ON st.id = m.store_id
-    GROUP BY m.customer_id, m.offer_kind, m.bundle, m.store_id, st.name, st.name_zh,
-             m.fulfilment
+    GROUP BY m.customer_id, m.offer_kind, m.bundle, m.store_id, m.fulfilment
 )
 -- For a pickup, the online store as the alternative when it has every item.
 SELECT f.customer_id, f.kind, f.instance_id, f.cycle_key, f.item_skus, f.store_id,
-       f.store_name, f.store_name_zh, f.fulfilment, f.lead_days, f.due_at,
-       (SELECT min(s.lead_days) FROM stores s
-        WHERE f.fulfilment = 'pickup' AND s.online
-          AND NOT EXISTS (SELECT 1 FROM unnest(f.item_skus) AS x(sku)
-                          WHERE NOT EXISTS (SELECT 1 FROM inventory i WHERE i.store_id = s.id
-                                            AND i.sku = x.sku AND i.on_hand > 0))
-       ) AS delivery_days,
+       f.fulfilment, f.lead_days, f.due_at,
+       CASE WHEN f.fulfilment = 'pickup' THEN {online_with_all} END AS delivery_days,
        f.lines
 FROM found f
 ORDER BY f.customer_id, f.due_at, f.cycle_key
@@ -259,16 +239,27 @@ ORDER BY f.customer_id, f.due_at, f.cycle_key
 
 def candidates(conn: Conn, now: datetime, *, margin_days: float, bundle_days: int,
                nearby_km: float, service_lead_days: int) -> list[Candidate]:
-    """Every offer the forecasts call for now that no offer covers yet, with its lines."""
-    rows = conn.execute(CANDIDATES, {
+    """Every offer the forecasts call for now that no offer covers yet, with its lines.
+
+    Where each item comes from is the catalog's answer (:func:`catalog.availability.sourcing`)
+    for a customer at home: their home store, else online, else a store within ``nearby_km``.
+    """
+    supply = availability.sourcing(conn, nearby_km=nearby_km, policy=availability.AT_HOME,
+                                   at_store=False)
+    statement = CANDIDATES.format(
+        reach=supply.cte, best=supply.best("w.item_sku", "1", "w.origin"),
+        online_with_all=supply.online_with_all("f.item_skus"))
+    rows = conn.execute(statement, {
         "now": now, "margin": margin_days, "bundle_days": bundle_days,
-        "nearby_km": nearby_km, "km_per_day": KM_PER_DAY,
-        "service_lead": service_lead_days}).fetchall()
+        "service_lead": service_lead_days, "slowest": supply.slowest_days,
+        "physical": supply.physical, **supply.params}).fetchall()
     found = []
-    for (customer_id, kind, instance_id, cycle_key, _skus, store_id, store_name, store_name_zh,
-         fulfilment, lead_days, due_at, delivery_days, lines) in rows:
+    for (customer_id, kind, instance_id, cycle_key, _skus, store_id, fulfilment, lead_days,
+         due_at, delivery_days, lines) in rows:
+        where = supply.stores.get(store_id) if store_id is not None else None
         found.append(Candidate(
-            customer_id, kind, instance_id, cycle_key, store_id, store_name, store_name_zh,
+            customer_id, kind, instance_id, cycle_key, store_id,
+            where.name if where else None, where.name_zh if where else None,
             fulfilment, int(lead_days), due_at, delivery_days,
             [CandidateLine(**line) for line in lines]))
     return found

@@ -32,6 +32,8 @@ from typing import Any, Literal
 import requests
 from psycopg.rows import class_row
 
+from catalog import store as catalog
+from catalog.availability import availability
 from customers import store as customers
 from homeloop.db import Conn
 from homeloop.errors import Conflict, InvalidInput, NotFound
@@ -78,31 +80,41 @@ def _request_of_offer(conn: Conn, offer_id: int) -> OrderRequest | None:
                            "WHERE offer_id = %s", (offer_id,)).fetchone()
 
 
-def _source(conn: Conn, skus: list[str], fulfilment: str,
-            store_id: str | None) -> tuple[str, int]:
-    """The store the items come from and its lead days, or a conflict saying what is missing."""
-    rows = conn.execute(
-        "SELECT s.id, s.name, s.lead_days, "
-        "array_agg(x.sku) FILTER (WHERE coalesce(i.on_hand, 0) <= 0) "
-        "FROM stores s CROSS JOIN unnest(%(skus)s::text[]) AS x(sku) "
-        "LEFT JOIN inventory i ON i.store_id = s.id AND i.sku = x.sku "
-        "WHERE CASE WHEN %(delivery)s THEN s.online ELSE s.id = %(store)s AND NOT s.online END "
-        "GROUP BY s.id, s.name, s.lead_days ORDER BY s.id",
-        {"skus": skus, "delivery": fulfilment == "delivery", "store": store_id}).fetchall()
-    if not rows:
-        raise InvalidInput(f"store {store_id!r} does not exist" if store_id else
-                           "there is no online store")
-    for sid, _name, lead, missing in rows:
-        if not missing:
-            return str(sid), int(lead)
-    name, missing = rows[0][1], rows[0][3]
-    raise Conflict(f"{name} does not have {', '.join(missing)} in stock now",
-                   missing=list(missing))
+def _source(conn: Conn, settings: Settings, customer_id: int, skus: list[str],
+            fulfilment: str, store_id: str | None) -> tuple[str, int]:
+    """The store the items come from and its days, as the catalog answers for the customer's
+    home store (the same answer the offer was worded from), or a conflict saying what is
+    missing. A pickup at a store beyond the home store's reach is asked of that store."""
+    lines = [(sku, 1) for sku in skus]
+    home = customers.home_store(conn, customer_id)
+    found = availability(conn, lines, store_id=home, nearby_km=settings.nearby_store_km,
+                         at_store=False)
+    if fulfilment == "delivery":
+        online = [s for s in found.reach if s.kind == "online"]
+        if not online:
+            raise InvalidInput("there is no online store")
+        chosen = next((s for s in found.with_all() if s.kind == "online"), None)
+        wanted = online[0]
+    else:
+        assert store_id is not None
+        where = catalog.find_store(conn, store_id)
+        if where is None or where.online:
+            raise InvalidInput(f"store {store_id!r} does not exist")
+        if store_id not in {s.store_id for s in found.reach}:
+            found = availability(conn, lines, store_id=store_id,
+                                 nearby_km=settings.nearby_store_km, at_store=False)
+        chosen = found.source(store_id)
+        wanted = next(s for s in found.reach if s.store_id == store_id)
+    if chosen is not None:
+        return chosen.store_id, chosen.days
+    missing = found.missing_at(wanted.store_id)
+    raise Conflict(f"{wanted.store_name} does not have {', '.join(missing)} in stock now",
+                   missing=missing)
 
 
 def _physical_store(conn: Conn, store_id: str) -> None:
-    if conn.execute("SELECT 1 FROM stores WHERE id = %s AND NOT online",
-                    (store_id,)).fetchone() is None:
+    where = catalog.find_store(conn, store_id)
+    if where is None or where.online:
         raise InvalidInput(f"store {store_id!r} does not exist or sends no technicians")
 
 
@@ -142,9 +154,8 @@ def accept(conn: Conn, settings: Settings, customer_id: int, offer_id: int, choi
                 raise InvalidInput("say which store to pick it up at")
         else:
             store_id = None
-        store_id, lead = _source(conn, list(skus), fulfilment, store_id)
-        if fulfilment == "pickup":
-            lead += 1  # ready the day after the store's own lead time
+        store_id, lead = _source(conn, settings, customer_id, list(skus), fulfilment,
+                                 store_id)
     items = [{"sku": sku, "quantity": 1} for sku in skus]
     order_id = orders.place_offer_order(conn, customer_id, fulfilment=fulfilment,
                                         store_id=store_id, skus=list(skus),

@@ -19,7 +19,8 @@ from psycopg.rows import class_row
 from homeloop.db import Conn
 from replenishment.offer_reasons import PUSH_TITLES
 
-__all__ = ["NO_TOKEN", "Claimed", "NewState", "claim", "enqueue", "record", "requeue_no_token"]
+__all__ = ["NO_TOKEN", "Claimed", "NewState", "claim", "enqueue", "enqueue_message", "record",
+           "requeue_no_token"]
 
 NO_TOKEN = "no push token"
 
@@ -62,6 +63,17 @@ class Claimed:
     attempts: int
     offer_status: str
     offer_lapsed: bool
+
+
+def enqueue_message(conn: Conn, customer_id: int, topic: str, title: str, body: str,
+                    data: dict[str, str], at: datetime, now: datetime) -> bool:
+    """Queue a transactional push (not an offer: an order's news) for ``at``; a ``topic``
+    already queued is not queued again. True if it was queued now."""
+    payload = {"title": title, "body": body, "data": data}
+    return conn.execute(
+        "INSERT INTO outbox (customer_id, topic, payload, next_attempt_at, created_at) "
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (topic) DO NOTHING",
+        (customer_id, topic, json.dumps(payload), at, now)).rowcount == 1
 
 
 def claim(conn: Conn, now: datetime, limit: int) -> list[Claimed]:

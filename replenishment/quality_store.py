@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 
 from psycopg.rows import class_row
 
+from catalog import store as catalog
 from homeloop.db import Conn
 from replenishment import offers_store
 from replenishment.quality import Assessment, QualityRule, assess
@@ -95,11 +96,11 @@ RETURNING id
 # The owners of every product in the alert's scope: the batch, or the whole SKU.
 AFFECTED = """
 SELECT p.id AS instance_id, p.owner_id, s.name, s.name_zh,
-       CASE WHEN NOT h.online THEN h.id END AS store_id
+       -- the visit is booked through the home store, if it is a physical one
+       CASE WHEN c.home_store_id = ANY(%(physical)s) THEN c.home_store_id END AS store_id
 FROM product_instances p
 JOIN customers c ON c.id = p.owner_id
 JOIN skus s ON s.sku = p.sku
-LEFT JOIN stores h ON h.id = c.home_store_id
 WHERE p.sku = %(sku)s AND (%(batch)s::text IS NULL OR p.batch = %(batch)s)
 ORDER BY p.id
 """
@@ -150,6 +151,7 @@ def scan(conn: Conn, now: datetime, rule: QualityRule = DEFAULT_RULE, *,
                   COUNTS, {"now": now, "window_start": window_start,
                            "baseline_start": baseline_start}).fetchall()]
     alerts = 0
+    physical = [s.id for s in catalog.stores(conn) if not s.online]
     new_offers: list[offers_store.NewOffer] = []
     for group, found in _alerted(groups, rule):
         inserted = conn.execute(INSERT_ALERT, {
@@ -162,7 +164,8 @@ def scan(conn: Conn, now: datetime, rule: QualityRule = DEFAULT_RULE, *,
         alerts += 1
         alert_id = int(inserted[0])
         for instance_id, owner_id, name, name_zh, store_id in conn.execute(
-                AFFECTED, {"sku": group.sku, "batch": group.batch}).fetchall():
+                AFFECTED, {"sku": group.sku, "batch": group.batch,
+                           "physical": physical}).fetchall():
             en, zh = reason(name, name_zh, group.batch)
             new_offers.append(offers_store.NewOffer(
                 customer_id=int(owner_id), instance_id=int(instance_id), kind="quality",

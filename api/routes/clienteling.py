@@ -22,7 +22,7 @@ from api.auth import (
     StoreManager,
     ensure_may_act_for,
 )
-from api.deps import ConnDep
+from api.deps import ConnDep, SettingsDep
 from clienteling import catalog, discounts, service, store, tasks_store
 from clienteling.schemas import (
     BindIn,
@@ -45,6 +45,7 @@ from customers import store as customers
 from homeloop import clock
 from homeloop.errors import InvalidInput
 from identity.privacy import get_purposes
+from orders import store as orders
 
 router = APIRouter(prefix="/v1", tags=["clienteling"])
 
@@ -103,18 +104,20 @@ def remove_tag(customer_id: int, tag: str, staff: StoreAssistant, conn: ConnDep)
 
 @router.get("/staff/customers/{customer_id}/trail", response_model=list[TrailItem],
             responses=NO_CUSTOMER)
-def customer_trail(customer_id: int, staff: StoreAssistant, conn: ConnDep) -> list[TrailItem]:
+def customer_trail(customer_id: int, staff: StoreAssistant, conn: ConnDep,
+                   settings: SettingsDep) -> list[TrailItem]:
     """What the customer looked at in the assistant's store today."""
     ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
     now = clock.now()
     return service.trail(conn, customer_id, store.today_start(now), staff.store_id,
-                         with_similar=False, today=store.store_today(now))
+                         with_similar=False, today=store.store_today(now),
+                         nearby_km=settings.nearby_store_km)
 
 
 @router.get("/staff/customers/{customer_id}/recommendations",
             response_model=list[Recommendation], responses=NO_CUSTOMER)
 def customer_recommendations(customer_id: int, principal: CurrentPrincipal, conn: ConnDep,
-                             store_id: str | None = None,
+                             settings: SettingsDep, store_id: str | None = None,
                              limit: Annotated[int, Query(ge=1, le=50)] = 10,
                              ) -> list[Recommendation]:
     """Recommendations for the customer, each with its reason, only what can be had: here
@@ -122,7 +125,7 @@ def customer_recommendations(customer_id: int, principal: CurrentPrincipal, conn
     ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
     here = store_id or principal.store_id or customers.home_store(conn, customer_id)
     return service.customer_recommendations(conn, customer_id, here, store.store_today(clock.now()),
-                                            limit)
+                                            limit, nearby_km=settings.nearby_store_km)
 
 
 class CartIn(BaseModel):
@@ -132,16 +135,16 @@ class CartIn(BaseModel):
 
 
 @router.post("/recommendations/cart", response_model=list[Recommendation])
-def cart_recommendations(body: CartIn, principal: CurrentPrincipal,
-                         conn: ConnDep) -> list[Recommendation]:
+def cart_recommendations(body: CartIn, principal: CurrentPrincipal, conn: ConnDep,
+                         settings: SettingsDep) -> list[Recommendation]:
     """Recommendations for a cart (anyone signed in), ranked by what can be had."""
     here = body.store_id or principal.store_id
     return service.recommend_for(conn, body.skus, body.skus, here, store.store_today(clock.now()),
-                                 body.limit)
+                                 body.limit, nearby_km=settings.nearby_store_km)
 
 
 @router.get("/search", response_model=SearchResult, dependencies=[AnonymousRateLimited])
-def search(conn: ConnDep, customer: OptionalCustomer,
+def search(conn: ConnDep, customer: OptionalCustomer, settings: SettingsDep,
            q: Annotated[str, Query(max_length=200)] = "",
            category: str | None = None, price_min: int | None = None,
            price_max: int | None = None, colour: str | None = None,
@@ -170,7 +173,7 @@ def search(conn: ConnDep, customer: OptionalCustomer,
                                 style=style, width_min=width_min, width_max=width_max,
                                 depth_max=depth_max, height_max=height, stock=stock,
                                 limit=limit)
-    found = catalog.search(conn, query, store_id)
+    found = catalog.search(conn, query, store_id, nearby_km=settings.nearby_store_km)
     if customer is not None and get_purposes(conn, customer)["usage_analytics"]:
         filters = {k: v for k, v in asdict(query).items()
                    if k not in ("q", "limit") and v is not None}
@@ -224,12 +227,12 @@ def join_views(body: JoinIn, customer: CurrentCustomer, conn: ConnDep) -> dict[s
 
 
 @router.get("/me/store-trail", response_model=list[TrailItem])
-def my_store_trail(customer: CurrentCustomer, conn: ConnDep,
+def my_store_trail(customer: CurrentCustomer, conn: ConnDep, settings: SettingsDep,
                    days: Annotated[int, Query(ge=1, le=90)] = 7) -> list[TrailItem]:
     """What I saw in store, with similar items that can be had."""
     now = clock.now()
     return service.trail(conn, customer, now - timedelta(days=days), None, with_similar=True,
-                         today=store.store_today(now))
+                         today=store.store_today(now), nearby_km=settings.nearby_store_km)
 
 
 @router.post("/me/assistant", status_code=status.HTTP_204_NO_CONTENT)
@@ -292,7 +295,7 @@ def assistant_day(staff: StoreAssistant, conn: ConnDep) -> Day:
              responses={404: {"description": "No such item in the caller's inbox"}})
 def inbox_read(item_id: int, staff: StoreAssistant, conn: ConnDep) -> Response:
     """The assistant has read this news of an order; it leaves their day."""
-    tasks_store.mark_read(conn, item_id, staff.actor, clock.now())
+    orders.mark_read(conn, item_id, staff.actor, clock.now())
     return Response(status_code=204)
 
 

@@ -279,14 +279,15 @@ def design_checks(design_id: str, principal: CurrentPrincipal, conn: ConnDep) ->
 
 @router.get("/designs/{design_id}/bom", response_model=Bom, responses=NOT_YOURS)
 def design_bom(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
-               store_id: str | None = None) -> Bom:
+               settings: SettingsDep, store_id: str | None = None) -> Bom:
     """Items, prices and stock: at the kiosk's store (or ``store_id``, or the customer's home
-    store), online, and at the stores nearby."""
+    store), online, and at the stores nearby; where each line can be had soonest, and the
+    nearest store with all of them."""
     design = _readable_design(conn, principal, design_id)
     here = store_id or _store_of(principal)
     if here is None and principal.customer_id is not None:
         here = customers.home_store(conn, principal.customer_id)
-    return service.bill_of_materials(conn, design, here)
+    return service.bill_of_materials(conn, design, here, nearby_km=settings.nearby_store_km)
 
 
 @router.post("/designs/{design_id}/handoff", status_code=201, response_model=Handoff,

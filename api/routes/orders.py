@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from api.auth import CurrentCustomer, CurrentPrincipal, StoreAssistant, ensure_may_act_for
-from api.deps import ConnDep
+from api.deps import ConnDep, SettingsDep
 from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput
@@ -37,15 +37,18 @@ def _order_for(conn: Conn, principal: CurrentPrincipal, order_id: int) -> int | 
 
 
 @router.post("/staff/orders", status_code=status.HTTP_201_CREATED, response_model=Order,
-             responses={409: {"description": "Not in stock anywhere"}})
-def place_order(body: NewOrder, staff: StoreAssistant, conn: ConnDep) -> Order:
+             responses={409: {"description": "Not in stock here, nearby or online"}})
+def place_order(body: NewOrder, staff: StoreAssistant, conn: ConnDep,
+                settings: SettingsDep) -> Order:
     """Sell to a customer at the assistant's store. Fulfilled there when it has every line;
-    otherwise from the nearest store that has (or online), and a delivery slot is booked."""
+    otherwise from the nearest store within reach that has (or online), and a delivery slot
+    is booked."""
     ensure_may_act_for(conn, staff, body.customer_id, f"customer {body.customer_id}")
     if staff.store_id is None:
         raise InvalidInput("an order is sold at a store: only a store's assistant places one")
     order_id = service.place_order(conn, body.customer_id, staff.store_id, staff.actor,
-                                   body.lines, clock.now())
+                                   body.lines, clock.now(),
+                                   nearby_km=settings.nearby_store_km)
     return service.view(conn, order_id)
 
 

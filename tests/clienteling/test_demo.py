@@ -6,13 +6,14 @@ from typing import Any
 
 from clienteling.demo import seed_clienteling
 from customers import store as customers
+from homeloop.settings import Settings
 
 
-def test_the_demo_shop_floor(db: Any) -> None:
+def test_the_demo_shop_floor(db: Any, settings: Settings) -> None:
     owners = [customers.create_customer(db, n, home_store_id=s) for n, s in
               (("Li Wei", "SH-XUHUI"), ("Wang Fang", "SH-PUDONG"), ("Emma", "BJ-SIYUAN"))]
-    ann = seed_clienteling(db, owners)
-    assert seed_clienteling(db, owners) == ann  # once
+    ann = seed_clienteling(db, owners, nearby_km=settings.nearby_store_km)
+    assert seed_clienteling(db, owners, nearby_km=settings.nearby_store_km) == ann  # once
     orders = db.execute("SELECT customer_id, status, fulfil_store_id, slot_starts_at IS NOT NULL "
                         "FROM orders ORDER BY id").fetchall()
     assert orders == [(owners[1], "installed", "SH-PUDONG", False),

@@ -86,7 +86,8 @@ def test_beyond_the_budget_a_manager_approves_and_every_step_is_recorded(
         "customer_id": customer, "sku": "WC-300", "amount_cents": 100}).status_code == 403
 
 
-def test_points_for_a_first_purchase_in_a_new_category(db: Any, customer: int) -> None:
+def test_points_for_a_first_purchase_in_a_new_category(db: Any, customer: int,
+                                                        settings: Settings) -> None:
     from orders import service as orders
     from orders.schemas import LineIn
 
@@ -96,13 +97,16 @@ def test_points_for_a_first_purchase_in_a_new_category(db: Any, customer: int) -
         return int(db.execute("SELECT points FROM customers WHERE id = %s",
                               (customer,)).fetchone()[0])
 
-    orders.place_order(db, customer, "SH-XUHUI", None, [LineIn(sku="WC-300")], now)
+    km = settings.nearby_store_km
+    orders.place_order(db, customer, "SH-XUHUI", None, [LineIn(sku="WC-300")], now,
+                       nearby_km=km)
     assert points() == 0  # a first order is new to everyone
     orders.place_order(db, customer, "SH-XUHUI", None,
                        [LineIn(sku="LAMP-TABLE"), LineIn(sku="LAMP-FLOOR"),
-                        LineIn(sku="WC-400")], now)
+                        LineIn(sku="WC-400")], now, nearby_km=km)
     assert points() == 200  # lamps are new; toilets are not
-    orders.place_order(db, customer, "SH-XUHUI", None, [LineIn(sku="LAMP-TABLE")], now)
+    orders.place_order(db, customer, "SH-XUHUI", None, [LineIn(sku="LAMP-TABLE")], now,
+                       nearby_km=km)
     assert points() == 200
     assert db.execute("SELECT category FROM points_awards").fetchall() == [("lamp",)]
 

@@ -80,12 +80,13 @@ def test_the_task_recomputes_only_changed_customers_and_drops_tags_that_no_longe
         ("new_home", "rule"), ("prefers-weekends", "manual")}
 
 
-def test_an_order_queues_its_customer(db: Any, customer: int) -> None:
+def test_an_order_queues_its_customer(db: Any, customer: int, settings: Settings) -> None:
     from orders import service as orders
     from orders.schemas import LineIn
 
     now = clock.now()
-    orders.place_order(db, customer, "SH-XUHUI", "staff:1", [LineIn(sku="SOFA-CORNER")], now)
+    orders.place_order(db, customer, "SH-XUHUI", "staff:1", [LineIn(sku="SOFA-CORNER")], now,
+                       nearby_km=settings.nearby_store_km)
     queued = [r[0] for r in db.execute("SELECT customer_id FROM tag_queue")]
     assert queued == [customer]
     service.refresh_tags(db, queued, now)

@@ -9,9 +9,11 @@ import psycopg
 from customers import store as customers
 from floorplans import service, store
 from floorplans.demo import seed_floorplans
+from homeloop.settings import Settings
 
 
-def test_demo_design_shows_one_real_problem(db: psycopg.Connection[tuple[Any, ...]]) -> None:
+def test_demo_design_shows_one_real_problem(db: psycopg.Connection[tuple[Any, ...]],
+                                            settings: Settings) -> None:
     owner = customers.create_customer(db, "Li Wei", home_store_id="SH-XUHUI")
     design_id = seed_floorplans(db, owner)
     assert seed_floorplans(db, owner) == design_id  # a second demo run adds nothing
@@ -20,5 +22,5 @@ def test_demo_design_shows_one_real_problem(db: psycopg.Connection[tuple[Any, ..
     assert len(design.placements) == 10
     findings = service.findings(db, design)
     assert [(f.check, f.placement_ids) for f in findings] == [("delivery", ["wardrobe"])]
-    bom = service.bill_of_materials(db, design, "SH-XUHUI")
+    bom = service.bill_of_materials(db, design, "SH-XUHUI", nearby_km=settings.nearby_store_km)
     assert bom.total_cents > 0 and all(line.online is not None for line in bom.lines)

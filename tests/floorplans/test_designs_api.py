@@ -142,7 +142,12 @@ def test_checks_and_bill_of_materials(client: TestClient, settings: Settings, db
     assert lines["LAMP-FLOOR"]["here"]["on_hand"] == 12
     assert lines["LAMP-FLOOR"]["online"]["store_id"] == "ONLINE"
     nearby = lines["LAMP-FLOOR"]["nearby"]
-    assert [s["store_id"] for s in nearby] == ["SH-PUDONG", "BJ-SIYUAN"]  # nearest first
+    # Beijing (about 1,070 km) has lamps too, but beyond the nearby radius (50 km): not nearby
+    assert [(s["store_id"], s["days"]) for s in nearby] == [("SH-PUDONG", 2)]
+    assert lines["LAMP-FLOOR"]["source"] == {"kind": "here", "store_id": "SH-XUHUI",
+                                             "store": "Shanghai Xuhui", "distance_km": 0.0,
+                                             "days": 0}
+    assert bom["all_at"]["store_id"] == "SH-XUHUI"
     # the corner sofa is out of stock at Xuhui: "here" says so, Pudong has it
     r = client.put(f"/v1/designs/{design}", headers={**h, "If-Match": '"v1"'}, json={
         "placements": [{**SOFA, "sku": "SOFA-CORNER"}]})
@@ -150,6 +155,8 @@ def test_checks_and_bill_of_materials(client: TestClient, settings: Settings, db
     [line] = bom["lines"]
     assert r.status_code == 200 and line["here"]["on_hand"] == 0
     assert "SH-PUDONG" in [s["store_id"] for s in line["nearby"]]
+    assert (line["source"]["kind"], line["source"]["store_id"]) == ("nearby", "SH-PUDONG")
+    assert bom["all_at"]["store_id"] == "SH-PUDONG"
 
 
 def test_community_layouts_and_private_copy(client: TestClient, settings: Settings,

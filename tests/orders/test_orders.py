@@ -275,7 +275,7 @@ def test_two_customers_for_the_last_place_in_a_window_and_a_cancellation(
 
     now = clock.now()
     made = [service.place_order(db, customer, "SH-XUHUI", None, [LineIn(sku="SOFA-CORNER")],
-                                now) for _ in range(2)]
+                                now, nearby_km=settings.nearby_store_km) for _ in range(2)]
     window = service.delivery_slots(db, made[0], now)[0].starts_at
     db.execute("UPDATE delivery_slots SET capacity = 1 WHERE starts_at = %s", (window,))
     turn = iter(made)
