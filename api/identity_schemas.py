@@ -149,6 +149,28 @@ class MergeCodeConfirm(Body):
     code: str = Field(min_length=4, max_length=12)
 
 
+class MergeRecord(BaseModel):
+    id: int
+    from_customer: int
+    into_customer: int
+    by: str
+    at: datetime
+    moved: dict[str, int]
+    points: int
+    undo_until: datetime
+    undone_at: datetime | None
+    undone_by: str | None
+
+
+class MergeUndone(BaseModel):
+    id: int
+    from_customer: int
+    into_customer: int
+    restored: dict[str, int] = Field(description="Rows given back, per table and column")
+    missing: dict[str, int] = Field(
+        description="Rows the surviving record deleted after the merge, so not given back")
+
+
 class Purposes(BaseModel):
     push_marketing: bool
     service_reminders: bool

@@ -1,4 +1,4 @@
-"""Merging two customer records into one, without losing anything, and recording it all.
+"""Merging two customer records into one, without losing anything, and undoing it.
 
 A merge happens only when both customers proved they want it (:mod:`identity.merge_requests`).
 What moves is found from the database itself: every foreign key to ``customers`` (products,
@@ -7,30 +7,36 @@ both records hold a row with the same key (a consent to the same kind), the surv
 own answer is kept and the merged record's row is deleted. Points add up; the survivor takes
 the merged record's home store if it had none.
 
-Everything is recorded in ``customer_merges`` so that the merge can be undone: each moved row
-by table, column and primary key; each row deleted as a duplicate, whole (JSON); the points
-moved; the home store taken over. The merged record's row is kept, marked ``merged_into``: its
-identities have moved, so signing in with them opens the survivor (:func:`survivor` resolves
-any id that is left), and nobody can act for it while it is merged
-(:func:`customers.store.is_live`).
+Everything is recorded in ``customer_merges`` so that an admin can undo the merge within
+``merge_undo_days``: each moved row by table, column and primary key; each row deleted as a
+duplicate, whole (JSON); the points moved; the home store taken over. The merged record's row
+is kept, marked ``merged_into``: its identities have moved, so signing in with them opens the
+survivor (:func:`survivor` resolves any id that is left), and nobody can act for it while it
+is merged (:func:`customers.store.is_live`). Undoing moves exactly the recorded rows back,
+inserts the deleted duplicates again, and gives the points and home store back. Rows the
+survivor made after the merge stay with the survivor; rows it deleted since are reported as
+missing.
 
-The access audit gets an entry on both records for the merge.
+The access audit gets an entry on both records for the merge and for the undo.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from psycopg import sql
 
 from homeloop.db import Conn
-from homeloop.errors import Conflict, InvalidInput, NotFound
+from homeloop.errors import Conflict, Gone, InvalidInput, NotFound
+from homeloop.settings import Settings
 from identity import audit
 
-__all__ = ["CustomerReference", "Merge", "merge_customers", "references", "survivor"]
+__all__ = ["CustomerReference", "Merge", "MergeRecord", "Undone", "merge_customers",
+           "merges_of", "references", "survivor", "undo_merge"]
 
 # Foreign keys to customers that are the merge's own bookkeeping, not the customer's data.
 _BOOKKEEPING = frozenset({"customers", "customer_merges", "merge_requests"})
@@ -51,6 +57,29 @@ class Merge:
     from_customer: int
     into_customer: int
     moved: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class MergeRecord:
+    id: int
+    from_customer: int
+    into_customer: int
+    by: str
+    at: datetime
+    moved: dict[str, int]
+    points: int
+    undo_until: datetime
+    undone_at: datetime | None
+    undone_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Undone:
+    id: int
+    from_customer: int
+    into_customer: int
+    restored: dict[str, int]
+    missing: dict[str, int] = field(default_factory=dict)  # rows the survivor deleted since
 
 
 def references(conn: Conn) -> list[CustomerReference]:
@@ -194,3 +223,81 @@ def merge_customers(conn: Conn, from_id: int, into_id: int, by: audit.Actor, *,
     audit.record_as(conn, by, from_id, f"merge {merge_id}: this record was merged into "
                     f"another{what}", anonymous=True)
     return Merge(merge_id, from_id, into_id, moved)
+
+
+def merges_of(conn: Conn, settings: Settings, customer_id: int) -> list[MergeRecord]:
+    """The merges into or out of ``customer_id``, newest first (for admins)."""
+    rows = conn.execute(
+        "SELECT id, from_customer, into_customer, by, at, moved, points, "
+        "at + interval '1 day' * %s, undone_at, undone_by FROM customer_merges "
+        "WHERE %s IN (from_customer, into_customer) ORDER BY at DESC, id DESC",
+        (settings.merge_undo_days, customer_id)).fetchall()
+    return [MergeRecord(int(i), int(f), int(t), str(b), a, {str(k): int(v) for k, v in m.items()},
+                        int(p), u, ua, ub) for i, f, t, b, a, m, p, u, ua, ub in rows]
+
+
+def undo_merge(conn: Conn, settings: Settings, merge_id: int, by: audit.Actor) -> Undone:
+    """Give the merged record back everything the merge moved, within ``merge_undo_days``."""
+    row = conn.execute(
+        "SELECT from_customer, into_customer, moved_rows, deleted_rows, points, home_store_id, "
+        "undone_at IS NOT NULL, at > now() - interval '1 day' * %s "
+        "FROM customer_merges WHERE id = %s FOR UPDATE",
+        (settings.merge_undo_days, merge_id)).fetchone()
+    if row is None:
+        raise NotFound(f"merge {merge_id} does not exist")
+    from_id, into_id, moved_rows, deleted_rows, points, taken_home, undone, in_window = row
+    from_id, into_id, points = int(from_id), int(into_id), int(points)
+    if undone:
+        raise Conflict(f"merge {merge_id} has already been undone")
+    if not in_window:
+        raise Gone(f"merge {merge_id} is older than {settings.merge_undo_days:g} days: it can "
+                   "no longer be undone")
+    locked = _lock(conn, from_id, into_id)
+    if from_id not in locked or into_id not in locked:
+        raise Conflict("one of the two records has since been deleted")
+    if locked[from_id][2] != into_id:
+        raise Conflict(f"customer {from_id} is no longer merged into {into_id}")
+    if locked[into_id][2] is not None:
+        raise Conflict(f"customer {into_id} has since been merged into customer "
+                       f"{locked[into_id][2]}: undo that merge first")
+    if locked[into_id][0] < points:
+        raise Conflict(f"customer {into_id} has spent points since the merge: "
+                       f"{locked[into_id][0]} left of the {points} to give back")
+    restored: dict[str, int] = {}
+    missing: dict[str, int] = {}
+    for name, keys in moved_rows.items():
+        table, column = _split(name)
+        key = ["id"] if name == _AUDIT else _primary_key(conn, table)
+        t = sql.Identifier(table)
+        cols = sql.SQL(", ").join(sql.Identifier(c) for c in key)
+        count = conn.execute(sql.SQL(
+            "UPDATE {t} SET {col} = %s WHERE {col} = %s AND ({cols}) IN "
+            "(SELECT {cols} FROM jsonb_populate_recordset(NULL::{t}, %s::jsonb))").format(
+                t=t, col=sql.Identifier(column), cols=cols),
+            (from_id, into_id, json.dumps(keys))).rowcount
+        restored[name] = count
+        if count < len(keys):
+            missing[name] = len(keys) - count
+    for table, rows in deleted_rows.items():
+        t = sql.Identifier(table)
+        count = conn.execute(sql.SQL(
+            "INSERT INTO {t} SELECT * FROM jsonb_populate_recordset(NULL::{t}, %s::jsonb) "
+            "ON CONFLICT DO NOTHING").format(t=t), (json.dumps(rows),)).rowcount
+        restored[f"{table} (duplicates)"] = count
+        if count < len(rows):
+            missing[f"{table} (duplicates)"] = len(rows) - count
+    conn.execute("UPDATE customers SET points = points - %s, home_store_id = CASE "
+                 "WHEN %s::text IS NOT NULL AND home_store_id = %s THEN NULL "
+                 "ELSE home_store_id END WHERE id = %s", (points, taken_home, taken_home, into_id))
+    conn.execute("UPDATE customers SET points = points + %s, merged_into = NULL, "
+                 "merged_at = NULL WHERE id = %s", (points, from_id))
+    if points:
+        restored["customers.points"] = points
+    conn.execute("UPDATE customer_merges SET undone_at = now(), undone_by = %s, "
+                 "undone = %s::jsonb WHERE id = %s",
+                 (by.actor, json.dumps({"restored": restored, "missing": missing},
+                                       sort_keys=True), merge_id))
+    for customer in (into_id, from_id):
+        audit.record_as(conn, by, customer, f"merge {merge_id} undone: the two records are "
+                        "separate again", anonymous=True)
+    return Undone(merge_id, from_id, into_id, restored, missing)

@@ -11,7 +11,7 @@ from api.auth import Admin, StoreAssistant, actor_of, ensure_may_act_for
 from api.deps import ConnDep, PoolDep, SettingsDep
 from homeloop.db import transaction
 from homeloop.errors import DomainError, Forbidden, NotFound
-from identity import audit, kiosks, linking, merge_requests, messages, sms
+from identity import audit, kiosks, linking, merge, merge_requests, messages, sms
 from identity import staff as staff_store
 from identity.customers import find_customer
 from identity.keys import normalise
@@ -153,6 +153,25 @@ def confirm_merge_with_code(customer_id: int, request_id: int, body: s.MergeCode
     if failure is not None:
         raise failure
     return s.MergeRequestState.of(request)
+
+
+@router.get("/customers/{customer_id}/merges", response_model=list[s.MergeRecord])
+def customer_merges(customer_id: int, admin: Admin, conn: ConnDep,
+                    settings: SettingsDep) -> list[s.MergeRecord]:
+    """The merges into or out of a customer's record, and until when each can be undone."""
+    return [s.MergeRecord(**asdict(m)) for m in merge.merges_of(conn, settings, customer_id)]
+
+
+@router.post("/merges/{merge_id}/undo", response_model=s.MergeUndone,
+             responses={404: {"description": "No such merge"},
+                        409: {"description": "Already undone, or the records changed since "
+                                             "in a way that prevents it"},
+                        410: {"description": "Older than merge_undo_days"}})
+def undo_merge(merge_id: int, admin: Admin, conn: ConnDep,
+               settings: SettingsDep) -> s.MergeUndone:
+    """Separate two merged records again: every row the merge moved goes back, the rows it
+    deleted as duplicates come back, and so do the points and the home store."""
+    return s.MergeUndone(**asdict(merge.undo_merge(conn, settings, merge_id, actor_of(admin))))
 
 
 @router.get("/customers/{customer_id}/access-log", response_model=list[s.AuditEntry])

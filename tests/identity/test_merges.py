@@ -1,4 +1,4 @@
-"""Merging two customer records: only with both customers' proof, and audited.
+"""Merging two customer records: only with both customers' proof, audited, undoable.
 
 Issue 19: an assistant of a store that customer X let in linked to X a member card that
 belonged to customer Y, who never let that store in; Y was merged into X, so Y's app login
@@ -308,3 +308,112 @@ def test_codes_sent_to_verified_phones_confirm_at_the_till(
                 for _ in range(sms_settings.merge_codes_per_request + 1)]
         assert asks == [202] * sms_settings.merge_codes_per_request + [409]
         assert _everything_of(db, other.id)["customers"]
+
+
+def _merged_pair(client: TestClient, settings: Settings,
+                 db: Conn) -> tuple[Any, Any, dict[int, dict[str, list[str]]],
+                                    dict[int, list[int]], int]:
+    """Yang (with a home store and points) merged into Xu (without a home store), both
+    confirming in their apps; what each had just before the merge."""
+    yang = make_person(db, settings, "Yang", card="C-100200300", phone="13800001111",
+                       points=700)
+    xu = make_person(db, settings, "Xu", card="C-555666777", phone="13700003333", points=300)
+    db.execute("UPDATE customers SET home_store_id = NULL WHERE id = %s", (xu.id,))
+    yang_login, xu_login = auth(settings, yang.id), auth(settings, xu.id)
+    xuhui = auth(settings, "staff:ann", role="assistant", store="SH-XUHUI")
+    client.get(f"/v1/staff/customers/{yang.id}/profile", headers=xuhui)  # an audited read
+    request = client.post(f"/v1/staff/customers/{xu.id}/cards", headers=xuhui,
+                          json={"card_number": "C-100200300"}).json()["merge_request"]
+    assert client.post(f"/v1/me/merge-requests/{request['id']}/confirm",
+                       headers=xu_login).json()["status"] == "pending"
+    before = {c: _everything_of(db, c) for c in (yang.id, xu.id)}
+    audit_before = {c: _audit_ids(db, c) for c in (yang.id, xu.id)}
+    assert client.post(f"/v1/me/merge-requests/{request['id']}/confirm",
+                       headers=yang_login).json()["status"] == "merged"
+    merges = client.get(f"/v1/staff/customers/{xu.id}/merges", headers=auth(settings, "staff:root"))
+    assert merges.status_code == 200, merges.text
+    [merge] = merges.json()
+    return yang, xu, before, audit_before, int(merge["id"])
+
+
+def test_an_admin_undoes_a_merge_and_both_records_are_as_they_were(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    yang, xu, before, audit_before, merge_id = _merged_pair(client, settings, db)
+    xu_login, yang_login = auth(settings, xu.id), auth(settings, yang.id)
+    # Merged: one record, with both customers' things; duplicates (a consent to the same
+    # kind, the same store's consent) kept once, the survivor's.
+    assert _me(client, yang_login)["id"] == xu.id
+    me = _me(client, xu_login)
+    assert me["points"] == 1000 and me["home_store_id"] == "SH-XUHUI"
+    merged = _everything_of(db, xu.id)
+    assert len(merged["store_consents.customer_id"]) == 1
+    assert len(merged["product_instances.owner_id"]) == 2
+    assert _everything_of(db, yang.id) == {"customers": _everything_of(db, yang.id)["customers"]}
+    row = db.execute("SELECT merged_into, points FROM customers WHERE id = %s",
+                     (yang.id,)).fetchone()
+    assert row == (xu.id, 0)
+    deleted = db.execute("SELECT deleted_rows FROM customer_merges WHERE id = %s",
+                         (merge_id,)).fetchone()[0]
+    assert set(deleted) == {"customer_consents", "privacy_consents", "store_consents"}
+
+    undone = client.post(f"/v1/staff/merges/{merge_id}/undo", headers=auth(settings, "staff:root"))
+    assert undone.status_code == 200, undone.text
+    assert undone.json()["missing"] == {}
+    assert undone.json()["restored"]["customers.points"] == 700
+    # Exactly as before: every row of each record (ids and contents), points, home store,
+    # identities, consents, the duplicates that were deleted.
+    assert {c: _everything_of(db, c) for c in (yang.id, xu.id)} == before
+    # The access log: each record has its entries back, and the merge and the undo on top.
+    for customer in (yang.id, xu.id):
+        now = _audit_ids(db, customer)
+        assert now[:len(audit_before[customer])] == audit_before[customer]
+        added = _actions(db, customer)[len(audit_before[customer]):]
+        assert [a.split(":")[0] for a in added] == [f"merge {merge_id}",
+                                                     f"merge {merge_id} undone"]
+    # Each app login opens its own record again.
+    assert _me(client, yang_login)["id"] == yang.id
+    assert _me(client, xu_login)["id"] == xu.id
+    assert _me(client, xu_login)["points"] == 300
+    assert client.post(f"/v1/staff/merges/{merge_id}/undo",
+                       headers=auth(settings, "staff:root")).status_code == 409
+    listed = client.get(f"/v1/staff/customers/{yang.id}/merges",
+                        headers=auth(settings, "staff:root")).json()
+    assert listed[0]["undone_by"].startswith("staff:")
+
+
+def test_only_an_admin_undoes_and_only_within_the_window(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    yang, xu, _, _, merge_id = _merged_pair(client, settings, db)
+    for who in (auth(settings, "staff:ann", role="assistant", store="SH-XUHUI"),
+                auth(settings, "staff:maya", role="store_manager", store="SH-XUHUI"),
+                auth(settings, xu.id), auth(settings, yang.id)):
+        assert client.post(f"/v1/staff/merges/{merge_id}/undo", headers=who).status_code in (
+            401, 403)
+    db.execute("UPDATE customer_merges SET at = now() - interval '1 day' * %s "
+               "- interval '1 minute'", (settings.merge_undo_days,))
+    late = client.post(f"/v1/staff/merges/{merge_id}/undo", headers=auth(settings, "staff:root"))
+    assert late.status_code == 410, late.text
+    assert _me(client, auth(settings, yang.id))["id"] == xu.id  # still one record
+
+
+def test_undo_keeps_what_the_survivor_made_and_says_what_it_deleted(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    yang, xu, _, _, merge_id = _merged_pair(client, settings, db)
+    root = auth(settings, "staff:root")
+    xu_login = auth(settings, xu.id)
+    # After the merge: Yang's push token is removed in the app, a new one registered, and
+    # the points spent below what came from Yang.
+    assert client.delete(f"/v1/me/push-tokens/push-token-of-{yang.name}",
+                         headers=xu_login).status_code == 204
+    client.post("/v1/me/push-tokens", headers=xu_login,
+                json={"token": "push-token-new", "platform": "android"})
+    db.execute("UPDATE customers SET points = 600 WHERE id = %s", (xu.id,))
+    spent = client.post(f"/v1/staff/merges/{merge_id}/undo", headers=root)
+    assert spent.status_code == 409 and "points" in spent.json()["detail"]
+    db.execute("UPDATE customers SET points = 1000 WHERE id = %s", (xu.id,))
+    undone = client.post(f"/v1/staff/merges/{merge_id}/undo", headers=root)
+    assert undone.status_code == 200, undone.text
+    assert undone.json()["missing"] == {"push_tokens.customer_id": 1}
+    tokens = {r[0]: r[1] for r in db.execute("SELECT token, customer_id FROM push_tokens")}
+    assert tokens == {"push-token-of-Xu": xu.id, "push-token-new": xu.id}
+    assert _me(client, auth(settings, yang.id))["points"] == 700
