@@ -38,6 +38,7 @@ from limits import parse as parse_limit
 from limits.strategies import RateLimiter
 from psycopg_pool import ConnectionPool
 
+from customers.store import is_live
 from homeloop.db import Conn
 from homeloop.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from homeloop.settings import Settings
@@ -49,8 +50,9 @@ from identity.firebase import FirebaseVerifier
 __all__ = ["ROLES", "AccessRefused", "Admin", "AnonymousRateLimited", "CatalogEditor",
            "CurrentCustomer", "CurrentKiosk", "CurrentPrincipal", "FleetOperator",
            "OptionalCustomer", "Principal",
-           "RecentCustomer", "StaffUser", "StoreAssistant", "StoreManager", "audit_refusal",
-           "check_rate", "client_address", "ensure_may_act_for", "require_role"]
+           "RecentCustomer", "StaffUser", "StoreAssistant", "StoreManager", "actor_of",
+           "audit_refusal", "check_rate", "client_address", "customer_actor",
+           "ensure_may_act_for", "require_role"]
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +271,7 @@ def ensure_may_act_for(conn: Conn, principal: Principal, customer_id: int | None
         return
     if customer_id is None:
         raise Forbidden(f"{what} belongs to no customer")
-    if conn.execute("SELECT 1 FROM customers WHERE id = %s", (customer_id,)).fetchone() is None:
+    if not is_live(conn, customer_id):  # a record merged into another is gone for everyone
         raise NotFound(f"customer {customer_id} does not exist")
     refused = None
     if principal.kind == "kiosk":
@@ -287,6 +289,15 @@ def ensure_may_act_for(conn: Conn, principal: Principal, customer_id: int | None
     audit.record(conn, actor=principal.actor, role=principal.role, store_id=principal.store_id,
                  customer_id=customer_id, action=principal.action,
                  request_id=correlation_id.get())
+
+
+def actor_of(principal: Principal) -> audit.Actor:
+    """The principal as the audit log names them, with this request's id."""
+    return audit.Actor(principal.actor, principal.role, principal.store_id, correlation_id.get())
+
+
+def customer_actor(customer_id: int) -> audit.Actor:
+    return audit.Actor(f"customer:{customer_id}", request_id=correlation_id.get())
 
 
 def _by_address(request: Request) -> None:

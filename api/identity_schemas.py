@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from identity import audit
+from identity import audit, linking, merge_requests, messages
 
 Role = Literal["assistant", "store_manager", "catalog_editor", "fleet_operator", "admin"]
 
@@ -70,12 +70,105 @@ class CardScan(Body):
     card_number: str = Field(min_length=6, max_length=64)
 
 
+class MergeRequestState(BaseModel):
+    """A merge waiting for both customers' proof, as whoever asked for it sees it: nothing
+    about the other record."""
+
+    id: int
+    status: Literal["pending", "merged", "declined", "cancelled", "expired"]
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, request: merge_requests.MergeRequest) -> MergeRequestState:
+        return cls(id=request.id, status=request.status,  # type: ignore[arg-type]
+                   expires_at=request.expires_at)
+
+
 class Linked(BaseModel):
     kind: str
     hint: str
-    merged_customer: int | None = Field(
-        description="A separate record of the same person that was merged into this one")
+    status: Literal["linked", "merged", "pending_confirmation"] = Field(
+        description="linked; merged (another record of the same person, proven by the same "
+                    "code, was merged into this one); pending_confirmation (another record "
+                    "holds it: both customers must confirm before anything moves)")
+    merge_request: MergeRequestState | None
+    message_zh: str
+    message_en: str
+
+    @classmethod
+    def of(cls, linked: linking.Linked) -> Linked:
+        zh, en = messages.link_outcome(linked.kind, linked.status)
+        request = MergeRequestState.of(linked.request) if linked.request else None
+        return cls(kind=linked.kind, hint=linked.hint, status=linked.status,
+                   merge_request=request, message_zh=zh, message_en=en)
+
+
+class MyMergeRequest(BaseModel):
+    """A merge into or out of the signed-in customer's record, waiting for their answer."""
+
+    id: int
+    role: Literal["into", "from"] = Field(
+        description="into: another record would be merged into this account; from: this "
+                    "record would be merged into another")
+    kind: str
+    hint: str
+    store_id: str | None = Field(description="The store where it was asked, if at a store")
+    requested_at: datetime
+    expires_at: datetime
+    status: Literal["pending", "merged", "declined", "cancelled", "expired"]
+    you_confirmed: bool
+    message_zh: str
+    message_en: str
+
+    @classmethod
+    def of(cls, request: merge_requests.MergeRequest, customer_id: int) -> MyMergeRequest:
+        role = request.side_of(customer_id)
+        assert role is not None
+        zh, en = messages.merge_request_text(request.kind, request.hint, role)
+        mine = request.into_confirmed_via if role == "into" else request.from_confirmed_via
+        return cls(id=request.id, role=role, kind=request.kind, hint=request.hint,
+                   store_id=request.store_id, requested_at=request.created_at,
+                   expires_at=request.expires_at, status=request.status,  # type: ignore[arg-type]
+                   you_confirmed=mine is not None, message_zh=zh, message_en=en)
+
+
+class MergeCodeRequest(Body):
+    phone: str = Field(min_length=6, max_length=32,
+                       description="A phone number the customer at the till gives: a code is "
+                                   "sent only if it is verified on a record of this merge")
+
+
+class MergeCodeRequested(BaseModel):
+    expires_in_s: int
+    message_zh: str = messages.code_requested()[0]
+    message_en: str = messages.code_requested()[1]
+
+
+class MergeCodeConfirm(Body):
+    phone: str = Field(min_length=6, max_length=32)
+    code: str = Field(min_length=4, max_length=12)
+
+
+class MergeRecord(BaseModel):
+    id: int
+    from_customer: int
+    into_customer: int
+    by: str
+    at: datetime
     moved: dict[str, int]
+    points: int
+    undo_until: datetime
+    undone_at: datetime | None
+    undone_by: str | None
+
+
+class MergeUndone(BaseModel):
+    id: int
+    from_customer: int
+    into_customer: int
+    restored: dict[str, int] = Field(description="Rows given back, per table and column")
+    missing: dict[str, int] = Field(
+        description="Rows the surviving record deleted after the merge, so not given back")
 
 
 class Purposes(BaseModel):

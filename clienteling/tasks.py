@@ -36,7 +36,8 @@ def run_tags(settings: Settings, batch: int = service.TAG_BATCH) -> int:
 def run_queue_everyone(settings: Settings) -> int:
     with connect(settings) as conn:
         n = conn.execute("INSERT INTO tag_queue (customer_id, since) SELECT id, %s "
-                         "FROM customers ON CONFLICT DO NOTHING", (clock.now(),)).rowcount
+                         "FROM customers WHERE merged_into IS NULL "
+                         "ON CONFLICT DO NOTHING", (clock.now(),)).rowcount
         conn.commit()
     return n
 

@@ -44,6 +44,13 @@ def new_instance(conn: Conn, sku: str, tag_uid: str, batch: str | None) -> int:
     return int(row[0])
 
 
+def is_live(conn: Conn, customer_id: int) -> bool:
+    """Whether the customer exists and has not been merged into another record (a merged
+    record is kept, empty, only so that the merge can be undone: see identity/merge.py)."""
+    return conn.execute("SELECT 1 FROM customers WHERE id = %s AND merged_into IS NULL",
+                        (customer_id,)).fetchone() is not None
+
+
 def get_instance(conn: Conn, instance_id: int) -> ProductInstance:
     with conn.cursor(row_factory=class_row(ProductInstance)) as cur:
         found = cur.execute(
@@ -94,8 +101,7 @@ def transfer(conn: Conn, instance_id: int,
              to_customer: int | None) -> ProductInstance:
     """Staff move a product to another owner (or release it with ``None``)."""
     current = get_instance(conn, instance_id)
-    if to_customer is not None and conn.execute(
-            "SELECT 1 FROM customers WHERE id = %s", (to_customer,)).fetchone() is None:
+    if to_customer is not None and not is_live(conn, to_customer):
         raise NotFound(f"customer {to_customer} does not exist")
     with conn.cursor(row_factory=class_row(ProductInstance)) as cur:
         updated = cur.execute(

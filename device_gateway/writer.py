@@ -228,7 +228,7 @@ class BatchWriter:
     def _claim_from_tap(self, conn: Conn, event: Event, customer_id: object) -> str:
         if not isinstance(customer_id, int) or isinstance(customer_id, bool):
             return "rejected: customer_id must be an integer"
-        if conn.execute("SELECT 1 FROM customers WHERE id = %s", (customer_id,)).fetchone() is None:
+        if not customers.is_live(conn, customer_id):
             return f"rejected: customer {customer_id} does not exist"
         try:
             with conn.transaction():  # a savepoint: a refused claim keeps the batch

@@ -175,6 +175,11 @@ class Settings(BaseSettings):
     phone_code_minutes: float = Field(default=10.0, gt=0)
     phone_code_attempts: int = Field(default=5, ge=1)
     sms_endpoint: str | None = None  # the SMS gateway's HTTP endpoint; without it, no SMS
+    # Merging two customer records (identity/merge_requests.py, identity/merge.py): a pending
+    # merge waits this long for both customers' proof; an admin may undo a merge this long.
+    merge_request_hours: float = Field(default=72.0, gt=0)
+    merge_codes_per_request: int = Field(default=5, ge=1)  # SMS codes asked for, per request
+    merge_undo_days: float = Field(default=30.0, ge=0)
     sms_timeout_s: float = Field(default=10.0, gt=0)
     # Rate limits per identity (limits' notation), counted in Redis.
     rate_limit: str = "300/minute"

@@ -9,7 +9,27 @@ from psycopg.rows import class_row
 
 from homeloop.db import Conn
 
-__all__ = ["AuditEntry", "entries_for", "record"]
+__all__ = ["Actor", "AuditEntry", "entries_for", "record", "record_as"]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who does something the audit log keeps: ``staff:<id>``, ``kiosk:<id>``,
+    ``customer:<id>``, or a process's name; with the staff role and store, and the request."""
+
+    actor: str
+    role: str | None = None
+    store_id: str | None = None
+    request_id: str | None = None
+
+    @property
+    def is_customer(self) -> bool:
+        return self.actor.startswith("customer:")
+
+    @property
+    def shown(self) -> str:
+        """The actor as written to another customer's log: a customer's id is not shown."""
+        return "customer" if self.is_customer else self.actor
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +49,14 @@ def record(conn: Conn, *, actor: str, role: str | None, store_id: str | None,
     conn.execute("INSERT INTO access_audit (actor, role, store_id, customer_id, action, "
                  "request_id) VALUES (%s, %s, %s, %s, %s, %s)",
                  (actor, role, store_id, customer_id, action[:300], request_id))
+
+
+def record_as(conn: Conn, by: Actor, customer_id: int, action: str, *,
+              anonymous: bool = False) -> None:
+    """An entry by ``by``; ``anonymous`` leaves a customer actor's id out (another customer's
+    log must not name them)."""
+    record(conn, actor=by.shown if anonymous else by.actor, role=by.role, store_id=by.store_id,
+           customer_id=customer_id, action=action, request_id=by.request_id)
 
 
 def entries_for(conn: Conn, customer_id: int, limit: int = 200) -> list[AuditEntry]:

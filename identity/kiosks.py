@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from psycopg.rows import class_row
 
 from catalog import store as catalog
+from customers.store import is_live
 from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, Unauthorized
@@ -145,7 +146,7 @@ def grant_by_assistant(conn: Conn, settings: Settings, kiosk_id: int, customer_i
         raise Gone("this kiosk is no longer in service")
     if not admin and kiosk.store_id != store_id:
         raise Forbidden("this kiosk belongs to another store")
-    if conn.execute("SELECT 1 FROM customers WHERE id = %s", (customer_id,)).fetchone() is None:
+    if not is_live(conn, customer_id):
         raise NotFound(f"customer {customer_id} does not exist")
     if not admin and not store_consented(conn, customer_id, kiosk.store_id):
         raise Forbidden("the customer has not let this store see their profile")

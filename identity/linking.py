@@ -1,94 +1,89 @@
-"""Linking a member card or phone number to a customer, with proof; merging on a match.
+"""Linking a member card, phone number or app account to a customer, with proof.
 
-- **Phone**: :func:`start_phone_link` makes a 6-digit code (stored as a keyed hash, valid
-  ``phone_code_minutes``) for the caller to send by SMS; :func:`verify_phone_link` checks it
-  (at most ``phone_code_attempts`` tries per code) and links the number.
+- **Phone**: :func:`start_phone_link` makes a 6-digit code (:mod:`identity.codes`: a keyed
+  hash, valid ``phone_code_minutes``) for the caller to send by SMS; :func:`verify_phone_link`
+  checks it (at most ``phone_code_attempts`` tries per code) and links the number.
 - **Member card**: a store assistant scans it at the till (:func:`link_identity` with proof
   ``staff_scan``).
 
-If the identity already belongs to another customer record, that record is merged into this
-one (:func:`identity.merge.merge_customers`): the person is one customer again, with all the
-products, designs, points and offers of both. Callers own the transaction.
+If the identity already belongs to another customer record, nothing moves: a merge request
+asks both customers (:mod:`identity.merge_requests`), and the records become one only when
+both have confirmed. Proof the caller already holds counts: a customer linking in their own
+app has confirmed their side; and the code that proves a phone number proves control of the
+other record's channel when that record verified the same number (with an SMS code), so it
+confirms the other side too: the two records are merged at once (and an admin can undo it).
+Callers own the transaction.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from typing import Literal
 
-from homeloop import clock
 from homeloop.db import Conn
-from homeloop.errors import Gone, InvalidInput, NotFound
+from homeloop.errors import InvalidInput, NotFound
 from homeloop.settings import Settings
-from identity.keys import Kind, hint, identity_hash, secret_hash
-from identity.merge import merge_customers
+from identity import audit
+from identity.codes import check_code, issue_code
+from identity.keys import Kind, hint, identity_hash
+from identity.merge import Merge
+from identity.merge_requests import VERIFIED_PHONE_PROOFS, MergeRequest, Via, open_request
 
 __all__ = ["Linked", "identities_of", "link_identity", "start_phone_link", "unlink_identity",
            "verify_phone_link"]
+
+Status = Literal["linked", "merged", "pending_confirmation"]
 
 
 @dataclass(frozen=True, slots=True)
 class Linked:
     kind: str
     hint: str
-    merged_from: int | None  # the customer record merged into this one, if any
-    moved: dict[str, int]
+    status: Status
+    request: MergeRequest | None = None  # when another record holds the identity
+    merge: Merge | None = None  # when that record was merged into this one
 
 
 def link_identity(conn: Conn, settings: Settings, customer_id: int, kind: Kind, value: str, *,
-                  proof: str, by: str) -> Linked:
+                  proof: str, by: audit.Actor, customer_proof: Via | None = None,
+                  proves_holder: bool = False) -> Linked:
+    """Link ``value`` to the customer, or ask for a merge if another record holds it.
+
+    ``customer_proof`` is how the customer themselves confirmed (``signed_in``: they link in
+    their own app); ``proves_holder`` says that ``proof`` shows control of the identity, which
+    confirms the holder's side if the holder verified it too (a phone number, by SMS)."""
     key = identity_hash(settings, kind, value)
-    owner = conn.execute("SELECT customer_id FROM customer_identities "
+    shown = hint(kind, value)
+    owner = conn.execute("SELECT customer_id, proof FROM customer_identities "
                          "WHERE kind = %s AND key_hash = %s FOR UPDATE", (kind, key)).fetchone()
-    if owner is not None and int(owner[0]) == customer_id:
-        return Linked(kind, hint(kind, value), None, {})
-    merged_from, moved = None, {}
-    if owner is not None:
-        merged_from = int(owner[0])
-        moved = merge_customers(conn, merged_from, customer_id, by)
-    else:
+    if owner is None:
         conn.execute("INSERT INTO customer_identities (customer_id, kind, key_hash, hint, proof) "
-                     "VALUES (%s, %s, %s, %s, %s)",
-                     (customer_id, kind, key, hint(kind, value), proof))
-    return Linked(kind, hint(kind, value), merged_from, moved)
+                     "VALUES (%s, %s, %s, %s, %s)", (customer_id, kind, key, shown, proof))
+        return Linked(kind, shown, "linked")
+    holder = int(owner[0])
+    if holder == customer_id:
+        return Linked(kind, shown, "linked")
+    holder_proof: Via | None = None
+    if proves_holder and kind == "phone" and str(owner[1]) in VERIFIED_PHONE_PROOFS:
+        holder_proof = "sms_code"
+    request, merge = open_request(conn, settings, into_id=customer_id, from_id=holder,
+                                  kind=kind, hint=shown, by=by, into_via=customer_proof,
+                                  from_via=holder_proof)
+    return Linked(kind, shown, "merged" if merge else "pending_confirmation", request, merge)
 
 
 def start_phone_link(conn: Conn, settings: Settings, customer_id: int, phone: str) -> str:
     """A new code for ``phone``; earlier codes for it stop working."""
-    phone_key = identity_hash(settings, "phone", phone)
-    now = clock.now()
-    conn.execute("UPDATE phone_codes SET used_at = %s WHERE customer_id = %s "
-                 "AND phone_hash = %s AND used_at IS NULL", (now, customer_id, phone_key))
-    code = f"{secrets.randbelow(1_000_000):06d}"
-    conn.execute("INSERT INTO phone_codes (customer_id, phone_hash, code_hash, expires_at) "
-                 "VALUES (%s, %s, %s, %s)",
-                 (customer_id, phone_key, secret_hash(settings, f"{phone_key.hex()}:{code}"),
-                  now + timedelta(minutes=settings.phone_code_minutes)))
-    return code
+    return issue_code(conn, settings, customer_id, identity_hash(settings, "phone", phone))
 
 
 def verify_phone_link(conn: Conn, settings: Settings, customer_id: int, phone: str,
-                      code: str) -> Linked:
+                      code: str, by: audit.Actor) -> Linked:
     """Check the code and link the phone. A wrong code counts an attempt (commit it!)."""
-    phone_key = identity_hash(settings, "phone", phone)
-    row = conn.execute(
-        "SELECT id, code_hash, expires_at > %s, attempts FROM phone_codes "
-        "WHERE customer_id = %s AND phone_hash = %s AND used_at IS NULL "
-        "ORDER BY id DESC LIMIT 1 FOR UPDATE", (clock.now(), customer_id, phone_key)).fetchone()
-    if row is None:
-        raise NotFound("no code was sent to this number: ask for one first")
-    code_id, code_hash, live, attempts = int(row[0]), bytes(row[1]), bool(row[2]), int(row[3])
-    if not live or attempts >= settings.phone_code_attempts:
-        raise Gone("this code has expired or had too many wrong tries: ask for a new one")
-    expected = secret_hash(settings, f"{phone_key.hex()}:{code.strip()}")
-    if not secrets.compare_digest(code_hash, expected):
-        conn.execute("UPDATE phone_codes SET attempts = attempts + 1 WHERE id = %s", (code_id,))
-        left = settings.phone_code_attempts - attempts - 1
-        raise InvalidInput(f"wrong code; {left} tries left", tries_left=left)
-    conn.execute("UPDATE phone_codes SET used_at = %s WHERE id = %s", (clock.now(), code_id))
-    return link_identity(conn, settings, customer_id, "phone", phone, proof="sms_code",
-                         by=f"customer:{customer_id}")
+    check_code(conn, settings, identity_hash(settings, "phone", phone), code,
+               customer_id=customer_id)
+    return link_identity(conn, settings, customer_id, "phone", phone, proof="sms_code", by=by,
+                         customer_proof="signed_in", proves_holder=True)
 
 
 def identities_of(conn: Conn, customer_id: int) -> list[tuple[int, str, str, str]]:
@@ -106,4 +101,3 @@ def unlink_identity(conn: Conn, customer_id: int, identity_id: int) -> None:
     if row[0] == "firebase":
         raise InvalidInput("the app account you are signed in with cannot be unlinked")
     conn.execute("DELETE FROM customer_identities WHERE id = %s", (identity_id,))
-

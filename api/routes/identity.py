@@ -14,13 +14,13 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from api import identity_schemas as s
-from api.auth import CurrentCustomer, RecentCustomer, check_rate, client_address
+from api.auth import CurrentCustomer, RecentCustomer, check_rate, client_address, customer_actor
 from api.deps import ConnDep, PoolDep, SettingsDep
 from floorplans import scenes
 from floorplans import store as floorplan_store
 from homeloop.db import transaction
 from homeloop.errors import DomainError, NotFound
-from identity import audit, kiosks, linking, privacy, sessions, sms
+from identity import audit, kiosks, linking, merge_requests, privacy, sessions, sms
 from identity import staff as staff_store
 from identity.keys import normalise
 
@@ -89,22 +89,58 @@ def start_phone_link(body: s.PhoneLinkRequest, customer: RecentCustomer, conn: C
 
 
 @router.post("/identities/phone/verify", response_model=s.Linked,
-             responses={422: {"description": "Wrong code"},
+             responses={202: {"model": s.Linked,
+                              "description": "Another record has this number and has not "
+                                             "verified it: it must confirm in its app"},
+                        422: {"description": "Wrong code"},
                         410: {"description": "Expired, or too many wrong tries"}})
 def verify_phone_link(body: s.PhoneVerify, customer: RecentCustomer, pool: PoolDep,
-                      settings: SettingsDep) -> s.Linked:
-    """Link the phone with the code sent to it. If another record has that number, the two
-    records become one: products, designs, points and offers of both stay."""
+                      settings: SettingsDep, response: Response) -> s.Linked:
+    """Link the phone with the code sent to it. If another record verified that number, the
+    code proves control of that record's phone too: the two records become one (products,
+    designs, points and offers of both stay; an admin can undo it). If the other record never
+    verified it, it must confirm in its own app first (``/v1/me/merge-requests``)."""
     failure: DomainError | None = None
     with transaction(pool) as conn:  # a wrong code's attempt is counted even though we refuse
         try:
-            linked = linking.verify_phone_link(conn, settings, customer, body.phone, body.code)
+            linked = linking.verify_phone_link(conn, settings, customer, body.phone, body.code,
+                                               by=customer_actor(customer))
         except DomainError as exc:
             failure = exc
     if failure is not None:
         raise failure
-    return s.Linked(kind=linked.kind, hint=linked.hint, merged_customer=linked.merged_from,
-                    moved=linked.moved)
+    if linked.status == "pending_confirmation":
+        response.status_code = status.HTTP_202_ACCEPTED
+    return s.Linked.of(linked)
+
+
+@router.get("/merge-requests", response_model=list[s.MyMergeRequest])
+def my_merge_requests(customer: CurrentCustomer, conn: ConnDep) -> list[s.MyMergeRequest]:
+    """Merges into or out of this record that wait for the customer's answer."""
+    return [s.MyMergeRequest.of(r, customer) for r in merge_requests.requests_of(conn, customer)]
+
+
+@router.post("/merge-requests/{request_id}/confirm", response_model=s.MyMergeRequest,
+             responses={404: {"description": "No such request for this customer"},
+                        409: {"description": "Already merged, declined or cancelled"},
+                        410: {"description": "The request expired"}})
+def confirm_merge_request(request_id: int, customer: RecentCustomer,
+                          conn: ConnDep) -> s.MyMergeRequest:
+    """Confirm a merge into or out of this record; once both customers have confirmed, the
+    two records become one (``status`` ``merged``)."""
+    request, _ = merge_requests.confirm(conn, request_id, customer, customer_actor(customer))
+    return s.MyMergeRequest.of(request, customer)
+
+
+@router.post("/merge-requests/{request_id}/decline", response_model=s.MyMergeRequest,
+             responses={404: {"description": "No such request for this customer"},
+                        409: {"description": "Already merged, declined or cancelled"},
+                        410: {"description": "The request expired"}})
+def decline_merge_request(request_id: int, customer: CurrentCustomer,
+                          conn: ConnDep) -> s.MyMergeRequest:
+    """Refuse a merge into or out of this record: nothing moves, the request is closed."""
+    request = merge_requests.decline(conn, request_id, customer, customer_actor(customer))
+    return s.MyMergeRequest.of(request, customer)
 
 
 @router.delete("/identities/{identity_id}", status_code=status.HTTP_204_NO_CONTENT)

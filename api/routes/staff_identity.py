@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from api import identity_schemas as s
-from api.auth import Admin, StoreAssistant, ensure_may_act_for
-from api.deps import ConnDep, SettingsDep
-from homeloop.errors import Forbidden, NotFound
-from identity import audit, kiosks, linking
+from api.auth import Admin, StoreAssistant, actor_of, ensure_may_act_for
+from api.deps import ConnDep, PoolDep, SettingsDep
+from homeloop.db import transaction
+from homeloop.errors import DomainError, Forbidden, NotFound
+from identity import audit, kiosks, linking, merge, merge_requests, messages, sms
 from identity import staff as staff_store
 from identity.customers import find_customer
+from identity.keys import normalise
 
 router = APIRouter(prefix="/v1/staff", tags=["staff"])
 
@@ -82,16 +84,94 @@ def find_customer_at_till(body: s.CustomerLookup, staff: StoreAssistant, conn: C
     return s.CustomerFound(customer_id=found)
 
 
-@router.post("/customers/{customer_id}/cards", response_model=s.Linked)
+@router.post("/customers/{customer_id}/cards", response_model=s.Linked,
+             responses={202: {"model": s.Linked,
+                              "description": "The card is on another record: a merge waits "
+                                             "for both customers to confirm"}})
 def link_scanned_card(customer_id: int, body: s.CardScan, staff: StoreAssistant,
-                      conn: ConnDep, settings: SettingsDep) -> s.Linked:
-    """Link a member card scanned at the till to the customer; a separate record that
-    already had the card is merged into this one."""
+                      conn: ConnDep, settings: SettingsDep, response: Response) -> s.Linked:
+    """Link a member card scanned at the till to the customer. If another record holds the
+    card, nothing moves: a merge request waits for both customers' confirmation (each in
+    their app, or with a code sent to a phone verified on their record), and the answer
+    says nothing about that record."""
     ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
     linked = linking.link_identity(conn, settings, customer_id, "member_card", body.card_number,
-                                   proof=f"staff_scan:{staff.actor}", by=staff.actor)
-    return s.Linked(kind=linked.kind, hint=linked.hint, merged_customer=linked.merged_from,
-                    moved=linked.moved)
+                                   proof=f"staff_scan:{staff.actor}", by=actor_of(staff))
+    if linked.status == "pending_confirmation":
+        response.status_code = status.HTTP_202_ACCEPTED
+    return s.Linked.of(linked)
+
+
+@router.get("/customers/{customer_id}/merge-requests/{request_id}",
+            response_model=s.MergeRequestState)
+def merge_request_state(customer_id: int, request_id: int, staff: StoreAssistant,
+                        conn: ConnDep) -> s.MergeRequestState:
+    """Where a merge into this customer's record stands (pending, merged, declined…)."""
+    ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
+    return s.MergeRequestState.of(
+        merge_requests.get_request(conn, request_id, customer_id, side="into"))
+
+
+@router.post("/customers/{customer_id}/merge-requests/{request_id}/codes",
+             status_code=status.HTTP_202_ACCEPTED, response_model=s.MergeCodeRequested,
+             responses={409: {"description": "Too many codes were asked for this merge"},
+                        410: {"description": "The request expired"},
+                        503: {"description": "The SMS gateway is not reachable"}})
+def send_merge_code(customer_id: int, request_id: int, body: s.MergeCodeRequest,
+                    staff: StoreAssistant, conn: ConnDep,
+                    settings: SettingsDep) -> s.MergeCodeRequested:
+    """Send a one-time code to the number the customer gives, if it is a phone verified on
+    one of the two records of the merge (and that side has not confirmed yet). The answer is
+    the same either way."""
+    ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
+    code = merge_requests.start_code(conn, settings, request_id, customer_id, body.phone)
+    if code is not None:
+        sms.send_sms(settings, normalise("phone", body.phone),
+                     messages.merge_code_sms(code, int(settings.phone_code_minutes)))
+    return s.MergeCodeRequested(expires_in_s=int(settings.phone_code_minutes * 60))
+
+
+@router.post("/customers/{customer_id}/merge-requests/{request_id}/confirm",
+             response_model=s.MergeRequestState,
+             responses={409: {"description": "Already merged, declined or cancelled"},
+                        410: {"description": "The request expired"},
+                        422: {"description": "Wrong or expired code, or none for this number"}})
+def confirm_merge_with_code(customer_id: int, request_id: int, body: s.MergeCodeConfirm,
+                            staff: StoreAssistant, pool: PoolDep,
+                            settings: SettingsDep) -> s.MergeRequestState:
+    """Confirm one side of the merge with the code its phone received; when both sides have
+    confirmed, the records become one (``merged``)."""
+    failure: DomainError | None = None
+    with transaction(pool) as conn:  # a wrong code's attempt is counted even though we refuse
+        try:
+            ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
+            request, _ = merge_requests.confirm_with_code(
+                conn, settings, request_id, customer_id, body.phone, body.code,
+                by=actor_of(staff))
+        except DomainError as exc:
+            failure = exc
+    if failure is not None:
+        raise failure
+    return s.MergeRequestState.of(request)
+
+
+@router.get("/customers/{customer_id}/merges", response_model=list[s.MergeRecord])
+def customer_merges(customer_id: int, admin: Admin, conn: ConnDep,
+                    settings: SettingsDep) -> list[s.MergeRecord]:
+    """The merges into or out of a customer's record, and until when each can be undone."""
+    return [s.MergeRecord(**asdict(m)) for m in merge.merges_of(conn, settings, customer_id)]
+
+
+@router.post("/merges/{merge_id}/undo", response_model=s.MergeUndone,
+             responses={404: {"description": "No such merge"},
+                        409: {"description": "Already undone, or the records changed since "
+                                             "in a way that prevents it"},
+                        410: {"description": "Older than merge_undo_days"}})
+def undo_merge(merge_id: int, admin: Admin, conn: ConnDep,
+               settings: SettingsDep) -> s.MergeUndone:
+    """Separate two merged records again: every row the merge moved goes back, the rows it
+    deleted as duplicates come back, and so do the points and the home store."""
+    return s.MergeUndone(**asdict(merge.undo_merge(conn, settings, merge_id, actor_of(admin))))
 
 
 @router.get("/customers/{customer_id}/access-log", response_model=list[s.AuditEntry])

@@ -82,10 +82,12 @@ class Person:
 def make_person(db: Any, settings: Settings, name: str, *, card: str, phone: str,
                 points: int = 0) -> Person:
     """A customer with something in every corner: a product with an offer and its line, a
-    push token, consent answers, a store's consent, a linked member card and phone, points."""
+    push token, consent answers, a store's consent, a linked member card and (verified) phone,
+    points."""
     from customers import store as customers
     from customers.consents import set_consents
     from device_gateway.provisioning import provision
+    from identity.audit import Actor
     from identity.linking import link_identity
     from identity.privacy import set_purposes, set_store_consent
 
@@ -110,6 +112,7 @@ def make_person(db: Any, settings: Settings, name: str, *, card: str, phone: str
     set_consents(db, customer, {"upsell": True})
     set_purposes(db, customer, {"usage_analytics": True})
     set_store_consent(db, customer, "SH-XUHUI", True)
-    link_identity(db, settings, customer, "member_card", card, proof="test", by="test")
-    link_identity(db, settings, customer, "phone", phone, proof="test", by="test")
+    link_identity(db, settings, customer, "member_card", card, proof="test", by=Actor("test"))
+    # as if verified with a code sent to it: the phone is a channel of this record
+    link_identity(db, settings, customer, "phone", phone, proof="sms_code", by=Actor("test"))
     return Person(customer, name, made.instance_id, int(row[0]), card, phone)

@@ -111,6 +111,18 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/staff/customers/{customer_id}/cards"): Rule(
         XUHUI_STAFF, body={"card_number": "C-777888999"}),
     ("GET", "/v1/staff/customers/{customer_id}/access-log"): Rule(ADMIN),
+    # Merges: a request for B to be merged into A (B's card linked to A at Xuhui), answered
+    # by A and B in their apps or with codes at the till; a merge of two others to undo.
+    ("GET", "/v1/me/merge-requests"): Rule(CUSTOMERS),
+    ("POST", "/v1/me/merge-requests/{request_id}/confirm"): Rule(CUSTOMERS),
+    ("POST", "/v1/me/merge-requests/{request_id}/decline"): Rule(CUSTOMERS),
+    ("GET", "/v1/staff/customers/{customer_id}/merge-requests/{request_id}"): Rule(XUHUI_STAFF),
+    ("POST", "/v1/staff/customers/{customer_id}/merge-requests/{request_id}/codes"): Rule(
+        XUHUI_STAFF, body={"phone": "13600009999"}),
+    ("POST", "/v1/staff/customers/{customer_id}/merge-requests/{request_id}/confirm"): Rule(
+        XUHUI_STAFF, body={"phone": "13600009999", "code": "000000"}),
+    ("GET", "/v1/staff/customers/{customer_id}/merges"): Rule(ADMIN),
+    ("POST", "/v1/staff/merges/{merge_id}/undo"): Rule(ADMIN),
     ("POST", "/v1/staff/products/{product_id}/transfer"): Rule(
         XUHUI_STAFF, body={"to_customer_id": 0}),
     ("POST", "/v1/staff/devices"): Rule(FLEET),
@@ -249,8 +261,24 @@ def build_world(db: Conn, settings: Settings) -> World:
         "asset_id": "1", "name": "0" * 64 + ".glb", "sku": "WP-500",
     }
     params.update(_floorplans_of(db, settings, a.id))
+    params.update(_merges_of(db, settings, a.id, b.id))
     params.update(_clienteling_of(db, a.id))
     return World(headers, params, b.id)
+
+
+def _merges_of(db: Conn, settings: Settings, a: int, b: int) -> dict[str, str]:
+    """A request to merge B into A (B's card linked to A at Xuhui), and C merged into D."""
+    from customers.store import create_customer
+    from identity.audit import Actor
+    from identity.linking import link_identity
+    from identity.merge import merge_customers
+
+    linked = link_identity(db, settings, a, "member_card", "C-200000002", proof="test",
+                           by=Actor("staff:ann", "assistant", "SH-XUHUI"))
+    assert linked.request is not None
+    merge = merge_customers(db, create_customer(db, "C"), create_customer(db, "D"),
+                            Actor("test"))
+    return {"request_id": str(linked.request.id), "merge_id": str(merge.id)}
 
 
 def _clienteling_of(db: Conn, customer_id: int) -> dict[str, str]:
