@@ -130,7 +130,7 @@ def _as_session(request: Request, token: str) -> Principal:
                 raise Unauthorized("this staff account no longer exists") from exc
             if member.disabled:
                 raise Unauthorized("this staff account is disabled")
-            principal = Principal("staff", staff_id=f"staff:{member.id}",
+            principal = Principal("staff", staff_id=member.actor,
                                   role=cast(Role, member.role), store_id=member.store_id,
                                   action=_action(request))
         else:

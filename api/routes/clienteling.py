@@ -43,6 +43,7 @@ from clienteling.schemas import (
 )
 from customers import store as customers
 from homeloop.errors import InvalidInput
+from identity import staff as staff_store
 from identity.privacy import get_purposes
 
 router = APIRouter(prefix="/v1", tags=["clienteling"])
@@ -234,13 +235,10 @@ def my_store_trail(customer: CurrentCustomer, conn: ConnDep,
 def bind_assistant(body: BindIn, customer: CurrentCustomer, conn: ConnDep) -> Response:
     """The customer scanned an assistant's QR: that assistant is theirs at that store. (It
     does not let the store see their profile: that is the store consent.)"""
-    staff_id = body.assistant.removeprefix("staff:")
-    found = conn.execute("SELECT 1 FROM staff_members WHERE id::text = %s AND store_id = %s "
-                         "AND role = 'assistant' AND disabled_at IS NULL",
-                         (staff_id, body.store_id)).fetchone()
-    if found is None:
+    assistant = staff_store.assistant_of_store(conn, body.assistant, body.store_id)
+    if assistant is None:
         raise InvalidInput("that QR code names no assistant of this store")
-    store.bind(conn, customer, body.store_id, f"staff:{staff_id}", datetime.now(UTC))
+    store.bind(conn, customer, body.store_id, assistant.actor, datetime.now(UTC))
     return Response(status_code=204)
 
 

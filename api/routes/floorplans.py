@@ -192,14 +192,6 @@ def copy_layout(layout_id: int, principal: CurrentPrincipal, conn: ConnDep,
 
 # --- designs ---
 
-def _actor(principal: Principal) -> str:
-    if principal.kind == "customer":
-        return f"customer:{principal.customer_id}"
-    if principal.kind == "kiosk":
-        return f"kiosk:{principal.kiosk_id}"
-    return f"staff:{principal.staff_id}"
-
-
 @router.post("/designs", status_code=201, response_model=Design,
              responses={422: {"description": "Unknown SKU or duplicate placement id"}})
 def create_design(body: DesignBody, principal: CurrentPrincipal, conn: ConnDep,
@@ -213,7 +205,7 @@ def create_design(body: DesignBody, principal: CurrentPrincipal, conn: ConnDep,
     if body.floor_plan_id is not None:
         _readable_plan(conn, principal, body.floor_plan_id)
     design = service.create_design(conn, body, owner_id=owner, store_id=store_id,
-                                   author=_actor(principal))
+                                   author=principal.actor)
     return _design(design, response)
 
 
@@ -249,7 +241,7 @@ def edit_design(design_id: str, body: DesignEdit, principal: CurrentPrincipal, c
                 response: Response, if_match: IfMatch = None) -> Design:
     """Replace the placements (a new version); send the ETag you read as If-Match."""
     design = _readable_design(conn, principal, design_id)
-    return _design(service.edit_design(conn, design, if_match, body, _actor(principal)),
+    return _design(service.edit_design(conn, design, if_match, body, principal.actor),
                    response)
 
 
@@ -260,7 +252,7 @@ def undo_design(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
                 response: Response, if_match: IfMatch = None) -> Design:
     """Go back to before the last change, as a new version (undo again to go further)."""
     design = _readable_design(conn, principal, design_id)
-    return _design(service.undo(conn, design, if_match, _actor(principal)), response)
+    return _design(service.undo(conn, design, if_match, principal.actor), response)
 
 
 @router.get("/designs/{design_id}/history", response_model=list[DesignVersion],
