@@ -38,6 +38,7 @@ from clienteling.schemas import (
     Recommendation,
     SearchResult,
     TagIn,
+    TierIn,
     TrailItem,
     ViewIn,
 )
@@ -66,10 +67,24 @@ def customer_profile(customer_id: int, principal: CurrentPrincipal, conn: ConnDe
             responses=NO_CUSTOMER)
 def set_home_facts(customer_id: int, body: HomeFacts, principal: CurrentPrincipal,
                    conn: ConnDep) -> Profile:
-    """Record home and demographic facts (only the fields sent change)."""
+    """Record home and demographic facts (only the fields sent change). The customer may state
+    their own; the membership tier is set by a store manager (``PUT …/tier``)."""
     ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
     now = datetime.now(UTC)
     store.upsert_profile(conn, customer_id, body.model_dump(exclude_unset=True), now)
+    store.mark_changed(conn, customer_id, now)
+    return service.profile(conn, customer_id, now)
+
+
+@router.put("/staff/customers/{customer_id}/tier", response_model=Profile,
+            responses=NO_CUSTOMER)
+def set_tier(customer_id: int, body: TierIn, manager: StoreManager, conn: ConnDep) -> Profile:
+    """Set the customer's membership tier: a store manager of a store the customer let in, or
+    an admin (audited). Not the customer, and not an assistant: the tier is a commercial
+    status, decided like a discount beyond an assistant's budget."""
+    ensure_may_act_for(conn, manager, customer_id, f"customer {customer_id}")
+    now = datetime.now(UTC)
+    store.upsert_profile(conn, customer_id, {"tier": body.tier}, now)
     store.mark_changed(conn, customer_id, now)
     return service.profile(conn, customer_id, now)
 
