@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from api.auth import AccessRefused, audit_refusal
+from api.auth import AccessRefused, HiddenRefusal, audit_refusal
 from homeloop.errors import DomainError, ServiceError
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def install(app: FastAPI) -> None:
     document(app)
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        if isinstance(exc, AccessRefused):
+        if isinstance(exc, AccessRefused | HiddenRefusal):
             await run_in_threadpool(audit_refusal, request.app.state.pool, exc)
         return problem(exc.status, exc.title, exc.detail, request.url.path, **exc.extra)
 

@@ -17,10 +17,11 @@ from api.auth import (
     AnonymousRateLimited,
     CurrentCustomer,
     CurrentPrincipal,
-    OptionalCustomer,
+    OptionalPrincipal,
     StoreAssistant,
     StoreManager,
     ensure_may_act_for,
+    ensure_may_use,
 )
 from api.deps import ConnDep
 from clienteling import catalog, discounts, service, store, tasks_store
@@ -43,6 +44,7 @@ from clienteling.schemas import (
     ViewIn,
 )
 from customers import store as customers
+from floorplans import store as plans
 from homeloop.errors import InvalidInput
 from identity import staff as staff_store
 from identity.privacy import get_purposes
@@ -155,8 +157,10 @@ def cart_recommendations(body: CartIn, principal: CurrentPrincipal,
                                  body.limit)
 
 
-@router.get("/search", response_model=SearchResult, dependencies=[AnonymousRateLimited])
-def search(conn: ConnDep, customer: OptionalCustomer,
+@router.get("/search", response_model=SearchResult, dependencies=[AnonymousRateLimited],
+            responses={404: {"description": "No such floor plan or wall, or not the caller's "
+                                            "to use"}})
+def search(conn: ConnDep, principal: OptionalPrincipal,
            q: Annotated[str, Query(max_length=200)] = "",
            category: str | None = None, price_min: int | None = None,
            price_max: int | None = None, colour: str | None = None,
@@ -172,11 +176,17 @@ def search(conn: ConnDep, customer: OptionalCustomer,
     stock here, nearby or online. Facet counts are over all matches.
 
     Open to anyone; a signed-in customer's search is remembered for their assistant's view of
-    them, if they agreed to usage analytics."""
+    them, if they agreed to usage analytics. "Fits this wall" reads a plan, so it needs a
+    caller who may use that plan (its owner, a kiosk they handed over to, an assistant of a
+    store they let in, the store session holding it, an admin): for anyone else a plan
+    answers 404, exactly as one that does not exist."""
     if (floor_plan_id is None) != (wall_id is None):
         raise InvalidInput("fits this wall needs both floor_plan_id and wall_id")
     height = height_max
     if floor_plan_id is not None and wall_id is not None:
+        owner, held_by = plans.plan_holder(conn, floor_plan_id)
+        ensure_may_use(conn, principal, owner, held_by, f"floor plan {floor_plan_id}",
+                       hidden=True)
         space, wall_height = catalog.wall_space_mm(conn, floor_plan_id, wall_id)
         width_max = min(width_max or space, space)
         height = min(height_max or wall_height, wall_height)
@@ -186,6 +196,7 @@ def search(conn: ConnDep, customer: OptionalCustomer,
                                 depth_max=depth_max, height_max=height, stock=stock,
                                 limit=limit)
     found = catalog.search(conn, query, store_id)
+    customer = principal.customer_id if principal is not None else None
     if customer is not None and get_purposes(conn, customer)["usage_analytics"]:
         filters = {k: v for k, v in asdict(query).items()
                    if k not in ("q", "limit") and v is not None}

@@ -1,8 +1,8 @@
 """Floor plans, community layouts, designs, checks, bills of materials, handoffs and scenes.
 
-Transport only: parse, authorise (``ensure_may_act_for`` on the owner of every plan and design
-in a path; a design no customer owns yet is held by the store whose kiosk started it), call
-:mod:`floorplans.service`, format.
+Transport only: parse, authorise (``ensure_may_use`` on every plan and design in a path: whoever
+may act for its owner; a design no customer owns yet is held by the store whose kiosk started
+it), call :mod:`floorplans.service`, format.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from api.auth import (
     CurrentPrincipal,
     Principal,
     ensure_may_act_for,
+    ensure_may_use,
 )
 from api.deps import ConnDep, SettingsDep
 from customers import store as customers
@@ -40,7 +41,7 @@ from floorplans.schemas import (
     PlanInfo,
 )
 from homeloop.db import Conn
-from homeloop.errors import Forbidden, NotFound
+from homeloop.errors import Forbidden
 
 router = APIRouter(prefix="/v1", tags=["floor plans and designs"])
 IfMatch = Annotated[str | None, Header(description="The design's ETag (required to change it)")]
@@ -54,32 +55,15 @@ def _store_of(principal: Principal) -> str | None:
     return None if principal.store_id is None else str(principal.store_id)
 
 
-def _may_use(conn: Conn, principal: Principal, owner_id: int | None,
-             store_id: str | None) -> None:
-    """The object-level check for a plan or design."""
-    if owner_id is not None:
-        ensure_may_act_for(conn, principal, owner_id)
-        return
-    # no customer yet: held by the store session (its kiosks and assistants) that started it
-    if principal.kind != "customer" and store_id is not None and \
-            _store_of(principal) == store_id:
-        return
-    if principal.role == "admin":
-        return
-    if principal.kind == "customer":  # as for another customer's: ids reveal nothing
-        raise NotFound("no such design or floor plan")
-    raise Forbidden("this belongs to another store's session")
-
-
 def _acting_as(conn: Conn, principal: Principal,
                customer_id: int | None) -> tuple[int | None, str | None]:
     """(owner, store) of something the principal creates."""
     if principal.kind == "customer":
         if customer_id is not None and customer_id != principal.customer_id:
-            ensure_may_act_for(conn, principal, customer_id)
+            ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
         return principal.customer_id, None
     if customer_id is not None:
-        ensure_may_act_for(conn, principal, customer_id)
+        ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
         return customer_id, _store_of(principal)
     if _store_of(principal) is None:
         raise Forbidden("name the customer (customer_id): only a store session may hold "
@@ -95,14 +79,16 @@ def _plan_info(row: store.PlanRow) -> PlanInfo:
 
 
 def _readable_plan(conn: Conn, principal: Principal, plan_id: int) -> store.PlanRow:
+    """The plan, if the caller may use it; another customer's answers as a missing one."""
     row = store.get_plan(conn, plan_id)
-    _may_use(conn, principal, row.owner_id, row.store_id)
+    ensure_may_use(conn, principal, row.owner_id, row.store_id, f"floor plan {plan_id}")
     return row
 
 
 def _readable_design(conn: Conn, principal: Principal, design_id: str) -> store.DesignRow:
+    """The design, if the caller may use it; another customer's answers as a missing one."""
     design = store.get_design(conn, design_id)
-    _may_use(conn, principal, design.owner_id, design.store_id)
+    ensure_may_use(conn, principal, design.owner_id, design.store_id, f"design {design_id}")
     return design
 
 
