@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from api.auth import (
     AnonymousRateLimited,
+    CatalogEditor,
     CurrentCustomer,
     CurrentPrincipal,
     Principal,
@@ -134,22 +135,17 @@ def export_plan(plan_id: int, principal: CurrentPrincipal, conn: ConnDep) -> Flo
 
 # --- communities ---
 
-def _staff_editor(principal: Principal) -> None:
-    if principal.role not in ("admin", "catalog_editor"):
-        raise Forbidden("only catalog staff add communities and their layouts")
-
-
 @router.post("/communities", status_code=201, response_model=Community)
-def add_community(body: CommunityBody, principal: CurrentPrincipal, conn: ConnDep) -> Community:
-    _staff_editor(principal)
+def add_community(body: CommunityBody, editor: CatalogEditor, conn: ConnDep) -> Community:
+    """Add a residential community (catalog staff)."""
     return Community.model_validate(store.insert_community(conn, body.name, body.city,
                                                            body.address))
 
 
 @router.post("/communities/layouts", status_code=201, response_model=Layout)
-def add_layout(body: LayoutBody, principal: CurrentPrincipal, conn: ConnDep) -> Layout:
-    """Share a unit type's plan with its residential community (again: replaced)."""
-    _staff_editor(principal)
+def add_layout(body: LayoutBody, editor: CatalogEditor, conn: ConnDep) -> Layout:
+    """Share a unit type's plan with its residential community (again: replaced; catalog
+    staff)."""
     return Layout.model_validate(store.insert_layout(conn, body.community_id, body.unit_type,
                                                      body.name, body.plan))
 
