@@ -13,8 +13,10 @@ from customers import store as customers
 from device_gateway.provisioning import provision
 from device_gateway.timeline import read_timeline
 from homeloop.settings import Settings
+from identity import ownership
 from identity.ownership import Change, Period, periods, periods_from
 from identity.privacy import set_store_consent
+from replenishment import service, store
 from replenishment.service import forecast_instances
 from tests.api.conftest import auth
 from tests.conftest import write_through_gateway
@@ -129,3 +131,59 @@ def test_the_new_owner_reads_the_timeline_from_the_sale_only(
         (sale.base + timedelta(hours=2), 3, 12.0, 14.0, 14.0)]
     # The seller no longer reads the product at all.
     assert client.get(url, headers=auth(settings, sale.li)).status_code == 404
+
+
+def test_the_new_owners_forecast_starts_at_the_sale(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    sale = _sell(client, settings, db)
+    url = f"/v1/products/{sale.product}/forecasts"
+    # Li's forecasts were drawn from Li's use: gone with the sale.
+    assert client.get(url, headers=auth(settings, sale.wang)).json()["forecasts"] == []
+    forecast_instances(db, [sale.product], datetime.now(UTC))
+    found = client.get(url, headers=auth(settings, sale.wang)).json()["forecasts"]
+    pre = next(f for f in found if f["item_sku"] == "FLT-PP-1")
+    # Not Li's filter change at base + 5 min, nor Li's litres (1 + ... + 14 of them): from the
+    # sale, Wang's own (15 + ... + 23, and the pace since the last report).
+    assert datetime.fromisoformat(pre["cycle_start"]) >= sale.sold
+    assert sum(range(15, 24)) <= pre["used"] < sum(range(1, 24))
+
+
+def test_a_cycle_older_than_the_raw_window_carries_the_new_owners_whole_hours_only(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    """Sold eleven weeks ago, mid-hour: the forecast reads that far back from the hourly
+    rollup, from the first whole hour that was Wang's (not Li's part of the hour of the sale,
+    nor the rest of Li's cycle)."""
+    li = customers.create_customer(db, "Li", home_store_id="SH-XUHUI")
+    wang = customers.create_customer(db, "Wang", home_store_id="SH-XUHUI")
+    made = provision(db, "WP-500", 1)[0]
+    customers.claim(db, li, device_id=made.device_id, via="nfc_tap")
+    base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(weeks=11)
+    sold = base + timedelta(hours=2, minutes=25)
+    db.execute("UPDATE ownership_changes SET at = %s", (base - timedelta(days=1),))
+    write_through_gateway(
+        db, made.device_id,
+        [(base + timedelta(minutes=10 * i), {"flow_l": float(i)}) for i in range(24)],
+        [(base + timedelta(minutes=5), "replaced", {"part": "FLT-PP-1"})], max_age_days=90)
+    customers.transfer(db, made.instance_id, wang)
+    db.execute("UPDATE ownership_changes SET at = %s WHERE via = 'staff_transfer'", (sold,))
+    db.execute("UPDATE product_instances SET claimed_at = %s", (sold,))
+    now = datetime.now(UTC)
+    instance = store.load_instances(db, [made.instance_id])[0]
+    [item] = [i for i in service._items_by_sku(db, ["WP-500"])["WP-500"]
+              if i.sku == "FLT-PP-1"]
+    events = store.load_cycle_events(db, [made.device_id], now)[made.device_id]
+    owned_since = ownership.current_owner_periods(db, [made.instance_id])[made.instance_id]
+    assert owned_since == [Period(sold, None)]
+    job = service._job(instance, item, events, now, sold)
+    assert job.since == sold.timestamp() and job.events == []  # not Li's filter change
+    window = service.raw_window_start(now)
+    request = service._carry(job, window)
+    assert request is not None
+    assert request.since == request.not_before == base + timedelta(hours=3)
+    # the litres of the hours from base + 3 h: Wang's 18..23; not Li's 0..14, nor the hour
+    # of the sale (whose 15..17 are Wang's but share the rollup's bucket with Li's 12..14)
+    assert store.load_carries(db, [request], window) == {request: float(sum(range(18, 24)))}
+    forecast_instances(db, [made.instance_id], now)
+    cycle = db.execute("SELECT cycle_start FROM instance_forecasts WHERE item_sku = "
+                       "'FLT-PP-1'").fetchone()[0]
+    assert cycle == sold
