@@ -148,6 +148,47 @@ def test_the_new_owners_forecast_starts_at_the_sale(
     assert sum(range(15, 24)) <= pre["used"] < sum(range(1, 24))
 
 
+def test_the_export_holds_each_owners_own_period(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    sale = _sell(client, settings, db)
+    db.execute(
+        "INSERT INTO offers (customer_id, instance_id, kind, item_skus, cycle_key, reason_en, "
+        "reason_zh, fulfilment, store_id, lead_days, due_at, expires_at, deliver_after, "
+        "decided_at) VALUES (%s, %s, 'replenish', ARRAY['FLT-PP-1'], 'li-cycle', 'Filter due',"
+        " '滤芯到期', 'pickup', 'SH-XUHUI', 0, now(), now() + interval '3 days', now(), now()) "
+        "RETURNING id", (sale.li, sale.product))
+    db.execute("INSERT INTO offer_lines (offer_id, offer_kind, instance_id, item_sku, "
+               "cycle_start) SELECT id, 'replenish', %s, 'FLT-PP-1', %s FROM offers",
+               (sale.product, sale.base + timedelta(minutes=5)))
+    forecast_instances(db, [sale.product], datetime.now(UTC))  # Wang's
+    wang = client.get("/v1/me/export", headers=auth(settings, sale.wang)).json()
+    tables = wang["tables"]
+    assert [p["id"] for p in tables["product_instances"]] == [sale.product]
+    # Nothing of Li's: not Li's offer or its line, not Li's claim; the sale to Wang is Wang's.
+    assert "offers" not in tables and "offer_lines" not in tables
+    assert [(c["from_owner"], c["to_owner"]) for c in tables["ownership_changes"]] == [
+        (sale.li, sale.wang)]
+    assert tables["instance_forecasts"] and all(
+        datetime.fromisoformat(f["computed_at"]) >= sale.sold
+        for f in tables["instance_forecasts"])
+    [usage] = wang["usage"]
+    assert usage["product_id"] == sale.product
+    assert [(datetime.fromisoformat(p["from"]), p["to"]) for p in usage["periods"]] == [
+        (sale.sold, None)]
+    assert sum(d["n"] for d in usage["daily"]) == 9
+    assert [e["kind"] for e in usage["events"]] == ["fault"]
+    # Li keeps their own period of the product they sold.
+    li = client.get("/v1/me/export", headers=auth(settings, sale.li)).json()
+    [usage] = li["usage"]
+    assert usage["product_id"] == sale.product
+    assert [(p["from"], datetime.fromisoformat(p["to"])) for p in usage["periods"]] == [
+        (None, sale.sold)]
+    assert sum(d["n"] for d in usage["daily"]) == 15
+    assert [e["kind"] for e in usage["events"]] == ["replaced"]
+    assert [o["cycle_key"] for o in li["tables"]["offers"]] == ["li-cycle"]
+    assert "product_instances" not in li["tables"]
+
+
 def test_a_cycle_older_than_the_raw_window_carries_the_new_owners_whole_hours_only(
         client: TestClient, settings: Settings, db: Conn) -> None:
     """Sold eleven weeks ago, mid-hour: the forecast reads that far back from the hourly
