@@ -17,7 +17,10 @@ Routes depend on these names only:
   and its aliases :data:`StoreAssistant`, :data:`CatalogEditor`, :data:`FleetOperator`,
   :data:`Admin` (an admin passes every role check).
 - :func:`ensure_may_act_for` — the object-level check before anyone reads or changes a
-  customer's data, which also writes the audit log for staff and kiosks.
+  customer's data, which also writes the audit log for staff and kiosks;
+  :func:`ensure_may_use` — the same for what a customer owns or a store's session holds until
+  a customer claims it (a floor plan, a design). With ``hidden=True`` (an open route, such as
+  search) every refusal answers as for something that does not exist.
 
 Every signed-in request counts against a rate limit per identity (``settings.rate_limit``,
 counted in Redis with the ``limits`` library); over it, 429 with ``Retry-After``.
@@ -49,10 +52,10 @@ from identity.firebase import FirebaseVerifier
 
 __all__ = ["ROLES", "AccessRefused", "Admin", "AnonymousRateLimited", "CatalogEditor",
            "CurrentCustomer", "CurrentKiosk", "CurrentPrincipal", "FleetOperator",
-           "OptionalCustomer", "Principal",
+           "HiddenRefusal", "OptionalCustomer", "OptionalPrincipal", "Principal",
            "RecentCustomer", "StaffUser", "StoreAssistant", "StoreManager", "actor_of",
            "audit_refusal", "check_rate", "client_address", "customer_actor",
-           "ensure_may_act_for", "require_role"]
+           "ensure_may_act_for", "ensure_may_use", "require_role"]
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +135,7 @@ def _as_session(request: Request, token: str) -> Principal:
                 raise Unauthorized("this staff account no longer exists") from exc
             if member.disabled:
                 raise Unauthorized("this staff account is disabled")
-            principal = Principal("staff", staff_id=f"staff:{member.id}",
+            principal = Principal("staff", staff_id=member.actor,
                                   role=cast(Role, member.role), store_id=member.store_id,
                                   action=_action(request))
         else:
@@ -197,6 +200,17 @@ def _principal(request: Request,
     return _counting_failures(request, resolve)
 
 
+def _optional_principal(request: Request,
+                        firebase: Annotated[HTTPAuthorizationCredentials | None,
+                                            Security(firebase_bearer)],
+                        session: Annotated[HTTPAuthorizationCredentials | None,
+                                           Security(session_bearer)]) -> Principal | None:
+    """Whoever is signed in, if a token came (a bad one is still 401); else None."""
+    if not any(c is not None and c.credentials for c in (firebase, session)):
+        return None
+    return _principal(request, firebase, session)
+
+
 def _customer(request: Request,
               firebase: Annotated[HTTPAuthorizationCredentials | None,
                                   Security(firebase_bearer)]) -> int:
@@ -254,7 +268,7 @@ def require_role(*roles: Role) -> Callable[[Principal], Principal]:
 
 
 def ensure_may_act_for(conn: Conn, principal: Principal, customer_id: int | None,
-                       what: str = "this") -> None:
+                       what: str = "this", *, hidden: bool = False) -> None:
     """Raise unless ``principal`` may read or change customer ``customer_id``'s data.
 
     - the customer themselves;
@@ -263,16 +277,21 @@ def ensure_may_act_for(conn: Conn, principal: Principal, customer_id: int | None
     - an admin.
 
     Staff and kiosk access is written to the audit log. Another customer gets 404, the same
-    answer as for an id that does not exist, so ids reveal nothing.
+    answer as for an id that does not exist (``NotFound(f"{what} does not exist")``), so ids
+    reveal nothing. Staff and kiosks are told why they were refused (403), unless ``hidden``:
+    then they too get that 404 (the refusal is still audited).
     """
     if principal.kind == "customer":
         if customer_id is None or principal.customer_id != customer_id:
             raise NotFound(f"{what} does not exist")
         return
     if customer_id is None:
+        if hidden:
+            raise NotFound(f"{what} does not exist")
         raise Forbidden(f"{what} belongs to no customer")
     if not is_live(conn, customer_id):  # a record merged into another is gone for everyone
-        raise NotFound(f"customer {customer_id} does not exist")
+        raise NotFound(f"{what} does not exist" if hidden
+                       else f"customer {customer_id} does not exist")
     refused = None
     if principal.kind == "kiosk":
         assert principal.kiosk_id is not None
@@ -285,6 +304,8 @@ def ensure_may_act_for(conn: Conn, principal: Principal, customer_id: int | None
     elif principal.role != "admin":
         refused = "this staff role does not reach customers' data"
     if refused is not None:
+        if hidden:
+            raise HiddenRefusal(f"{what} does not exist", principal, customer_id)
         raise AccessRefused(refused, principal, customer_id)
     audit.record(conn, actor=principal.actor, role=principal.role, store_id=principal.store_id,
                  customer_id=customer_id, action=principal.action,
@@ -298,6 +319,35 @@ def actor_of(principal: Principal) -> audit.Actor:
 
 def customer_actor(customer_id: int) -> audit.Actor:
     return audit.Actor(f"customer:{customer_id}", request_id=correlation_id.get())
+
+
+def ensure_may_use(conn: Conn, principal: Principal | None, owner_id: int | None,
+                   store_id: str | None, what: str, *, hidden: bool = False) -> None:
+    """Raise unless ``principal`` may use something a customer owns or, until a customer
+    claims it, a store's session holds (a floor plan, a design):
+
+    - owned by a customer: whoever may act for them (:func:`ensure_may_act_for`);
+    - held by a store: that store's kiosks and staff;
+    - an admin.
+
+    A customer refused gets ``NotFound(f"{what} does not exist")``, the answer for an id that
+    does not exist; with ``hidden`` (an open route) so does everyone refused, including a
+    caller who is not signed in (``principal`` None).
+    """
+    missing = NotFound(f"{what} does not exist")
+    if principal is None:
+        raise missing
+    if owner_id is not None:
+        ensure_may_act_for(conn, principal, owner_id, what, hidden=hidden)
+        return
+    if principal.kind != "customer" and store_id is not None and \
+            principal.store_id is not None and str(principal.store_id) == store_id:
+        return
+    if principal.role == "admin":
+        return
+    if principal.kind == "customer" or hidden:
+        raise missing
+    raise Forbidden(f"{what} belongs to another store's session")
 
 
 def _by_address(request: Request) -> None:
@@ -319,7 +369,16 @@ class AccessRefused(Forbidden):
         self.principal, self.customer_id = principal, customer_id
 
 
-def audit_refusal(pool: ConnectionPool, exc: AccessRefused) -> None:
+class HiddenRefusal(NotFound):
+    """Staff or a kiosk was refused on an open route, answered as for something that does not
+    exist; audited like :class:`AccessRefused`."""
+
+    def __init__(self, detail: str, principal: Principal, customer_id: int) -> None:
+        super().__init__(detail)
+        self.principal, self.customer_id = principal, customer_id
+
+
+def audit_refusal(pool: ConnectionPool, exc: AccessRefused | HiddenRefusal) -> None:
     p = exc.principal
     with pool.connection() as conn:
         audit.record(conn, actor=p.actor, role=p.role, store_id=p.store_id,
@@ -332,6 +391,8 @@ CurrentCustomer = Annotated[int, Depends(_customer)]
 RecentCustomer = Annotated[int, Depends(_recent_customer)]
 # An open route that a signed-in customer may also call (to remember what they did).
 OptionalCustomer = Annotated[int | None, Depends(_optional_customer)]
+# An open route where being signed in may reach more (search's "fits this wall" on a plan).
+OptionalPrincipal = Annotated[Principal | None, Depends(_optional_principal)]
 CurrentKiosk = Annotated[Principal, Depends(_kiosk)]
 StaffUser = Annotated[str, Depends(_staff)]
 # A store manager does what the store's assistants do, and approves beyond their budgets.

@@ -281,6 +281,10 @@ class AuditEntry(BaseModel):
 class Export(BaseModel):
     customer: dict[str, Any]
     tables: dict[str, list[dict[str, Any]]]
+    usage: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Each product the customer owns or owned: their periods of it, its daily "
+                    "readings and its events in those periods")
 
 
 class Deleted(BaseModel):

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, Mount
 
-from api.auth import AccessRefused, audit_refusal
+from api.auth import AccessRefused, HiddenRefusal, audit_refusal
 from homeloop.errors import DomainError, ServiceError
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def install(app: FastAPI) -> None:
     document(app)
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        if isinstance(exc, AccessRefused):
+        if isinstance(exc, AccessRefused | HiddenRefusal):
             await run_in_threadpool(audit_refusal, request.app.state.pool, exc)
         return problem(exc.status, exc.title, exc.detail, request.url.path, **exc.extra)
 

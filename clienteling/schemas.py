@@ -8,15 +8,20 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["BindIn", "Coupon", "Day", "DiscountIn", "DiscountOut", "HomeFacts", "NoteIn", "Profile",
-           "Recommendation", "SearchResult", "TagIn", "TrailItem", "ViewIn"]
+           "Recommendation", "SearchResult", "TagIn", "TierIn", "TrailItem", "ViewIn"]
 
 
 class HomeFacts(BaseModel):
+    """Facts about the customer's home and household, which the customer or an assistant
+    acting for them may state. The membership tier is not among them: a store manager sets it
+    (:class:`TierIn`), and a body naming it is refused rather than half-applied."""
+
+    model_config = ConfigDict(extra="forbid")
+
     birthday: date | None = None
     age_band: str | None = Field(default=None, max_length=16)
     city: str | None = Field(default=None, max_length=64)
     household: str | None = Field(default=None, max_length=200)
-    tier: str | None = Field(default=None, max_length=32)
     channels: list[str] | None = Field(default=None, max_length=8)
     move_in_date: date | None = None
     floor_plan_id: int | None = None
@@ -36,6 +41,11 @@ class Profile(BaseModel):
     products: list[dict[str, Any]]
     tags: list[dict[str, Any]]
     notes: list[dict[str, Any]]
+
+
+class TierIn(BaseModel):
+    tier: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$",
+                      description="The membership tier, e.g. member, silver, gold")
 
 
 class NoteIn(BaseModel):

@@ -152,13 +152,28 @@ def add_points(conn: Conn, customer_id: int, points: int) -> None:
                      (points, customer_id))
 
 
-def fold_into(conn: Conn, into_id: int, from_id: int) -> None:
-    """Merging two records of one person: ``into_id`` gets ``from_id``'s points (and its home
-    store, if it had none); ``from_id`` is deleted. Rows referring to it are the caller's."""
-    conn.execute("UPDATE customers i SET points = i.points + f.points, "
-                 "home_store_id = coalesce(i.home_store_id, f.home_store_id) "
-                 "FROM customers f WHERE i.id = %s AND f.id = %s", (into_id, from_id))
-    conn.execute("DELETE FROM customers WHERE id = %s", (from_id,))
+def fold_into(conn: Conn, into_id: int, from_id: int, points: int, from_home: str | None,
+              at: datetime) -> None:
+    """Merging two records of one person: ``into_id`` gets ``from_id``'s ``points`` (and its
+    home store, if it had none); ``from_id`` is kept, empty, marked merged into ``into_id``
+    (so that the merge can be undone: identity/merge.py). Rows referring to it are the
+    caller's."""
+    conn.execute("UPDATE customers SET points = points + %s, "
+                 "home_store_id = coalesce(home_store_id, %s) WHERE id = %s",
+                 (points, from_home, into_id))
+    conn.execute("UPDATE customers SET points = 0, merged_into = %s, merged_at = %s "
+                 "WHERE id = %s", (into_id, at, from_id))
+
+
+def unfold(conn: Conn, into_id: int, from_id: int, points: int,
+           taken_home: str | None) -> None:
+    """Undoing :func:`fold_into`: the points and the home store go back to ``from_id``,
+    which is a customer of its own again."""
+    conn.execute("UPDATE customers SET points = points - %s, home_store_id = CASE "
+                 "WHEN %s::text IS NOT NULL AND home_store_id = %s THEN NULL "
+                 "ELSE home_store_id END WHERE id = %s", (points, taken_home, taken_home, into_id))
+    conn.execute("UPDATE customers SET points = points + %s, merged_into = NULL, "
+                 "merged_at = NULL WHERE id = %s", (points, from_id))
 
 
 def release_claims(conn: Conn, customer_id: int) -> None:

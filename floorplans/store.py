@@ -77,6 +77,15 @@ def get_plan(conn: Conn, plan_id: int) -> PlanRow:
     return _plan_row(row)
 
 
+def plan_holder(conn: Conn, plan_id: int) -> tuple[int | None, str | None]:
+    """Who holds a plan, (owner, store), without reading the plan itself."""
+    row = conn.execute("SELECT owner_id, store_id FROM floor_plans WHERE id = %s",
+                       (plan_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"floor plan {plan_id} does not exist")
+    return (None if row[0] is None else int(row[0])), (None if row[1] is None else str(row[1]))
+
+
 def plans_of(conn: Conn, owner_id: int) -> list[PlanRow]:
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(f"SELECT {PLAN_COLUMNS} FROM floor_plans WHERE owner_id = %s "

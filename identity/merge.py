@@ -30,6 +30,7 @@ from typing import Any
 
 from psycopg import sql
 
+from customers import store as customers
 from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import Conflict, Gone, InvalidInput, NotFound
@@ -197,11 +198,7 @@ def merge_customers(conn: Conn, from_id: int, into_id: int, by: audit.Actor, *,
         moved[_AUDIT] = len(audited)
     points, from_home = locked[from_id][0], locked[from_id][1]
     taken_home = from_home if locked[into_id][1] is None else None
-    conn.execute("UPDATE customers SET points = points + %s, "
-                 "home_store_id = coalesce(home_store_id, %s) WHERE id = %s",
-                 (points, from_home, into_id))
-    conn.execute("UPDATE customers SET points = 0, merged_into = %s, merged_at = now() "
-                 "WHERE id = %s", (into_id, from_id))
+    customers.fold_into(conn, into_id, from_id, points, from_home, clock.now())
     if points:
         moved["customers.points"] = points
     row = conn.execute(
@@ -287,11 +284,7 @@ def undo_merge(conn: Conn, settings: Settings, merge_id: int, by: audit.Actor) -
         restored[f"{table} (duplicates)"] = count
         if count < len(rows):
             missing[f"{table} (duplicates)"] = len(rows) - count
-    conn.execute("UPDATE customers SET points = points - %s, home_store_id = CASE "
-                 "WHEN %s::text IS NOT NULL AND home_store_id = %s THEN NULL "
-                 "ELSE home_store_id END WHERE id = %s", (points, taken_home, taken_home, into_id))
-    conn.execute("UPDATE customers SET points = points + %s, merged_into = NULL, "
-                 "merged_at = NULL WHERE id = %s", (points, from_id))
+    customers.unfold(conn, into_id, from_id, points, taken_home)
     if points:
         restored["customers.points"] = points
     conn.execute("UPDATE customer_merges SET undone_at = now(), undone_by = %s, "

@@ -10,7 +10,13 @@ store's assistants may see their profile is asked per store (``store_consents``)
 **Export** gathers everything stored about a customer: their row and every row of every table
 that refers to them, and one step further (an offer's lines, a product's forecast), found from
 the foreign keys so that new tables are included without a change here. Keyed hashes and secrets
-are left out: they mean nothing to the customer.
+are left out: they mean nothing to the customer. One step further stops at rows that are
+someone's own (a table that refers to customers: the previous owner's offers on a product, its
+earlier changes of hands), and what a product recorded over time is theirs only for the
+periods they owned it (:mod:`identity.ownership`): its forecasts and offer lines of other
+periods are left out. ``usage`` holds each product they own or owned, with their periods of
+it, its daily readings (the daily rollup; a day cut by a change of hands from the raw
+readings of their part) and its events, in those periods only: a seller keeps their own.
 
 **Deletion** removes the personal data and keeps the anonymous: rows that belong to the
 customer go (cascading foreign keys), their products stay in the fleet unowned, so the usage
@@ -23,6 +29,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg import sql
@@ -30,8 +38,11 @@ from psycopg import sql
 from catalog import store as catalog
 from customers import store as customers
 from customers.consents import get_consents, record_change, set_consents
+from device_gateway.timeline import read_timeline
+from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput, NotFound
+from identity import ownership
 from identity.merge import references
 from orders import store as orders
 
@@ -43,6 +54,9 @@ _PURPOSE_KINDS = {"push_marketing": ("upsell", "crosssell", "points"),
                   "service_reminders": ("replenish", "maintenance")}
 # Bulky or not about a person: timelines are exported as the products' forecasts instead.
 _NOT_EXPORTED = {"readings", "events", "dead_letters", "readings_hourly", "readings_daily"}
+# Rows reached through a product that say what happened when: exported for the customer's
+# periods of that product only. (A new table keyed by product with usage over time goes here.)
+_WHEN = {"instance_forecasts": "computed_at", "offer_lines": "cycle_start"}
 
 
 def get_purposes(conn: Conn, customer_id: int) -> dict[str, bool]:
@@ -130,20 +144,64 @@ def export_customer(conn: Conn, customer_id: int) -> dict[str, Any]:
                 known.add(key)
                 tables.setdefault(table, []).append(row)
 
-    for ref in references(conn):
+    refs = references(conn)
+    someones = {ref.table for ref in refs} | {"customers"}
+    owned = ownership.owned_instances(conn, customer_id)
+    for ref in refs:
         rows = _rows(conn, ref.table, ref.column, [customer_id])
         if not rows:
             continue
         add(ref.table, rows)
         for table, column, target in _referencing(conn, ref.table):
-            if table in _NOT_EXPORTED or table == "customers":
-                continue
+            if table in _NOT_EXPORTED or table in someones:
+                continue  # someone's own rows: exported above when they name the customer
             keys = [r[target] for r in rows if r.get(target) is not None]
-            add(table, _rows(conn, table, column, keys))
+            further = _rows(conn, table, column, keys)
+            if ref.table == "product_instances" and table in _WHEN:
+                further = [r for r in further if _within(owned.get(r[column], []),
+                                                         r[_WHEN[table]])]
+            add(table, further)
     audit = _rows(conn, "access_audit", "customer_id", [customer_id])
     if audit:
         tables["access_audit"] = audit
-    return {"customer": found[0], "tables": tables}
+    usage = [_usage(conn, instance_id, periods) for instance_id, periods in owned.items()]
+    return {"customer": found[0], "tables": tables, "usage": usage}
+
+
+def _within(periods: list[ownership.Period], when: str | None) -> bool:
+    if when is None:
+        return False
+    t = datetime.fromisoformat(when)
+    return any((p.start is None or p.start <= t) and (p.end is None or t < p.end)
+               for p in periods)
+
+
+def _usage(conn: Conn, instance_id: int, periods: list[ownership.Period]) -> dict[str, Any]:
+    """A product's daily readings and its events, in the customer's periods of it."""
+    sku, first = conn.execute(
+        "SELECT p.sku, (SELECT min(r.bucket) FROM readings_daily r JOIN devices d "
+        "ON d.id = r.device_id WHERE d.instance_id = p.id) FROM product_instances p "
+        "WHERE p.id = %s", (instance_id,)).fetchone() or (None, None)
+    daily: list[dict[str, Any]] = []
+    truncated = False
+    if first is not None:
+        found = read_timeline(conn, instance_id, metric=None, start=first,
+                              end=clock.now() + timedelta(days=1), bucket="day",
+                              within=periods)
+        daily = [{"metric": series.metric, "unit": series.unit,
+                  **{k: v for k, v in asdict(point).items() if k != "value"}}
+                 for series in found.series for point in series.points]
+        truncated = found.truncated
+    events = conn.execute(
+        "SELECT e.time, e.kind, e.data FROM events e JOIN devices d ON d.id = e.device_id "
+        "WHERE d.instance_id = %s AND EXISTS (SELECT 1 FROM unnest(%s::timestamptz[], "
+        "%s::timestamptz[]) p(lo, hi) WHERE (p.lo IS NULL OR e.time >= p.lo) "
+        "AND (p.hi IS NULL OR e.time < p.hi)) ORDER BY e.time",
+        (instance_id, [p.start for p in periods], [p.end for p in periods])).fetchall()
+    return {"product_id": instance_id, "sku": sku,
+            "periods": [{"from": p.start, "to": p.end} for p in periods],
+            "daily": daily, "daily_truncated": truncated,
+            "events": [{"time": t, "kind": k, "data": d} for t, k, d in events]}
 
 
 def delete_customer(conn: Conn, customer_id: int, by: str) -> dict[str, int]:

@@ -17,7 +17,8 @@ from psycopg.rows import class_row
 from homeloop.db import Conn
 from homeloop.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
-__all__ = ["ROLES", "StaffMember", "authenticate", "create_staff", "disable_staff", "get_staff"]
+__all__ = ["ROLES", "StaffMember", "assistant_of_store", "authenticate", "create_staff",
+           "disable_staff", "get_staff"]
 
 Role = Literal["assistant", "store_manager", "catalog_editor", "fleet_operator", "admin"]
 ROLES: tuple[Role, ...] = ("assistant", "store_manager", "catalog_editor", "fleet_operator",
@@ -36,6 +37,10 @@ class StaffMember:
     store_id: str | None
     disabled: bool
 
+    @property
+    def actor(self) -> str:
+        """How the staff member is named in logs, audits and records: ``staff:<id>``."""
+        return f"staff:{self.id}"
 
 
 
@@ -71,6 +76,21 @@ def get_staff(conn: Conn, staff_id: int) -> StaffMember:
                              "WHERE id = %s", (staff_id,)).fetchone()
     if member is None:
         raise NotFound(f"staff member {staff_id} does not exist")
+    return member
+
+
+def assistant_of_store(conn: Conn, actor: str, store_id: str) -> StaffMember | None:
+    """The active assistant named ``actor`` (``staff:<id>``, as their QR code shows it) at
+    ``store_id``, or None."""
+    staff_id = actor.removeprefix("staff:")
+    if not staff_id.isdecimal() or len(staff_id) > 18:
+        return None
+    try:
+        member = get_staff(conn, int(staff_id))
+    except NotFound:
+        return None
+    if member.disabled or member.role != "assistant" or member.store_id != store_id:
+        return None
     return member
 
 

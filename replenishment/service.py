@@ -6,6 +6,12 @@ of the last eight weeks, the forecast's rate window, plus what the hourly rollup
 the part of a longer cycle before them), the category's prior pace and the owner's time
 zone; then :mod:`replenishment.forecast` per item, and an upsert of the results.
 
+Only what the product recorded while its current owner has owned it counts
+(:mod:`identity.ownership`): for a product bought from someone else, events, readings and the
+rollup before the change of hands are left out, and the cycle of each item starts no earlier
+than that (as a claim starts one). The hourly rollup is read from the first whole hour of
+their ownership, so the seller's part of the hour it changed hands never counts.
+
 The data is loaded set-based for the whole batch (a fixed handful of queries whatever its
 size); the maths stays a plain loop per instance and item, because it is pure per-instance
 work. Callers own the transaction.
@@ -21,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from homeloop.db import Conn
+from identity import ownership
 from replenishment import store
 from replenishment.forecast import Event, Forecast, MetricKind, Tuning, forecast, service_due
 from replenishment.items import CycleEvent, Item, consumable_item, fitted_at, service_item
@@ -44,6 +51,7 @@ class _Job:
     events: list[Event]
     prior: float | None
     utc_offset_s: float
+    owned_since: datetime | None  # when the owner got it (None: it was new to them)
 
 
 def raw_window_start(now: datetime) -> datetime:
@@ -66,7 +74,10 @@ def forecast_instances(conn: Conn, instance_ids: Sequence[int], now: datetime) -
         return 0
     items = _items_by_sku(conn, [i.sku for i in instances])
     events = store.load_cycle_events(conn, [i.device_id for i in instances], now)
-    jobs = [_job(instance, item, events.get(instance.device_id, []), now)
+    owned = ownership.current_owner_periods(conn, [i.id for i in instances])
+    since_owned = {i: p[-1].start if p else None for i, p in owned.items()}
+    jobs = [_job(instance, item, events.get(instance.device_id, []), now,
+                 since_owned.get(instance.id))
             for instance in instances for item in items.get(instance.sku, [])]
 
     window_start = raw_window_start(now)
@@ -79,7 +90,8 @@ def forecast_instances(conn: Conn, instance_ids: Sequence[int], now: datetime) -
     now_s = now.timestamp()
     results: list[store.StoredForecast] = []
     for job, request in zip(jobs, requests, strict=True):
-        samples = list(readings.get((job.instance.device_id, job.item.metric or ""), []))
+        samples = [r for r in readings.get((job.instance.device_id, job.item.metric or ""), [])
+                   if job.owned_since is None or r[0] >= job.owned_since.timestamp()]
         if request is not None and request in carries:
             samples.append(_carry_sample(job, carries[request], window_start))
         results.append(_stored(job, _forecast(job, samples, now_s), now))
@@ -106,14 +118,19 @@ def _items_by_sku(conn: Conn, device_skus: Sequence[str]) -> dict[str, list[Item
 
 
 def _job(instance: store.Instance, item: Item, events: list[store.DeviceEvent],
-         now: datetime) -> _Job:
+         now: datetime, owned_since: datetime | None) -> _Job:
+    floor = owned_since.timestamp() if owned_since is not None else None
     since, mine = fitted_at(
-        item, [CycleEvent(e.time, e.kind, e.part, e.by_customer) for e in events],
+        item, [CycleEvent(e.time, e.kind, e.part, e.by_customer) for e in events
+               if floor is None or e.time >= floor],
         instance.claimed_at.timestamp() if instance.claimed_at else None,
         instance.created_at.timestamp())
+    if floor is not None:
+        since = max(since, floor)
     amount, months = item.capacity.amount, item.capacity.months
     prior = prior_rate(instance.category, item.metric, amount=amount, months=months)
-    return _Job(instance, item, since, mine, prior, _utc_offset_s(instance.timezone, now))
+    return _Job(instance, item, since, mine, prior, _utc_offset_s(instance.timezone, now),
+                owned_since)
 
 
 def _utc_offset_s(timezone: str | None, at: datetime) -> float:
@@ -140,7 +157,19 @@ def _carry(job: _Job, window_start: datetime) -> store.CarryRequest | None:
     if job.since >= window_start.timestamp() - 1.0:
         return None
     since = datetime.fromtimestamp(job.since, UTC).replace(minute=0, second=0, microsecond=0)
-    return store.CarryRequest(job.instance.device_id, metric, since)
+    not_before = None
+    if job.owned_since is not None:  # whole hours of the owner's own only
+        not_before = _next_hour(job.owned_since)
+        since = max(since, not_before)
+        if since >= window_start:
+            return None
+    return store.CarryRequest(job.instance.device_id, metric, since, not_before)
+
+
+def _next_hour(t: datetime) -> datetime:
+    """``t`` if it is on the hour, else the next hour (UTC)."""
+    hour = t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return hour if hour == t else hour + timedelta(hours=1)
 
 
 def _carry_sample(job: _Job, value: float, window_start: datetime) -> tuple[float, float]:

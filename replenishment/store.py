@@ -18,9 +18,9 @@ from replenishment.forecast import CYCLE_EVENTS
 from replenishment.items import ItemKind
 
 __all__ = ["CarryRequest", "CatalogConsumable", "CatalogService", "DeviceEvent", "Instance",
-           "StoredForecast", "changed_instance_ids", "claimed_instance_ids", "list_forecasts",
-           "load_carries", "load_catalog", "load_cycle_events", "load_instances",
-           "load_readings", "prune_unclaimed", "replace_forecasts"]
+           "StoredForecast", "changed_instance_ids", "claimed_instance_ids", "forget_forecasts",
+           "list_forecasts", "load_carries", "load_catalog", "load_cycle_events",
+           "load_instances", "load_readings", "prune_unclaimed", "replace_forecasts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,8 @@ class CarryRequest:
     device_id: str
     metric: str
     since: datetime  # the start of the hour the cycle began in
+    # the first whole hour of the owner's (None: all of the product's life is theirs)
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +202,8 @@ def load_carries(conn: Conn, requests: Sequence[CarryRequest], until: datetime,
     - a cumulative counter: its value when the cycle began, the last one before that hour
       (or, for a tag silent until then, the lowest in its first hour after it).
 
+    Nothing before a request's ``not_before`` is read (the hours before its owner had it).
+
     Requests with nothing in the rollup are left out of the answer.
     """
     if not requests:
@@ -211,14 +215,18 @@ def load_carries(conn: Conn, requests: Sequence[CarryRequest], until: datetime,
         "   AND h.metric = w.metric AND h.bucket >= w.since AND h.bucket < %(until)s) "
         "ELSE coalesce("
         "  (SELECT h.last_value FROM readings_hourly h WHERE h.device_id = w.device_id "
-        "   AND h.metric = w.metric AND h.bucket < w.since ORDER BY h.bucket DESC LIMIT 1), "
+        "   AND h.metric = w.metric AND h.bucket < w.since "
+        "   AND (w.not_before IS NULL OR h.bucket >= w.not_before) "
+        "   ORDER BY h.bucket DESC LIMIT 1), "
         "  (SELECT h.min FROM readings_hourly h WHERE h.device_id = w.device_id "
         "   AND h.metric = w.metric AND h.bucket >= w.since AND h.bucket < %(until)s "
         "   ORDER BY h.bucket LIMIT 1)) END "
-        "FROM unnest(%(devices)s::text[], %(metrics)s::text[], %(since)s::timestamptz[]) "
-        "WITH ORDINALITY AS w(device_id, metric, since, i)",
+        "FROM unnest(%(devices)s::text[], %(metrics)s::text[], %(since)s::timestamptz[], "
+        "%(not_before)s::timestamptz[]) WITH ORDINALITY AS w(device_id, metric, since, "
+        "not_before, i)",
         {"until": until, "devices": [r.device_id for r in unique],
-         "metrics": [r.metric for r in unique], "since": [r.since for r in unique]}).fetchall()
+         "metrics": [r.metric for r in unique], "since": [r.since for r in unique],
+         "not_before": [r.not_before for r in unique]}).fetchall()
     return {unique[i - 1]: float(value) for i, value in rows if value is not None}
 
 
@@ -240,6 +248,13 @@ def replace_forecasts(conn: Conn, instance_ids: Sequence[int],
         "WHERE k.instance_id = f.instance_id AND k.sku = f.item_sku AND k.kind = f.kind)",
         (list(instance_ids), [f.instance_id for f in forecasts],
          [f.item_sku for f in forecasts], [f.kind for f in forecasts]))
+
+
+def forget_forecasts(conn: Conn, instance_ids: Sequence[int]) -> int:
+    """Drop the instances' forecasts (they changed hands: what they said was drawn from the
+    previous owner's use); the next run forecasts them again for the new owner."""
+    return conn.execute("DELETE FROM instance_forecasts WHERE instance_id = ANY(%s)",
+                        (list(instance_ids),)).rowcount
 
 
 def prune_unclaimed(conn: Conn) -> int:

@@ -162,7 +162,7 @@ async def upload_asset(request: Request, editor: CatalogEditor, settings: Settin
         with transaction(pool) as conn:
             asset_id = service.accept_upload(
                 conn, settings, sha256=sha, size=writer.size, head=writer.head, filename=name,
-                sku=sku, unit=unit, up=up, uploaded_by=editor.staff_id or "staff")
+                sku=sku, unit=unit, up=up, uploaded_by=editor.actor)
             return store.get(conn, asset_id), []
 
     asset, files = await run_in_threadpool(accept)

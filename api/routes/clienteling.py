@@ -17,10 +17,11 @@ from api.auth import (
     AnonymousRateLimited,
     CurrentCustomer,
     CurrentPrincipal,
-    OptionalCustomer,
+    OptionalPrincipal,
     StoreAssistant,
     StoreManager,
     ensure_may_act_for,
+    ensure_may_use,
 )
 from api.deps import ConnDep, SettingsDep
 from clienteling import catalog, discounts, service, store, tasks_store
@@ -38,12 +39,15 @@ from clienteling.schemas import (
     Recommendation,
     SearchResult,
     TagIn,
+    TierIn,
     TrailItem,
     ViewIn,
 )
 from customers import store as customers
+from floorplans import store as plans
 from homeloop import clock
 from homeloop.errors import InvalidInput
+from identity import staff as staff_store
 from identity.privacy import get_purposes
 from orders import store as orders
 
@@ -67,10 +71,24 @@ def customer_profile(customer_id: int, principal: CurrentPrincipal, conn: ConnDe
             responses=NO_CUSTOMER)
 def set_home_facts(customer_id: int, body: HomeFacts, principal: CurrentPrincipal,
                    conn: ConnDep) -> Profile:
-    """Record home and demographic facts (only the fields sent change)."""
+    """Record home and demographic facts (only the fields sent change). The customer may state
+    their own; the membership tier is set by a store manager (``PUT …/tier``)."""
     ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
     now = clock.now()
     store.upsert_profile(conn, customer_id, body.model_dump(exclude_unset=True), now)
+    store.mark_changed(conn, customer_id, now)
+    return service.profile(conn, customer_id, now)
+
+
+@router.put("/staff/customers/{customer_id}/tier", response_model=Profile,
+            responses=NO_CUSTOMER)
+def set_tier(customer_id: int, body: TierIn, manager: StoreManager, conn: ConnDep) -> Profile:
+    """Set the customer's membership tier: a store manager of a store the customer let in, or
+    an admin (audited). Not the customer, and not an assistant: the tier is a commercial
+    status, decided like a discount beyond an assistant's budget."""
+    ensure_may_act_for(conn, manager, customer_id, f"customer {customer_id}")
+    now = clock.now()
+    store.upsert_profile(conn, customer_id, {"tier": body.tier}, now)
     store.mark_changed(conn, customer_id, now)
     return service.profile(conn, customer_id, now)
 
@@ -143,8 +161,10 @@ def cart_recommendations(body: CartIn, principal: CurrentPrincipal, conn: ConnDe
                                  body.limit, nearby_km=settings.nearby_store_km)
 
 
-@router.get("/search", response_model=SearchResult, dependencies=[AnonymousRateLimited])
-def search(conn: ConnDep, customer: OptionalCustomer, settings: SettingsDep,
+@router.get("/search", response_model=SearchResult, dependencies=[AnonymousRateLimited],
+            responses={404: {"description": "No such floor plan or wall, or not the caller's "
+                                            "to use"}})
+def search(conn: ConnDep, principal: OptionalPrincipal, settings: SettingsDep,
            q: Annotated[str, Query(max_length=200)] = "",
            category: str | None = None, price_min: int | None = None,
            price_max: int | None = None, colour: str | None = None,
@@ -160,11 +180,17 @@ def search(conn: ConnDep, customer: OptionalCustomer, settings: SettingsDep,
     stock here, nearby or online. Facet counts are over all matches.
 
     Open to anyone; a signed-in customer's search is remembered for their assistant's view of
-    them, if they agreed to usage analytics."""
+    them, if they agreed to usage analytics. "Fits this wall" reads a plan, so it needs a
+    caller who may use that plan (its owner, a kiosk they handed over to, an assistant of a
+    store they let in, the store session holding it, an admin): for anyone else a plan
+    answers 404, exactly as one that does not exist."""
     if (floor_plan_id is None) != (wall_id is None):
         raise InvalidInput("fits this wall needs both floor_plan_id and wall_id")
     height = height_max
     if floor_plan_id is not None and wall_id is not None:
+        owner, held_by = plans.plan_holder(conn, floor_plan_id)
+        ensure_may_use(conn, principal, owner, held_by, f"floor plan {floor_plan_id}",
+                       hidden=True)
         space, wall_height = catalog.wall_space_mm(conn, floor_plan_id, wall_id)
         width_max = min(width_max or space, space)
         height = min(height_max or wall_height, wall_height)
@@ -174,6 +200,7 @@ def search(conn: ConnDep, customer: OptionalCustomer, settings: SettingsDep,
                                 depth_max=depth_max, height_max=height, stock=stock,
                                 limit=limit)
     found = catalog.search(conn, query, store_id, nearby_km=settings.nearby_store_km)
+    customer = principal.customer_id if principal is not None else None
     if customer is not None and get_purposes(conn, customer)["usage_analytics"]:
         filters = {k: v for k, v in asdict(query).items()
                    if k not in ("q", "limit") and v is not None}
@@ -239,13 +266,10 @@ def my_store_trail(customer: CurrentCustomer, conn: ConnDep, settings: SettingsD
 def bind_assistant(body: BindIn, customer: CurrentCustomer, conn: ConnDep) -> Response:
     """The customer scanned an assistant's QR: that assistant is theirs at that store. (It
     does not let the store see their profile: that is the store consent.)"""
-    staff_id = body.assistant.removeprefix("staff:")
-    found = conn.execute("SELECT 1 FROM staff_members WHERE id::text = %s AND store_id = %s "
-                         "AND role = 'assistant' AND disabled_at IS NULL",
-                         (staff_id, body.store_id)).fetchone()
-    if found is None:
+    assistant = staff_store.assistant_of_store(conn, body.assistant, body.store_id)
+    if assistant is None:
         raise InvalidInput("that QR code names no assistant of this store")
-    store.bind(conn, customer, body.store_id, f"staff:{staff_id}", clock.now())
+    store.bind(conn, customer, body.store_id, assistant.actor, clock.now())
     return Response(status_code=204)
 
 

@@ -1,8 +1,8 @@
 """Floor plans, community layouts, designs, checks, bills of materials, handoffs and scenes.
 
-Transport only: parse, authorise (``ensure_may_act_for`` on the owner of every plan and design
-in a path; a design no customer owns yet is held by the store whose kiosk started it), call
-:mod:`floorplans.service`, format.
+Transport only: parse, authorise (``ensure_may_use`` on every plan and design in a path: whoever
+may act for its owner; a design no customer owns yet is held by the store whose kiosk started
+it), call :mod:`floorplans.service`, format.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from api.auth import (
     AnonymousRateLimited,
+    CatalogEditor,
     CurrentCustomer,
     CurrentPrincipal,
     Principal,
     ensure_may_act_for,
+    ensure_may_use,
 )
 from api.deps import ConnDep, SettingsDep
 from customers import store as customers
@@ -40,7 +42,7 @@ from floorplans.schemas import (
 )
 from homeloop import clock
 from homeloop.db import Conn
-from homeloop.errors import Forbidden, NotFound
+from homeloop.errors import Forbidden
 
 router = APIRouter(prefix="/v1", tags=["floor plans and designs"])
 IfMatch = Annotated[str | None, Header(description="The design's ETag (required to change it)")]
@@ -54,32 +56,15 @@ def _store_of(principal: Principal) -> str | None:
     return None if principal.store_id is None else str(principal.store_id)
 
 
-def _may_use(conn: Conn, principal: Principal, owner_id: int | None,
-             store_id: str | None) -> None:
-    """The object-level check for a plan or design."""
-    if owner_id is not None:
-        ensure_may_act_for(conn, principal, owner_id)
-        return
-    # no customer yet: held by the store session (its kiosks and assistants) that started it
-    if principal.kind != "customer" and store_id is not None and \
-            _store_of(principal) == store_id:
-        return
-    if principal.role == "admin":
-        return
-    if principal.kind == "customer":  # as for another customer's: ids reveal nothing
-        raise NotFound("no such design or floor plan")
-    raise Forbidden("this belongs to another store's session")
-
-
 def _acting_as(conn: Conn, principal: Principal,
                customer_id: int | None) -> tuple[int | None, str | None]:
     """(owner, store) of something the principal creates."""
     if principal.kind == "customer":
         if customer_id is not None and customer_id != principal.customer_id:
-            ensure_may_act_for(conn, principal, customer_id)
+            ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
         return principal.customer_id, None
     if customer_id is not None:
-        ensure_may_act_for(conn, principal, customer_id)
+        ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
         return customer_id, _store_of(principal)
     if _store_of(principal) is None:
         raise Forbidden("name the customer (customer_id): only a store session may hold "
@@ -95,14 +80,16 @@ def _plan_info(row: store.PlanRow) -> PlanInfo:
 
 
 def _readable_plan(conn: Conn, principal: Principal, plan_id: int) -> store.PlanRow:
+    """The plan, if the caller may use it; another customer's answers as a missing one."""
     row = store.get_plan(conn, plan_id)
-    _may_use(conn, principal, row.owner_id, row.store_id)
+    ensure_may_use(conn, principal, row.owner_id, row.store_id, f"floor plan {plan_id}")
     return row
 
 
 def _readable_design(conn: Conn, principal: Principal, design_id: str) -> store.DesignRow:
+    """The design, if the caller may use it; another customer's answers as a missing one."""
     design = store.get_design(conn, design_id)
-    _may_use(conn, principal, design.owner_id, design.store_id)
+    ensure_may_use(conn, principal, design.owner_id, design.store_id, f"design {design_id}")
     return design
 
 
@@ -148,22 +135,17 @@ def export_plan(plan_id: int, principal: CurrentPrincipal, conn: ConnDep) -> Flo
 
 # --- communities ---
 
-def _staff_editor(principal: Principal) -> None:
-    if principal.role not in ("admin", "catalog_editor"):
-        raise Forbidden("only catalog staff add communities and their layouts")
-
-
 @router.post("/communities", status_code=201, response_model=Community)
-def add_community(body: CommunityBody, principal: CurrentPrincipal, conn: ConnDep) -> Community:
-    _staff_editor(principal)
+def add_community(body: CommunityBody, editor: CatalogEditor, conn: ConnDep) -> Community:
+    """Add a residential community (catalog staff)."""
     return Community.model_validate(store.insert_community(conn, body.name, body.city,
                                                            body.address))
 
 
 @router.post("/communities/layouts", status_code=201, response_model=Layout)
-def add_layout(body: LayoutBody, principal: CurrentPrincipal, conn: ConnDep) -> Layout:
-    """Share a unit type's plan with its residential community (again: replaced)."""
-    _staff_editor(principal)
+def add_layout(body: LayoutBody, editor: CatalogEditor, conn: ConnDep) -> Layout:
+    """Share a unit type's plan with its residential community (again: replaced; catalog
+    staff)."""
     return Layout.model_validate(store.insert_layout(conn, body.community_id, body.unit_type,
                                                      body.name, body.plan))
 
@@ -192,14 +174,6 @@ def copy_layout(layout_id: int, principal: CurrentPrincipal, conn: ConnDep,
 
 # --- designs ---
 
-def _actor(principal: Principal) -> str:
-    if principal.kind == "customer":
-        return f"customer:{principal.customer_id}"
-    if principal.kind == "kiosk":
-        return f"kiosk:{principal.kiosk_id}"
-    return f"staff:{principal.staff_id}"
-
-
 @router.post("/designs", status_code=201, response_model=Design,
              responses={422: {"description": "Unknown SKU or duplicate placement id"}})
 def create_design(body: DesignBody, principal: CurrentPrincipal, conn: ConnDep,
@@ -213,7 +187,7 @@ def create_design(body: DesignBody, principal: CurrentPrincipal, conn: ConnDep,
     if body.floor_plan_id is not None:
         _readable_plan(conn, principal, body.floor_plan_id)
     design = service.create_design(conn, body, owner_id=owner, store_id=store_id,
-                                   author=_actor(principal))
+                                   author=principal.actor)
     return _design(design, response)
 
 
@@ -249,7 +223,7 @@ def edit_design(design_id: str, body: DesignEdit, principal: CurrentPrincipal, c
                 response: Response, if_match: IfMatch = None) -> Design:
     """Replace the placements (a new version); send the ETag you read as If-Match."""
     design = _readable_design(conn, principal, design_id)
-    return _design(service.edit_design(conn, design, if_match, body, _actor(principal)),
+    return _design(service.edit_design(conn, design, if_match, body, principal.actor),
                    response)
 
 
@@ -260,7 +234,7 @@ def undo_design(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
                 response: Response, if_match: IfMatch = None) -> Design:
     """Go back to before the last change, as a new version (undo again to go further)."""
     design = _readable_design(conn, principal, design_id)
-    return _design(service.undo(conn, design, if_match, _actor(principal)), response)
+    return _design(service.undo(conn, design, if_match, principal.actor), response)
 
 
 @router.get("/designs/{design_id}/history", response_model=list[DesignVersion],

@@ -13,8 +13,9 @@ from api.auth import CurrentCustomer
 from api.deps import ConnDep, ReadableProduct
 from customers import store as customers
 from device_gateway.payloads import METRICS
-from device_gateway.timeline import Bucket, read_timeline
+from device_gateway.timeline import EVERYTHING, Bucket, read_timeline
 from homeloop import clock
+from identity import ownership
 from replenishment.views import product_forecasts
 
 router = APIRouter(tags=["products"])
@@ -54,11 +55,16 @@ def timeline(
 ) -> schemas.Timeline:
     """A product's usage timeline, answered from the rollup that matches the bucket.
 
-    Only the product's owner and staff may read it; anyone else gets 404.
+    Only the product's owner and whoever may act for them read it; anyone else gets 404. It
+    holds only what the product recorded while its owner owned it: a product bought from
+    someone else starts when it changed hands (an edge bucket holds only the owner's part).
     """
     end = end or clock.now()
     start = start or end - DEFAULT_SPAN[bucket]
-    found = read_timeline(conn, product.id, metric=metric, start=start, end=end, bucket=bucket)
+    within = EVERYTHING if product.owner_id is None else \
+        ownership.periods(conn, product.id, product.owner_id)  # fleet data: the whole life
+    found = read_timeline(conn, product.id, metric=metric, start=start, end=end, bucket=bucket,
+                          within=within)
     return schemas.Timeline.model_validate(asdict(found))
 
 

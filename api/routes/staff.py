@@ -16,6 +16,7 @@ from device_gateway import provisioning
 from homeloop import clock
 from homeloop.db import transaction
 from replenishment import offers_store, quality_store
+from replenishment import store as forecasts_store
 
 router = APIRouter(prefix="/v1/staff", tags=["staff"])
 
@@ -55,7 +56,9 @@ def transfer_product(product_id: int, body: schemas.TransferRequest, staff: Stor
     if owner is not None:
         ensure_may_act_for(conn, staff, owner, f"customer {owner}")
     ensure_may_act_for(conn, staff, body.to_customer_id, f"customer {body.to_customer_id}")
-    return schemas.Product(**asdict(customers.transfer(conn, product_id, body.to_customer_id)))
+    moved = customers.transfer(conn, product_id, body.to_customer_id)
+    forecasts_store.forget_forecasts(conn, [product_id])  # drawn from the seller's use
+    return schemas.Product(**asdict(moved))
 
 
 @router.get("/dead-letters", response_model=list[schemas.DeadLetter])

@@ -77,16 +77,18 @@ def test_fits_this_wall(client: TestClient, settings: Settings, db: Any, custome
         "VALUES (%s, 'test', %s, 'json', 6) RETURNING id", (customer, json.dumps(plan))
     ).fetchone()[0]
 
+    mine = auth(settings, customer)  # the plan is theirs: search reads it for them only
+
     def sofas(wall: str) -> set[str]:
-        return set(_skus(client.get("/v1/search", params={
+        return set(_skus(client.get("/v1/search", headers=mine, params={
             "category": "sofa", "floor_plan_id": plan_id, "wall_id": wall})))
 
     # 1.9 m usable; 2.0 m beside a 0.9 m door; 2.9 m under a window (it does not block)
     assert sofas("short") == {"SOFA-2-BEIGE"}
     assert sofas("door") == {"SOFA-2-BEIGE"}
     assert sofas("window") == {"SOFA-2-BEIGE", "SOFA-3-GREY", "SOFA-CORNER"}  # 2.85 m
-    assert client.get("/v1/search", params={"floor_plan_id": plan_id, "wall_id": "nope"}
-                      ).status_code == 404
+    assert client.get("/v1/search", headers=mine,
+                      params={"floor_plan_id": plan_id, "wall_id": "nope"}).status_code == 404
     assert client.get("/v1/search", params={"wall_id": "short"}).status_code == 422
 
 

@@ -181,6 +181,8 @@ RULES: dict[tuple[str, str], Rule] = {
     # Clienteling: a customer's profile only with their consent for the caller's store.
     ("GET", "/v1/staff/customers/{customer_id}/profile"): Rule(FOR_A),
     ("PUT", "/v1/staff/customers/{customer_id}/home"): Rule(FOR_A, body={"home_style": "nordic"}),
+    ("PUT", "/v1/staff/customers/{customer_id}/tier"): Rule(
+        frozenset({"store_manager", "admin"}), body={"tier": "gold"}),
     ("POST", "/v1/staff/customers/{customer_id}/notes"): Rule(
         XUHUI_STAFF, body={"body": "prefers oak"}),
     ("POST", "/v1/staff/customers/{customer_id}/tags"): Rule(
