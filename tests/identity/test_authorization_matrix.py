@@ -8,7 +8,9 @@ it must get past authorisation (anything but 401, 403 and 404, and never a 5xx).
 The world every case runs in: customers A and B who both let the Xuhui store see their data;
 A owns a product with an offer, a linked card, a push token; kiosk "granted" of Xuhui holds a
 grant for A, kiosk "plain" none; a Xuhui assistant, a Pudong assistant, a catalog editor, a
-fleet operator and an admin; and a device presenting its MQTT password as a bearer token.
+fleet operator and an admin; a device presenting its MQTT password as a bearer token; and
+two admin sessions nobody issued, one signed with a key of the caller's making and one with
+the signing key once published with the code, which every route that needs a caller refuses.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from fastapi.testclient import TestClient
 from clienteling.discounts import month_of
 from floorplans.layouts import three_bedroom
 from homeloop import clock
-from homeloop.settings import Settings
+from homeloop.settings import PUBLISHED, Settings
+from identity import sessions
 from identity.kiosks import _grant
 from tests.api.conftest import auth
 from tests.conftest import empty_tables
@@ -33,8 +36,11 @@ Conn = Any
 
 CALLERS = ("anonymous", "device", "customer_a", "customer_b", "kiosk", "kiosk_granted",
            "assistant", "assistant_other_store", "store_manager", "catalog_editor",
-           "fleet_operator", "admin")
-EVERYONE = frozenset(CALLERS)
+           "fleet_operator", "admin", "forged_admin", "default_key_admin")
+# Admin sessions nobody issued: one signed with a key of the caller's own making, one with
+# the signing key that used to be published with the code. No route takes either.
+FORGED = frozenset({"forged_admin", "default_key_admin"})
+EVERYONE = frozenset(CALLERS) - FORGED
 CUSTOMERS = frozenset({"customer_a", "customer_b"})
 A = frozenset({"customer_a"})
 KIOSKS = frozenset({"kiosk", "kiosk_granted"})
@@ -250,6 +256,13 @@ def build_world(db: Conn, settings: Settings) -> World:
         "SELECT id, 'not-the-real-one' FROM devices WHERE instance_id = %s",
         (a.product_id,)).fetchone()
     headers["device"] = {"Authorization": f"Bearer {device_id}:{device_password}"}
+    root = int(db.execute("SELECT id FROM staff_members WHERE username = 'root'").fetchone()[0])
+    for who, key in (("forged_admin", "a-key-of-my-own-making-0123456789-abcdefghij"),
+                     ("default_key_admin", "dev-only-secret-change-me-in-production-0123456789")):
+        assert key in PUBLISHED or who == "forged_admin"
+        forger = settings.model_copy(update={"secret_key": key, "previous_secret_keys": []})
+        token, _ = sessions.issue(forger, "staff", root, seconds=3600, role="admin")
+        headers[who] = {"Authorization": f"Bearer {token}"}
     db.execute("INSERT INTO staff_members (username, display_name, role, password_hash) "
                "VALUES ('victim', 'Victim', 'catalog_editor', 'x')")
     params = {
@@ -375,8 +388,8 @@ def test_route_admits_exactly_its_callers(client: TestClient, settings: Settings
     world = build_world(db, settings)
     wrong: list[str] = []
     for who in CALLERS:
-        if who in rule.allowed:
-            continue
+        if who in rule.allowed or (who in FORGED and "anonymous" in rule.allowed):
+            continue  # an open route may ignore a token it does not need
         status = _call(client, method, path, world, who, rule)
         if status not in (401, 403, 404):
             wrong.append(f"{who} should be refused, got {status}")
