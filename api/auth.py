@@ -20,7 +20,9 @@ Routes depend on these names only:
   customer's data, which also writes the audit log for staff and kiosks;
   :func:`ensure_may_use` — the same for what a customer owns or a store's session holds until
   a customer claims it (a floor plan, a design). With ``hidden=True`` (an open route, such as
-  search) every refusal answers as for something that does not exist.
+  search) every refusal answers as for something that does not exist. Both are the access
+  policy's (:mod:`identity.access`), re-exported here for the routes: this module finds out
+  who is calling; it decides nothing about what they may reach.
 
 Every signed-in request counts against a rate limit per identity (``settings.rate_limit``,
 counted in Redis with the ``limits`` library); over it, 429 with ``Retry-After``.
@@ -31,8 +33,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Literal, cast
+from typing import Annotated, cast
 
 from asgi_correlation_id import correlation_id
 from fastapi import Depends, Request, Security
@@ -41,12 +42,19 @@ from limits import parse as parse_limit
 from limits.strategies import RateLimiter
 from psycopg_pool import ConnectionPool
 
-from customers.store import is_live
-from homeloop.db import Conn
 from homeloop.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from homeloop.settings import Settings
 from identity import audit, kiosks, sessions
 from identity import staff as staff_store
+from identity.access import (
+    AccessRefused,
+    HiddenRefusal,
+    Principal,
+    Role,
+    actor_of,
+    ensure_may_act_for,
+    ensure_may_use,
+)
 from identity.customers import customer_for
 from identity.firebase import FirebaseVerifier
 
@@ -66,31 +74,6 @@ session_bearer = HTTPBearer(
     scheme_name="SessionToken", auto_error=False,
     description="A staff or kiosk session from POST /v1/auth/staff or /v1/auth/kiosk.")
 
-Role = Literal["assistant", "store_manager", "catalog_editor", "fleet_operator", "admin"]
-ROLES: tuple[Role, ...] = staff_store.ROLES
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    kind: Literal["customer", "staff", "kiosk"]
-    customer_id: int | None = None
-    staff_id: str | None = None  # "staff:<id>"; also the actor in the audit log
-    role: Role | None = None
-    kiosk_id: int | None = None
-    store_id: str | None = None
-    action: str = ""  # "GET /v1/…", for the audit log
-
-    @property
-    def is_staff(self) -> bool:
-        return self.kind == "staff"
-
-    @property
-    def actor(self) -> str:
-        if self.kind == "kiosk":
-            return f"kiosk:{self.kiosk_id}"
-        if self.kind == "staff":
-            return str(self.staff_id)
-        return f"customer:{self.customer_id}"
 
 
 def _token(*creds: HTTPAuthorizationCredentials | None) -> str:
@@ -105,6 +88,9 @@ def _pool(request: Request) -> ConnectionPool:
     return pool
 
 
+ROLES: tuple[Role, ...] = staff_store.ROLES
+
+
 def _action(request: Request) -> str:
     return f"{request.method} {request.url.path}"
 
@@ -117,7 +103,8 @@ def _as_customer(request: Request, token: str, *, check_revoked: bool = False) -
     user = verifier.verify(token, check_revoked=check_revoked)
     with _pool(request).connection() as conn:
         customer_id, _ = customer_for(conn, settings, user)
-    principal = Principal("customer", customer_id=customer_id, action=_action(request))
+    principal = Principal("customer", customer_id=customer_id, action=_action(request),
+                          request_id=correlation_id.get())
     check_rate(request, f"customer:{customer_id}", settings.rate_limit)
     return principal
 
@@ -137,7 +124,7 @@ def _as_session(request: Request, token: str) -> Principal:
                 raise Unauthorized("this staff account is disabled")
             principal = Principal("staff", staff_id=member.actor,
                                   role=cast(Role, member.role), store_id=member.store_id,
-                                  action=_action(request))
+                                  action=_action(request), request_id=correlation_id.get())
         else:
             try:
                 kiosk = kiosks.get_kiosk(conn, session.id)
@@ -146,7 +133,7 @@ def _as_session(request: Request, token: str) -> Principal:
             if kiosk.revoked:
                 raise Unauthorized("this kiosk has been revoked")
             principal = Principal("kiosk", kiosk_id=kiosk.id, store_id=kiosk.store_id,
-                                  action=_action(request))
+                                  action=_action(request), request_id=correlation_id.get())
     check_rate(request, principal.actor, settings.rate_limit)
     return principal
 
@@ -267,87 +254,8 @@ def require_role(*roles: Role) -> Callable[[Principal], Principal]:
     return dependency
 
 
-def ensure_may_act_for(conn: Conn, principal: Principal, customer_id: int | None,
-                       what: str = "this", *, hidden: bool = False) -> None:
-    """Raise unless ``principal`` may read or change customer ``customer_id``'s data.
-
-    - the customer themselves;
-    - a kiosk holding an open grant for that customer (a handoff or an assistant's sign-in);
-    - a store assistant or manager of a store the customer has let see their profile;
-    - an admin.
-
-    Staff and kiosk access is written to the audit log. Another customer gets 404, the same
-    answer as for an id that does not exist (``NotFound(f"{what} does not exist")``), so ids
-    reveal nothing. Staff and kiosks are told why they were refused (403), unless ``hidden``:
-    then they too get that 404 (the refusal is still audited).
-    """
-    if principal.kind == "customer":
-        if customer_id is None or principal.customer_id != customer_id:
-            raise NotFound(f"{what} does not exist")
-        return
-    if customer_id is None:
-        if hidden:
-            raise NotFound(f"{what} does not exist")
-        raise Forbidden(f"{what} belongs to no customer")
-    if not is_live(conn, customer_id):  # a record merged into another is gone for everyone
-        raise NotFound(f"{what} does not exist" if hidden
-                       else f"customer {customer_id} does not exist")
-    refused = None
-    if principal.kind == "kiosk":
-        assert principal.kiosk_id is not None
-        if not kiosks.active_grant(conn, principal.kiosk_id, customer_id):
-            refused = ("this kiosk may open a customer's data only after they hand it over "
-                       "(QR) or an assistant signs them in")
-    elif principal.role in ("assistant", "store_manager"):
-        if not kiosks.store_consented(conn, customer_id, principal.store_id):
-            refused = "the customer has not let this store see their data"
-    elif principal.role != "admin":
-        refused = "this staff role does not reach customers' data"
-    if refused is not None:
-        if hidden:
-            raise HiddenRefusal(f"{what} does not exist", principal, customer_id)
-        raise AccessRefused(refused, principal, customer_id)
-    audit.record(conn, actor=principal.actor, role=principal.role, store_id=principal.store_id,
-                 customer_id=customer_id, action=principal.action,
-                 request_id=correlation_id.get())
-
-
-def actor_of(principal: Principal) -> audit.Actor:
-    """The principal as the audit log names them, with this request's id."""
-    return audit.Actor(principal.actor, principal.role, principal.store_id, correlation_id.get())
-
-
 def customer_actor(customer_id: int) -> audit.Actor:
     return audit.Actor(f"customer:{customer_id}", request_id=correlation_id.get())
-
-
-def ensure_may_use(conn: Conn, principal: Principal | None, owner_id: int | None,
-                   store_id: str | None, what: str, *, hidden: bool = False) -> None:
-    """Raise unless ``principal`` may use something a customer owns or, until a customer
-    claims it, a store's session holds (a floor plan, a design):
-
-    - owned by a customer: whoever may act for them (:func:`ensure_may_act_for`);
-    - held by a store: that store's kiosks and staff;
-    - an admin.
-
-    A customer refused gets ``NotFound(f"{what} does not exist")``, the answer for an id that
-    does not exist; with ``hidden`` (an open route) so does everyone refused, including a
-    caller who is not signed in (``principal`` None).
-    """
-    missing = NotFound(f"{what} does not exist")
-    if principal is None:
-        raise missing
-    if owner_id is not None:
-        ensure_may_act_for(conn, principal, owner_id, what, hidden=hidden)
-        return
-    if principal.kind != "customer" and store_id is not None and \
-            principal.store_id is not None and str(principal.store_id) == store_id:
-        return
-    if principal.role == "admin":
-        return
-    if principal.kind == "customer" or hidden:
-        raise missing
-    raise Forbidden(f"{what} belongs to another store's session")
 
 
 def _by_address(request: Request) -> None:
@@ -357,25 +265,6 @@ def _by_address(request: Request) -> None:
 
 # Open to anyone (a product's QR page, search): rate-limited per client address instead.
 AnonymousRateLimited = Depends(_by_address)
-
-
-class AccessRefused(Forbidden):
-    """Staff or a kiosk was refused a customer's data. The request's transaction rolls back,
-    so the problem handler writes the refusal to the audit log in a transaction of its own
-    (:func:`audit_refusal`): the customer sees attempts too, not only reads."""
-
-    def __init__(self, detail: str, principal: Principal, customer_id: int) -> None:
-        super().__init__(detail)
-        self.principal, self.customer_id = principal, customer_id
-
-
-class HiddenRefusal(NotFound):
-    """Staff or a kiosk was refused on an open route, answered as for something that does not
-    exist; audited like :class:`AccessRefused`."""
-
-    def __init__(self, detail: str, principal: Principal, customer_id: int) -> None:
-        super().__init__(detail)
-        self.principal, self.customer_id = principal, customer_id
 
 
 def audit_refusal(pool: ConnectionPool, exc: AccessRefused | HiddenRefusal) -> None:
