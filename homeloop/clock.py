@@ -12,17 +12,12 @@ and ``time.time`` for the whole test process.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
-__all__ = ["now", "today_in"]
+__all__ = ["now"]
 
 
 def now() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)  # noqa: TID251 (the one place that reads the wall clock)
 
-
-def today_in(timezone: str) -> date:
-    """Today's date where ``timezone`` (an IANA name) is."""
-    return now().astimezone(ZoneInfo(timezone)).date()

@@ -20,6 +20,7 @@ from catalog import reach
 from catalog.availability import AT_HOME, IN_STORE, availability, stocked_at
 from clienteling import catalog as search
 from clienteling import service as clienteling
+from clienteling.store import store_today
 from customers import store as customers
 from floorplans import layouts
 from floorplans import service as floorplans
@@ -39,7 +40,7 @@ STORES = ("SH-XUHUI", "SH-PUDONG", "BJ-SIYUAN", "ONLINE")
 
 def today() -> date:
     """The stores' date at the test's instant."""
-    return clock.today_in("Asia/Shanghai")
+    return store_today(clock.now())
 
 
 def set_stock(db: Conn, sku: str, **on_hand: int) -> None:

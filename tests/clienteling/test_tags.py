@@ -102,7 +102,7 @@ def test_the_tag_and_day_tasks_run_on_a_real_worker(settings: Settings, db: Any,
     from homeloop.worker import make_celery
     from tests.conftest import process_env
 
-    moved_in = clock.today_in("Asia/Shanghai") - timedelta(days=3)
+    moved_in = store.store_today(clock.now()) - timedelta(days=3)
     store.upsert_profile(db, customer, {"move_in_date": moved_in}, clock.now())
     store.mark_changed(db, customer, clock.now())
     worker = subprocess.Popen([sys.executable, "-m", "homeloop", "worker", "--concurrency", "1"],
