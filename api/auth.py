@@ -98,6 +98,7 @@ def _action(request: Request) -> str:
 def _as_customer(request: Request, token: str, *, check_revoked: bool = False) -> Principal:
     settings: Settings = request.app.state.settings
     if sessions.is_session_token(token):
+        sessions.parse_session(settings, token)  # a token that proves nothing is 401, not 403
         raise Forbidden("only a customer can do this")
     verifier: FirebaseVerifier = request.app.state.firebase
     user = verifier.verify(token, check_revoked=check_revoked)
@@ -112,6 +113,8 @@ def _as_customer(request: Request, token: str, *, check_revoked: bool = False) -
 def _as_session(request: Request, token: str) -> Principal:
     settings: Settings = request.app.state.settings
     if not sessions.is_session_token(token):
+        verifier: FirebaseVerifier = request.app.state.firebase
+        verifier.verify(token)  # a token that proves nothing is 401, not 403
         raise Forbidden("only staff or a store kiosk can do this (with a session token)")
     session = sessions.parse_session(settings, token)
     with _pool(request).connection() as conn:

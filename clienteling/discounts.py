@@ -24,7 +24,7 @@ from psycopg.rows import dict_row
 from catalog import store as catalog
 from clienteling.store import store_today
 from homeloop.db import Conn
-from homeloop.errors import Conflict, Forbidden, InvalidInput, NotFound
+from homeloop.errors import Conflict, InvalidInput, NotFound
 
 __all__ = ["COMMISSION_RATE", "DEFAULT_BUDGET_CENTS", "Effect", "coupons", "decide", "effect",
            "propose", "release_from_order", "use_on_order"]
@@ -106,14 +106,18 @@ def propose(conn: Conn, *, assistant: str, store_id: str, customer_id: int, sku:
     return int(row[0]), status, eff
 
 
-def decide(conn: Conn, discount_id: int, manager: str, approve: bool,
-           now: datetime, *, store_id: str | None = None) -> dict[str, Any]:
-    """Approve or reject a discount waiting for it; ``store_id``: a store manager decides
-    only their own store's (None: an admin, any store's)."""
+def store_of(conn: Conn, discount_id: int) -> str:
+    """The store a discount was given at (who may decide it is identity.access's)."""
     found = conn.execute("SELECT store_id FROM discounts WHERE id = %s",
                          (discount_id,)).fetchone()
-    if found is not None and store_id is not None and found[0] != store_id:
-        raise Forbidden("a store manager decides their own store's discounts")
+    if found is None:
+        raise NotFound(f"discount {discount_id} does not exist")
+    return str(found[0])
+
+
+def decide(conn: Conn, discount_id: int, manager: str, approve: bool,
+           now: datetime) -> dict[str, Any]:
+    """Approve or reject a discount waiting for it."""
     status = "approved" if approve else "rejected"
     done = conn.execute(
         "UPDATE discounts SET status = %s, decided_by = %s, decided_at = %s "

@@ -40,10 +40,18 @@ def open_tasks(conn: Conn, store_id: str | None, assistant: str) -> list[dict[st
             "ORDER BY t.due_at, t.id LIMIT 200", {"s": store_id, "a": assistant}).fetchall()
 
 
-def close_task(conn: Conn, task_id: int, store_id: str | None, now: datetime) -> None:
+def task_store(conn: Conn, task_id: int) -> str | None:
+    """The store whose task this is."""
+    row = conn.execute("SELECT store_id FROM assistant_tasks WHERE id = %s",
+                       (task_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"task {task_id} does not exist")
+    return None if row[0] is None else str(row[0])
+
+
+def close_task(conn: Conn, task_id: int, now: datetime) -> None:
     done = conn.execute("UPDATE assistant_tasks SET done_at = coalesce(done_at, %s) "
-                        "WHERE id = %s AND (%s::text IS NULL OR store_id = %s)",
-                        (now, task_id, store_id, store_id)).rowcount
+                        "WHERE id = %s", (now, task_id)).rowcount
     if not done:
         raise NotFound(f"task {task_id} does not exist")
 

@@ -16,22 +16,129 @@ declare what they need and call these functions; none builds its own check. The 
 Every read or change by staff or a kiosk is written to the customer's access log
 (:mod:`identity.audit`), refusals too. Merges (:mod:`identity.merge_requests`) and
 ownership periods (:mod:`identity.ownership`) are the other rules this package owns.
+
+**Declared needs.** Every route declares what it needs with :func:`needs` (who may call it
+at all, and whose object it reaches); the API publishes that in its OpenAPI document
+(``x-access``) and refuses to start with a route that declares nothing. :func:`decide` is the
+answer the policy gives a kind of caller for a need; the route-by-caller test
+(tests/identity/test_authorization_matrix.py) holds every route to it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from enum import Enum
+from typing import Any, Literal, TypeVar, get_args
 
 from customers.store import is_live
 from homeloop.db import Conn
 from homeloop.errors import Forbidden, NotFound
 from identity import audit, kiosks
 
-__all__ = ["AccessRefused", "HiddenRefusal", "Principal", "Role", "actor_of",
-           "ensure_may_act_for", "ensure_may_use"]
+__all__ = ["ANYONE", "SIGNED_IN", "STAFF", "AccessRefused", "Caller", "Decision",
+           "HiddenRefusal", "Need", "Principal", "Role", "actor_of", "decide",
+           "ensure_may_act_for", "ensure_may_use", "ensure_own", "ensure_store_holds",
+           "may_act_for", "need_of", "needs"]
 
 Role = Literal["assistant", "store_manager", "catalog_editor", "fleet_operator", "admin"]
+# Who can be calling: a customer, a store's kiosk, or staff in one of their roles.
+Caller = Literal["customer", "kiosk", "assistant", "store_manager", "catalog_editor",
+                 "fleet_operator", "admin"]
+STAFF: tuple[Caller, ...] = get_args(Role)
+SIGNED_IN: tuple[Caller, ...] = get_args(Caller)
+ANYONE = "anyone"  # an open route: no sign-in needed
+# Whose object a route reaches, past the caller check:
+# - "customer": a customer's data (from the path or the body): whoever may act for them;
+# - "store": something a store holds (its kiosks, tasks, discounts): its staff and kiosks;
+# - "self": the caller's own (a staff member's inbox, a kiosk's grants).
+Of = Literal["customer", "store", "self"]
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """What a route needs of its caller."""
+    callers: frozenset[str]  # Caller values, or ANYONE
+    of: Of | None = None
+    hidden: bool = False  # refusals answer as for something that does not exist
+
+    def as_openapi(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"callers": sorted(self.callers)}
+        if self.of:
+            out["of"] = self.of
+        if self.hidden:
+            out["hidden"] = True
+        return out
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def needs(*callers: str, of: Of | None = None, hidden: bool = False) -> Callable[[F], F]:
+    """Declare a route's need (a decorator under the route's own): ``needs("customer")``,
+    ``needs(*STAFF, of="customer")``, ``needs(ANYONE)``. The route's dependencies and its
+    calls to this module enforce it; the declaration is what they are tested against."""
+    unknown = set(callers) - set(SIGNED_IN) - {ANYONE}
+    if not callers or unknown:
+        raise ValueError(f"needs(): unknown or no callers {sorted(unknown)}")
+    need = Need(frozenset(callers), of, hidden)
+
+    def mark(endpoint: F) -> F:
+        endpoint.__dict__["access_need"] = need
+        return endpoint
+    return mark
+
+
+def need_of(endpoint: Callable[..., Any]) -> Need | None:
+    """The need a route's endpoint declared, if any."""
+    need = getattr(endpoint, "access_need", None)
+    return need if isinstance(need, Need) else None
+
+
+class Decision(Enum):
+    ADMIT = "admit"
+    SIGN_IN = "sign in"  # no caller, or a token that proves nothing
+    FORBIDDEN = "forbidden"  # the caller is told why
+    HIDDEN = "hidden"  # answered as for something that does not exist
+
+
+def may_act_for(caller: Caller, *, is_owner: bool, granted: bool, consented: bool) -> bool:
+    """Whether a caller may reach a customer's data: the customer themselves, a kiosk they
+    handed over to (or an assistant signed them in at), the assistants and manager of a
+    store they let in, an admin."""
+    if caller == "customer":
+        return is_owner
+    if caller == "kiosk":
+        return granted
+    if caller in ("assistant", "store_manager"):
+        return consented
+    return caller == "admin"
+
+
+def decide(need: Need, caller: Caller | None, *, is_owner: bool = False,
+           granted: bool = False, consented: bool = False, same_store: bool = False,
+           is_self: bool = False) -> Decision:
+    """The policy's answer to ``caller`` (None: not signed in) for a route needing ``need``,
+    given how the caller stands to the route's object: the customer who owns it
+    (``is_owner``), a kiosk holding their grant, a store they let in (``consented``), the
+    store that holds it (``same_store``), the caller's own (``is_self``)."""
+    if ANYONE in need.callers:
+        return Decision.ADMIT
+    if caller is None:
+        return Decision.SIGN_IN
+    if caller not in need.callers:
+        return Decision.FORBIDDEN
+    if need.of is None:
+        return Decision.ADMIT
+    if need.of == "customer":
+        ok = may_act_for(caller, is_owner=is_owner, granted=granted, consented=consented)
+    elif need.of == "store":
+        ok = caller == "admin" or (caller != "customer" and same_store)
+    else:
+        ok = is_self
+    if ok:
+        return Decision.ADMIT
+    return Decision.HIDDEN if caller == "customer" or need.hidden else Decision.FORBIDDEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +155,13 @@ class Principal:
     @property
     def is_staff(self) -> bool:
         return self.kind == "staff"
+
+    @property
+    def caller(self) -> Caller:
+        if self.kind == "staff":
+            assert self.role is not None
+            return self.role
+        return self.kind
 
     @property
     def actor(self) -> str:
@@ -83,18 +197,16 @@ def ensure_may_act_for(conn: Conn, principal: Principal, customer_id: int | None
     if not is_live(conn, customer_id):  # a record merged into another is gone for everyone
         raise NotFound(f"{what} does not exist" if hidden
                        else f"customer {customer_id} does not exist")
-    refused = None
-    if principal.kind == "kiosk":
-        assert principal.kiosk_id is not None
-        if not kiosks.active_grant(conn, principal.kiosk_id, customer_id):
-            refused = ("this kiosk may open a customer's data only after they hand it over "
-                       "(QR) or an assistant signs them in")
-    elif principal.role in ("assistant", "store_manager"):
-        if not kiosks.store_consented(conn, customer_id, principal.store_id):
-            refused = "the customer has not let this store see their data"
-    elif principal.role != "admin":
-        refused = "this staff role does not reach customers' data"
-    if refused is not None:
+    granted = principal.kind == "kiosk" and principal.kiosk_id is not None and \
+        kiosks.active_grant(conn, principal.kiosk_id, customer_id)
+    consented = principal.role in ("assistant", "store_manager") and \
+        kiosks.store_consented(conn, customer_id, principal.store_id)
+    if not may_act_for(principal.caller, is_owner=False, granted=granted, consented=consented):
+        refused = ("this kiosk may open a customer's data only after they hand it over (QR) "
+                   "or an assistant signs them in" if principal.kind == "kiosk" else
+                   "the customer has not let this store see their data"
+                   if principal.role in ("assistant", "store_manager") else
+                   "this staff role does not reach customers' data")
         if hidden:
             raise HiddenRefusal(f"{what} does not exist", principal, customer_id)
         raise AccessRefused(refused, principal, customer_id)
@@ -109,7 +221,8 @@ def actor_of(principal: Principal) -> audit.Actor:
 
 
 def ensure_may_use(conn: Conn, principal: Principal | None, owner_id: int | None,
-                   store_id: str | None, what: str, *, hidden: bool = False) -> None:
+                   store_id: str | Iterable[str | None] | None, what: str, *,
+                   hidden: bool = False) -> None:
     """Raise unless ``principal`` may use something a customer owns or, until a customer
     claims it, a store's session holds (a floor plan, a design):
 
@@ -127,14 +240,35 @@ def ensure_may_use(conn: Conn, principal: Principal | None, owner_id: int | None
     if owner_id is not None:
         ensure_may_act_for(conn, principal, owner_id, what, hidden=hidden)
         return
-    if principal.kind != "customer" and store_id is not None and \
-            principal.store_id is not None and str(principal.store_id) == store_id:
+    stores = {store_id} if store_id is None or isinstance(store_id, str) else set(store_id)
+    if principal.kind != "customer" and principal.store_id is not None and \
+            str(principal.store_id) in stores:
         return
     if principal.role == "admin":
         return
     if principal.kind == "customer" or hidden:
         raise missing
     raise Forbidden(f"{what} belongs to another store's session")
+
+
+def ensure_store_holds(principal: Principal, store_id: str | None, what: str) -> None:
+    """Raise unless ``principal`` is staff or a kiosk of the store that holds ``what`` (its
+    kiosks, tasks, discounts), or an admin. Customers are told it does not exist."""
+    if principal.role == "admin":
+        return
+    if principal.kind == "customer":
+        raise NotFound(f"{what} does not exist")
+    if store_id is None or principal.store_id != store_id:
+        raise Forbidden(f"{what} belongs to another store")
+
+
+def ensure_own(principal: Principal, owner: str | None, what: str) -> None:
+    """Raise unless ``what`` is the caller's own (``owner`` is its actor label, e.g. a staff
+    member's inbox item or a kiosk's grant): nobody else's, not even an admin's."""
+    if owner != principal.actor:
+        if principal.kind == "customer":
+            raise NotFound(f"{what} does not exist")
+        raise Forbidden(f"{what} is not yours")
 
 
 class AccessRefused(Forbidden):

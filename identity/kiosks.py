@@ -20,10 +20,9 @@ from datetime import datetime, timedelta
 from psycopg.rows import class_row
 
 from catalog import store as catalog
-from customers.store import is_live
 from homeloop import clock
 from homeloop.db import Conn
-from homeloop.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, Unauthorized
+from homeloop.errors import Conflict, Gone, InvalidInput, NotFound, Unauthorized
 from homeloop.settings import Settings
 from identity.keys import secret_hash
 
@@ -139,17 +138,12 @@ def claim_handoff(conn: Conn, settings: Settings, code: str, customer_id: int) -
 
 
 def grant_by_assistant(conn: Conn, settings: Settings, kiosk_id: int, customer_id: int, *,
-                       staff: str, store_id: str | None, admin: bool) -> Grant:
-    """A store assistant signs a customer in at one of their store's kiosks."""
+                       staff: str) -> Grant:
+    """A store assistant signs a customer in at one of their store's kiosks (whether they
+    may is identity.access's: the kiosk's store, and the customer's consent for it)."""
     kiosk = get_kiosk(conn, kiosk_id)
     if kiosk.revoked:
         raise Gone("this kiosk is no longer in service")
-    if not admin and kiosk.store_id != store_id:
-        raise Forbidden("this kiosk belongs to another store")
-    if not is_live(conn, customer_id):
-        raise NotFound(f"customer {customer_id} does not exist")
-    if not admin and not store_consented(conn, customer_id, kiosk.store_id):
-        raise Forbidden("the customer has not let this store see their profile")
     return _grant(conn, settings, kiosk.id, customer_id, "assistant", staff)
 
 
@@ -167,6 +161,18 @@ def grants_of_kiosk(conn: Conn, kiosk_id: int) -> list[Grant]:
             "SELECT id, kiosk_id, customer_id, via, expires_at FROM kiosk_grants "
             "WHERE kiosk_id = %s AND ended_at IS NULL AND expires_at > %s ORDER BY id",
             (kiosk_id, clock.now())).fetchall()
+
+
+def open_grant(conn: Conn, grant_id: int) -> Grant:
+    """A grant that has not ended or expired."""
+    with conn.cursor(row_factory=class_row(Grant)) as cur:
+        grant = cur.execute(
+            "SELECT id, kiosk_id, customer_id, via, expires_at FROM kiosk_grants "
+            "WHERE id = %s AND ended_at IS NULL AND expires_at > %s",
+            (grant_id, clock.now())).fetchone()
+    if grant is None:
+        raise NotFound(f"no open grant {grant_id}")
+    return grant
 
 
 def end_grant(conn: Conn, grant_id: int, *, customer_id: int | None = None,

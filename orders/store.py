@@ -268,10 +268,19 @@ def notify_assistant(conn: Conn, assistant: str, customer_id: int, order_id: int
                  (assistant, customer_id, order_id, topic, body, now))
 
 
-def mark_read(conn: Conn, item_id: int, assistant: str, now: datetime) -> None:
-    """Mark an item of the assistant's own inbox read (again: no change)."""
+def inbox_owner(conn: Conn, item_id: int) -> str:
+    """Whose inbox an item is in (the assistant's actor label)."""
+    row = conn.execute("SELECT assistant FROM assistant_inbox WHERE id = %s",
+                       (item_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no item {item_id} in your inbox")
+    return str(row[0])
+
+
+def mark_read(conn: Conn, item_id: int, now: datetime) -> None:
+    """Mark an inbox item read (again: no change)."""
     done = conn.execute("UPDATE assistant_inbox SET read_at = coalesce(read_at, %s) "
-                        "WHERE id = %s AND assistant = %s", (now, item_id, assistant)).rowcount
+                        "WHERE id = %s", (now, item_id)).rowcount
     if not done:
         raise NotFound(f"no item {item_id} in your inbox")
 

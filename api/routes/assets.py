@@ -31,6 +31,7 @@ from homeloop.db import transaction
 from homeloop.errors import InvalidInput, NotFound, TooLarge
 from homeloop.settings import Settings
 from homeloop.worker import make_celery
+from identity.access import ANYONE, needs
 
 router = APIRouter(tags=["assets"])
 GLB = "model/gltf-binary"
@@ -117,6 +118,7 @@ def _enqueue(settings: Settings, asset_id: int) -> None:
 @router.post("/v1/assets", status_code=status.HTTP_202_ACCEPTED, response_model=AssetOut,
              responses={413: {"description": "over the upload limit"},
                         422: {"description": "refused, with a report"}})
+@needs("catalog_editor", "admin")
 async def upload_asset(request: Request, editor: CatalogEditor, settings: SettingsDep,
                        pool: PoolDep, sku: str | None = None,
                        unit: Literal["m", "cm", "mm", "in", "ft"] | None = None,
@@ -188,6 +190,7 @@ def _serve(request: Request, settings: Settings, found: store.AssetFile,
 
 
 @router.get("/v1/assets", response_model=list[AssetOut])
+@needs("catalog_editor", "admin")
 def list_assets(editor: CatalogEditor, conn: ConnDep, sku: str | None = None,
                 status: Literal["pending", "processing", "ready", "failed"] | None = None,
                 limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -201,6 +204,7 @@ def list_assets(editor: CatalogEditor, conn: ConnDep, sku: str | None = None,
 @router.get("/v1/assets/{asset_id}", response_model=AssetOut,
             dependencies=[AnonymousRateLimited],
             responses={200: {"content": {GLB: {}}, "description": "the model, with ?profile="}})
+@needs(ANYONE)
 def get_asset(asset_id: int, request: Request, conn: ConnDep, settings: SettingsDep,
               profile: Annotated[Profile | None, Query()] = None) -> Response | AssetOut:
     """An asset's status and what processing found; with ``profile``, its GLB at that profile.
@@ -218,6 +222,7 @@ def get_asset(asset_id: int, request: Request, conn: ConnDep, settings: Settings
 @router.get("/v1/asset-files/{name}", response_class=Response,
             dependencies=[AnonymousRateLimited],
             responses={200: {"content": {GLB: {}}}})
+@needs(ANYONE)
 def get_asset_file(name: str, request: Request, conn: ConnDep,
                    settings: SettingsDep) -> Response:
     """A model file by its content hash (``<sha256>.glb``): never changes, cached for good."""
@@ -231,6 +236,7 @@ def get_asset_file(name: str, request: Request, conn: ConnDep,
 @router.get("/v1/skus/{sku}/model", response_class=Response,
             dependencies=[AnonymousRateLimited],
             responses={200: {"content": {GLB: {}}}})
+@needs(ANYONE)
 def get_sku_model(sku: str, request: Request, conn: ConnDep, settings: SettingsDep,
                   profile: Profile = "phone") -> Response:
     """A SKU's default model (its newest ready asset) at a profile."""
@@ -263,6 +269,7 @@ class SkuOut(BaseModel):
 
 
 @router.get("/v1/skus/{sku}", response_model=SkuOut, dependencies=[AnonymousRateLimited])
+@needs(ANYONE)
 def get_sku(sku: str, conn: ConnDep) -> SkuOut:
     """A catalog item, public: what a product page or a product's QR code shows."""
     item = catalog_store.get_sku(conn, sku)
@@ -272,6 +279,7 @@ def get_sku(sku: str, conn: ConnDep) -> SkuOut:
 
 
 @router.put("/v1/skus/{sku}/model", response_model=AssetOut)
+@needs("catalog_editor", "admin")
 def set_sku_model(sku: str, body: DefaultModel, editor: CatalogEditor,
                   conn: ConnDep) -> AssetOut:
     """Make one of the SKU's ready models its default (a newer upload takes over again)."""

@@ -48,6 +48,7 @@ from floorplans import store as plans
 from homeloop import clock
 from homeloop.errors import InvalidInput
 from identity import staff as staff_store
+from identity.access import ANYONE, SIGNED_IN, ensure_own, ensure_store_holds, needs
 from identity.privacy import get_purposes
 from orders import store as orders
 
@@ -59,6 +60,7 @@ NO_CUSTOMER: dict[int | str, dict[str, Any]] = {
 
 @router.get("/staff/customers/{customer_id}/profile", response_model=Profile,
             responses=NO_CUSTOMER)
+@needs(*SIGNED_IN, of="customer")
 def customer_profile(customer_id: int, principal: CurrentPrincipal, conn: ConnDep) -> Profile:
     """Who the customer is and what they need: the four dimensions (demographic, consumption,
     membership, behaviour), home facts, owned products with their state, tags and notes.
@@ -69,6 +71,7 @@ def customer_profile(customer_id: int, principal: CurrentPrincipal, conn: ConnDe
 
 @router.put("/staff/customers/{customer_id}/home", response_model=Profile,
             responses=NO_CUSTOMER)
+@needs(*SIGNED_IN, of="customer")
 def set_home_facts(customer_id: int, body: HomeFacts, principal: CurrentPrincipal,
                    conn: ConnDep) -> Profile:
     """Record home and demographic facts (only the fields sent change). The customer may state
@@ -82,6 +85,7 @@ def set_home_facts(customer_id: int, body: HomeFacts, principal: CurrentPrincipa
 
 @router.put("/staff/customers/{customer_id}/tier", response_model=Profile,
             responses=NO_CUSTOMER)
+@needs("store_manager", "admin", of="customer")
 def set_tier(customer_id: int, body: TierIn, manager: StoreManager, conn: ConnDep) -> Profile:
     """Set the customer's membership tier: a store manager of a store the customer let in, or
     an admin (audited). Not the customer, and not an assistant: the tier is a commercial
@@ -95,6 +99,7 @@ def set_tier(customer_id: int, body: TierIn, manager: StoreManager, conn: ConnDe
 
 @router.post("/staff/customers/{customer_id}/notes", status_code=status.HTTP_201_CREATED,
              responses=NO_CUSTOMER)
+@needs("assistant", "store_manager", "admin", of="customer")
 def add_note(customer_id: int, body: NoteIn, staff: StoreAssistant,
              conn: ConnDep) -> dict[str, Any]:
     """An assistant's note on the customer."""
@@ -105,6 +110,7 @@ def add_note(customer_id: int, body: NoteIn, staff: StoreAssistant,
 
 @router.post("/staff/customers/{customer_id}/tags", status_code=status.HTTP_204_NO_CONTENT,
              responses=NO_CUSTOMER)
+@needs("assistant", "store_manager", "admin", of="customer")
 def add_tag(customer_id: int, body: TagIn, staff: StoreAssistant, conn: ConnDep) -> Response:
     """A manual tag (rule tags are computed, never typed)."""
     ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
@@ -114,6 +120,7 @@ def add_tag(customer_id: int, body: TagIn, staff: StoreAssistant, conn: ConnDep)
 
 @router.delete("/staff/customers/{customer_id}/tags/{tag}",
                status_code=status.HTTP_204_NO_CONTENT, responses=NO_CUSTOMER)
+@needs("assistant", "store_manager", "admin", of="customer")
 def remove_tag(customer_id: int, tag: str, staff: StoreAssistant, conn: ConnDep) -> Response:
     ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
     store.remove_manual_tag(conn, customer_id, tag)
@@ -122,6 +129,7 @@ def remove_tag(customer_id: int, tag: str, staff: StoreAssistant, conn: ConnDep)
 
 @router.get("/staff/customers/{customer_id}/trail", response_model=list[TrailItem],
             responses=NO_CUSTOMER)
+@needs("assistant", "store_manager", "admin", of="customer")
 def customer_trail(customer_id: int, staff: StoreAssistant, conn: ConnDep,
                    settings: SettingsDep) -> list[TrailItem]:
     """What the customer looked at in the assistant's store today."""
@@ -134,6 +142,7 @@ def customer_trail(customer_id: int, staff: StoreAssistant, conn: ConnDep,
 
 @router.get("/staff/customers/{customer_id}/recommendations",
             response_model=list[Recommendation], responses=NO_CUSTOMER)
+@needs(*SIGNED_IN, of="customer")
 def customer_recommendations(customer_id: int, principal: CurrentPrincipal, conn: ConnDep,
                              settings: SettingsDep, store_id: str | None = None,
                              limit: Annotated[int, Query(ge=1, le=50)] = 10,
@@ -153,6 +162,7 @@ class CartIn(BaseModel):
 
 
 @router.post("/recommendations/cart", response_model=list[Recommendation])
+@needs(*SIGNED_IN)
 def cart_recommendations(body: CartIn, principal: CurrentPrincipal, conn: ConnDep,
                          settings: SettingsDep) -> list[Recommendation]:
     """Recommendations for a cart (anyone signed in), ranked by what can be had."""
@@ -164,6 +174,7 @@ def cart_recommendations(body: CartIn, principal: CurrentPrincipal, conn: ConnDe
 @router.get("/search", response_model=SearchResult, dependencies=[AnonymousRateLimited],
             responses={404: {"description": "No such floor plan or wall, or not the caller's "
                                             "to use"}})
+@needs(ANYONE)
 def search(conn: ConnDep, principal: OptionalPrincipal, settings: SettingsDep,
            q: Annotated[str, Query(max_length=200)] = "",
            category: str | None = None, price_min: int | None = None,
@@ -210,12 +221,14 @@ def search(conn: ConnDep, principal: OptionalPrincipal, settings: SettingsDep,
 
 
 @router.get("/me/cart", response_model=Cart)
+@needs("customer")
 def my_cart(customer: CurrentCustomer, conn: ConnDep) -> Cart:
     """The customer's cart (empty if they have none)."""
     return Cart(**store.cart(conn, customer))
 
 
 @router.put("/me/cart", response_model=Cart)
+@needs("customer")
 def set_my_cart(body: CartBody, customer: CurrentCustomer, conn: ConnDep) -> Cart:
     """Replace the cart's items (the app and the kiosk keep it in step); empty it with []."""
     items = [i.model_dump() for i in body.items]
@@ -224,6 +237,7 @@ def set_my_cart(body: CartBody, customer: CurrentCustomer, conn: ConnDep) -> Car
 
 @router.post("/views", status_code=status.HTTP_201_CREATED,
              dependencies=[AnonymousRateLimited])
+@needs(ANYONE)
 def record_view(body: ViewIn, conn: ConnDep) -> dict[str, int]:
     """A product's QR scanned (its page and AR view opened), anonymously: the app's session
     id; joined to the customer when they sign in (``POST /v1/me/views/join``)."""
@@ -232,6 +246,7 @@ def record_view(body: ViewIn, conn: ConnDep) -> dict[str, int]:
 
 
 @router.post("/me/views", status_code=status.HTTP_201_CREATED)
+@needs("customer")
 def record_my_view(body: ViewIn, customer: CurrentCustomer, conn: ConnDep) -> dict[str, int]:
     """A product's QR scanned by a signed-in customer."""
     now = clock.now()
@@ -245,6 +260,7 @@ class JoinIn(BaseModel):
 
 
 @router.post("/me/views/join")
+@needs("customer")
 def join_views(body: JoinIn, customer: CurrentCustomer, conn: ConnDep) -> dict[str, int]:
     """The customer signed in: the session's anonymous views become theirs."""
     joined = store.join_session(conn, body.session_id, customer)
@@ -254,6 +270,7 @@ def join_views(body: JoinIn, customer: CurrentCustomer, conn: ConnDep) -> dict[s
 
 
 @router.get("/me/store-trail", response_model=list[TrailItem])
+@needs("customer")
 def my_store_trail(customer: CurrentCustomer, conn: ConnDep, settings: SettingsDep,
                    days: Annotated[int, Query(ge=1, le=90)] = 7) -> list[TrailItem]:
     """What I saw in store, with similar items that can be had."""
@@ -263,6 +280,7 @@ def my_store_trail(customer: CurrentCustomer, conn: ConnDep, settings: SettingsD
 
 
 @router.post("/me/assistant", status_code=status.HTTP_204_NO_CONTENT)
+@needs("customer")
 def bind_assistant(body: BindIn, customer: CurrentCustomer, conn: ConnDep) -> Response:
     """The customer scanned an assistant's QR: that assistant is theirs at that store. (It
     does not let the store see their profile: that is the store consent.)"""
@@ -274,6 +292,7 @@ def bind_assistant(body: BindIn, customer: CurrentCustomer, conn: ConnDep) -> Re
 
 
 @router.get("/me/coupons", response_model=list[Coupon])
+@needs("customer")
 def my_coupons(customer: CurrentCustomer, conn: ConnDep) -> list[Coupon]:
     """Discounts and gifts an assistant granted me, not yet used: a discount comes off the
     item's price when an order for it names it."""
@@ -281,6 +300,7 @@ def my_coupons(customer: CurrentCustomer, conn: ConnDep) -> list[Coupon]:
 
 
 @router.post("/staff/discounts", response_model=DiscountOut, responses=NO_CUSTOMER)
+@needs("assistant", "store_manager", "admin", of="customer")
 def propose_discount(body: DiscountIn, staff: StoreAssistant, conn: ConnDep) -> DiscountOut:
     """A discount or gift: its effect on the margin and the assistant's commission, and on
     their monthly budget; beyond the budget it waits for a manager. ``dry_run`` only shows."""
@@ -301,15 +321,18 @@ class DecisionIn(BaseModel):
 @router.post("/staff/discounts/{discount_id}/decision",
              responses={404: {"description": "No such discount"},
                         409: {"description": "Not waiting for approval"}})
+@needs("store_manager", "admin", of="store")
 def decide_discount(discount_id: int, body: DecisionIn, manager: StoreManager,
                     conn: ConnDep) -> dict[str, Any]:
     """The store's manager (or an admin) approves or rejects a discount beyond the
     assistant's budget."""
-    return discounts.decide(conn, discount_id, manager.actor, body.approve, clock.now(),
-                            store_id=None if manager.role == "admin" else manager.store_id)
+    ensure_store_holds(manager, discounts.store_of(conn, discount_id),
+                       f"discount {discount_id}")
+    return discounts.decide(conn, discount_id, manager.actor, body.approve, clock.now())
 
 
 @router.get("/staff/day", response_model=Day)
+@needs("assistant", "store_manager", "admin")
 def assistant_day(staff: StoreAssistant, conn: ConnDep) -> Day:
     """The assistant's day: open tasks, the customers bound to them, news of their orders."""
     return service.assistant_day(conn, staff.actor, staff.store_id, clock.now())
@@ -317,16 +340,21 @@ def assistant_day(staff: StoreAssistant, conn: ConnDep) -> Day:
 
 @router.post("/staff/inbox/{item_id}/read", status_code=status.HTTP_204_NO_CONTENT,
              responses={404: {"description": "No such item in the caller's inbox"}})
+@needs("assistant", "store_manager", of="self")
 def inbox_read(item_id: int, staff: StoreAssistant, conn: ConnDep) -> Response:
     """The assistant has read this news of an order; it leaves their day."""
-    orders.mark_read(conn, item_id, staff.actor, clock.now())
+    ensure_own(staff, orders.inbox_owner(conn, item_id), f"inbox item {item_id}")
+    orders.mark_read(conn, item_id, clock.now())
     return Response(status_code=204)
 
 
 @router.post("/staff/tasks/{task_id}/done", status_code=status.HTTP_204_NO_CONTENT,
              responses={404: {"description": "No such task in this store"}})
+@needs("assistant", "store_manager", "admin", of="store")
 def task_done(task_id: int, staff: StoreAssistant, conn: ConnDep) -> Response:
-    tasks_store.close_task(conn, task_id, staff.store_id, clock.now())
+    """The task is done; it leaves the store's day."""
+    ensure_store_holds(staff, tasks_store.task_store(conn, task_id), f"task {task_id}")
+    tasks_store.close_task(conn, task_id, clock.now())
     return Response(status_code=204)
 
 

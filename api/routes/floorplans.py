@@ -43,6 +43,7 @@ from floorplans.schemas import (
 from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import Forbidden
+from identity.access import ANYONE, SIGNED_IN, needs
 
 router = APIRouter(prefix="/v1", tags=["floor plans and designs"])
 IfMatch = Annotated[str | None, Header(description="The design's ETag (required to change it)")]
@@ -106,6 +107,7 @@ def _design(design: store.DesignRow, response: Response | None) -> Design:
 
 @router.post("/floorplans", status_code=201, response_model=PlanInfo,
              responses={422: {"description": "Not a plan we can read, or an invalid one"}})
+@needs("customer", "kiosk", "assistant", "store_manager")
 def import_plan(principal: CurrentPrincipal, conn: ConnDep,
                 doc: Annotated[dict[str, Any], Body(
                     description="Our floor plan JSON (format homeloop.floorplan) or an Apple "
@@ -118,16 +120,19 @@ def import_plan(principal: CurrentPrincipal, conn: ConnDep,
 
 
 @router.get("/me/floorplans", response_model=list[PlanInfo])
+@needs("customer")
 def my_plans(customer: CurrentCustomer, conn: ConnDep) -> list[PlanInfo]:
     return [_plan_info(r) for r in store.plans_of(conn, customer)]
 
 
 @router.get("/floorplans/{plan_id}", response_model=PlanInfo, responses=NOT_YOURS)
+@needs(*SIGNED_IN, of="customer")
 def get_plan(plan_id: int, principal: CurrentPrincipal, conn: ConnDep) -> PlanInfo:
     return _plan_info(_readable_plan(conn, principal, plan_id))
 
 
 @router.get("/floorplans/{plan_id}/plan.json", response_model=FloorPlan, responses=NOT_YOURS)
+@needs(*SIGNED_IN, of="customer")
 def export_plan(plan_id: int, principal: CurrentPrincipal, conn: ConnDep) -> FloorPlan:
     """The plan in our JSON, as ``POST /v1/floorplans`` takes it back."""
     return _readable_plan(conn, principal, plan_id).plan
@@ -136,6 +141,7 @@ def export_plan(plan_id: int, principal: CurrentPrincipal, conn: ConnDep) -> Flo
 # --- communities ---
 
 @router.post("/communities", status_code=201, response_model=Community)
+@needs("catalog_editor", "admin")
 def add_community(body: CommunityBody, editor: CatalogEditor, conn: ConnDep) -> Community:
     """Add a residential community (catalog staff)."""
     return Community.model_validate(store.insert_community(conn, body.name, body.city,
@@ -143,6 +149,7 @@ def add_community(body: CommunityBody, editor: CatalogEditor, conn: ConnDep) -> 
 
 
 @router.post("/communities/layouts", status_code=201, response_model=Layout)
+@needs("catalog_editor", "admin")
 def add_layout(body: LayoutBody, editor: CatalogEditor, conn: ConnDep) -> Layout:
     """Share a unit type's plan with its residential community (again: replaced; catalog
     staff)."""
@@ -151,6 +158,7 @@ def add_layout(body: LayoutBody, editor: CatalogEditor, conn: ConnDep) -> Layout
 
 
 @router.get("/communities/layouts", response_model=list[Layout])
+@needs(*SIGNED_IN)
 def search_layouts(principal: CurrentPrincipal, conn: ConnDep,
                    q: Annotated[str | None, Query(description="Community name or address")] = None,
                    city: str | None = None, unit_type: str | None = None) -> list[Layout]:
@@ -159,12 +167,14 @@ def search_layouts(principal: CurrentPrincipal, conn: ConnDep,
 
 
 @router.get("/communities/layouts/{layout_id}/plan.json", response_model=FloorPlan)
+@needs(*SIGNED_IN)
 def layout_plan(layout_id: int, principal: CurrentPrincipal, conn: ConnDep) -> FloorPlan:
     del principal
     return store.get_layout_plan(conn, layout_id)[1]
 
 
 @router.post("/communities/layouts/{layout_id}/copy", status_code=201, response_model=PlanInfo)
+@needs("customer", "kiosk", "assistant", "store_manager")
 def copy_layout(layout_id: int, principal: CurrentPrincipal, conn: ConnDep,
                 customer_id: int | None = None) -> PlanInfo:
     """A private copy of the layout, the customer's own to edit."""
@@ -176,6 +186,7 @@ def copy_layout(layout_id: int, principal: CurrentPrincipal, conn: ConnDep,
 
 @router.post("/designs", status_code=201, response_model=Design,
              responses={422: {"description": "Unknown SKU or duplicate placement id"}})
+@needs("customer", "kiosk", "assistant", "store_manager")
 def create_design(body: DesignBody, principal: CurrentPrincipal, conn: ConnDep,
                   response: Response) -> Design:
     """Start a design on a floor plan, or on a private copy of a community layout.
@@ -192,6 +203,7 @@ def create_design(body: DesignBody, principal: CurrentPrincipal, conn: ConnDep,
 
 
 @router.get("/me/designs", response_model=list[Design])
+@needs("customer")
 def my_designs(customer: CurrentCustomer, conn: ConnDep) -> list[Design]:
     """The customer's designs, last changed first."""
     return [_design(d, None) for d in store.designs_of(conn, customer)]
@@ -199,6 +211,7 @@ def my_designs(customer: CurrentCustomer, conn: ConnDep) -> list[Design]:
 
 @router.get("/customers/{customer_id}/designs", response_model=list[Design],
             responses=NOT_YOURS)
+@needs(*SIGNED_IN, of="customer")
 def customer_designs(customer_id: int, principal: CurrentPrincipal,
                      conn: ConnDep) -> list[Design]:
     """A customer's designs, for whoever may act for them: a kiosk the customer let in, an
@@ -208,6 +221,7 @@ def customer_designs(customer_id: int, principal: CurrentPrincipal,
 
 
 @router.get("/designs/{design_id}", response_model=Design, responses=NOT_YOURS)
+@needs(*SIGNED_IN, of="customer")
 def get_design(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
                response: Response, if_none_match: IfNoneMatch = None) -> Any:
     design = _readable_design(conn, principal, design_id)
@@ -219,6 +233,7 @@ def get_design(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
 @router.put("/designs/{design_id}", response_model=Design,
             responses={**NOT_YOURS, 412: {"description": "Changed elsewhere since your ETag"},
                        428: {"description": "If-Match missing"}})
+@needs(*SIGNED_IN, of="customer")
 def edit_design(design_id: str, body: DesignEdit, principal: CurrentPrincipal, conn: ConnDep,
                 response: Response, if_match: IfMatch = None) -> Design:
     """Replace the placements (a new version); send the ETag you read as If-Match."""
@@ -230,6 +245,7 @@ def edit_design(design_id: str, body: DesignEdit, principal: CurrentPrincipal, c
 @router.post("/designs/{design_id}/undo", response_model=Design,
              responses={**NOT_YOURS, 409: {"description": "Nothing to undo"},
                         412: {"description": "Changed elsewhere since your ETag"}})
+@needs(*SIGNED_IN, of="customer")
 def undo_design(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
                 response: Response, if_match: IfMatch = None) -> Design:
     """Go back to before the last change, as a new version (undo again to go further)."""
@@ -239,6 +255,7 @@ def undo_design(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
 
 @router.get("/designs/{design_id}/history", response_model=list[DesignVersion],
             responses=NOT_YOURS)
+@needs(*SIGNED_IN, of="customer")
 def design_history(design_id: str, principal: CurrentPrincipal,
                    conn: ConnDep) -> list[DesignVersion]:
     _readable_design(conn, principal, design_id)
@@ -246,12 +263,14 @@ def design_history(design_id: str, principal: CurrentPrincipal,
 
 
 @router.get("/designs/{design_id}/checks", response_model=list[Finding], responses=NOT_YOURS)
+@needs(*SIGNED_IN, of="customer")
 def design_checks(design_id: str, principal: CurrentPrincipal, conn: ConnDep) -> list[Finding]:
     """What does not fit or will not work: each with the placements involved and why."""
     return service.findings(conn, _readable_design(conn, principal, design_id))
 
 
 @router.get("/designs/{design_id}/bom", response_model=Bom, responses=NOT_YOURS)
+@needs(*SIGNED_IN, of="customer")
 def design_bom(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
                settings: SettingsDep, store_id: str | None = None) -> Bom:
     """Items, prices and stock: at the kiosk's store (or ``store_id``, or the customer's home
@@ -266,6 +285,7 @@ def design_bom(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
 
 @router.post("/designs/{design_id}/handoff", status_code=201, response_model=Handoff,
              responses=NOT_YOURS)
+@needs("kiosk", "assistant", "store_manager", "admin", of="customer")
 def start_handoff(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
                   request: Request) -> Handoff:
     """A kiosk's short-lived, single-use code (shown as a QR code) for the customer's app."""
@@ -283,6 +303,7 @@ def start_handoff(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
                        404: {"content": {"text/html": {}}, "description": "No such code"},
                        410: {"content": {"text/html": {}},
                              "description": "Expired or already used"}})
+@needs(ANYONE)
 def handoff_page(code: str, conn: ConnDep) -> HTMLResponse:
     """What a phone's camera opens from the kiosk's QR code: a page (zh-CN and en) that opens
     the app, which claims the code once the customer is signed in, or shows the code to type
@@ -294,6 +315,7 @@ def handoff_page(code: str, conn: ConnDep) -> HTMLResponse:
 @router.post("/handoffs/{code}/claim", response_model=Design,
              responses={404: {"description": "No such code"},
                         410: {"description": "Expired or already used"}})
+@needs("customer")
 def claim_handoff(code: str, customer: CurrentCustomer, conn: ConnDep,
                   response: Response) -> Design:
     """The app scanned the kiosk's code: the design (and its plan) joins this account."""
@@ -305,6 +327,7 @@ def claim_handoff(code: str, customer: CurrentCustomer, conn: ConnDep,
 @router.get("/designs/{design_id}/scene.glb", response_class=Response, responses={
     **NOT_YOURS, 200: {"content": {"model/gltf-binary": {}}},
     304: {"description": "Not modified (If-None-Match)"}})
+@needs(*SIGNED_IN, of="customer")
 def design_scene(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
                  settings: SettingsDep,
                  profile: Literal["phone", "planner", "vr"] = "phone",

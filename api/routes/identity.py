@@ -22,6 +22,7 @@ from homeloop.db import transaction
 from homeloop.errors import DomainError, NotFound
 from identity import audit, kiosks, linking, merge_requests, privacy, sessions, sms
 from identity import staff as staff_store
+from identity.access import ANYONE, needs
 from identity.keys import normalise
 
 auth_router = APIRouter(prefix="/v1/auth", tags=["auth"])
@@ -38,6 +39,7 @@ def _session(settings_token: tuple[str, sessions.Session]) -> s.Session:
 @auth_router.post("/staff", response_model=s.Session,
                   responses={401: {"description": "Wrong username or password"},
                              429: {"description": "Too many sign-in attempts"}})
+@needs(ANYONE)
 def staff_sign_in(body: s.StaffSignIn, request: Request, conn: ConnDep,
                   settings: SettingsDep) -> s.Session:
     """A staff member signs in; the session lasts ``staff_session_hours``."""
@@ -52,6 +54,7 @@ def staff_sign_in(body: s.StaffSignIn, request: Request, conn: ConnDep,
 @auth_router.post("/kiosk", response_model=s.Session,
                   responses={401: {"description": "Unknown or revoked kiosk, or wrong secret"},
                              429: {"description": "Too many sign-in attempts"}})
+@needs(ANYONE)
 def kiosk_sign_in(body: s.KioskSignIn, request: Request, conn: ConnDep,
                   settings: SettingsDep) -> s.Session:
     """A kiosk exchanges its secret for a short-lived session token."""
@@ -64,6 +67,7 @@ def kiosk_sign_in(body: s.KioskSignIn, request: Request, conn: ConnDep,
 
 
 @router.get("", response_model=s.Me)
+@needs("customer")
 def me(customer: CurrentCustomer, conn: ConnDep) -> s.Me:
     """Who the app is signed in as, with the identities linked to them."""
     row = conn.execute("SELECT id, display_name, locale, points, home_store_id FROM customers "
@@ -79,6 +83,7 @@ def me(customer: CurrentCustomer, conn: ConnDep) -> s.Me:
 @router.post("/identities/phone", status_code=status.HTTP_202_ACCEPTED,
              response_model=s.PhoneLinkStarted,
              responses={503: {"description": "The SMS gateway is not reachable"}})
+@needs("customer")
 def start_phone_link(body: s.PhoneLinkRequest, customer: RecentCustomer, conn: ConnDep,
                      settings: SettingsDep) -> s.PhoneLinkStarted:
     """Send a code to the phone number; confirming it links the number to this customer."""
@@ -94,6 +99,7 @@ def start_phone_link(body: s.PhoneLinkRequest, customer: RecentCustomer, conn: C
                                              "verified it: it must confirm in its app"},
                         422: {"description": "Wrong code"},
                         410: {"description": "Expired, or too many wrong tries"}})
+@needs("customer")
 def verify_phone_link(body: s.PhoneVerify, customer: RecentCustomer, pool: PoolDep,
                       settings: SettingsDep, response: Response) -> s.Linked:
     """Link the phone with the code sent to it. If another record verified that number, the
@@ -115,6 +121,7 @@ def verify_phone_link(body: s.PhoneVerify, customer: RecentCustomer, pool: PoolD
 
 
 @router.get("/merge-requests", response_model=list[s.MyMergeRequest])
+@needs("customer")
 def my_merge_requests(customer: CurrentCustomer, conn: ConnDep) -> list[s.MyMergeRequest]:
     """Merges into or out of this record that wait for the customer's answer."""
     return [s.MyMergeRequest.of(r, customer) for r in merge_requests.requests_of(conn, customer)]
@@ -124,6 +131,7 @@ def my_merge_requests(customer: CurrentCustomer, conn: ConnDep) -> list[s.MyMerg
              responses={404: {"description": "No such request for this customer"},
                         409: {"description": "Already merged, declined or cancelled"},
                         410: {"description": "The request expired"}})
+@needs("customer", of="customer")
 def confirm_merge_request(request_id: int, customer: RecentCustomer,
                           conn: ConnDep) -> s.MyMergeRequest:
     """Confirm a merge into or out of this record; once both customers have confirmed, the
@@ -136,6 +144,7 @@ def confirm_merge_request(request_id: int, customer: RecentCustomer,
              responses={404: {"description": "No such request for this customer"},
                         409: {"description": "Already merged, declined or cancelled"},
                         410: {"description": "The request expired"}})
+@needs("customer", of="customer")
 def decline_merge_request(request_id: int, customer: CurrentCustomer,
                           conn: ConnDep) -> s.MyMergeRequest:
     """Refuse a merge into or out of this record: nothing moves, the request is closed."""
@@ -144,6 +153,7 @@ def decline_merge_request(request_id: int, customer: CurrentCustomer,
 
 
 @router.delete("/identities/{identity_id}", status_code=status.HTTP_204_NO_CONTENT)
+@needs("customer", of="customer")
 def unlink_identity(identity_id: int, customer: RecentCustomer, conn: ConnDep) -> Response:
     """Unlink a member card or phone number (the signed-in app account stays)."""
     linking.unlink_identity(conn, customer, identity_id)
@@ -151,12 +161,14 @@ def unlink_identity(identity_id: int, customer: RecentCustomer, conn: ConnDep) -
 
 
 @router.get("/privacy", response_model=s.Purposes)
+@needs("customer")
 def my_purposes(customer: CurrentCustomer, conn: ConnDep) -> s.Purposes:
     """What the customer agreed to, per purpose."""
     return s.Purposes(**privacy.get_purposes(conn, customer))
 
 
 @router.put("/privacy", response_model=s.Purposes)
+@needs("customer")
 def set_my_purposes(body: s.PurposesUpdate, customer: CurrentCustomer,
                     conn: ConnDep) -> s.Purposes:
     """Change answers per purpose (only those given); each change is kept in the history."""
@@ -165,12 +177,14 @@ def set_my_purposes(body: s.PurposesUpdate, customer: CurrentCustomer,
 
 
 @router.get("/store-consents", response_model=dict[str, bool])
+@needs("customer")
 def my_store_consents(customer: CurrentCustomer, conn: ConnDep) -> dict[str, bool]:
     """The stores whose assistants may (true) or may not (false) see this customer's profile."""
     return privacy.store_consents(conn, customer)
 
 
 @router.put("/store-consents/{store_id}", response_model=dict[str, bool])
+@needs("customer")
 def set_my_store_consent(store_id: str, body: s.StoreConsent, customer: CurrentCustomer,
                          conn: ConnDep) -> dict[str, bool]:
     """Let a store's assistants see this customer's profile, or stop them."""
@@ -179,6 +193,7 @@ def set_my_store_consent(store_id: str, body: s.StoreConsent, customer: CurrentC
 
 
 @router.get("/consent-history", response_model=list[s.ConsentChange])
+@needs("customer")
 def consent_history(customer: CurrentCustomer, conn: ConnDep) -> list[s.ConsentChange]:
     """Every consent answer the customer gave, oldest first."""
     rows = conn.execute("SELECT kind, channel, granted, at FROM consent_changes "
@@ -190,6 +205,7 @@ def consent_history(customer: CurrentCustomer, conn: ConnDep) -> list[s.ConsentC
              responses={404: {"description": "No such code"},
                         409: {"description": "The code was already used"},
                         410: {"description": "The code expired"}})
+@needs("customer")
 def claim_kiosk_handoff(body: s.HandoffClaim, customer: CurrentCustomer, conn: ConnDep,
                         settings: SettingsDep) -> s.Grant:
     """The customer scanned a kiosk's QR code: that kiosk may open their data for a while."""
@@ -197,6 +213,7 @@ def claim_kiosk_handoff(body: s.HandoffClaim, customer: CurrentCustomer, conn: C
 
 
 @router.delete("/kiosk-grants/{grant_id}", status_code=status.HTTP_204_NO_CONTENT)
+@needs("customer", of="customer")
 def end_kiosk_grant(grant_id: int, customer: CurrentCustomer, conn: ConnDep) -> Response:
     """End a kiosk's access to the customer's data now."""
     kiosks.end_grant(conn, grant_id, customer_id=customer)
@@ -204,12 +221,14 @@ def end_kiosk_grant(grant_id: int, customer: CurrentCustomer, conn: ConnDep) -> 
 
 
 @router.get("/access-log", response_model=list[s.AuditEntry])
+@needs("customer")
 def my_access_log(customer: CurrentCustomer, conn: ConnDep) -> list[s.AuditEntry]:
     """Which staff member or kiosk read or changed the customer's data, and when."""
     return [s.AuditEntry.of(e) for e in audit.entries_for(conn, customer)]
 
 
 @router.get("/export", response_model=s.Export)
+@needs("customer")
 def export_me(customer: RecentCustomer, conn: ConnDep) -> s.Export:
     """Everything stored about the customer, as JSON."""
     return s.Export(**privacy.export_customer(conn, customer))
@@ -218,6 +237,7 @@ def export_me(customer: RecentCustomer, conn: ConnDep) -> s.Export:
 @router.get("/export.zip", response_class=FileResponse,
             responses={200: {"content": {"application/zip": {}},
                              "description": "export.json, and each design's room as GLB"}})
+@needs("customer")
 def export_me_archive(customer: RecentCustomer, conn: ConnDep,
                       settings: SettingsDep) -> FileResponse:
     """Everything stored about the customer (``export.json``) and each of their designs as a
@@ -236,6 +256,7 @@ def export_me_archive(customer: RecentCustomer, conn: ConnDep,
 
 
 @router.delete("", response_model=s.Deleted)
+@needs("customer")
 def delete_me(customer: RecentCustomer, conn: ConnDep) -> s.Deleted:
     """Delete the customer's personal data. Their products stay in the fleet, unowned."""
     return s.Deleted(deleted=True,

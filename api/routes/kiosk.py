@@ -10,11 +10,13 @@ from api import identity_schemas as s
 from api.auth import CurrentKiosk
 from api.deps import ConnDep, SettingsDep
 from identity import kiosks
+from identity.access import ensure_own, needs
 
 router = APIRouter(prefix="/v1/kiosk", tags=["kiosk"])
 
 
 @router.post("/handoffs", status_code=status.HTTP_201_CREATED, response_model=s.Handoff)
+@needs("kiosk")
 def create_handoff(kiosk: CurrentKiosk, conn: ConnDep, settings: SettingsDep) -> s.Handoff:
     """A single-use code for the kiosk to show as a QR; the customer scans it in the app."""
     assert kiosk.kiosk_id is not None
@@ -24,6 +26,7 @@ def create_handoff(kiosk: CurrentKiosk, conn: ConnDep, settings: SettingsDep) ->
 
 
 @router.get("/grants", response_model=list[s.Grant])
+@needs("kiosk")
 def my_grants(kiosk: CurrentKiosk, conn: ConnDep) -> list[s.Grant]:
     """The customers this kiosk may open now, until each grant expires."""
     assert kiosk.kiosk_id is not None
@@ -31,7 +34,10 @@ def my_grants(kiosk: CurrentKiosk, conn: ConnDep) -> list[s.Grant]:
 
 
 @router.delete("/grants/{grant_id}", status_code=status.HTTP_204_NO_CONTENT)
+@needs("kiosk", of="self")
 def end_grant(grant_id: int, kiosk: CurrentKiosk, conn: ConnDep) -> Response:
-    """Sign the customer out of this kiosk."""
+    """Sign the customer out of this kiosk (its own grants only)."""
+    grant = kiosks.open_grant(conn, grant_id)
+    ensure_own(kiosk, f"kiosk:{grant.kiosk_id}", f"grant {grant_id}")
     kiosks.end_grant(conn, grant_id, kiosk_id=kiosk.kiosk_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

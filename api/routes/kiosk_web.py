@@ -18,6 +18,8 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from identity.access import ANYONE, needs
+
 __all__ = ["mount"]
 
 
@@ -44,6 +46,7 @@ class _Client(StaticFiles):
 
 def mount(app: FastAPI, directory: Path) -> None:
     @app.get("/kiosk", include_in_schema=False)
+    @needs(ANYONE)
     def kiosk_root() -> RedirectResponse:
         return RedirectResponse("/kiosk/", status_code=308)
 

@@ -12,6 +12,7 @@ from api.deps import ConnDep, SettingsDep
 from customers import consents
 from customers import store as customers
 from homeloop import clock
+from identity.access import needs
 from notifications import tokens
 from replenishment import offers, order_requests, outbox
 
@@ -25,6 +26,7 @@ def _offer(view: offers.OfferView) -> schemas.Offer:
 
 
 @router.get("/offers", response_model=list[schemas.Offer])
+@needs("customer")
 def my_offers(customer: CurrentCustomer, conn: ConnDep) -> list[schemas.Offer]:
     """The customer's offers, newest first, each with its reason in their language.
 
@@ -38,6 +40,7 @@ def my_offers(customer: CurrentCustomer, conn: ConnDep) -> list[schemas.Offer]:
 @router.post("/offers/{offer_id}/dismiss", response_model=schemas.Offer,
              responses={404: {"description": "No such offer, or not yours"},
                         409: {"description": "Already accepted or expired"}})
+@needs("customer", of="customer")
 def dismiss_offer(offer_id: int, customer: CurrentCustomer, conn: ConnDep) -> schemas.Offer:
     """Dismiss an offer; it is not offered again for this consumable's cycle."""
     locale = customers.locale_of(conn, customer)
@@ -47,6 +50,7 @@ def dismiss_offer(offer_id: int, customer: CurrentCustomer, conn: ConnDep) -> sc
 @router.post("/offers/{offer_id}/open", response_model=schemas.Offer,
              responses={404: {"description": "No such offer, or not yours"},
                         409: {"description": "Already dismissed or expired"}})
+@needs("customer", of="customer")
 def open_offer(offer_id: int, customer: CurrentCustomer, conn: ConnDep) -> schemas.Offer:
     """The customer tapped the offer's notification; opening it again changes nothing."""
     locale = customers.locale_of(conn, customer)
@@ -57,6 +61,7 @@ def open_offer(offer_id: int, customer: CurrentCustomer, conn: ConnDep) -> schem
              responses={404: {"description": "No such offer, or not yours"},
                         409: {"description": "Dismissed or expired, or the chosen store does "
                                              "not have every item now"}})
+@needs("customer", of="customer")
 def accept_offer(offer_id: int, body: schemas.AcceptOffer, customer: CurrentCustomer,
                  conn: ConnDep, settings: SettingsDep) -> schemas.AcceptedOffer:
     """Get it: pickup at a store that has every item, delivery, or the technician's visit.
@@ -74,6 +79,7 @@ def accept_offer(offer_id: int, body: schemas.AcceptOffer, customer: CurrentCust
 
 
 @router.get("/order-requests", response_model=list[schemas.OrderRequest])
+@needs("customer")
 def my_order_requests(customer: CurrentCustomer, conn: ConnDep) -> list[schemas.OrderRequest]:
     """The customer's accepted offers and where their orders stand, newest first."""
     return [schemas.OrderRequest(**asdict(r))
@@ -81,6 +87,7 @@ def my_order_requests(customer: CurrentCustomer, conn: ConnDep) -> list[schemas.
 
 
 @router.post("/push-tokens", response_model=schemas.PushToken)
+@needs("customer")
 def register_push_token(body: schemas.PushTokenRequest, customer: CurrentCustomer,
                         conn: ConnDep) -> schemas.PushToken:
     """Register this install's FCM token for offers; registering it again only refreshes it.
@@ -95,6 +102,7 @@ def register_push_token(body: schemas.PushTokenRequest, customer: CurrentCustome
 
 @router.delete("/push-tokens/{token}", status_code=204,
                responses={404: {"description": "Not registered, or not yours"}})
+@needs("customer", of="customer")
 def delete_push_token(token: str, customer: CurrentCustomer, conn: ConnDep) -> Response:
     """Stop pushing to this install (signing out)."""
     tokens.unregister(conn, customer, token)
@@ -102,12 +110,14 @@ def delete_push_token(token: str, customer: CurrentCustomer, conn: ConnDep) -> R
 
 
 @router.get("/consents", response_model=schemas.Consents)
+@needs("customer")
 def my_consents(customer: CurrentCustomer, conn: ConnDep) -> schemas.Consents:
     """Which kinds of offer the customer receives by push, and whether they opted out."""
     return schemas.Consents.model_validate(asdict(consents.get_consents(conn, customer)))
 
 
 @router.put("/consents", response_model=schemas.Consents)
+@needs("customer")
 def set_my_consents(body: schemas.ConsentUpdate, customer: CurrentCustomer,
                     conn: ConnDep) -> schemas.Consents:
     """Say yes or no to kinds of offer (marketing kinds need a yes), or opt out of all."""

@@ -7,11 +7,18 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from api.auth import CurrentCustomer, CurrentPrincipal, StoreAssistant, ensure_may_act_for
+from api.auth import (
+    CurrentCustomer,
+    CurrentPrincipal,
+    StoreAssistant,
+    ensure_may_act_for,
+    ensure_may_use,
+)
 from api.deps import ConnDep, SettingsDep
 from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput
+from identity.access import SIGNED_IN, needs
 from orders import service, store
 from orders.schemas import Installer, NewOrder, Order, Rating, RatingIn, Slot, SlotIn, StepIn
 
@@ -24,20 +31,18 @@ NOT_YOURS: dict[int | str, dict[str, Any]] = {
 def _order_for(conn: Conn, principal: CurrentPrincipal, order_id: int) -> int | None:
     """The order's customer, once the caller may act for them (audited for staff).
 
-    An order whose customer had their data deleted belongs to no one: the staff of the store
-    that sold or fulfils it (and admins) may still see it through, nobody else.
+    An order whose customer had their data deleted belongs to no one: the store that sold or
+    fulfils it (its staff and kiosks, and admins) may still see it through, nobody else.
     """
     order = store.get_order(conn, order_id)
-    if order.customer_id is None and principal.is_staff and (
-            principal.role == "admin"
-            or principal.store_id in (order.store_id, order.fulfil_store_id)):
-        return None
-    ensure_may_act_for(conn, principal, order.customer_id, f"order {order_id}")
+    ensure_may_use(conn, principal, order.customer_id, (order.store_id, order.fulfil_store_id),
+                   f"order {order_id}")
     return order.customer_id
 
 
 @router.post("/staff/orders", status_code=status.HTTP_201_CREATED, response_model=Order,
              responses={409: {"description": "Not in stock here, nearby or online"}})
+@needs("assistant", "store_manager", "admin", of="customer")
 def place_order(body: NewOrder, staff: StoreAssistant, conn: ConnDep,
                 settings: SettingsDep) -> Order:
     """Sell to a customer at the assistant's store. Fulfilled there when it has every line;
@@ -53,12 +58,14 @@ def place_order(body: NewOrder, staff: StoreAssistant, conn: ConnDep,
 
 
 @router.get("/me/orders", response_model=list[Order])
+@needs("customer")
 def my_orders(customer: CurrentCustomer, conn: ConnDep) -> list[Order]:
     """The customer's orders, newest first, each with its steps."""
     return service.my_orders(conn, customer)
 
 
 @router.get("/orders/{order_id}", response_model=Order, responses=NOT_YOURS)
+@needs(*SIGNED_IN, of="customer")
 def get_order(order_id: int, principal: CurrentPrincipal, conn: ConnDep) -> Order:
     """An order with its lines and every step so far, in order."""
     _order_for(conn, principal, order_id)
@@ -67,6 +74,7 @@ def get_order(order_id: int, principal: CurrentPrincipal, conn: ConnDep) -> Orde
 
 @router.post("/staff/orders/{order_id}/steps", response_model=Order,
              responses={**NOT_YOURS, 409: {"description": "Not a step this order may take"}})
+@needs("assistant", "store_manager", "admin", of="customer")
 def advance_order(order_id: int, body: StepIn, staff: StoreAssistant, conn: ConnDep) -> Order:
     """Take the order one step on (picked, shipped from a store, out for delivery, delivered,
     installation booked, installed, closed, cancelled); the customer is told by push, the
@@ -79,6 +87,7 @@ def advance_order(order_id: int, body: StepIn, staff: StoreAssistant, conn: Conn
 
 @router.get("/orders/{order_id}/delivery-slots", response_model=list[Slot],
             responses=NOT_YOURS)
+@needs(*SIGNED_IN, of="customer")
 def delivery_slots(order_id: int, principal: CurrentPrincipal, conn: ConnDep) -> list[Slot]:
     """Delivery windows with room left (none for an order its store fulfils)."""
     _order_for(conn, principal, order_id)
@@ -87,6 +96,7 @@ def delivery_slots(order_id: int, principal: CurrentPrincipal, conn: ConnDep) ->
 
 @router.put("/orders/{order_id}/delivery-slot", response_model=Order,
             responses={**NOT_YOURS, 409: {"description": "Full, not offered, or too late"}})
+@needs(*SIGNED_IN, of="customer")
 def book_slot(order_id: int, body: SlotIn, principal: CurrentPrincipal, conn: ConnDep) -> Order:
     """Book or move the order's delivery window (before it is out for delivery)."""
     _order_for(conn, principal, order_id)
@@ -96,6 +106,7 @@ def book_slot(order_id: int, body: SlotIn, principal: CurrentPrincipal, conn: Co
 @router.post("/me/orders/{order_id}/rating", status_code=status.HTTP_201_CREATED,
              response_model=Rating,
              responses={**NOT_YOURS, 409: {"description": "Not installed yet, or rated"}})
+@needs("customer", of="customer")
 def rate_installation(order_id: int, body: RatingIn, customer: CurrentCustomer,
                       conn: ConnDep) -> Rating:
     """Rate the installation (stars and a checklist of problems); a low rating opens a
@@ -105,6 +116,7 @@ def rate_installation(order_id: int, body: RatingIn, customer: CurrentCustomer,
 
 
 @router.get("/staff/installers", response_model=list[Installer])
+@needs("assistant", "store_manager", "admin")
 def installers(staff: StoreAssistant, conn: ConnDep) -> list[Installer]:
     """Installers serving the assistant's store, best reputation first."""
     return service.installer_list(conn, staff.store_id)

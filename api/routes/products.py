@@ -16,6 +16,7 @@ from device_gateway.payloads import METRICS
 from device_gateway.timeline import EVERYTHING, Bucket, read_timeline
 from homeloop import clock
 from identity import ownership
+from identity.access import SIGNED_IN, needs
 from replenishment.views import product_forecasts
 
 router = APIRouter(tags=["products"])
@@ -25,6 +26,7 @@ DEFAULT_SPAN = {"raw": timedelta(days=1), "hour": timedelta(days=7), "day": time
 @router.post("/v1/me/products/claim", response_model=schemas.Product,
              responses={404: {"description": "No product carries this tag"},
                         409: {"description": "Already registered to another customer"}})
+@needs("customer")
 def claim_product(body: schemas.ClaimRequest, customer: CurrentCustomer, conn: ConnDep,
                   response: Response) -> schemas.Product:
     """Register a product to the signed-in customer from the NFC tag UID the phone read.
@@ -37,6 +39,7 @@ def claim_product(body: schemas.ClaimRequest, customer: CurrentCustomer, conn: C
 
 
 @router.get("/v1/me/products", response_model=list[schemas.Product])
+@needs("customer")
 def my_products(customer: CurrentCustomer, conn: ConnDep) -> list[schemas.Product]:
     """The products registered to the signed-in customer."""
     return [schemas.Product(**asdict(p)) for p in customers.list_owned(conn, customer)]
@@ -45,6 +48,7 @@ def my_products(customer: CurrentCustomer, conn: ConnDep) -> list[schemas.Produc
 @router.get("/v1/products/{product_id}/timeline", response_model=schemas.Timeline,
             response_model_by_alias=True, response_model_exclude_none=True,
             responses={404: {"description": "No such product, or not yours"}})
+@needs(*SIGNED_IN, of="customer")
 def timeline(
     product: ReadableProduct, conn: ConnDep,
     metric: Annotated[str | None, Query(description="One metric; all when omitted")] = None,
@@ -70,6 +74,7 @@ def timeline(
 
 @router.get("/v1/products/{product_id}/forecasts", response_model=schemas.ProductForecasts,
             responses={404: {"description": "No such product, or not yours"}})
+@needs(*SIGNED_IN, of="customer")
 def forecasts(product: ReadableProduct, conn: ConnDep) -> schemas.ProductForecasts:
     """When each consumable of the product runs out and each service falls due.
 

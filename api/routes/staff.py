@@ -15,6 +15,7 @@ from customers import store as customers
 from device_gateway import provisioning
 from homeloop import clock
 from homeloop.db import transaction
+from identity.access import STAFF, needs
 from replenishment import offers_store, quality_store
 from replenishment import store as forecasts_store
 
@@ -23,6 +24,7 @@ router = APIRouter(prefix="/v1/staff", tags=["staff"])
 
 @router.post("/devices", status_code=status.HTTP_201_CREATED,
              response_model=list[schemas.DeviceCredentials])
+@needs("fleet_operator", "admin")
 def provision_devices(body: schemas.ProvisionRequest, staff: FleetOperator, pool: PoolDep,
                       settings: SettingsDep) -> list[schemas.DeviceCredentials]:
     """Create tags with their own MQTT credentials; the passwords are in this answer only."""
@@ -37,6 +39,7 @@ def provision_devices(body: schemas.ProvisionRequest, staff: FleetOperator, pool
 
 
 @router.post("/devices/{device_id}/revoke", status_code=status.HTTP_204_NO_CONTENT)
+@needs("fleet_operator", "admin")
 def revoke_device(device_id: str, staff: FleetOperator, pool: PoolDep,
                   settings: SettingsDep) -> None:
     """Revoke a tag; the broker disconnects it and refuses it from then on."""
@@ -47,6 +50,7 @@ def revoke_device(device_id: str, staff: FleetOperator, pool: PoolDep,
 
 
 @router.post("/products/{product_id}/transfer", response_model=schemas.Product)
+@needs("assistant", "store_manager", "admin", of="customer")
 def transfer_product(product_id: int, body: schemas.TransferRequest, staff: StoreAssistant,
                      conn: ConnDep) -> schemas.Product:
     """Move a product to another customer (a sale between neighbours, a mistaken claim).
@@ -62,6 +66,7 @@ def transfer_product(product_id: int, body: schemas.TransferRequest, staff: Stor
 
 
 @router.get("/dead-letters", response_model=list[schemas.DeadLetter])
+@needs("fleet_operator", "admin")
 def dead_letters(staff: FleetOperator, conn: ConnDep,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50,
                  before_id: Annotated[int | None, Query()] = None) -> list[schemas.DeadLetter]:
@@ -77,6 +82,7 @@ def dead_letters(staff: FleetOperator, conn: ConnDep,
 
 
 @router.get("/quality-alerts", response_model=list[schemas.QualityAlert])
+@needs("fleet_operator", "admin")
 def quality_alerts(staff: FleetOperator, conn: ConnDep,
                    limit: Annotated[int, Query(ge=1, le=500)] = 100,
                    ) -> list[schemas.QualityAlert]:
@@ -86,6 +92,7 @@ def quality_alerts(staff: FleetOperator, conn: ConnDep,
 
 
 @router.get("/offer-stats", response_model=list[schemas.OfferStats])
+@needs(*STAFF)
 def offer_stats(staff: StaffUser, conn: ConnDep,
                 days: Annotated[int, Query(ge=1, le=365)] = 30) -> list[schemas.OfferStats]:
     """Offers decided in the last ``days`` days per kind: where they ended, why any were

@@ -13,6 +13,7 @@ from homeloop.db import transaction
 from homeloop.errors import DomainError, Forbidden, NotFound
 from identity import audit, kiosks, linking, merge, merge_requests, messages, sms
 from identity import staff as staff_store
+from identity.access import ensure_store_holds, needs
 from identity.customers import find_customer
 from identity.keys import normalise
 
@@ -20,6 +21,7 @@ router = APIRouter(prefix="/v1/staff", tags=["staff"])
 
 
 @router.post("/members", status_code=status.HTTP_201_CREATED, response_model=s.StaffCreated)
+@needs("admin")
 def create_member(body: s.NewStaff, admin: Admin, conn: ConnDep) -> s.StaffCreated:
     """Create a staff account; its first password is in this answer only."""
     member, password = staff_store.create_staff(conn, body.username, body.display_name,
@@ -28,49 +30,51 @@ def create_member(body: s.NewStaff, admin: Admin, conn: ConnDep) -> s.StaffCreat
 
 
 @router.post("/members/{member_id}/disable", response_model=s.StaffMember)
+@needs("admin")
 def disable_member(member_id: int, admin: Admin, conn: ConnDep) -> s.StaffMember:
     """Disable a staff account: its sessions stop working at once."""
     staff_store.disable_staff(conn, member_id)
     return s.StaffMember(**asdict(staff_store.get_staff(conn, member_id)))
 
 
-def _own_store(principal_store: str | None, role: str | None, store_id: str) -> None:
-    if role != "admin" and principal_store != store_id:
-        raise Forbidden("an assistant manages their own store's kiosks only")
-
-
 @router.post("/kiosks", status_code=status.HTTP_201_CREATED, response_model=s.KioskCreated)
+@needs("assistant", "store_manager", "admin", of="store")
 def create_kiosk(body: s.NewKiosk, staff: StoreAssistant, conn: ConnDep,
                  settings: SettingsDep) -> s.KioskCreated:
     """Register a kiosk of a store; its secret is in this answer only."""
-    _own_store(staff.store_id, staff.role, body.store_id)
+    ensure_store_holds(staff, body.store_id, f"store {body.store_id}'s kiosks")
     kiosk, secret = kiosks.create_kiosk(conn, settings, body.store_id, body.name, staff.actor)
     return s.KioskCreated(kiosk=s.Kiosk(**asdict(kiosk)), secret=secret)
 
 
 @router.post("/kiosks/{kiosk_id}/revoke", response_model=s.Kiosk)
+@needs("assistant", "store_manager", "admin", of="store")
 def revoke_kiosk(kiosk_id: int, staff: StoreAssistant, conn: ConnDep) -> s.Kiosk:
     """Take a kiosk out of service: its sessions and grants end now."""
-    _own_store(staff.store_id, staff.role, kiosks.get_kiosk(conn, kiosk_id).store_id)
+    ensure_store_holds(staff, kiosks.get_kiosk(conn, kiosk_id).store_id, f"kiosk {kiosk_id}")
     return s.Kiosk(**asdict(kiosks.revoke_kiosk(conn, kiosk_id)))
 
 
 @router.post("/kiosk-grants", status_code=status.HTTP_201_CREATED, response_model=s.Grant)
+@needs("assistant", "store_manager", "admin", of="customer")
 def sign_customer_in_at_kiosk(body: s.AssistantGrantRequest, staff: StoreAssistant,
                               conn: ConnDep, settings: SettingsDep) -> s.Grant:
     """An assistant signs a customer in at their store's kiosk (the customer must have let
     the store see their profile); the grant expires like a handoff."""
+    ensure_store_holds(staff, kiosks.get_kiosk(conn, body.kiosk_id).store_id,
+                       f"kiosk {body.kiosk_id}")
+    ensure_may_act_for(conn, staff, body.customer_id, f"customer {body.customer_id}")
     grant = kiosks.grant_by_assistant(conn, settings, body.kiosk_id, body.customer_id,
-                                      staff=staff.actor, store_id=staff.store_id,
-                                      admin=staff.role == "admin")
+                                      staff=staff.actor)
     audit.record(conn, actor=staff.actor, role=staff.role, store_id=staff.store_id,
                  customer_id=body.customer_id, action=f"signed in at kiosk {body.kiosk_id}",
-                 request_id=None)
+                 request_id=staff.request_id)
     return s.Grant(**asdict(grant))
 
 
 @router.post("/customers/lookup", response_model=s.CustomerFound,
              responses={404: {"description": "No customer with it who lets this store in"}})
+@needs("assistant", "store_manager", "admin")
 def find_customer_at_till(body: s.CustomerLookup, staff: StoreAssistant, conn: ConnDep,
                           settings: SettingsDep) -> s.CustomerFound:
     """Recognise a customer by the member card or phone number they give at the till."""
@@ -88,6 +92,7 @@ def find_customer_at_till(body: s.CustomerLookup, staff: StoreAssistant, conn: C
              responses={202: {"model": s.Linked,
                               "description": "The card is on another record: a merge waits "
                                              "for both customers to confirm"}})
+@needs("assistant", "store_manager", "admin", of="customer")
 def link_scanned_card(customer_id: int, body: s.CardScan, staff: StoreAssistant,
                       conn: ConnDep, settings: SettingsDep, response: Response) -> s.Linked:
     """Link a member card scanned at the till to the customer. If another record holds the
@@ -104,6 +109,7 @@ def link_scanned_card(customer_id: int, body: s.CardScan, staff: StoreAssistant,
 
 @router.get("/customers/{customer_id}/merge-requests/{request_id}",
             response_model=s.MergeRequestState)
+@needs("assistant", "store_manager", "admin", of="customer")
 def merge_request_state(customer_id: int, request_id: int, staff: StoreAssistant,
                         conn: ConnDep) -> s.MergeRequestState:
     """Where a merge into this customer's record stands (pending, merged, declined…)."""
@@ -117,6 +123,7 @@ def merge_request_state(customer_id: int, request_id: int, staff: StoreAssistant
              responses={409: {"description": "Too many codes were asked for this merge"},
                         410: {"description": "The request expired"},
                         503: {"description": "The SMS gateway is not reachable"}})
+@needs("assistant", "store_manager", "admin", of="customer")
 def send_merge_code(customer_id: int, request_id: int, body: s.MergeCodeRequest,
                     staff: StoreAssistant, conn: ConnDep,
                     settings: SettingsDep) -> s.MergeCodeRequested:
@@ -136,6 +143,7 @@ def send_merge_code(customer_id: int, request_id: int, body: s.MergeCodeRequest,
              responses={409: {"description": "Already merged, declined or cancelled"},
                         410: {"description": "The request expired"},
                         422: {"description": "Wrong or expired code, or none for this number"}})
+@needs("assistant", "store_manager", "admin", of="customer")
 def confirm_merge_with_code(customer_id: int, request_id: int, body: s.MergeCodeConfirm,
                             staff: StoreAssistant, pool: PoolDep,
                             settings: SettingsDep) -> s.MergeRequestState:
@@ -156,6 +164,7 @@ def confirm_merge_with_code(customer_id: int, request_id: int, body: s.MergeCode
 
 
 @router.get("/customers/{customer_id}/merges", response_model=list[s.MergeRecord])
+@needs("admin")
 def customer_merges(customer_id: int, admin: Admin, conn: ConnDep,
                     settings: SettingsDep) -> list[s.MergeRecord]:
     """The merges into or out of a customer's record, and until when each can be undone."""
@@ -167,6 +176,7 @@ def customer_merges(customer_id: int, admin: Admin, conn: ConnDep,
                         409: {"description": "Already undone, or the records changed since "
                                              "in a way that prevents it"},
                         410: {"description": "Older than merge_undo_days"}})
+@needs("admin")
 def undo_merge(merge_id: int, admin: Admin, conn: ConnDep,
                settings: SettingsDep) -> s.MergeUndone:
     """Separate two merged records again: every row the merge moved goes back, the rows it
@@ -175,6 +185,7 @@ def undo_merge(merge_id: int, admin: Admin, conn: ConnDep,
 
 
 @router.get("/customers/{customer_id}/access-log", response_model=list[s.AuditEntry])
+@needs("admin")
 def customer_access_log(customer_id: int, admin: Admin, conn: ConnDep) -> list[s.AuditEntry]:
     """Who read or changed a customer's data (admins, for privacy requests and audits)."""
     return [s.AuditEntry.of(e) for e in audit.entries_for(conn, customer_id)]

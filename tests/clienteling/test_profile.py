@@ -144,11 +144,11 @@ def test_the_assistants_day_gathers_what_is_due_once(
     tasks = client.get("/v1/staff/day", headers=assistant).json()["tasks"]
     assert [(t["kind"], t["customer_id"]) for t in tasks] == [("maintenance_due", customer)]
     assert tasks[0]["body"].startswith("PP cotton pre-filter due ")
-    # Another store's assistant does not see it; done, it leaves the list.
+    # Another store's assistant neither sees it nor closes it; done, it leaves the list.
     pudong = auth(settings, "staff:bo", role="assistant", store="SH-PUDONG")
     assert client.get("/v1/staff/day", headers=pudong).json()["tasks"] == []
     assert client.post(f"/v1/staff/tasks/{tasks[0]['id']}/done",
-                       headers=pudong).status_code == 404
+                       headers=pudong).status_code == 403
     assert client.post(f"/v1/staff/tasks/{tasks[0]['id']}/done",
                        headers=assistant).status_code == 204
     assert client.get("/v1/staff/day", headers=assistant).json()["tasks"] == []
