@@ -412,7 +412,7 @@ def auth_emulator(
     Point the API at it with FIREBASE_AUTH_EMULATOR_HOST=127.0.0.1:<port>."""
     import threading
 
-    from identity.emulator import AuthEmulator
+    from devtools.auth_emulator import AuthEmulator
 
     emulator = AuthEmulator(_settings().firebase_project_id, port=port).start()
     typer.echo(f"Firebase Auth emulator stand-in on {emulator.address}; Ctrl-C stops it")
@@ -430,7 +430,7 @@ def simulate(
     credentials: Annotated[Path | None, typer.Option(help="JSON from devices provision")] = None,
 ) -> None:
     """Publish realistic readings with each device's own credentials."""
-    from device_gateway.simulator import run_simulation
+    from devtools.simulator import run_simulation
 
     _logging()
     sent = run_simulation(_settings(GATEWAY_SECRETS), devices=devices, rate=rate,
@@ -441,7 +441,7 @@ def simulate(
 @app.command()
 def demo() -> None:
     """The whole system with a simulated fleet: services, schema, seed, api, gateway, fleet."""
-    from homeloop.demo import run_demo
+    from devtools.demo.run import run_demo
 
     _logging()
     try:
@@ -457,7 +457,7 @@ def bench_ingest(
     gateways: int = 2,
 ) -> None:
     """Readings/s end to end against a naive gateway and the broker's own QoS 1 limit."""
-    from device_gateway.bench import run_ingest_bench
+    from devtools.bench.ingest import run_ingest_bench
 
     _logging("WARNING")
     run_ingest_bench(_settings(GATEWAY_SECRETS), devices=devices, seconds=seconds,
@@ -467,7 +467,7 @@ def bench_ingest(
 @bench_app.command("forecast")
 def bench_forecast(traces: int = 500, seed: int = 11) -> None:
     """Error of the predicted empty date against a category-average baseline."""
-    from replenishment.bench import run_forecast_bench
+    from devtools.bench.forecast import run_forecast_bench
 
     run_forecast_bench(traces=traces, seed=seed)
 
@@ -478,7 +478,7 @@ def bench_offers(
     keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards")] = False,
 ) -> None:
     """One full offer evaluation over N instances: seconds and memory against the targets."""
-    from replenishment.bench_offers import run_offers_bench
+    from devtools.bench.offers import run_offers_bench
 
     _logging("WARNING")
     try:
@@ -493,7 +493,7 @@ def bench_assets(
                                            "peak memory")] = False,
 ) -> None:
     """Every profile of the sample and generated models: validity, budgets, size vs gltfpack."""
-    from ar_assets.bench import big_upload_memory, run_assets_bench
+    from devtools.bench.assets import big_upload_memory, run_assets_bench
 
     _logging("WARNING")
     settings = _settings()
@@ -513,7 +513,7 @@ def bench_scenes(
     keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards")] = False,
 ) -> None:
     """A furnished three-bedroom design's scenes per profile: cold, cached, size vs naive."""
-    from floorplans.bench import run_scenes_bench
+    from devtools.bench.scenes import run_scenes_bench
 
     _logging("WARNING")
     try:
@@ -529,7 +529,7 @@ def bench_kiosk(
     keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards")] = False,
 ) -> None:
     """The room designer in headless Chromium: first rendered frame, requests and bytes."""
-    from homeloop.kiosk_bench import run_kiosk_bench
+    from devtools.bench.kiosk import run_kiosk_bench
 
     _logging("WARNING")
     try:
@@ -545,7 +545,7 @@ def bench_assist(
     keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards")] = False,
 ) -> None:
     """A store chain's data: profile, search and recommendation latency, hit rate vs popular."""
-    from clienteling.bench import run_assist_bench
+    from devtools.bench.assist import run_assist_bench
 
     _logging("WARNING")
     try:

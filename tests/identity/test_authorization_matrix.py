@@ -23,7 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from clienteling.discounts import month_of
-from floorplans.layouts import three_bedroom
+from devtools.layouts import three_bedroom
 from homeloop import clock
 from homeloop.settings import PUBLISHED, Settings
 from identity import sessions
