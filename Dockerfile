@@ -18,6 +18,8 @@ RUN cd web/kiosk && npm ci --no-audit --no-fund && npm run build \
     && rm -rf node_modules && npm cache clean --force
 ENV HOMELOOP_WEB_DIR=/app/web/kiosk/dist
 COPY pyproject.toml README.md ./
+# The production packages only: devtools/ (benchmarks, demo, fleet simulator, Auth emulator
+# stand-in) is not deployed, and `homeloop` works without it (tests/test_devtools_apart.py).
 COPY homeloop ./homeloop
 COPY catalog ./catalog
 COPY customers ./customers

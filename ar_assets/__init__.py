@@ -10,5 +10,5 @@ Used by other packages through two functions:
 Roles: ``gltf``, ``geometry``, ``profiles`` and ``report`` are pure; ``sources`` turns an
 upload into one GLB; ``validator`` and ``lod`` drive Node and gltfpack; ``storage`` is the
 content-addressed blob store; ``store`` the SQL; ``service`` one unit of work; ``tasks`` the
-Celery task; ``demo`` and ``bench`` the demo's models and the benchmark.
+Celery task. The demo's models and the benchmark are development tools (``devtools``).
 """

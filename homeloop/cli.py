@@ -1,74 +1,38 @@
-"""The ``homeloop`` command line. Each command builds its own settings and resources."""
+"""The ``homeloop`` command line. Each command builds its own settings and resources.
+
+The development tools' commands (``demo``, ``simulate``, ``bench ...``, ``auth emulator``) are
+defined in :mod:`devtools.cli` and attached at the end of this module where ``devtools`` is
+installed; the production image has no ``devtools``, and its ``homeloop`` works without them.
+"""
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
-from homeloop.errors import ConfigError, HomeloopError
-from homeloop.settings import (
-    API_SECRETS,
-    GATEWAY_SECRETS,
-    WORKER_SECRETS,
-    Settings,
-    require_secrets,
-)
+from homeloop.cli_support import command_settings, development_settings, fail, setup_logging
+from homeloop.errors import HomeloopError
+from homeloop.settings import API_SECRETS, GATEWAY_SECRETS, WORKER_SECRETS
 
 app = typer.Typer(help="Homeloop: tags, timelines, offers and 3D for smart home products.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 services_app = typer.Typer(help="Local PostgreSQL, Mosquitto and Redis on loopback.",
                            no_args_is_help=True)
 devices_app = typer.Typer(help="Provision and revoke product tags.", no_args_is_help=True)
-auth_app = typer.Typer(help="Staff accounts, kiosks, session tokens, the Auth emulator.",
-                       no_args_is_help=True)
+auth_app = typer.Typer(help="Staff accounts, kiosks, session tokens (in development: the "
+                            "Auth emulator).", no_args_is_help=True)
 offers_app = typer.Typer(help="Replenishment and maintenance offers.", no_args_is_help=True)
-bench_app = typer.Typer(help="Benchmarks that print figures against a peer or a limit.",
-                        no_args_is_help=True)
 app.add_typer(services_app, name="services")
 app.add_typer(devices_app, name="devices")
 app.add_typer(auth_app, name="auth")
 app.add_typer(offers_app, name="offers")
 quality_app = typer.Typer(help="Fleet quality alerts.", no_args_is_help=True)
 app.add_typer(quality_app, name="quality")
-app.add_typer(bench_app, name="bench")
-
-
-def _logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
-def _fail(exc: HomeloopError) -> typer.Exit:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    return typer.Exit(1)
-
-
-def _settings(needs: Iterable[str] = ()) -> Settings:
-    """The command's settings. Exits saying why when they are invalid, or when in production
-    a secret the command ``needs`` is unsafe: before anything connects anywhere."""
-    try:
-        settings = Settings()
-        require_secrets(settings, needs)
-    except ValidationError as exc:
-        typer.secho(f"error: invalid settings: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from exc
-    except ConfigError as exc:
-        raise _fail(exc) from exc
-    return settings
-
-
-def _development() -> Settings:
-    """Settings of the local runner and the demo: development, always (and for the processes
-    they start), with this install's own secrets."""
-    os.environ["HOMELOOP_ENV"] = "development"
-    return _settings()
 
 
 @services_app.command("up")
@@ -77,10 +41,10 @@ def services_up() -> None:
     from homeloop import services
 
     try:
-        for name, state in services.up(_development()):
+        for name, state in services.up(development_settings()):
             typer.echo(f"{name:10} {state}")
     except HomeloopError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
 
 @services_app.command("down")
@@ -89,10 +53,10 @@ def services_down() -> None:
     from homeloop import services
 
     try:
-        for name, state in services.down(_settings()):
+        for name, state in services.down(command_settings()):
             typer.echo(f"{name:10} {state}")
     except HomeloopError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
 
 @services_app.command("status")
@@ -100,7 +64,7 @@ def services_status() -> None:
     """Say which services answer on their ports."""
     from homeloop import services
 
-    rows = services.status(_settings())
+    rows = services.status(command_settings())
     for row in rows:
         state = "running" if row.running else "stopped"
         typer.echo(f"{row.name:10} {state:8} 127.0.0.1:{row.port}  {row.detail}")
@@ -113,7 +77,7 @@ def migrate(revision: str = "head") -> None:
     """Bring the database schema up to a revision (Alembic)."""
     from homeloop import migrate as migrations
 
-    migrations.upgrade(_settings(), revision)
+    migrations.upgrade(command_settings(), revision)
     typer.echo(f"schema at {revision}")
 
 
@@ -123,7 +87,7 @@ def seed() -> None:
     from catalog.seed import seed as load
     from homeloop.db import connect
 
-    with connect(_settings()) as conn:
+    with connect(command_settings()) as conn:
         load(conn)
     typer.echo("seed catalog loaded")
 
@@ -133,8 +97,8 @@ def forecast() -> None:
     """Forecast every claimed product now (what the hourly Celery task does), batch by batch."""
     from replenishment.tasks import run_all
 
-    _logging("WARNING")
-    done = run_all(_settings())
+    setup_logging("WARNING")
+    done = run_all(command_settings())
     typer.echo(f"{done.forecasts} forecasts stored for {done.products} products"
                + (f"; {done.pruned} of released products dropped" if done.pruned else "")
                + (f"; {done.fitted} ordered consumables now fitted" if done.fitted else ""))
@@ -145,8 +109,8 @@ def offers_evaluate() -> None:
     """Decide offers from the stored forecasts now (what the 15-minute Celery task does)."""
     from replenishment.tasks import run_offers
 
-    _logging("WARNING")
-    done = run_offers(_settings())
+    setup_logging("WARNING")
+    done = run_offers(command_settings())
     typer.echo(f"{done.created} offers created: {done.pending} pending, {done.deferred} "
                f"deferred to the end of quiet hours, {done.suppressed} suppressed; "
                f"{done.expired} expired, {done.released} released after quiet hours")
@@ -157,8 +121,8 @@ def quality_scan() -> None:
     """Raise fleet quality alerts and notices now (what the daily Celery task does)."""
     from replenishment.tasks import run_quality_scan
 
-    _logging("WARNING")
-    done = run_quality_scan(_settings())
+    setup_logging("WARNING")
+    done = run_quality_scan(command_settings())
     typer.echo(f"{done.skus} SKUs scanned: {done.alerts} new alerts, "
                f"{done.offers} quality offers created")
 
@@ -169,13 +133,13 @@ def offers_push() -> None:
     from notifications.fcm import open_sender
     from replenishment.tasks import run_pushes
 
-    _logging("WARNING")
-    settings = _settings()
+    setup_logging("WARNING")
+    settings = command_settings()
     sender = open_sender(settings)
     try:
         done = run_pushes(settings, sender)
     except HomeloopError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     finally:
         if sender is not None:
             sender.close()
@@ -200,14 +164,14 @@ def devices_provision(
     from device_gateway.provisioning import provision, sync_broker
     from homeloop.db import connect
 
-    settings = _settings(GATEWAY_SECRETS)
+    settings = command_settings(GATEWAY_SECRETS)
     try:
         with connect(settings) as conn:
             made = provision(conn, sku, count, batch)
             conn.commit()
             sync_broker(conn, settings)
     except HomeloopError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     rows = [{"device_id": c.device_id, "password": c.password, "tag_uid": c.tag_uid,
              "product_id": c.instance_id, "sku": c.sku, "batch": c.batch} for c in made]
     if out:
@@ -224,14 +188,14 @@ def devices_revoke(device_id: str) -> None:
     from device_gateway.provisioning import revoke, sync_broker
     from homeloop.db import connect
 
-    settings = _settings(GATEWAY_SECRETS)
+    settings = command_settings(GATEWAY_SECRETS)
     try:
         with connect(settings) as conn:
             revoke(conn, device_id)
             conn.commit()
             sync_broker(conn, settings)
     except HomeloopError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(f"{device_id} revoked")
 
 
@@ -241,7 +205,7 @@ def devices_sync_broker() -> None:
     from device_gateway.provisioning import sync_broker
     from homeloop.db import connect
 
-    settings = _settings(GATEWAY_SECRETS)
+    settings = command_settings(GATEWAY_SECRETS)
     with connect(settings) as conn:
         count = sync_broker(conn, settings)
     typer.echo(f"broker auth files hold {count} active devices")
@@ -252,7 +216,7 @@ def worker(concurrency: int = 2) -> None:
     """Run a Celery worker on Redis."""
     from homeloop.worker import make_celery
 
-    make_celery(_settings(WORKER_SECRETS)).worker_main(
+    make_celery(command_settings(WORKER_SECRETS)).worker_main(
         ["worker", "--loglevel=INFO", f"--concurrency={concurrency}"])
 
 
@@ -261,7 +225,7 @@ def beat() -> None:
     """Run Celery beat: the periodic tasks (raw retention, ...). It holds no secrets."""
     from homeloop.worker import make_celery
 
-    settings = _settings()
+    settings = command_settings()
     schedule = settings.state_dir / "celerybeat-schedule"
     schedule.parent.mkdir(parents=True, exist_ok=True)
     make_celery(settings).start(["beat", "--loglevel=INFO", f"--schedule={schedule}"])
@@ -272,7 +236,7 @@ def worker_ping() -> None:
     """Exit 0 when at least one worker answers (a health check)."""
     from homeloop.worker import make_celery
 
-    replies = make_celery(_settings()).control.ping(timeout=5)
+    replies = make_celery(command_settings()).control.ping(timeout=5)
     if not replies:
         typer.secho("no worker answered", err=True)
         raise typer.Exit(1)
@@ -287,12 +251,12 @@ def gateway(
     """Run one gateway process (several share the load through $share subscriptions)."""
     from device_gateway.gateway import run_gateway
 
-    settings = _settings(GATEWAY_SECRETS)
-    _logging()
+    settings = command_settings(GATEWAY_SECRETS)
+    setup_logging()
     try:
         run_gateway(settings, client_id)
     except HomeloopError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
 
 @app.command()
@@ -307,7 +271,7 @@ def api(
 
     from api.app import create_app
 
-    settings = _settings(API_SECRETS)
+    settings = command_settings(API_SECRETS)
     # Every log line of a request carries its X-Request-ID, as its problem+json answer does.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["filters"] = {"request_id": {
@@ -340,7 +304,7 @@ def auth_token(
     if (staff is None) == (kiosk is None):
         typer.secho("give exactly one of --staff or --kiosk", err=True)
         raise typer.Exit(2)
-    settings = _settings(["secret_key"])
+    settings = command_settings(["secret_key"])
     try:
         with connect(settings) as conn:
             if staff is not None:
@@ -359,7 +323,7 @@ def auth_token(
                 token, _ = sessions.issue(settings, "kiosk", found.id, seconds=hours * 3600,
                                           store_id=found.store_id)
     except HomeloopError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(token)
 
 
@@ -375,12 +339,12 @@ def auth_add_staff(
     from identity import staff as staff_store
 
     try:
-        with connect(_settings()) as conn:
+        with connect(command_settings()) as conn:
             member, password = staff_store.create_staff(conn, username, name or username,
                                                         role, store)
             conn.commit()
     except HomeloopError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(f"staff {member.id} {member.username} ({member.role}) password: {password}")
 
 
@@ -393,165 +357,26 @@ def auth_add_kiosk(
     from homeloop.db import connect
     from identity import kiosks
 
-    settings = _settings(["identity_key"])
+    settings = command_settings(["identity_key"])
     try:
         with connect(settings) as conn:
             kiosk, secret = kiosks.create_kiosk(conn, settings, store, name, "cli")
             conn.commit()
     except HomeloopError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(f"kiosk {kiosk.id} of {kiosk.store_id} secret: {secret}")
 
 
-@auth_app.command("emulator")
-def auth_emulator(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1")] = 59099,
-) -> None:
-    """Run the local Firebase Auth emulator stand-in (development only).
-
-    Point the API at it with FIREBASE_AUTH_EMULATOR_HOST=127.0.0.1:<port>."""
-    import threading
-
-    from identity.emulator import AuthEmulator
-
-    emulator = AuthEmulator(_settings().firebase_project_id, port=port).start()
-    typer.echo(f"Firebase Auth emulator stand-in on {emulator.address}; Ctrl-C stops it")
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        emulator.stop()
-
-
-@app.command()
-def simulate(
-    devices: Annotated[int, typer.Option(help="How many simulated tags")] = 20,
-    rate: Annotated[float, typer.Option(help="Readings messages per second, whole fleet")] = 50.0,
-    duration: Annotated[float, typer.Option(help="Seconds to run (0: until Ctrl-C)")] = 60.0,
-    credentials: Annotated[Path | None, typer.Option(help="JSON from devices provision")] = None,
-) -> None:
-    """Publish realistic readings with each device's own credentials."""
-    from device_gateway.simulator import run_simulation
-
-    _logging()
-    sent = run_simulation(_settings(GATEWAY_SECRETS), devices=devices, rate=rate,
-                          duration=duration, credentials=credentials)
-    typer.echo(f"published {sent} messages")
-
-
-@app.command()
-def demo() -> None:
-    """The whole system with a simulated fleet: services, schema, seed, api, gateway, fleet."""
-    from homeloop.demo import run_demo
-
-    _logging()
-    try:
-        run_demo(_development())
-    except HomeloopError as exc:
-        raise _fail(exc) from exc
-
-
-@bench_app.command("ingest")
-def bench_ingest(
-    devices: int = 200,
-    seconds: float = 10.0,
-    gateways: int = 2,
-) -> None:
-    """Readings/s end to end against a naive gateway and the broker's own QoS 1 limit."""
-    from device_gateway.bench import run_ingest_bench
-
-    _logging("WARNING")
-    run_ingest_bench(_settings(GATEWAY_SECRETS), devices=devices, seconds=seconds,
-                     gateways=gateways)
-
-
-@bench_app.command("forecast")
-def bench_forecast(traces: int = 500, seed: int = 11) -> None:
-    """Error of the predicted empty date against a category-average baseline."""
-    from replenishment.bench import run_forecast_bench
-
-    run_forecast_bench(traces=traces, seed=seed)
-
-
-@bench_app.command("offers")
-def bench_offers(
-    instances: Annotated[int, typer.Option(help="How many product instances")] = 1_000_000,
-    keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards")] = False,
-) -> None:
-    """One full offer evaluation over N instances: seconds and memory against the targets."""
-    from replenishment.bench_offers import run_offers_bench
-
-    _logging("WARNING")
-    try:
-        run_offers_bench(_settings(), instances, keep=keep, say=typer.echo)
-    except HomeloopError as exc:
-        raise _fail(exc) from exc
-
-
-@bench_app.command("assets")
-def bench_assets(
-    big: Annotated[bool, typer.Option(help="Also process a generated 100 MB upload and print "
-                                           "peak memory")] = False,
-) -> None:
-    """Every profile of the sample and generated models: validity, budgets, size vs gltfpack."""
-    from ar_assets.bench import big_upload_memory, run_assets_bench
-
-    _logging("WARNING")
-    settings = _settings()
-    try:
-        ok = run_assets_bench(settings, say=typer.echo)
-        if big:
-            big_upload_memory(settings, say=typer.echo)
-    except HomeloopError as exc:
-        raise _fail(exc) from exc
-    if not ok:
-        raise typer.Exit(1)
-
-
-@bench_app.command("scenes")
-def bench_scenes(
-    placements: Annotated[int, typer.Option(help="Products placed in the home")] = 40,
-    keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards")] = False,
-) -> None:
-    """A furnished three-bedroom design's scenes per profile: cold, cached, size vs naive."""
-    from floorplans.bench import run_scenes_bench
-
-    _logging("WARNING")
-    try:
-        ok = run_scenes_bench(_settings(), typer.echo, placements, keep=keep)
-    except HomeloopError as exc:
-        raise _fail(exc) from exc
-    if not ok:
-        raise typer.Exit(1)
-
-
-@bench_app.command("kiosk")
-def bench_kiosk(
-    keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards")] = False,
-) -> None:
-    """The room designer in headless Chromium: first rendered frame, requests and bytes."""
-    from homeloop.kiosk_bench import run_kiosk_bench
-
-    _logging("WARNING")
-    try:
-        ok = run_kiosk_bench(_settings(), say=typer.echo, keep=keep)
-    except HomeloopError as exc:
-        raise _fail(exc) from exc
-    if not ok:
-        raise typer.Exit(1)
-
-
-@bench_app.command("assist")
-def bench_assist(
-    keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards")] = False,
-) -> None:
-    """A store chain's data: profile, search and recommendation latency, hit rate vs popular."""
-    from clienteling.bench import run_assist_bench
-
-    _logging("WARNING")
-    try:
-        run_assist_bench(_settings(), keep=keep, say=typer.echo)
-    except HomeloopError as exc:
-        raise _fail(exc) from exc
+# The one place the product refers to the development tools: their commands, where devtools is
+# installed (a checkout, `pip install -e .`); without it (the production image) they are absent.
+# tests/test_devtools_apart.py allows this import and no other.
+try:
+    from devtools.cli import attach as _attach_devtools
+except ModuleNotFoundError as exc:
+    if exc.name not in ("devtools", "devtools.cli"):
+        raise
+else:
+    _attach_devtools(app, auth_app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

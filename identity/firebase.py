@@ -5,7 +5,8 @@
 Google's certificates, audience and issuer for the project, expiry, and — where a route asks —
 revocation and disabled accounts (a call to Firebase Auth). With the standard
 ``FIREBASE_AUTH_EMULATOR_HOST`` set, firebase-admin trusts unsigned emulator tokens and sends
-the revocation look-up to the emulator: development and tests only (:mod:`identity.emulator`).
+the revocation look-up to the emulator: development and tests only (the stand-in is
+:mod:`devtools.auth_emulator`).
 """
 
 from __future__ import annotations

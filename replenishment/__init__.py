@@ -5,8 +5,8 @@ By role: the pure forecast (:mod:`replenishment.forecast`) and what feeds it, al
 :mod:`~replenishment.reasons`: the sentence a customer reads); the SQL
 (:mod:`~replenishment.store`); one batch of forecasts as a unit of work
 (:mod:`~replenishment.service`), stored forecasts as the customer reads them
-(:mod:`~replenishment.views`); the Celery tasks (:mod:`~replenishment.tasks`); and the
-benchmark (:mod:`~replenishment.bench`, ``homeloop bench forecast``). Offers: the SQL
+(:mod:`~replenishment.views`); the Celery tasks (:mod:`~replenishment.tasks`). Its benchmark
+is a development tool (:mod:`devtools.bench.forecast`, ``homeloop bench forecast``). Offers: the SQL
 (:mod:`~replenishment.offers_store`), their wording (:mod:`~replenishment.offer_reasons`, pure)
 and the evaluation as a unit of work (:mod:`~replenishment.offers`).
 Nothing is re-exported here: ``replenishment.forecast`` is a module, and a re-exported

@@ -19,8 +19,11 @@ goes into :data:`ALLOWED`, with why; an allowance nothing needs any more fails t
 Not scanned: SQL built from PostgreSQL's own catalog at run time — identity's merge and
 deletion move or clear every column that refers to ``customers``, whatever package owns its
 table, so that a table added later is covered too (``identity/merge.py``,
-``identity/privacy.py``; see docs/ARCHITECTURE.md). And the modules of
-:data:`NOT_PRODUCT`, which build whole worlds of data for benchmarks and demos.
+``identity/privacy.py``; see docs/ARCHITECTURE.md). And the development tools
+(``devtools/``: benchmarks, demo data, the fleet simulator, the Auth emulator stand-in): they
+seed and measure the tables of several packages at once to build a world to show or measure,
+own no table, and are not a production package; the product never imports them
+(tests/test_devtools_apart.py).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from homeloop.settings import PROJECT_ROOT
+from tests.packages import DEVTOOLS, PRODUCT_PACKAGES
 
 OWNERS: dict[str, tuple[str, ...]] = {
     "catalog": ("skus", "sku_consumables", "sku_services", "sku_related", "stores",
@@ -64,17 +68,8 @@ CATALOG_ONLY = ("stores", "inventory")
 # (module, table): why. None today.
 ALLOWED: dict[tuple[str, str], str] = {}
 
-PACKAGES = ("api", "ar_assets", "catalog", "clienteling", "customers", "device_gateway",
-            "floorplans", "homeloop", "identity", "notifications", "orders", "replenishment")
-
-# Benchmarks, demo data, the simulator and the emulator stand-in: they fill the tables of
-# every package to build a world to measure or show, and the product never imports them.
-NOT_PRODUCT = frozenset({
-    "ar_assets/bench.py", "ar_assets/demo.py", "clienteling/bench.py", "clienteling/demo.py",
-    "device_gateway/bench.py", "device_gateway/simulator.py", "floorplans/bench.py",
-    "floorplans/demo.py", "homeloop/benchdb.py", "homeloop/demo.py", "homeloop/kiosk_bench.py",
-    "identity/emulator.py", "replenishment/bench.py", "replenishment/bench_offers.py",
-})
+# The production packages (pyproject's, but devtools: not scanned, see above).
+PACKAGES = PRODUCT_PACKAGES
 
 WRITE = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|COPY"
                    r"|MERGE\s+INTO)\s+(?:ONLY\s+)?(\w+)")
@@ -136,7 +131,7 @@ def product_modules() -> Iterator[tuple[str, str, Path]]:
     for package in PACKAGES:
         for path in sorted((PROJECT_ROOT / package).rglob("*.py")):
             module = path.relative_to(PROJECT_ROOT).as_posix()
-            if "/migrations/" in module or module in NOT_PRODUCT:
+            if "/migrations/" in module:
                 continue
             yield package, module, path
 
@@ -148,6 +143,7 @@ def test_every_table_has_one_owner() -> None:
     assert tables - set(listed) == set(), "tables without an owner: add them to OWNERS"
     assert set(listed) - tables == set(), "owners of tables no migration creates"
     assert set(OWNERS) <= set(PACKAGES)
+    assert DEVTOOLS not in OWNERS, "the development tools own no table"
 
 
 def _allowed(violation: str, module: str, table: str) -> bool:

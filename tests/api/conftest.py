@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from catalog.seed import STORES
+from devtools.auth_emulator import Account, AuthEmulator, id_token
 from homeloop.settings import Settings
 from identity import sessions
-from identity.emulator import Account, AuthEmulator, id_token
 from identity.keys import identity_hash
 
 _emulator: AuthEmulator | None = None

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from api.app import create_app
+from devtools.auth_emulator import AuthEmulator
 from homeloop.settings import Settings
-from identity.emulator import AuthEmulator
 from tests.conftest import api_server, free_port
 
 Conn = Any

@@ -7,8 +7,8 @@ from typing import Any
 import psycopg
 
 from ar_assets import service
-from ar_assets.demo import seed_models
 from ar_assets.validator import validate_glb
+from devtools.demo.models import seed_models
 from homeloop.db import connect
 from homeloop.settings import Settings
 

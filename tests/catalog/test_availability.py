@@ -22,7 +22,7 @@ from clienteling import catalog as search
 from clienteling import service as clienteling
 from clienteling.store import store_today
 from customers import store as customers
-from floorplans import layouts
+from devtools import layouts
 from floorplans import service as floorplans
 from floorplans import store as plans
 from floorplans.schemas import DesignBody, Placement

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from clienteling.demo import seed_clienteling
 from customers import store as customers
+from devtools.demo.shop_floor import seed_clienteling
 from homeloop.settings import Settings
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from device_gateway.simulator import run_simulation
+from devtools.simulator import run_simulation
 from homeloop.settings import Settings
 from tests.conftest import GatewayProcess, count, wait_for
 

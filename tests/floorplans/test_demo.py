@@ -7,8 +7,8 @@ from typing import Any
 import psycopg
 
 from customers import store as customers
+from devtools.demo.community import seed_floorplans
 from floorplans import service, store
-from floorplans.demo import seed_floorplans
 from homeloop.settings import Settings
 
 

@@ -11,7 +11,8 @@ import time_machine
 from fastapi.testclient import TestClient
 
 from customers import store as customers
-from floorplans import layouts, service
+from devtools import layouts
+from floorplans import service
 from floorplans import store as plans
 from floorplans.schemas import DesignEdit, Placement
 from homeloop import clock

@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 from ar_assets.tasks import run_process
 from ar_assets.validator import validate_glb
 from customers import store as customers
-from floorplans import layouts, scene, scenes
+from devtools import layouts
+from floorplans import scene, scenes
 from floorplans.geometry import Product
 from floorplans.glb import Document, read_glb
 from floorplans.schemas import FloorPlan, Opening, Placement, Room, Wall

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from customers import store as customers
-from floorplans import layouts
+from devtools import layouts
 from homeloop.settings import Settings
 from identity.privacy import set_store_consent
 from tests.api.conftest import auth

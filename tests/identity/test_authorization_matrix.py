@@ -30,7 +30,7 @@ from fastapi.testclient import TestClient
 
 from api.app import _declared, create_app
 from clienteling.discounts import month_of
-from floorplans.layouts import three_bedroom
+from devtools.layouts import three_bedroom
 from homeloop import clock
 from homeloop.settings import PUBLISHED, Settings
 from identity import sessions

@@ -143,7 +143,7 @@ def test_roles_that_do_not_serve_customers_do_not_reach_their_data(
 
 def test_a_kiosk_the_customer_let_in_lists_their_designs(
         client: TestClient, settings: Settings, db: Conn) -> None:
-    from floorplans import layouts
+    from devtools import layouts
 
     li = make_person(db, settings, "Li", card="C-100200300", phone="13800001111")
     plan = client.post("/v1/floorplans", headers=auth(settings, li.id),

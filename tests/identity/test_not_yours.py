@@ -10,8 +10,8 @@ import httpx
 from fastapi.testclient import TestClient
 
 from customers import store as customers
+from devtools.layouts import three_bedroom
 from floorplans import store as plans
-from floorplans.layouts import three_bedroom
 from homeloop.settings import Settings
 from identity.kiosks import _grant
 from identity.privacy import set_store_consent

@@ -19,8 +19,8 @@ from schemathesis import checks
 
 from api.app import create_app
 from customers.store import create_customer
+from devtools.auth_emulator import AuthEmulator
 from homeloop.settings import Settings
-from identity.emulator import AuthEmulator
 from tests.api.conftest import auth
 from tests.conftest import api_server
 from tests.identity.conftest import SmsStandIn

@@ -131,7 +131,7 @@ def test_the_export_archive_holds_the_json_and_each_design_as_a_room_in_3d(
     import io
     import zipfile
 
-    from floorplans import layouts
+    from devtools import layouts
 
     li = make_person(db, settings, "Li", card="C-100200300", phone="13800001111")
     headers = auth(settings, li.id)

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from devtools.auth_emulator import AuthEmulator, id_token
 from homeloop.settings import Settings
-from identity.emulator import AuthEmulator, id_token
 from tests.api.conftest import auth
 
 Conn = Any

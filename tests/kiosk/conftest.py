@@ -14,9 +14,9 @@ from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwrig
 
 from ar_assets.storage import LocalBlobStore
 from customers.store import create_customer
-from floorplans.demo import seed_floorplans
+from devtools.auth_emulator import AuthEmulator
+from devtools.demo.community import seed_floorplans
 from homeloop.settings import PROJECT_ROOT, Settings
-from identity.emulator import AuthEmulator
 from tests.api.conftest import auth
 from tests.api.conftest import auth_emulator as auth_emulator
 from tests.conftest import api_server

@@ -21,19 +21,19 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from ar_assets.demo import seed_models
 from catalog.seed import seed
-from clienteling.demo import seed_clienteling
 from customers import store as customers
-from device_gateway.simulator import provision_fleet, run_simulation
-from floorplans.demo import seed_floorplans
+from devtools.auth_emulator import Account, AuthEmulator, id_token
+from devtools.demo.community import seed_floorplans
+from devtools.demo.models import seed_models
+from devtools.demo.shop_floor import seed_clienteling
+from devtools.simulator import provision_fleet, run_simulation
 from homeloop import migrate, services
 from homeloop.db import Conn, connect
 from homeloop.errors import ServiceError
 from homeloop.settings import Settings
 from homeloop.worker import make_celery
 from identity import sessions
-from identity.emulator import Account, AuthEmulator, id_token
 from identity.keys import identity_hash
 from identity.staff import create_staff
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from floorplans import layouts, service, store
+from devtools import layouts
+from floorplans import service, store
 from floorplans.schemas import DesignBody
 from homeloop.db import Conn
 

@@ -42,8 +42,8 @@ import psycopg
 
 from catalog.availability import availability
 from clienteling import catalog, recs_store, service
+from devtools.bench.db import bench_settings, drop, recreate
 from homeloop import clock
-from homeloop.benchdb import bench_settings, drop, recreate
 from homeloop.settings import Settings
 
 __all__ = ["BENCH_DB", "run_assist_bench"]

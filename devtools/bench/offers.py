@@ -48,8 +48,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import psycopg
 
+from devtools.bench.db import bench_settings, drop, recreate
 from homeloop import clock
-from homeloop.benchdb import bench_settings, drop, recreate
 from homeloop.settings import Settings
 from replenishment import offers, offers_store
 

@@ -25,10 +25,11 @@ from ar_assets import store as asset_store
 from ar_assets.profiles import PROFILES
 from ar_assets.storage import LocalBlobStore
 from ar_assets.validator import validate_glb
-from floorplans import layouts, scene, scenes
+from devtools import layouts
+from devtools.bench.db import bench_settings, drop, recreate
+from floorplans import scene, scenes
 from floorplans import store as plans
 from floorplans.glb import count_triangles
-from homeloop.benchdb import bench_settings, drop, recreate
 from homeloop.errors import ServiceError
 from homeloop.settings import PROJECT_ROOT, Settings
 

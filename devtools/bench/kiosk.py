@@ -27,11 +27,12 @@ from typing import Any
 import httpx
 import psycopg
 
-from ar_assets.demo import seed_models
-from floorplans import layouts, service
-from floorplans.demo import seed_floorplans
+from devtools import layouts
+from devtools.bench.db import bench_settings, drop, recreate
+from devtools.demo.community import seed_floorplans
+from devtools.demo.models import seed_models
+from floorplans import service
 from floorplans.schemas import DesignBody
-from homeloop.benchdb import bench_settings, drop, recreate
 from homeloop.errors import ServiceError
 from homeloop.settings import Settings
 
