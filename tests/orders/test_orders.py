@@ -326,7 +326,7 @@ def test_the_assistant_reads_their_order_news(
         f"Order {order['id']} is being prepared at Shanghai Xuhui."]
     other = auth(settings, "staff:cy", role="assistant", store="SH-XUHUI")
     assert client.post(f"/v1/staff/inbox/{inbox[0]['id']}/read",
-                       headers=other).status_code == 404
+                       headers=other).status_code == 403  # staff are told why
     assert client.post(f"/v1/staff/inbox/{inbox[0]['id']}/read",
                        headers=assistant).status_code == 204
     assert client.get("/v1/staff/day", headers=assistant).json()["inbox"] == []
