@@ -346,7 +346,7 @@ def senml_pack(device_id: str, payload: bytes, cbor: bool, now_ms: int,
     events: list[tuple[int, str, dict[str, Any]]] = []
     states: list[tuple[int, str, Any]] = []
     metrics: dict[str, str] = {}  # record name -> metric, once per name
-    plain: dict[str | None, bool] = {}  # metric/unit pairs stored as they come
+    plain: dict[str, bool] = {}  # metric and unit pairs stored as they come
     relative = False
     earliest, latest = now_ms - limits.max_age_ms, now_ms + limits.max_future_ms
     for i, rec in enumerate(pack.records):
