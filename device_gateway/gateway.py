@@ -103,7 +103,9 @@ class Gateway:
             return  # not queued, never acked: the broker redelivers it to the next run
         metrics.RECEIVED.inc()
         payload = msg.payload if isinstance(msg.payload, bytes) else bytes(msg.payload)
-        self._queue.put(Incoming(msg.mid, msg.topic, payload, msg.qos, time.time(), self._gen))
+        content_type = getattr(msg.properties, "ContentType", None)  # MQTT 5, if sent
+        self._queue.put(Incoming(msg.mid, msg.topic, payload, msg.qos, time.time(), self._gen,
+                                 content_type if isinstance(content_type, str) else None))
 
     # --- writer thread -------------------------------------------------------------------
 

@@ -14,5 +14,6 @@ def enforce_retention() -> int:
     settings = Settings()
     with connect(settings) as conn:
         deleted = retention.enforce(conn, settings.raw_retention_days)
+        retention.forget_anchors(conn, settings.max_backlog_age_days)
         conn.commit()
     return deleted

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from device_gateway.payloads import METRICS
+from catalog.metrics import METRICS
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput
 
@@ -149,5 +149,5 @@ def read_timeline(conn: Conn, product_id: int, *, metric: str | None, start: dat
     truncated = len(points) > MAX_POINTS
     by_metric: dict[str, Series] = {}
     for m, point in points[:MAX_POINTS]:
-        by_metric.setdefault(m, Series(m, METRICS[m])).points.append(point)
+        by_metric.setdefault(m, Series(m, METRICS[m].unit)).points.append(point)
     return Timeline(product_id, bucket, start, end, list(by_metric.values()), truncated)

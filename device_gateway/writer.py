@@ -6,6 +6,11 @@ delivered twice is stored once. Without TimescaleDB the same statement maintains
 hourly and daily rollups from the rows it really inserted; with it, continuous aggregates do.
 Messages that cannot be stored become dead letters in the same transaction. Only after the
 commit does the caller acknowledge the batch to the broker.
+
+SenML packs add three things, in the same transaction: times relative to "now" are counted
+from the pack's anchor (``senml_anchors``: when ``(device, seq)`` was first received), sums
+of interval metrics become interval readings (``sum_bounds``, :mod:`device_gateway.sums`),
+and the device state the catalog names goes into ``device_state`` (the latest value wins).
 """
 
 from __future__ import annotations
@@ -19,7 +24,18 @@ from dataclasses import dataclass, field
 import psycopg
 
 from customers import store as customers
-from device_gateway.payloads import Event, Limits, Readings, Status, convert
+from device_gateway.payloads import (
+    Event,
+    Limits,
+    Readings,
+    SenmlPack,
+    Settled,
+    State,
+    Status,
+    convert,
+    settle,
+)
+from device_gateway.sums import Bounds, intervals
 from homeloop.db import Conn, has_timescaledb
 from homeloop.errors import DomainError, PayloadError
 
@@ -44,6 +60,43 @@ FROM stage_readings
 INSERT_PLAIN = f"""
 INSERT INTO readings (time, device_id, metric, value) {SELECT_STAGED}
 ON CONFLICT DO NOTHING
+"""
+
+ANCHOR = """
+INSERT INTO senml_anchors (device_id, seq, anchored_at)
+SELECT d, s, timestamptz 'epoch' + ms * interval '1 millisecond'
+FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS u(d, s, ms)
+ON CONFLICT DO NOTHING
+"""
+
+ANCHORS = """
+SELECT a.device_id, a.seq, (extract(epoch FROM a.anchored_at) * 1000)::bigint
+FROM senml_anchors a JOIN unnest(%s::text[], %s::bigint[]) AS u(d, s)
+  ON a.device_id = u.d AND a.seq = u.s
+"""
+
+MS = "(extract(epoch FROM {0}) * 1000)::bigint"
+BOUNDS = f"""
+SELECT b.device_id, b.metric, {MS.format("b.first_time")}, b.first_sum,
+       {MS.format("b.last_time")}, b.last_sum
+FROM sum_bounds b JOIN unnest(%s::text[], %s::text[]) AS u(d, m)
+  ON b.device_id = u.d AND b.metric = u.m
+"""
+
+SET_BOUNDS = """
+INSERT INTO sum_bounds (device_id, metric, first_time, first_sum, last_time, last_sum)
+VALUES (%s, %s, timestamptz 'epoch' + %s * interval '1 millisecond', %s,
+        timestamptz 'epoch' + %s * interval '1 millisecond', %s)
+ON CONFLICT (device_id, metric) DO UPDATE SET
+    first_time = excluded.first_time, first_sum = excluded.first_sum,
+    last_time = excluded.last_time, last_sum = excluded.last_sum
+"""
+
+SET_STATE = """
+INSERT INTO device_state AS s (device_id, key, value, at)
+VALUES (%s, %s, %s, timestamptz 'epoch' + %s * interval '1 millisecond')
+ON CONFLICT (device_id, key) DO UPDATE SET value = excluded.value, at = excluded.at
+WHERE excluded.at > s.at
 """
 
 
@@ -85,6 +138,7 @@ class Incoming:
     qos: int
     received_at: float
     gen: int = 0
+    content_type: str | None = None  # the MQTT 5 Content Type property, when it has one
 
 
 @dataclass(slots=True)
@@ -136,11 +190,12 @@ class BatchWriter:
         started = time.perf_counter()
         now_ms = int(time.time() * 1000)
         result = BatchResult(messages=len(batch))
-        converted: list[tuple[Incoming, Readings | Event | Status]] = []
+        converted: list[tuple[Incoming, Readings | Event | Status | SenmlPack]] = []
         dead: list[tuple[Incoming, str]] = []
         for msg in batch:
             try:
-                converted.append((msg, convert(msg.topic, msg.payload, now_ms, self._limits)))
+                converted.append((msg, convert(msg.topic, msg.payload, now_ms, self._limits,
+                                               msg.content_type)))
             except PayloadError as exc:
                 dead.append((msg, exc.reason))
 
@@ -150,6 +205,7 @@ class BatchWriter:
             readings: list[Readings] = []
             events: list[Event] = []
             statuses: list[Status] = []
+            packs: list[tuple[Incoming, SenmlPack]] = []
             for msg, item in converted:
                 if item.device_id in unknown and isinstance(item, Status):
                     continue  # a retained status a revoked or deleted device left behind
@@ -162,13 +218,29 @@ class BatchWriter:
                     readings.append(item)
                 elif isinstance(item, Event):
                     events.append(item)
+                elif isinstance(item, SenmlPack):
+                    packs.append((msg, item))
                 else:
                     statuses.append(item)
+            states: list[State] = []
+            sums: list[tuple[str, int, str, float]] = []
+            for settled in self._settle(conn, packs, now_ms, dead):
+                readings.append(settled.readings)
+                events += settled.events
+                states += settled.states
+                sums += [(settled.readings.device_id, ms, metric, value)
+                         for ms, metric, value in settled.sums]
+            if sums:
+                readings += self._intervals(conn, sums)
             result.readings_offered = sum(len(r.rows) for r in readings)
-            if readings:
+            if result.readings_offered:
                 result.readings_written = self._write_readings(conn, readings)
             for event in events:
                 result.events_written += self._write_event(conn, event)
+            if states:
+                with conn.cursor() as cur:
+                    cur.executemany(SET_STATE, [(st.device_id, st.key, json.dumps(st.value),
+                                                 st.ts_ms) for st in states])
             for status in statuses:
                 conn.execute("UPDATE devices SET online = %s, status_at = now() WHERE id = %s",
                              (status.online, status.device_id))
@@ -179,6 +251,59 @@ class BatchWriter:
         result.dead_reasons = [reason for _, reason in dead]
         result.seconds = time.perf_counter() - started
         return result
+
+    def _settle(self, conn: Conn, packs: list[tuple[Incoming, SenmlPack]], now_ms: int,
+                dead: list[tuple[Incoming, str]]) -> list[Settled]:
+        """The packs at absolute times; a pack with relative times is counted from its
+        anchor, the first receipt of ``(device, seq)``, which this batch may be."""
+        first: dict[tuple[str, int], int] = {}
+        for msg, pack in packs:
+            if pack.relative and pack.seq is not None:
+                key = (pack.device_id, pack.seq)
+                first[key] = min(first.get(key, 2**62), round(msg.received_at * 1000))
+        anchors: dict[tuple[str, int], int] = {}
+        if first:
+            devices, seqs = [k[0] for k in first], [k[1] for k in first]
+            conn.execute(ANCHOR, (devices, seqs, list(first.values())))
+            anchors = {(d, s): int(ms) for d, s, ms in
+                       conn.execute(ANCHORS, (devices, seqs)).fetchall()}
+        settled: list[Settled] = []
+        for msg, pack in packs:
+            anchor = anchors.get((pack.device_id, pack.seq)) if pack.seq is not None else None
+            try:
+                settled.append(settle(pack, anchor, now_ms, self._limits))
+            except PayloadError as exc:
+                dead.append((msg, exc.reason))
+        return settled
+
+    def _intervals(self, conn: Conn, sums: list[tuple[str, int, str, float]]) -> list[Readings]:
+        """Interval readings from the sums of interval metrics (:mod:`device_gateway.sums`).
+
+        Each device and metric is locked for the transaction first (gateways share a
+        device's messages), so two batches never count the same span."""
+        by_key: dict[tuple[str, str], list[tuple[int, float]]] = {}
+        for device_id, ms, metric, value in sums:
+            by_key.setdefault((device_id, metric), []).append((ms, value))
+        keys = sorted(by_key)
+        for device_id, metric in keys:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                         (f"sum_bounds/{device_id}/{metric}",))
+        known = {(d, m): Bounds(int(f), float(fs), int(last), float(ls))
+                 for d, m, f, fs, last, ls in conn.execute(
+                     BOUNDS, ([k[0] for k in keys], [k[1] for k in keys])).fetchall()}
+        added: list[Readings] = []
+        updates = []
+        for key in keys:
+            rows, bounds = intervals(known.get(key), by_key[key])
+            if bounds is not None and bounds != known.get(key):
+                updates.append((*key, bounds.first_ms, bounds.first_sum, bounds.last_ms,
+                                bounds.last_sum))
+            if rows:
+                added.append(Readings(key[0], [(ms, key[1], value) for ms, value in rows]))
+        if updates:
+            with conn.cursor() as cur:
+                cur.executemany(SET_BOUNDS, updates)
+        return added
 
     def write_dead(self, batch: Sequence[Incoming], reason: str) -> BatchResult:
         """Keep messages the database would not take as dead letters, in one transaction."""

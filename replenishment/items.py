@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from catalog.metrics import METRICS, Kind
 from replenishment.forecast import CYCLE_EVENTS, Capacity, Event, MetricKind
 
 __all__ = ["CycleEvent", "Item", "ItemKind", "applies", "consumable_item", "fitted_at",
@@ -37,12 +38,12 @@ __all__ = ["CycleEvent", "Item", "ItemKind", "applies", "consumable_item", "fitt
 
 ItemKind = Literal["consumable", "service"]
 
-# How a service's usage metric relates to use: cumulative counters are read like ``count``.
+# How a service's usage metric relates to use, as the catalog says what a metric is:
+# cumulative counters (uses, hours run) are read like ``count``, interval amounts like
+# ``flow_l``; gauges (a level, a temperature) do not add up use.
+_READ_AS = {Kind.CUMULATIVE: MetricKind.COUNT, Kind.INTERVAL: MetricKind.FLOW}
 SERVICE_METRICS: dict[str, MetricKind] = {
-    "count": MetricKind.COUNT,
-    "runtime_h": MetricKind.COUNT,
-    "flow_l": MetricKind.FLOW,
-}
+    m.name: _READ_AS[m.kind] for m in METRICS.values() if m.kind in _READ_AS}
 
 
 @dataclass(frozen=True, slots=True)

@@ -283,11 +283,17 @@ class Device:
         assert self.connected.wait(10), f"{self.id} could not connect: {self.refused}"
         return self
 
-    def publish(self, payload: bytes | str | dict[str, Any], kind: str = "readings",
-                topic: str | None = None) -> mqtt.MQTTMessageInfo:
+    def publish(self, payload: bytes | str | dict[str, Any] | list[Any], kind: str = "readings",
+                topic: str | None = None, content_type: str | None = None,
+                ) -> mqtt.MQTTMessageInfo:
         data = json.dumps(payload) if isinstance(payload, dict | list) else payload
+        props = None
+        if content_type is not None:  # the MQTT 5 Content Type property
+            props = Properties(PacketTypes.PUBLISH)
+            props.ContentType = content_type
         while True:
-            info = self.client.publish(topic or f"tags/{self.id}/{kind}", data, qos=1)
+            info = self.client.publish(topic or f"tags/{self.id}/{kind}", data, qos=1,
+                                       properties=props)
             if info.rc != mqtt.MQTT_ERR_QUEUE_SIZE:
                 return info
             time.sleep(0.01)  # noqa: TID251

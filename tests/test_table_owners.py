@@ -42,7 +42,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "customers": ("customers", "product_instances", "ownership_changes", "customer_consents",
                   "consent_changes"),
     "device_gateway": ("devices", "readings", "events", "dead_letters", "readings_hourly",
-                       "readings_daily"),
+                       "readings_daily", "senml_anchors", "sum_bounds", "device_state"),
     "replenishment": ("instance_forecasts", "offer_kinds", "offers", "offer_lines", "outbox",
                       "quality_alerts", "order_requests"),
     "notifications": ("push_tokens",),

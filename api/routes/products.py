@@ -11,8 +11,8 @@ from fastapi import APIRouter, Query, Response, status
 from api import schemas
 from api.auth import CurrentCustomer
 from api.deps import ConnDep, ReadableProduct
+from catalog.metrics import metric_unit
 from customers import store as customers
-from device_gateway.payloads import METRICS
 from device_gateway.timeline import EVERYTHING, Bucket, read_timeline
 from homeloop import clock
 from identity import ownership
@@ -87,5 +87,5 @@ def forecasts(product: ReadableProduct, conn: ConnDep) -> schemas.ProductForecas
         product_id=found.product_id, locale=found.locale,
         forecasts=[schemas.Forecast(**asdict(v.forecast), item_name=v.item_name,
                                     reason=v.reason,
-                                    unit=METRICS.get(v.forecast.metric or ""))
+                                    unit=metric_unit(v.forecast.metric))
                    for v in found.forecasts])

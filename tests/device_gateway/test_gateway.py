@@ -47,6 +47,51 @@ def test_senml_packs_store_every_record(gateway: GatewayProcess, device: Any, db
     assert count(db, "SELECT max(value) FROM readings") == 109
 
 
+def test_senml_in_cbor_and_json_with_the_rfcs_extensions(gateway: GatewayProcess, device: Any,
+                                                         db: Conn) -> None:
+    """Constrained tags send CBOR (RFC 8428 §6), told by the MQTT 5 content type or by the
+    first byte; fields the gateway does not know are ignored, unless they end in '_'."""
+    import cbor2
+
+    tag: Device = device("WP-500")
+    bt = now_ms() / 1000 - 60
+    bn = f"urn:dev:homeloop:{tag.id}:"
+    tag.publish(cbor2.dumps([{-2: bn, -3: bt, 0: "temp_c", 1: "K", 2: 291.4}]),
+                content_type="application/senml+cbor")
+    tag.publish(cbor2.dumps([{-2: bn, -3: bt, 0: "battery", 1: "/100", 2: 87}]))
+    tag.publish([{"bn": bn, "bt": bt, "n": "flow_l", "v": 1.5, "vendor": {"fw": "2.1"}}],
+                content_type="application/senml+json")
+    tag.publish([{"bn": bn, "bt": bt, "n": "level", "v": 0.5, "calibrated_": True}])
+    tag.publish([{"bn": bn, "bt": bt, "n": "error_code", "vs": "E12"}], kind="events")
+    wait_for(lambda: count(db, "SELECT count(*) FROM readings") == 3
+             and count(db, "SELECT count(*) FROM dead_letters") == 1
+             and count(db, "SELECT count(*) FROM events") == 1, what="3 readings, 1 event "
+             "and the dead letter")
+    assert dict(db.execute("SELECT metric, value FROM readings").fetchall()) == {
+        "temp_c": 18.25, "battery": 87.0, "flow_l": 1.5}
+    assert db.execute("SELECT kind, data FROM events").fetchone() == ("fault", {"code": "E12"})
+    reason = db.execute("SELECT reason FROM dead_letters").fetchone()
+    assert reason is not None and "SenML field 'calibrated_' must be understood" in reason[0]
+
+
+def test_a_tag_without_a_clock_retrying_its_pack_is_counted_once(
+        gateway: GatewayProcess, device: Any, db: Conn) -> None:
+    tag: Device = device("CM-100")
+    pack = [{"bn": f"urn:dev:homeloop:{tag.id}:", "hl_seq": 3, "n": "count", "t": -60, "v": 41},
+            {"n": "count", "v": 42}]
+    before = now_ms()
+    tag.publish(pack).wait_for_publish(5)
+    wait_for(lambda: count(db, "SELECT count(*) FROM readings") == 2, what="the pack")
+    after = now_ms()
+    tag.publish(pack).wait_for_publish(5)  # the tag got no PUBACK and sends it again
+    tag.publish([{**pack[0], "hl_seq": 4, "v": 43}]).wait_for_publish(5)
+    wait_for(lambda: count(db, "SELECT count(*) FROM readings") == 3, what="the next pack")
+    times = [int(t.timestamp() * 1000) for (t,) in db.execute(
+        "SELECT time FROM readings WHERE value IN (41, 42) ORDER BY time").fetchall()]
+    assert len(times) == 2 and times[1] - times[0] == 60_000
+    assert before <= times[1] <= after  # the first receipt's "now"
+
+
 MALFORMED: list[tuple[str, bytes, str]] = [
     ("readings", b"not json at all", "not valid JSON"),
     ("readings", b'{"ts": %d, "m": {"level": "full"}}', "must be a number"),

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from device_gateway.payloads import Event, Limits, Readings, Status, convert
+from device_gateway.payloads import Event, Limits, Readings, SenmlPack, Status, convert, settle
 from homeloop.errors import PayloadError
 
 NOW = 1_764_500_000_000  # 2025-11-30T10:53:20Z
@@ -16,6 +16,8 @@ LIMITS = Limits()
 
 def readings(payload: bytes, topic: str = f"tags/{DEV}/readings") -> list[tuple[int, str, float]]:
     item = convert(topic, payload, NOW, LIMITS)
+    if isinstance(item, SenmlPack):
+        item = settle(item, None, NOW, LIMITS).readings
     assert isinstance(item, Readings)
     assert item.device_id == DEV
     return item.rows
@@ -84,7 +86,7 @@ def test_events_and_status() -> None:
     (b'[{"bn": "hl-abc:", "bt": %d, "n": "flow_l", "u": "gal", "v": 1}]' % (NOW // 1000),
      "unit 'gal' for 'flow_l'"),
     (b'[{"bn": "hl-abc:", "bt": %d, "n": "level", "vs": "full"}]' % (NOW // 1000),
-     "only numeric values"),
+     "'level' is a number (v); a string value (vs) is none of its readings"),
     (b'[{"bt": %d, "v": 1}]' % (NOW // 1000), "has no name"),
     (b"x" * (LIMITS.max_payload_bytes + 1), "exceeds the 65536-byte limit"),
 ])

@@ -53,3 +53,14 @@ def test_retention_runs_on_a_real_celery_worker(aged: Conn, settings: Settings) 
         worker.terminate()
         worker.wait(timeout=30)
     assert count(aged, "SELECT count(*) FROM readings") == 2
+
+
+@pytest.mark.clock
+def test_anchors_of_clockless_packs_are_kept_as_long_as_a_copy_can_come(
+        db: Conn, provisioned: Any) -> None:
+    device_id = provisioned("WP-500", 1)[0].device_id
+    for seq, days in ((1, 31), (2, 29)):
+        db.execute("INSERT INTO senml_anchors VALUES (%s, %s, %s)",
+                   (device_id, seq, clock.now() - timedelta(days=days)))
+    assert retention.forget_anchors(db, 30) == 1
+    assert count(db, "SELECT min(seq) FROM senml_anchors") == 2
