@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psycopg
 
 from ar_assets import geometry, sources, store
 from ar_assets.lod import Lod, Tools, make_lod, read_glb, repack, texture_sizes
@@ -46,29 +47,38 @@ def accept_upload(conn: Conn, settings: Settings, *, sha256: str, size: int, hea
                   filename: str, sku: str | None, unit: str | None, up: str | None,
                   uploaded_by: str) -> int:
     """Check a stored upload and record it as a pending asset; its id."""
-    if sku is not None and not store.sku_exists(conn, sku):
-        raise NotFound(f"SKU {sku} does not exist")
-    if unit is not None and unit not in geometry.UNITS:
-        raise InvalidInput(f"unit must be one of {', '.join(geometry.UNITS)}")
-    if up is not None and up not in ("y", "z"):
-        raise InvalidInput("up must be y or z")
     blobs = open_blob_store(settings)
-    path = blobs.local_path(sha256)
-    assert path is not None
     try:
+        if sku is not None and not store.sku_exists(conn, sku):
+            raise NotFound(f"SKU {sku} does not exist")
+        if unit is not None and unit not in geometry.UNITS:
+            raise InvalidInput(f"unit must be one of {', '.join(geometry.UNITS)}")
+        if up is not None and up not in ("y", "z"):
+            raise InvalidInput("up must be y or z")
+        path = blobs.local_path(sha256)
+        assert path is not None
         fmt = sources.detect(head, filename)
         if fmt == "glb":
             sources.check_glb(path)
         elif fmt in ("zip", "gltf"):
             with tempfile.TemporaryDirectory(dir=_work_root(settings)) as tmp:
                 sources.to_glb(path, fmt, Path(tmp), settings.asset_max_upload_bytes * 4)
-    except sources.Rejected:
-        if not store.source_in_use(conn, sha256):
+    except BaseException:
+        # Whatever refused the upload, its bytes go too (unless another asset has them).
+        if not _source_in_use(conn, sha256):
             blobs.delete(sha256)
         raise
     return store.create(conn, sku=sku, source_name=filename[:200], source_format=fmt,
                         source_sha256=sha256, source_size=size, unit=unit, up_axis=up,
                         uploaded_by=uploaded_by)
+
+
+def _source_in_use(conn: Conn, sha256: str) -> bool:
+    try:
+        return store.source_in_use(conn, sha256)
+    except psycopg.Error:  # the transaction is broken: keep the blob rather than guess
+        log.exception("could not tell whether upload %s is in use", sha256)
+        return True
 
 
 def _work_root(settings: Settings) -> Path:

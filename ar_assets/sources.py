@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
 import shutil
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 from urllib.parse import unquote
@@ -103,13 +105,67 @@ def _safe_member(name: str) -> PurePosixPath | None:
     return None if ".." in path.parts else path
 
 
-def unzip(source: Path, dest: Path, max_bytes: int) -> Path:
-    """Unpack a zip under ``dest``; the one ``.gltf`` (or ``.glb``) in it."""
+# What each compression method a zip can name is, for a refusal a person understands.
+ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate",
+               zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA"}
+OTHER_METHODS = {1: "shrink", 6: "implode", 9: "deflate64", 93: "Zstandard", 95: "xz",
+                 96: "JPEG", 97: "WavPack", 98: "PPMd", 99: "AES encryption"}
+
+
+def _open_zip(source: Path) -> zipfile.ZipFile:
     try:
-        archive = zipfile.ZipFile(source)
+        return zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+        raise reject("ZIP_INVALID", f"not a readable zip archive ({exc}): make the zip "
+                     "again") from exc
+
+
+def _check_member(info: zipfile.ZipInfo) -> None:
+    """Refuse a member we could not read back, before anything is unpacked."""
+    if info.flag_bits & 0x1:
+        raise reject("ZIP_ENCRYPTED", f"{info.filename!r} in the zip is encrypted (password "
+                     "protected): send the zip without a password")
+    if info.compress_type not in ZIP_METHODS:
+        method = OTHER_METHODS.get(info.compress_type, f"method {info.compress_type}")
+        raise reject("ZIP_UNSUPPORTED_METHOD", f"{info.filename!r} in the zip is compressed "
+                     f"with {method}, which we cannot unpack: make the zip again with the "
+                     "usual compression (deflate)")
+
+
+def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+    """Unpack one member, its CRC checked; a damaged member is a refusal that names it."""
+    try:
+        with archive.open(info) as src, target.open("wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
     except zipfile.BadZipFile as exc:
-        raise reject("ZIP_INVALID", f"not a readable zip archive: {exc}") from exc
-    with archive:
+        text = str(exc)
+        if "CRC" in text:
+            raise reject("ZIP_BAD_CRC", f"{info.filename!r} in the zip is damaged: its "
+                         "checksum (CRC-32) does not match its contents; make the zip again"
+                         ) from exc
+        if "differ" in text:
+            raise reject("ZIP_NAME_MISMATCH", f"the zip is damaged: the entry "
+                         f"{info.filename!r} of its directory has another name in its local "
+                         "header; make the zip again") from exc
+        raise reject("ZIP_CORRUPT_DATA", f"{info.filename!r} in the zip cannot be unpacked "
+                     f"({text}); make the zip again") from exc
+    except (zlib.error, lzma.LZMAError, EOFError, OSError, ValueError) as exc:
+        raise reject("ZIP_CORRUPT_DATA", f"{info.filename!r} in the zip is damaged: its "
+                     f"compressed data cannot be unpacked ({exc}); make the zip again"
+                     ) from exc
+    except (RuntimeError, NotImplementedError) as exc:  # encryption or a method seen late
+        raise reject("ZIP_UNSUPPORTED", f"{info.filename!r} in the zip cannot be unpacked: "
+                     f"{exc}") from exc
+
+
+def unzip(source: Path, dest: Path, max_bytes: int) -> Path:
+    """Unpack a zip under ``dest``; the one ``.gltf`` (or ``.glb``) in it.
+
+    Every member is checked (path, link, size, ratio, encryption, compression method) before
+    anything is written; a damaged one (bad CRC, corrupt compressed data, a local header that
+    names another file than the directory) is a refusal that names it.
+    """
+    with _open_zip(source) as archive:
         members = archive.infolist()
         if len(members) > MAX_ZIP_FILES:
             raise reject("ZIP_TOO_MANY_FILES", f"{len(members)} files in the zip; at most "
@@ -122,6 +178,7 @@ def unzip(source: Path, dest: Path, max_bytes: int) -> Path:
                              "outside the archive's folder; nothing was unpacked")
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise reject("ZIP_LINK", f"the zip holds a symbolic link {info.filename!r}")
+            _check_member(info)
             total += info.file_size
             if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO:
                 raise reject("ZIP_BOMB", f"{info.filename!r} expands {info.file_size:,} bytes "
@@ -134,8 +191,7 @@ def unzip(source: Path, dest: Path, max_bytes: int) -> Path:
                 continue
             target = dest.joinpath(*PurePosixPath(info.filename).parts)
             target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(info) as src, target.open("wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
+            _extract(archive, info, target)
     models = [p for p in dest.rglob("*") if p.suffix.lower() in (".gltf", ".glb")]
     if len(models) != 1:
         raise reject("ZIP_NO_MODEL", f"the zip must hold exactly one .gltf or .glb, it holds "
