@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from ar_assets import geometry, sources, store
+from ar_assets import decode, geometry, sources, store
 from ar_assets.lod import Lod, Tools, make_lod, read_glb, repack, texture_sizes
 from ar_assets.profiles import PROFILES, Profile
 from ar_assets.report import Report
@@ -196,7 +196,6 @@ def build(settings: Settings, upload: Path, fmt: Any, unit: str | None, up: str 
     report = Report()
     glb = sources.to_glb(upload, fmt, work, settings.asset_max_upload_bytes * 4)
     source_data = glb.read_bytes()
-
     if fmt in ("glb", "gltf", "zip"):  # the supplier's own glTF: the Khronos verdict on it
         verdict = validate_glb(source_data, node=tools.node, timeout_s=tools.timeout_s)
         report.facts["input_validator"] = verdict.to_json()
@@ -207,8 +206,26 @@ def build(settings: Settings, upload: Path, fmt: Any, unit: str | None, up: str 
                     bad.error(m["code"], m["message"], m["pointer"])
             bad.facts["input_validator"] = verdict.to_json()
             raise sources.Rejected(bad)
-    doc, blob = read_glb(source_data)
     del source_data
+    try:
+        return _build(settings, glb, fmt, unit, up, work, report)
+    except sources.Rejected as exc:  # the report keeps the validator's verdict on the input
+        if "input_validator" in report.facts:
+            exc.report.facts.setdefault("input_validator", report.facts["input_validator"])
+        raise
+
+
+def _build(settings: Settings, glb: Path, fmt: Any, unit: str | None, up: str | None,
+           work: Path, report: Report) -> Built:
+    tools = tools_from(settings)
+    doc, blob = read_glb(glb.read_bytes())
+    encoded = decode.needs_decoding(doc)
+    if encoded:  # meshopt, Draco, quantized: decoded to plain glTF, then like any other
+        plain = work / "decoded.glb"
+        report.facts["decoded"] = decode.decode_glb(glb, plain, node=tools.node,
+                                                    timeout_s=tools.timeout_s)
+        glb = plain
+        doc, blob = read_glb(glb.read_bytes())
     try:
         sizes = texture_sizes(doc, blob)
     except Exception as exc:  # Pillow raises many types for a broken image
