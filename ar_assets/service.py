@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from ar_assets import decode, geometry, sources, store
+from ar_assets import decode, geometry, sources, store, textures
 from ar_assets.lod import Lod, Tools, make_lod, read_glb, repack, texture_sizes
 from ar_assets.profiles import PROFILES, Profile
 from ar_assets.report import Report
@@ -224,6 +224,16 @@ def _build(settings: Settings, glb: Path, fmt: Any, unit: str | None, up: str | 
         plain = work / "decoded.glb"
         report.facts["decoded"] = decode.decode_glb(glb, plain, node=tools.node,
                                                     timeout_s=tools.timeout_s)
+        glb = plain
+        doc, blob = read_glb(glb.read_bytes())
+    webp_ktx2 = textures.needs_plain_textures(doc)
+    if webp_ktx2:  # WebP and KTX2 textures: decoded, written again as JPEG or PNG
+        replace = textures.plain_textures(doc, blob, work, node=tools.node,
+                                          timeout_s=tools.timeout_s, max_px=MAX_TEXTURE_INPUT)
+        plain = work / "textures.glb"
+        plain.write_bytes(repack(doc, blob, replace))
+        del replace
+        report.facts["decoded"] = report.facts.get("decoded", []) + webp_ktx2
         glb = plain
         doc, blob = read_glb(glb.read_bytes())
     try:

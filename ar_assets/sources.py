@@ -29,6 +29,7 @@ from ar_assets.gltf import (
     LIMITS,
     Limits,
     check_document,
+    check_required_extensions,
     data_uri_bytes,
     image_type,
     read_layout,
@@ -93,6 +94,7 @@ def check_glb(path: Path, limits: Limits = LIMITS) -> Report:
                 return f.read(n)
             check_document(layout.doc, layout.bin_length if layout.bin_offset else None,
                            report, peek, limits)
+            check_required_extensions(layout.doc, report)
     if report.errors:
         raise Rejected(report)
     return report
@@ -219,6 +221,7 @@ def pack_gltf(gltf: Path, root: Path, out: Path, limits: Limits = LIMITS) -> Non
     report = Report()
     # The same checks as for a GLB, with relative URIs allowed (resolved below, inside root).
     check_document(doc, None, report, lambda _o, _n: b"", limits, allow_relative_uris=True)
+    check_required_extensions(doc, report)
     if report.errors:
         raise Rejected(report)
     base = gltf.parent
