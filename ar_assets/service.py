@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from ar_assets import decode, geometry, sources, store, textures
-from ar_assets.lod import Lod, Tools, make_lod, read_glb, repack, texture_sizes
+from ar_assets import decode, geometry, glbfile, sources, store, textures
+from ar_assets.lod import Lod, Tools, make_lod, texture_sizes
 from ar_assets.profiles import PROFILES, Profile
 from ar_assets.report import Report
 from ar_assets.storage import open_blob_store
-from ar_assets.validator import ToolError, ValidationReport, validate_glb
+from ar_assets.validator import ToolError, ValidationReport, validate_path
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput, NotFound
 from homeloop.settings import Settings
@@ -62,7 +62,8 @@ def accept_upload(conn: Conn, settings: Settings, *, sha256: str, size: int, hea
             sources.check_glb(path)
         elif fmt in ("zip", "gltf"):
             with tempfile.TemporaryDirectory(dir=_work_root(settings)) as tmp:
-                sources.to_glb(path, fmt, Path(tmp), settings.asset_max_upload_bytes * 4)
+                sources.to_glb(path, fmt, Path(tmp), settings.asset_max_upload_bytes * 4,
+                               max_model=settings.asset_max_upload_bytes)
     except BaseException:
         # Whatever refused the upload, its bytes go too (unless another asset has them).
         if not _source_in_use(conn, sha256):
@@ -121,29 +122,26 @@ def process(conn: Conn, settings: Settings, asset_id: int) -> str:
     return "ready"
 
 
-def _points(master: Path, report: Report) -> Any:
-    """World-space vertices of every mesh instance, and degenerate-triangle counts in report."""
-    import trimesh
+def _points(model: Path, report: Report) -> Any:
+    """World-space vertices of every mesh instance, and degenerate-triangle counts in report.
 
-    try:
-        scene: Any = trimesh.load(str(master), file_type="glb", force="scene", process=False)
-    except Exception as exc:  # trimesh raises many types for a broken file
-        raise sources.reject("MESH_UNREADABLE", f"the model's geometry cannot be read: {exc}"
-                             ) from exc
+    Read from a memory map of the (decoded) GLB: positions and indices are never copied
+    whole, and textures are not decoded at all.
+    """
     clouds = []
     faces = degenerate = 0
-    for node in scene.graph.nodes_geometry:
-        matrix, name = scene.graph[node]
-        geom = scene.geometry[name]
-        verts = np.asarray(geom.vertices, dtype=np.float64)
-        if not np.isfinite(verts).all():
-            raise sources.reject("POSITION_NOT_FINITE", f"mesh {name!r} has vertex positions "
-                                 "that are not finite numbers (NaN or infinity)")
-        clouds.append(geometry.transform(verts, np.asarray(matrix, dtype=np.float64)))
-        if isinstance(geom, trimesh.Trimesh) and len(geom.faces):
-            faces += len(geom.faces)
-            degenerate += geometry.degenerate_triangles(verts, np.asarray(geom.faces))
-    del scene
+    try:
+        for name, matrix, verts, tris in glbfile.meshes(model):
+            if not np.isfinite(verts).all():
+                raise sources.reject("POSITION_NOT_FINITE", f"mesh {name!r} has vertex "
+                                     "positions that are not finite numbers (NaN or infinity)")
+            clouds.append(geometry.transform(verts, matrix))
+            if tris is not None and len(tris):
+                faces += len(tris)
+                degenerate += geometry.degenerate_triangles(verts, tris)
+    except (glbfile.GlbError, IndexError, ValueError, KeyError, TypeError) as exc:
+        raise sources.reject("MESH_UNREADABLE", f"the model's geometry cannot be read: {exc}"
+                             ) from exc
     if not clouds:
         raise sources.reject("MESH_EMPTY", "the model has no geometry in its scene")
     report.facts["degenerate_triangles"] = degenerate
@@ -157,7 +155,7 @@ def _points(master: Path, report: Report) -> Any:
 
 def _normalised(source: Path, placement: geometry.Placement, out: Path) -> dict[str, Any]:
     """Write the master: the source under one new root node carrying the placement."""
-    doc, blob = read_glb(source.read_bytes())
+    doc, bin_source = glbfile.open_glb(source)
     scenes = doc.setdefault("scenes", [{"nodes": []}])
     scene = scenes[doc.get("scene", 0)]
     nodes = doc.setdefault("nodes", [])
@@ -167,7 +165,7 @@ def _normalised(source: Path, placement: geometry.Placement, out: Path) -> dict[
     nodes.append(root)
     scene["nodes"] = [len(nodes) - 1]
     doc["scene"] = doc.get("scene", 0)
-    out.write_bytes(repack(doc, blob, {}) if blob or doc.get("bufferViews") else b"")
+    glbfile.rewrite(doc, glbfile.glb_sources(doc, bin_source), out)
     return doc
 
 
@@ -194,10 +192,10 @@ def build(settings: Settings, upload: Path, fmt: Any, unit: str | None, up: str 
     """
     tools = tools_from(settings)
     report = Report()
-    glb = sources.to_glb(upload, fmt, work, settings.asset_max_upload_bytes * 4)
-    source_data = glb.read_bytes()
+    glb = sources.to_glb(upload, fmt, work, settings.asset_max_upload_bytes * 4,
+                         max_model=settings.asset_max_upload_bytes)
     if fmt in ("glb", "gltf", "zip"):  # the supplier's own glTF: the Khronos verdict on it
-        verdict = validate_glb(source_data, node=tools.node, timeout_s=tools.timeout_s)
+        verdict = validate_path(glb, node=tools.node, timeout_s=tools.timeout_s)
         report.facts["input_validator"] = verdict.to_json()
         if verdict.errors:
             bad = Report()
@@ -206,7 +204,6 @@ def build(settings: Settings, upload: Path, fmt: Any, unit: str | None, up: str 
                     bad.error(m["code"], m["message"], m["pointer"])
             bad.facts["input_validator"] = verdict.to_json()
             raise sources.Rejected(bad)
-    del source_data
     try:
         return _build(settings, glb, fmt, unit, up, work, report)
     except sources.Rejected as exc:  # the report keeps the validator's verdict on the input
@@ -218,29 +215,30 @@ def build(settings: Settings, upload: Path, fmt: Any, unit: str | None, up: str 
 def _build(settings: Settings, glb: Path, fmt: Any, unit: str | None, up: str | None,
            work: Path, report: Report) -> Built:
     tools = tools_from(settings)
-    doc, blob = read_glb(glb.read_bytes())
-    encoded = decode.needs_decoding(doc)
-    if encoded:  # meshopt, Draco, quantized: decoded to plain glTF, then like any other
+    doc, _ = glbfile.open_glb(glb)
+    if decode.needs_decoding(doc):  # meshopt, Draco, quantized: decoded to plain glTF
         plain = work / "decoded.glb"
         report.facts["decoded"] = decode.decode_glb(glb, plain, node=tools.node,
                                                     timeout_s=tools.timeout_s)
         glb = plain
-        doc, blob = read_glb(glb.read_bytes())
+    doc, bin_source = glbfile.open_glb(glb)
+    files = glbfile.glb_sources(doc, bin_source)
     webp_ktx2 = textures.needs_plain_textures(doc)
     if webp_ktx2:  # WebP and KTX2 textures: decoded, written again as JPEG or PNG
-        replace = textures.plain_textures(doc, blob, work, node=tools.node,
-                                          timeout_s=tools.timeout_s, max_px=MAX_TEXTURE_INPUT)
+        replace = textures.plain_textures(
+            doc, lambda view: glbfile.read_view(doc, files, view), work, node=tools.node,
+            timeout_s=tools.timeout_s, max_px=MAX_TEXTURE_INPUT)
         plain = work / "textures.glb"
-        plain.write_bytes(repack(doc, blob, replace))
+        glbfile.rewrite(doc, files, plain, replace)
         del replace
         report.facts["decoded"] = report.facts.get("decoded", []) + webp_ktx2
         glb = plain
-        doc, blob = read_glb(glb.read_bytes())
+        doc, bin_source = glbfile.open_glb(glb)
+        files = glbfile.glb_sources(doc, bin_source)
     try:
-        sizes = texture_sizes(doc, blob)
+        sizes = texture_sizes(doc, lambda view: glbfile.read_view(doc, files, view))
     except Exception as exc:  # Pillow raises many types for a broken image
         raise sources.reject("IMAGE_UNREADABLE", f"a texture cannot be decoded: {exc}") from exc
-    del blob
     report.facts["textures"] = [list(s) for s in sizes]
     if any(max(s) > MAX_TEXTURE_INPUT for s in sizes):
         raise sources.reject("TEXTURE_TOO_LARGE", f"a texture is over {MAX_TEXTURE_INPUT} px")
@@ -259,7 +257,7 @@ def _build(settings: Settings, glb: Path, fmt: Any, unit: str | None, up: str | 
 
     master = work / "master.glb"
     _normalised(glb, placement, master)
-    checked = validate_glb(master.read_bytes(), node=tools.node, timeout_s=tools.timeout_s)
+    checked = validate_path(master, node=tools.node, timeout_s=tools.timeout_s)
     if checked.errors:
         raise ToolError(f"the normalised master has {checked.errors} validator errors: "
                         f"{checked.messages[:3]}")

@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from ar_assets.glbfile import Source, glb_sources, open_glb, rewrite
 from ar_assets.gltf import (
     LIMITS,
     Limits,
@@ -33,7 +34,6 @@ from ar_assets.gltf import (
     data_uri_bytes,
     image_type,
     read_layout,
-    write_glb,
 )
 from ar_assets.report import Report
 from homeloop.errors import InvalidInput
@@ -211,7 +211,12 @@ def _resolve(root: Path, base: Path, uri: str, pointer: str) -> Path:
 
 
 def pack_gltf(gltf: Path, root: Path, out: Path, limits: Limits = LIMITS) -> None:
-    """Pack a ``.gltf`` and the files it names (all under ``root``) into one GLB at ``out``."""
+    """Pack a ``.gltf`` and the files it names (all under ``root``) into one GLB at ``out``.
+
+    Streamed: only the byte ranges the buffer views reference are read from the buffers'
+    files (a 400 MB ``.bin`` of which 36 bytes are used gives a GLB of a few hundred bytes),
+    and images are copied from their files in pieces.
+    """
     try:
         doc: Any = json.loads(gltf.read_text("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
@@ -225,49 +230,63 @@ def pack_gltf(gltf: Path, root: Path, out: Path, limits: Limits = LIMITS) -> Non
     if report.errors:
         raise Rejected(report)
     base = gltf.parent
-    parts: list[bytes] = []
-    offset = 0
-    starts: list[int] = []
-    for i, buf in enumerate(doc.get("buffers", [])):
-        data = _uri_bytes(root, base, buf["uri"], f"/buffers/{i}/uri", limits)
-        if len(data) < buf["byteLength"]:
+    files: list[Source | None] = []
+    buffers = doc.get("buffers", [])
+    for i, buf in enumerate(buffers):
+        if "uri" not in buf:
+            files.append(None)  # a meshopt fallback buffer: no data by design
+            continue
+        path = _uri_file(root, base, buf.pop("uri"), f"/buffers/{i}/uri", out.parent, limits)
+        size = path.stat().st_size
+        if size < buf["byteLength"]:
             raise reject("BUFFER_LENGTH_LIES", f"buffer {i} claims {buf['byteLength']} bytes, "
-                         f"its file has {len(data)}", f"/buffers/{i}")
-        starts.append(offset)
-        data += b"\0" * (-len(data) % 4)
-        parts.append(data)
-        offset += len(data)
-    for view in doc.get("bufferViews", []):
-        view["byteOffset"] = view.get("byteOffset", 0) + starts[view["buffer"]]
-        view["buffer"] = 0
+                         f"its file has {size}", f"/buffers/{i}")
+        files.append(Source(path, 0, buf["byteLength"]))
     for i, image in enumerate(doc.get("images", [])):
         if "uri" not in image:
             continue
-        data = _uri_bytes(root, base, image.pop("uri"), f"/images/{i}/uri", limits)
-        mime = image_type(data[:16])
+        path = _uri_file(root, base, image.pop("uri"), f"/images/{i}/uri", out.parent, limits)
+        with path.open("rb") as f:
+            mime = image_type(f.read(16))
         if mime is None:
             raise reject("IMAGE_NOT_AN_IMAGE", f"image {i} is not a PNG, JPEG, WebP or KTX2 "
                          "image", f"/images/{i}")
+        size = path.stat().st_size
         image["mimeType"] = mime
         image["bufferView"] = len(doc.setdefault("bufferViews", []))
-        doc["bufferViews"].append({"buffer": 0, "byteOffset": offset, "byteLength": len(data)})
-        data += b"\0" * (-len(data) % 4)
-        parts.append(data)
-        offset += len(data)
-    doc["buffers"] = [{"byteLength": offset}] if parts else []
-    with out.open("wb") as f:
-        write_glb(f, doc, parts)
+        doc["bufferViews"].append({"buffer": len(buffers), "byteLength": size})
+        buffers.append({"byteLength": size})
+        files.append(Source(path, 0, size))
+    doc["buffers"] = buffers
+    rewrite(doc, files, out)
     check_glb(out, limits)
 
 
-def _uri_bytes(root: Path, base: Path, uri: str, pointer: str, limits: Limits) -> bytes:
+def compact_glb(source: Path, out: Path, limits: Limits = LIMITS) -> None:
+    """A checked GLB again with only the bytes its views reference (``data:`` URIs too)."""
+    doc, bin_source = open_glb(source)
+    files = glb_sources(doc, bin_source)
+    for i, buf in enumerate(doc.get("buffers", [])):
+        if isinstance(buf.get("uri"), str):
+            path = _uri_file(source.parent, source.parent, buf.pop("uri"), f"/buffers/{i}/uri",
+                             out.parent, limits)
+            files[i] = Source(path, 0, buf["byteLength"])
+    rewrite(doc, files, out)
+    check_glb(out, limits)
+
+
+def _uri_file(root: Path, base: Path, uri: str, pointer: str, work: Path,
+              limits: Limits) -> Path:
+    """The file a URI names inside the upload; a ``data:`` URI decoded into a file."""
     if uri.startswith("data:"):
         data = data_uri_bytes(uri, limits.max_json_bytes)
         if data is None:
             raise reject("URI_INVALID", "a data: URI that is not base64 or is too large",
                          pointer)
-        return data
-    return _resolve(root, base, uri, pointer).read_bytes()
+        path = work / f"data-uri-{pointer.strip('/').replace('/', '-')}"
+        path.write_bytes(data)
+        return path
+    return _resolve(root, base, uri, pointer)
 
 
 def convert_mesh(source: Path, fmt: Format, out: Path) -> None:
@@ -288,20 +307,25 @@ def convert_mesh(source: Path, fmt: Format, out: Path) -> None:
 
 
 def to_glb(source: Path, fmt: Format, work: Path, max_unpacked: int,
-           limits: Limits = LIMITS) -> Path:
-    """Turn an upload into a checked, self-contained GLB in ``work``; its path."""
+           limits: Limits = LIMITS, max_model: int | None = None) -> Path:
+    """Turn an upload into a checked, self-contained GLB in ``work``; its path.
+
+    The GLB carries only the bytes the model references; past ``max_model`` bytes it is
+    refused (however the model was sent, it carries at most what a GLB upload may).
+    """
     out = work / "source.glb"
     if fmt == "glb":
         check_glb(source, limits)
-        return source
-    if fmt == "zip":
+        compact_glb(source, out, limits)
+    elif fmt == "zip":
         root = work / "unzipped"
         root.mkdir()
         model = unzip(source, root, max_unpacked)
         if model.suffix.lower() == ".glb":
             check_glb(model, limits)
-            return model
-        pack_gltf(model, root, out, limits)
+            compact_glb(model, out, limits)
+        else:
+            pack_gltf(model, root, out, limits)
     elif fmt == "gltf":
         root = work / "gltf"
         root.mkdir()
@@ -310,4 +334,8 @@ def to_glb(source: Path, fmt: Format, work: Path, max_unpacked: int,
     else:
         convert_mesh(source, fmt, out)
         check_glb(out, limits)
+    size = out.stat().st_size
+    if max_model is not None and size > max_model:
+        raise reject("MODEL_TOO_LARGE", f"the model's data comes to {size:,} bytes as one GLB; "
+                     f"we accept at most {max_model:,} (the upload limit), however it is sent")
     return out

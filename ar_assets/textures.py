@@ -15,6 +15,7 @@ import io
 import json
 import struct
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,6 @@ KTX2_HEADER = struct.Struct("<12sIIII")  # identifier, vkFormat, typeSize, width
 def needs_plain_textures(doc: dict[str, Any]) -> list[str]:
     used = doc.get("extensionsUsed", [])
     return [name for name in TEXTURE_EXTENSIONS if isinstance(used, list) and name in used]
-
-
-def _view(doc: dict[str, Any], blob: bytes, index: int) -> bytes:
-    view = doc["bufferViews"][index]
-    start = view.get("byteOffset", 0)
-    return blob[start:start + view["byteLength"]]
 
 
 def _ktx2(data: bytes, work: Path, node: str, timeout_s: float, max_px: int,
@@ -103,9 +98,12 @@ def _encode(img: Image.Image) -> tuple[bytes, str]:
     return out.getvalue(), "image/jpeg"
 
 
-def plain_textures(doc: dict[str, Any], blob: bytes, work: Path, *, node: str = "node",
-                   timeout_s: float = 600.0, max_px: int = 8192) -> dict[int, bytes]:
-    """Rewrite ``doc`` so that no texture needs WebP or KTX2; the bufferViews to replace."""
+def plain_textures(doc: dict[str, Any], read: Callable[[int], bytes], work: Path, *,
+                   node: str = "node", timeout_s: float = 600.0,
+                   max_px: int = 8192) -> dict[int, bytes]:
+    """Rewrite ``doc`` so that no texture needs WebP or KTX2; the bufferViews to replace.
+
+    ``read(view)`` gives a bufferView's bytes; one image is decoded at a time."""
     replace: dict[int, bytes] = {}
     images = doc.get("images", [])
     done: set[int] = set()
@@ -127,7 +125,7 @@ def plain_textures(doc: dict[str, Any], blob: bytes, work: Path, *, node: str = 
             image = images[source]
             if "bufferView" not in image:
                 raise reject("TEXTURE_INVALID", f"image {source} has no bufferView", pointer)
-            data = _view(doc, blob, image["bufferView"])
+            data = read(image["bufferView"])
             img = (_ktx2(data, work, node, timeout_s, max_px, pointer) if name == BASISU
                    else _webp(data, pointer))
             replace[image["bufferView"]], image["mimeType"] = _encode(img)
