@@ -36,6 +36,14 @@ __all__ = ["Built", "accept_upload", "build", "lod_for_sku", "process", "tools_f
 
 log = logging.getLogger(__name__)
 MAX_TEXTURE_INPUT = 8192
+# Textures are decoded one at a time, but their pixels still bound the work: at most four
+# 8192 px textures (a full PBR set), or sixteen of 4096 px, per model.
+MAX_TEXTURE_PIXELS = 4 * MAX_TEXTURE_INPUT**2
+# The peak memory of the whole processing tree (API, one worker process and its Node and
+# gltfpack children) for the worst inputs the limits accept, in MB, as measured by
+# `homeloop bench assets --big` (docs/BENCHMARKS.md): the worker's default concurrency is
+# the memory given to workers divided by this.
+WORST_TREE_MB = 950
 MAX_ATTEMPTS = 3  # processing runs that end in a tool error before the asset fails
 
 
@@ -242,6 +250,12 @@ def _build(settings: Settings, glb: Path, fmt: Any, unit: str | None, up: str | 
     report.facts["textures"] = [list(s) for s in sizes]
     if any(max(s) > MAX_TEXTURE_INPUT for s in sizes):
         raise sources.reject("TEXTURE_TOO_LARGE", f"a texture is over {MAX_TEXTURE_INPUT} px")
+    pixels = sum(w * h for w, h in sizes)
+    if pixels > MAX_TEXTURE_PIXELS:
+        raise sources.reject("TEXTURES_TOO_LARGE", f"the textures add up to {pixels / 1e6:,.0f} "
+                             f"megapixels; we accept at most {MAX_TEXTURE_PIXELS / 1e6:,.0f} "
+                             f"({MAX_TEXTURE_PIXELS // MAX_TEXTURE_INPUT**2} of "
+                             f"{MAX_TEXTURE_INPUT} x {MAX_TEXTURE_INPUT} px) per model")
     variants = [str(v.get("name", f"variant {i}")) for i, v in enumerate(
         doc.get("extensions", {}).get("KHR_materials_variants", {}).get("variants", []))]
 
