@@ -18,7 +18,9 @@ $(VENV)/.installed: pyproject.toml scripts/bootstrap
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-# The Khronos glTF-Validator (ar_assets/validate.cjs), pinned by package-lock.json.
+# The Khronos glTF-Validator (ar_assets/validate.cjs), glTF Transform with the meshopt and
+# Draco decoders (ar_assets/decode.cjs) and three's Basis Universal transcoder
+# (ar_assets/ktx2.cjs), pinned by package-lock.json.
 node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@

@@ -8,7 +8,8 @@ Used by other packages through two functions:
   glTF-Validator on a GLB, as a report whose ``errors`` must be 0 for a file we serve.
 
 Roles: ``gltf``, ``geometry``, ``profiles`` and ``report`` are pure; ``sources`` turns an
-upload into one GLB; ``validator`` and ``lod`` drive Node and gltfpack; ``storage`` is the
-content-addressed blob store; ``store`` the SQL; ``service`` one unit of work; ``tasks`` the
-Celery task. The demo's models and the benchmark are development tools (``devtools``).
+upload into one GLB; ``validator``, ``decode`` and ``lod`` drive Node and gltfpack;
+``storage`` is the content-addressed blob store; ``store`` the SQL; ``service`` one unit of
+work; ``tasks`` the Celery task. The demo's models and the benchmark are development tools
+(``devtools``).
 """

@@ -75,7 +75,7 @@ def degenerate_triangles(vertices: npt.NDArray[Any], faces: npt.NDArray[Any]) ->
     count = 0
     for start in range(0, len(faces), CHUNK):
         f = faces[start:start + CHUNK]
-        a = vertices[f[:, 0]]
+        a = vertices[f[:, 0]].astype(np.float64)
         cross = np.cross(vertices[f[:, 1]] - a, vertices[f[:, 2]] - a)
         count += int((np.einsum("ij,ij->i", cross, cross) <= 1e-24).sum())
     return count

@@ -31,6 +31,14 @@ IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg",
                b"\xabKTX 20\xbb": "image/ktx2"}
 
 
+# Extensions an input may require: the ones the pipeline decodes before anything reads the
+# model (geometry: ar_assets/decode.py; textures: ar_assets/textures.py), and texture transforms,
+# which gltfpack carries. A model that requires any other is refused at upload, by name.
+READABLE_REQUIRED = ("EXT_meshopt_compression", "KHR_draco_mesh_compression",
+                     "KHR_mesh_quantization", "EXT_texture_webp", "KHR_texture_basisu",
+                     "KHR_texture_transform")
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     max_json_bytes: int = 64 * 1024 * 1024
@@ -309,6 +317,20 @@ def check_document(doc: dict[str, Any], bin_length: int | None, report: Report,
         if glb_data and image_type(peek(off, 16)) is None:
             report.error("IMAGE_NOT_AN_IMAGE", "the texture's data is not a PNG, JPEG, WebP "
                          "or KTX2 image", ptr)
+
+
+def check_required_extensions(doc: dict[str, Any], report: Report) -> None:
+    """Refuse a model that requires a glTF extension we cannot read (an input, not our files)."""
+    required = doc.get("extensionsRequired", [])
+    if not isinstance(required, list):
+        report.error("EXTENSIONS_INVALID", "extensionsRequired is not a list",
+                     "/extensionsRequired")
+        return
+    for i, name in enumerate(required):
+        if name not in READABLE_REQUIRED:
+            report.error("UNSUPPORTED_EXTENSION", f"the model requires the glTF extension "
+                         f"{str(name)[:100]!r}, which we cannot read: export it without it "
+                         f"(we read {', '.join(READABLE_REQUIRED)})", f"/extensionsRequired/{i}")
 
 
 def _check_nodes(doc: dict[str, Any], report: Report, limits: Limits) -> None:

@@ -12,17 +12,20 @@ count is over budget, then smaller textures while the file is over its byte budg
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
+from ar_assets.glbfile import glb_sources, open_glb, read_view, rewrite
 from ar_assets.gltf import Layout, write_glb
 from ar_assets.profiles import Profile
 from ar_assets.report import Report
-from ar_assets.validator import ToolError, ValidationReport, validate_glb
+from ar_assets.validator import ToolError, ValidationReport, validate_path
 
 Image.MAX_IMAGE_PIXELS = 16384 * 16384  # beyond this Pillow refuses (decompression bombs)
 MIN_TEXTURE = 256
@@ -63,11 +66,19 @@ def _view_bytes(doc: dict[str, Any], blob: bytes, index: int) -> bytes:
     return blob[start:start + view["byteLength"]]
 
 
-def texture_sizes(doc: dict[str, Any], blob: bytes) -> list[tuple[int, int]]:
+def texture_sizes(doc: dict[str, Any],
+                  read: bytes | Callable[[int], bytes]) -> list[tuple[int, int]]:
+    """Each embedded image's size, from its header; ``read`` is the binary chunk, or gives
+    one view's bytes (``read(view)``)."""
+    if isinstance(read, bytes):
+        blob = read
+
+        def read(index: int) -> bytes:
+            return _view_bytes(doc, blob, index)
     sizes = []
     for image in doc.get("images", []):
         if "bufferView" in image:
-            with Image.open(io.BytesIO(_view_bytes(doc, blob, image["bufferView"]))) as img:
+            with Image.open(io.BytesIO(read(image["bufferView"]))) as img:
                 sizes.append(img.size)
     return sizes
 
@@ -92,28 +103,34 @@ def repack(doc: dict[str, Any], blob: bytes, replace: dict[int, bytes]) -> bytes
     return out.getvalue()
 
 
-def limit_textures(data: bytes, max_px: int) -> bytes:
-    """The GLB with every texture larger than ``max_px`` on a side scaled down (same format)."""
-    doc, blob = read_glb(data)
+def limit_textures(src: Path, out: Path, max_px: int) -> None:
+    """Write ``src`` to ``out`` with every texture larger than ``max_px`` on a side scaled
+    down (same format); one image decoded at a time, the rest streamed."""
+    doc, bin_source = open_glb(src)
+    files = glb_sources(doc, bin_source)
     replace: dict[int, bytes] = {}
     for image in doc.get("images", []):
         index = image.get("bufferView")
-        if index is None:
+        if index is None or index in replace:
             continue
-        with Image.open(io.BytesIO(_view_bytes(doc, blob, index))) as img:
+        with Image.open(io.BytesIO(read_view(doc, files, index))) as img:
             if max(img.size) <= max_px:
                 continue
             fmt = img.format or "PNG"
+            img.draft("RGB", (max_px, max_px))  # JPEG: decode at a reduced scale already
             img.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
-            out = io.BytesIO()
+            buf = io.BytesIO()
             if fmt == "JPEG":
-                img.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
+                img.convert("RGB").save(buf, "JPEG", quality=85, optimize=True)
             elif fmt == "WEBP":
-                img.save(out, "WEBP", quality=85)
+                img.save(buf, "WEBP", quality=85)
             else:
-                img.save(out, "PNG", optimize=True)
-            replace[index] = out.getvalue()
-    return repack(doc, blob, replace) if replace else data
+                img.save(buf, "PNG", optimize=True)
+            replace[index] = buf.getvalue()
+    if replace:
+        rewrite(doc, files, out, replace)
+    else:
+        shutil.copyfile(src, out)
 
 
 def gltfpack(tools: Tools, src: Path, dst: Path, *, ratio: float, meshopt: bool,
@@ -138,7 +155,6 @@ def make_lod(master: Path, triangles: int, profile: Profile, work: Path, tools: 
     texture = profile.max_texture
     ratio = min(1.0, profile.max_triangles * 0.97 / max(triangles, 1))
     aggressive = False
-    master_bytes = master.read_bytes()
     prepared_for = -1
     src = work / f"{profile.name}.in.glb"
     dst = work / f"{profile.name}.glb"
@@ -146,13 +162,13 @@ def make_lod(master: Path, triangles: int, profile: Profile, work: Path, tools: 
     while True:
         attempt += 1
         if prepared_for != texture:
-            src.write_bytes(limit_textures(master_bytes, texture))
+            limit_textures(master, src, texture)
             prepared_for = texture
         gltfpack(tools, src, dst, ratio=ratio, meshopt=profile.meshopt, aggressive=aggressive)
-        data = dst.read_bytes()
-        report = validate_glb(data, node=tools.node, timeout_s=tools.timeout_s)
+        report = validate_path(dst, node=tools.node, timeout_s=tools.timeout_s)
+        size = dst.stat().st_size
         over_tris = report.triangles > profile.max_triangles
-        over_size = profile.max_bytes is not None and len(data) > profile.max_bytes
+        over_size = profile.max_bytes is not None and size > profile.max_bytes
         if attempt >= max_attempts or not (over_tris or over_size):
             break
         if over_tris:
@@ -162,7 +178,9 @@ def make_lod(master: Path, triangles: int, profile: Profile, work: Path, tools: 
             texture //= 2
         else:
             ratio *= 0.7  # textures are as small as we go; fewer triangles then
-    doc, blob = read_glb(data)
-    sizes = texture_sizes(doc, blob)
-    return Lod(dst, len(data), report.triangles, report.draw_calls,
+    src.unlink(missing_ok=True)
+    doc, bin_source = open_glb(dst)
+    files = glb_sources(doc, bin_source)
+    sizes = texture_sizes(doc, lambda view: read_view(doc, files, view))
+    return Lod(dst, size, report.triangles, report.draw_calls,
                max((max(s) for s in sizes), default=0), report, attempt)

@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psycopg
 
-from ar_assets import geometry, sources, store
-from ar_assets.lod import Lod, Tools, make_lod, read_glb, repack, texture_sizes
+from ar_assets import decode, geometry, glbfile, sources, store, textures
+from ar_assets.lod import Lod, Tools, make_lod, texture_sizes
 from ar_assets.profiles import PROFILES, Profile
 from ar_assets.report import Report
 from ar_assets.storage import open_blob_store
-from ar_assets.validator import ToolError, ValidationReport, validate_glb
+from ar_assets.validator import ToolError, ValidationReport, validate_path
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput, NotFound
 from homeloop.settings import Settings
@@ -35,6 +36,14 @@ __all__ = ["Built", "accept_upload", "build", "lod_for_sku", "process", "tools_f
 
 log = logging.getLogger(__name__)
 MAX_TEXTURE_INPUT = 8192
+# Textures are decoded one at a time, but their pixels still bound the work: at most four
+# 8192 px textures (a full PBR set), or sixteen of 4096 px, per model.
+MAX_TEXTURE_PIXELS = 4 * MAX_TEXTURE_INPUT**2
+# The peak memory of the whole processing tree (API, one worker process and its Node and
+# gltfpack children) for the worst inputs the limits accept, in MB, as measured by
+# `homeloop bench assets --big` (docs/BENCHMARKS.md): the worker's default concurrency is
+# the memory given to workers divided by this.
+WORST_TREE_MB = 950
 MAX_ATTEMPTS = 3  # processing runs that end in a tool error before the asset fails
 
 
@@ -46,29 +55,39 @@ def accept_upload(conn: Conn, settings: Settings, *, sha256: str, size: int, hea
                   filename: str, sku: str | None, unit: str | None, up: str | None,
                   uploaded_by: str) -> int:
     """Check a stored upload and record it as a pending asset; its id."""
-    if sku is not None and not store.sku_exists(conn, sku):
-        raise NotFound(f"SKU {sku} does not exist")
-    if unit is not None and unit not in geometry.UNITS:
-        raise InvalidInput(f"unit must be one of {', '.join(geometry.UNITS)}")
-    if up is not None and up not in ("y", "z"):
-        raise InvalidInput("up must be y or z")
     blobs = open_blob_store(settings)
-    path = blobs.local_path(sha256)
-    assert path is not None
     try:
+        if sku is not None and not store.sku_exists(conn, sku):
+            raise NotFound(f"SKU {sku} does not exist")
+        if unit is not None and unit not in geometry.UNITS:
+            raise InvalidInput(f"unit must be one of {', '.join(geometry.UNITS)}")
+        if up is not None and up not in ("y", "z"):
+            raise InvalidInput("up must be y or z")
+        path = blobs.local_path(sha256)
+        assert path is not None
         fmt = sources.detect(head, filename)
         if fmt == "glb":
             sources.check_glb(path)
         elif fmt in ("zip", "gltf"):
             with tempfile.TemporaryDirectory(dir=_work_root(settings)) as tmp:
-                sources.to_glb(path, fmt, Path(tmp), settings.asset_max_upload_bytes * 4)
-    except sources.Rejected:
-        if not store.source_in_use(conn, sha256):
+                sources.to_glb(path, fmt, Path(tmp), settings.asset_max_upload_bytes * 4,
+                               max_model=settings.asset_max_upload_bytes)
+    except BaseException:
+        # Whatever refused the upload, its bytes go too (unless another asset has them).
+        if not _source_in_use(conn, sha256):
             blobs.delete(sha256)
         raise
     return store.create(conn, sku=sku, source_name=filename[:200], source_format=fmt,
                         source_sha256=sha256, source_size=size, unit=unit, up_axis=up,
                         uploaded_by=uploaded_by)
+
+
+def _source_in_use(conn: Conn, sha256: str) -> bool:
+    try:
+        return store.source_in_use(conn, sha256)
+    except psycopg.Error:  # the transaction is broken: keep the blob rather than guess
+        log.exception("could not tell whether upload %s is in use", sha256)
+        return True
 
 
 def _work_root(settings: Settings) -> Path:
@@ -111,29 +130,26 @@ def process(conn: Conn, settings: Settings, asset_id: int) -> str:
     return "ready"
 
 
-def _points(master: Path, report: Report) -> Any:
-    """World-space vertices of every mesh instance, and degenerate-triangle counts in report."""
-    import trimesh
+def _points(model: Path, report: Report) -> Any:
+    """World-space vertices of every mesh instance, and degenerate-triangle counts in report.
 
-    try:
-        scene: Any = trimesh.load(str(master), file_type="glb", force="scene", process=False)
-    except Exception as exc:  # trimesh raises many types for a broken file
-        raise sources.reject("MESH_UNREADABLE", f"the model's geometry cannot be read: {exc}"
-                             ) from exc
+    Read from a memory map of the (decoded) GLB: positions and indices are never copied
+    whole, and textures are not decoded at all.
+    """
     clouds = []
     faces = degenerate = 0
-    for node in scene.graph.nodes_geometry:
-        matrix, name = scene.graph[node]
-        geom = scene.geometry[name]
-        verts = np.asarray(geom.vertices, dtype=np.float64)
-        if not np.isfinite(verts).all():
-            raise sources.reject("POSITION_NOT_FINITE", f"mesh {name!r} has vertex positions "
-                                 "that are not finite numbers (NaN or infinity)")
-        clouds.append(geometry.transform(verts, np.asarray(matrix, dtype=np.float64)))
-        if isinstance(geom, trimesh.Trimesh) and len(geom.faces):
-            faces += len(geom.faces)
-            degenerate += geometry.degenerate_triangles(verts, np.asarray(geom.faces))
-    del scene
+    try:
+        for name, matrix, verts, tris in glbfile.meshes(model):
+            if not np.isfinite(verts).all():
+                raise sources.reject("POSITION_NOT_FINITE", f"mesh {name!r} has vertex "
+                                     "positions that are not finite numbers (NaN or infinity)")
+            clouds.append(geometry.transform(verts, matrix))
+            if tris is not None and len(tris):
+                faces += len(tris)
+                degenerate += geometry.degenerate_triangles(verts, tris)
+    except (glbfile.GlbError, IndexError, ValueError, KeyError, TypeError) as exc:
+        raise sources.reject("MESH_UNREADABLE", f"the model's geometry cannot be read: {exc}"
+                             ) from exc
     if not clouds:
         raise sources.reject("MESH_EMPTY", "the model has no geometry in its scene")
     report.facts["degenerate_triangles"] = degenerate
@@ -147,7 +163,7 @@ def _points(master: Path, report: Report) -> Any:
 
 def _normalised(source: Path, placement: geometry.Placement, out: Path) -> dict[str, Any]:
     """Write the master: the source under one new root node carrying the placement."""
-    doc, blob = read_glb(source.read_bytes())
+    doc, bin_source = glbfile.open_glb(source)
     scenes = doc.setdefault("scenes", [{"nodes": []}])
     scene = scenes[doc.get("scene", 0)]
     nodes = doc.setdefault("nodes", [])
@@ -157,7 +173,7 @@ def _normalised(source: Path, placement: geometry.Placement, out: Path) -> dict[
     nodes.append(root)
     scene["nodes"] = [len(nodes) - 1]
     doc["scene"] = doc.get("scene", 0)
-    out.write_bytes(repack(doc, blob, {}) if blob or doc.get("bufferViews") else b"")
+    glbfile.rewrite(doc, glbfile.glb_sources(doc, bin_source), out)
     return doc
 
 
@@ -184,11 +200,10 @@ def build(settings: Settings, upload: Path, fmt: Any, unit: str | None, up: str 
     """
     tools = tools_from(settings)
     report = Report()
-    glb = sources.to_glb(upload, fmt, work, settings.asset_max_upload_bytes * 4)
-    source_data = glb.read_bytes()
-
+    glb = sources.to_glb(upload, fmt, work, settings.asset_max_upload_bytes * 4,
+                         max_model=settings.asset_max_upload_bytes)
     if fmt in ("glb", "gltf", "zip"):  # the supplier's own glTF: the Khronos verdict on it
-        verdict = validate_glb(source_data, node=tools.node, timeout_s=tools.timeout_s)
+        verdict = validate_path(glb, node=tools.node, timeout_s=tools.timeout_s)
         report.facts["input_validator"] = verdict.to_json()
         if verdict.errors:
             bad = Report()
@@ -197,16 +212,50 @@ def build(settings: Settings, upload: Path, fmt: Any, unit: str | None, up: str 
                     bad.error(m["code"], m["message"], m["pointer"])
             bad.facts["input_validator"] = verdict.to_json()
             raise sources.Rejected(bad)
-    doc, blob = read_glb(source_data)
-    del source_data
     try:
-        sizes = texture_sizes(doc, blob)
+        return _build(settings, glb, fmt, unit, up, work, report)
+    except sources.Rejected as exc:  # the report keeps the validator's verdict on the input
+        if "input_validator" in report.facts:
+            exc.report.facts.setdefault("input_validator", report.facts["input_validator"])
+        raise
+
+
+def _build(settings: Settings, glb: Path, fmt: Any, unit: str | None, up: str | None,
+           work: Path, report: Report) -> Built:
+    tools = tools_from(settings)
+    doc, _ = glbfile.open_glb(glb)
+    if decode.needs_decoding(doc):  # meshopt, Draco, quantized: decoded to plain glTF
+        plain = work / "decoded.glb"
+        report.facts["decoded"] = decode.decode_glb(glb, plain, node=tools.node,
+                                                    timeout_s=tools.timeout_s)
+        glb = plain
+    doc, bin_source = glbfile.open_glb(glb)
+    files = glbfile.glb_sources(doc, bin_source)
+    webp_ktx2 = textures.needs_plain_textures(doc)
+    if webp_ktx2:  # WebP and KTX2 textures: decoded, written again as JPEG or PNG
+        replace = textures.plain_textures(
+            doc, lambda view: glbfile.read_view(doc, files, view), work, node=tools.node,
+            timeout_s=tools.timeout_s, max_px=MAX_TEXTURE_INPUT)
+        plain = work / "textures.glb"
+        glbfile.rewrite(doc, files, plain, replace)
+        del replace
+        report.facts["decoded"] = report.facts.get("decoded", []) + webp_ktx2
+        glb = plain
+        doc, bin_source = glbfile.open_glb(glb)
+        files = glbfile.glb_sources(doc, bin_source)
+    try:
+        sizes = texture_sizes(doc, lambda view: glbfile.read_view(doc, files, view))
     except Exception as exc:  # Pillow raises many types for a broken image
         raise sources.reject("IMAGE_UNREADABLE", f"a texture cannot be decoded: {exc}") from exc
-    del blob
     report.facts["textures"] = [list(s) for s in sizes]
     if any(max(s) > MAX_TEXTURE_INPUT for s in sizes):
         raise sources.reject("TEXTURE_TOO_LARGE", f"a texture is over {MAX_TEXTURE_INPUT} px")
+    pixels = sum(w * h for w, h in sizes)
+    if pixels > MAX_TEXTURE_PIXELS:
+        raise sources.reject("TEXTURES_TOO_LARGE", f"the textures add up to {pixels / 1e6:,.0f} "
+                             f"megapixels; we accept at most {MAX_TEXTURE_PIXELS / 1e6:,.0f} "
+                             f"({MAX_TEXTURE_PIXELS // MAX_TEXTURE_INPUT**2} of "
+                             f"{MAX_TEXTURE_INPUT} x {MAX_TEXTURE_INPUT} px) per model")
     variants = [str(v.get("name", f"variant {i}")) for i, v in enumerate(
         doc.get("extensions", {}).get("KHR_materials_variants", {}).get("variants", []))]
 
@@ -222,7 +271,7 @@ def build(settings: Settings, upload: Path, fmt: Any, unit: str | None, up: str 
 
     master = work / "master.glb"
     _normalised(glb, placement, master)
-    checked = validate_glb(master.read_bytes(), node=tools.node, timeout_s=tools.timeout_s)
+    checked = validate_path(master, node=tools.node, timeout_s=tools.timeout_s)
     if checked.errors:
         raise ToolError(f"the normalised master has {checked.errors} validator errors: "
                         f"{checked.messages[:3]}")

@@ -16,21 +16,24 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
 import shutil
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from ar_assets.glbfile import Source, glb_sources, open_glb, rewrite
 from ar_assets.gltf import (
     LIMITS,
     Limits,
     check_document,
+    check_required_extensions,
     data_uri_bytes,
     image_type,
     read_layout,
-    write_glb,
 )
 from ar_assets.report import Report
 from homeloop.errors import InvalidInput
@@ -91,6 +94,7 @@ def check_glb(path: Path, limits: Limits = LIMITS) -> Report:
                 return f.read(n)
             check_document(layout.doc, layout.bin_length if layout.bin_offset else None,
                            report, peek, limits)
+            check_required_extensions(layout.doc, report)
     if report.errors:
         raise Rejected(report)
     return report
@@ -103,13 +107,67 @@ def _safe_member(name: str) -> PurePosixPath | None:
     return None if ".." in path.parts else path
 
 
-def unzip(source: Path, dest: Path, max_bytes: int) -> Path:
-    """Unpack a zip under ``dest``; the one ``.gltf`` (or ``.glb``) in it."""
+# What each compression method a zip can name is, for a refusal a person understands.
+ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate",
+               zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA"}
+OTHER_METHODS = {1: "shrink", 6: "implode", 9: "deflate64", 93: "Zstandard", 95: "xz",
+                 96: "JPEG", 97: "WavPack", 98: "PPMd", 99: "AES encryption"}
+
+
+def _open_zip(source: Path) -> zipfile.ZipFile:
     try:
-        archive = zipfile.ZipFile(source)
+        return zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+        raise reject("ZIP_INVALID", f"not a readable zip archive ({exc}): make the zip "
+                     "again") from exc
+
+
+def _check_member(info: zipfile.ZipInfo) -> None:
+    """Refuse a member we could not read back, before anything is unpacked."""
+    if info.flag_bits & 0x1:
+        raise reject("ZIP_ENCRYPTED", f"{info.filename!r} in the zip is encrypted (password "
+                     "protected): send the zip without a password")
+    if info.compress_type not in ZIP_METHODS:
+        method = OTHER_METHODS.get(info.compress_type, f"method {info.compress_type}")
+        raise reject("ZIP_UNSUPPORTED_METHOD", f"{info.filename!r} in the zip is compressed "
+                     f"with {method}, which we cannot unpack: make the zip again with the "
+                     "usual compression (deflate)")
+
+
+def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+    """Unpack one member, its CRC checked; a damaged member is a refusal that names it."""
+    try:
+        with archive.open(info) as src, target.open("wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
     except zipfile.BadZipFile as exc:
-        raise reject("ZIP_INVALID", f"not a readable zip archive: {exc}") from exc
-    with archive:
+        text = str(exc)
+        if "CRC" in text:
+            raise reject("ZIP_BAD_CRC", f"{info.filename!r} in the zip is damaged: its "
+                         "checksum (CRC-32) does not match its contents; make the zip again"
+                         ) from exc
+        if "differ" in text:
+            raise reject("ZIP_NAME_MISMATCH", f"the zip is damaged: the entry "
+                         f"{info.filename!r} of its directory has another name in its local "
+                         "header; make the zip again") from exc
+        raise reject("ZIP_CORRUPT_DATA", f"{info.filename!r} in the zip cannot be unpacked "
+                     f"({text}); make the zip again") from exc
+    except (zlib.error, lzma.LZMAError, EOFError, OSError, ValueError) as exc:
+        raise reject("ZIP_CORRUPT_DATA", f"{info.filename!r} in the zip is damaged: its "
+                     f"compressed data cannot be unpacked ({exc}); make the zip again"
+                     ) from exc
+    except (RuntimeError, NotImplementedError) as exc:  # encryption or a method seen late
+        raise reject("ZIP_UNSUPPORTED", f"{info.filename!r} in the zip cannot be unpacked: "
+                     f"{exc}") from exc
+
+
+def unzip(source: Path, dest: Path, max_bytes: int) -> Path:
+    """Unpack a zip under ``dest``; the one ``.gltf`` (or ``.glb``) in it.
+
+    Every member is checked (path, link, size, ratio, encryption, compression method) before
+    anything is written; a damaged one (bad CRC, corrupt compressed data, a local header that
+    names another file than the directory) is a refusal that names it.
+    """
+    with _open_zip(source) as archive:
         members = archive.infolist()
         if len(members) > MAX_ZIP_FILES:
             raise reject("ZIP_TOO_MANY_FILES", f"{len(members)} files in the zip; at most "
@@ -122,6 +180,7 @@ def unzip(source: Path, dest: Path, max_bytes: int) -> Path:
                              "outside the archive's folder; nothing was unpacked")
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise reject("ZIP_LINK", f"the zip holds a symbolic link {info.filename!r}")
+            _check_member(info)
             total += info.file_size
             if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO:
                 raise reject("ZIP_BOMB", f"{info.filename!r} expands {info.file_size:,} bytes "
@@ -134,8 +193,7 @@ def unzip(source: Path, dest: Path, max_bytes: int) -> Path:
                 continue
             target = dest.joinpath(*PurePosixPath(info.filename).parts)
             target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(info) as src, target.open("wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
+            _extract(archive, info, target)
     models = [p for p in dest.rglob("*") if p.suffix.lower() in (".gltf", ".glb")]
     if len(models) != 1:
         raise reject("ZIP_NO_MODEL", f"the zip must hold exactly one .gltf or .glb, it holds "
@@ -153,7 +211,12 @@ def _resolve(root: Path, base: Path, uri: str, pointer: str) -> Path:
 
 
 def pack_gltf(gltf: Path, root: Path, out: Path, limits: Limits = LIMITS) -> None:
-    """Pack a ``.gltf`` and the files it names (all under ``root``) into one GLB at ``out``."""
+    """Pack a ``.gltf`` and the files it names (all under ``root``) into one GLB at ``out``.
+
+    Streamed: only the byte ranges the buffer views reference are read from the buffers'
+    files (a 400 MB ``.bin`` of which 36 bytes are used gives a GLB of a few hundred bytes),
+    and images are copied from their files in pieces.
+    """
     try:
         doc: Any = json.loads(gltf.read_text("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
@@ -163,52 +226,67 @@ def pack_gltf(gltf: Path, root: Path, out: Path, limits: Limits = LIMITS) -> Non
     report = Report()
     # The same checks as for a GLB, with relative URIs allowed (resolved below, inside root).
     check_document(doc, None, report, lambda _o, _n: b"", limits, allow_relative_uris=True)
+    check_required_extensions(doc, report)
     if report.errors:
         raise Rejected(report)
     base = gltf.parent
-    parts: list[bytes] = []
-    offset = 0
-    starts: list[int] = []
-    for i, buf in enumerate(doc.get("buffers", [])):
-        data = _uri_bytes(root, base, buf["uri"], f"/buffers/{i}/uri", limits)
-        if len(data) < buf["byteLength"]:
+    files: list[Source | None] = []
+    buffers = doc.get("buffers", [])
+    for i, buf in enumerate(buffers):
+        if "uri" not in buf:
+            files.append(None)  # a meshopt fallback buffer: no data by design
+            continue
+        path = _uri_file(root, base, buf.pop("uri"), f"/buffers/{i}/uri", out.parent, limits)
+        size = path.stat().st_size
+        if size < buf["byteLength"]:
             raise reject("BUFFER_LENGTH_LIES", f"buffer {i} claims {buf['byteLength']} bytes, "
-                         f"its file has {len(data)}", f"/buffers/{i}")
-        starts.append(offset)
-        data += b"\0" * (-len(data) % 4)
-        parts.append(data)
-        offset += len(data)
-    for view in doc.get("bufferViews", []):
-        view["byteOffset"] = view.get("byteOffset", 0) + starts[view["buffer"]]
-        view["buffer"] = 0
+                         f"its file has {size}", f"/buffers/{i}")
+        files.append(Source(path, 0, buf["byteLength"]))
     for i, image in enumerate(doc.get("images", [])):
         if "uri" not in image:
             continue
-        data = _uri_bytes(root, base, image.pop("uri"), f"/images/{i}/uri", limits)
-        mime = image_type(data[:16])
+        path = _uri_file(root, base, image.pop("uri"), f"/images/{i}/uri", out.parent, limits)
+        with path.open("rb") as f:
+            mime = image_type(f.read(16))
         if mime is None:
             raise reject("IMAGE_NOT_AN_IMAGE", f"image {i} is not a PNG, JPEG, WebP or KTX2 "
                          "image", f"/images/{i}")
+        size = path.stat().st_size
         image["mimeType"] = mime
         image["bufferView"] = len(doc.setdefault("bufferViews", []))
-        doc["bufferViews"].append({"buffer": 0, "byteOffset": offset, "byteLength": len(data)})
-        data += b"\0" * (-len(data) % 4)
-        parts.append(data)
-        offset += len(data)
-    doc["buffers"] = [{"byteLength": offset}] if parts else []
-    with out.open("wb") as f:
-        write_glb(f, doc, parts)
+        doc["bufferViews"].append({"buffer": len(buffers), "byteLength": size})
+        buffers.append({"byteLength": size})
+        files.append(Source(path, 0, size))
+    doc["buffers"] = buffers
+    rewrite(doc, files, out)
     check_glb(out, limits)
 
 
-def _uri_bytes(root: Path, base: Path, uri: str, pointer: str, limits: Limits) -> bytes:
+def compact_glb(source: Path, out: Path, limits: Limits = LIMITS) -> None:
+    """A checked GLB again with only the bytes its views reference (``data:`` URIs too)."""
+    doc, bin_source = open_glb(source)
+    files = glb_sources(doc, bin_source)
+    for i, buf in enumerate(doc.get("buffers", [])):
+        if isinstance(buf.get("uri"), str):
+            path = _uri_file(source.parent, source.parent, buf.pop("uri"), f"/buffers/{i}/uri",
+                             out.parent, limits)
+            files[i] = Source(path, 0, buf["byteLength"])
+    rewrite(doc, files, out)
+    check_glb(out, limits)
+
+
+def _uri_file(root: Path, base: Path, uri: str, pointer: str, work: Path,
+              limits: Limits) -> Path:
+    """The file a URI names inside the upload; a ``data:`` URI decoded into a file."""
     if uri.startswith("data:"):
         data = data_uri_bytes(uri, limits.max_json_bytes)
         if data is None:
             raise reject("URI_INVALID", "a data: URI that is not base64 or is too large",
                          pointer)
-        return data
-    return _resolve(root, base, uri, pointer).read_bytes()
+        path = work / f"data-uri-{pointer.strip('/').replace('/', '-')}"
+        path.write_bytes(data)
+        return path
+    return _resolve(root, base, uri, pointer)
 
 
 def convert_mesh(source: Path, fmt: Format, out: Path) -> None:
@@ -229,20 +307,25 @@ def convert_mesh(source: Path, fmt: Format, out: Path) -> None:
 
 
 def to_glb(source: Path, fmt: Format, work: Path, max_unpacked: int,
-           limits: Limits = LIMITS) -> Path:
-    """Turn an upload into a checked, self-contained GLB in ``work``; its path."""
+           limits: Limits = LIMITS, max_model: int | None = None) -> Path:
+    """Turn an upload into a checked, self-contained GLB in ``work``; its path.
+
+    The GLB carries only the bytes the model references; past ``max_model`` bytes it is
+    refused (however the model was sent, it carries at most what a GLB upload may).
+    """
     out = work / "source.glb"
     if fmt == "glb":
         check_glb(source, limits)
-        return source
-    if fmt == "zip":
+        compact_glb(source, out, limits)
+    elif fmt == "zip":
         root = work / "unzipped"
         root.mkdir()
         model = unzip(source, root, max_unpacked)
         if model.suffix.lower() == ".glb":
             check_glb(model, limits)
-            return model
-        pack_gltf(model, root, out, limits)
+            compact_glb(model, out, limits)
+        else:
+            pack_gltf(model, root, out, limits)
     elif fmt == "gltf":
         root = work / "gltf"
         root.mkdir()
@@ -251,4 +334,8 @@ def to_glb(source: Path, fmt: Format, work: Path, max_unpacked: int,
     else:
         convert_mesh(source, fmt, out)
         check_glb(out, limits)
+    size = out.stat().st_size
+    if max_model is not None and size > max_model:
+        raise reject("MODEL_TOO_LARGE", f"the model's data comes to {size:,} bytes as one GLB; "
+                     f"we accept at most {max_model:,} (the upload limit), however it is sent")
     return out

@@ -21,7 +21,8 @@ from ar_assets.gltf import LIMITS, Limits, check_document, read_layout
 from ar_assets.report import Report
 from homeloop.errors import HomeloopError
 
-__all__ = ["ToolError", "ValidationReport", "khronos", "structure", "validate_glb"]
+__all__ = ["ToolError", "ValidationReport", "khronos", "structure", "structure_of_file",
+           "validate_glb", "validate_path"]
 
 SCRIPT = Path(__file__).with_name("validate.cjs")
 
@@ -62,11 +63,14 @@ def structure(data: bytes, limits: Limits = LIMITS) -> Report:
     return report
 
 
-def khronos(data: bytes, *, node: str = "node", timeout_s: float = 600.0,
+def khronos(data: bytes | Path, *, node: str = "node", timeout_s: float = 600.0,
             max_issues: int = 200) -> dict[str, Any]:
-    """The Khronos validator's JSON report of a GLB."""
+    """The Khronos validator's JSON report of a GLB (its bytes, or a file Node reads)."""
+    args = [node, str(SCRIPT), str(max_issues)]
+    if isinstance(data, Path):
+        args.append(str(data))
     try:
-        done = subprocess.run([node, str(SCRIPT), str(max_issues)], input=data,
+        done = subprocess.run(args, input=None if isinstance(data, Path) else data,
                               capture_output=True, timeout=timeout_s, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ToolError(f"the glTF validator could not run: {exc}") from exc
@@ -80,9 +84,32 @@ def khronos(data: bytes, *, node: str = "node", timeout_s: float = 600.0,
     return result
 
 
+def structure_of_file(path: Path, limits: Limits = LIMITS) -> Report:
+    """Our own checks of a GLB file, reading its JSON and a few bytes of the rest."""
+    report = Report()
+    with path.open("rb") as f:
+        layout = read_layout(f, path.stat().st_size, report, limits)
+        if layout is not None:
+            def peek(offset: int, n: int) -> bytes:
+                f.seek(layout.bin_offset + offset)
+                return f.read(n)
+            check_document(layout.doc, layout.bin_length if layout.bin_offset else None,
+                           report, peek, limits)
+    return report
+
+
+def validate_path(path: Path, *, node: str = "node",
+                  timeout_s: float = 600.0) -> ValidationReport:
+    """:func:`validate_glb` of a file, which Python never reads whole (Node reads it once)."""
+    return _validate(structure_of_file(path), path, node, timeout_s)
+
+
 def validate_glb(data: bytes, *, node: str = "node", timeout_s: float = 600.0) -> ValidationReport:
     """Validate a GLB: our checks first (a file they refuse never reaches Node), then Khronos."""
-    ours = structure(data)
+    return _validate(structure(data), data, node, timeout_s)
+
+
+def _validate(ours: Report, data: bytes | Path, node: str, timeout_s: float) -> ValidationReport:
     if ours.errors:
         return ValidationReport(
             ours.errors, ours.warnings, int(ours.facts.get("triangles", 0)),

@@ -111,18 +111,16 @@ def bench_offers(
 
 @bench_app.command("assets")
 def bench_assets(
-    big: Annotated[bool, typer.Option(help="Also process a generated 100 MB upload and print "
-                                           "peak memory")] = False,
+    big: Annotated[bool, typer.Option(help="Also measure the worst inputs the limits accept "
+                                           "(peak memory of API, worker and tools)")] = False,
 ) -> None:
     """Every profile of the sample and generated models: validity, budgets, size vs gltfpack."""
-    from devtools.bench.assets import big_upload_memory, run_assets_bench
+    from devtools.bench.assets import run_assets_bench
 
     setup_logging("WARNING")
     settings = command_settings()
     try:
-        ok = run_assets_bench(settings, say=typer.echo)
-        if big:
-            big_upload_memory(settings, say=typer.echo)
+        ok = run_assets_bench(settings, say=typer.echo, big=big)
     except HomeloopError as exc:
         raise fail(exc) from exc
     if not ok:

@@ -212,12 +212,19 @@ def devices_sync_broker() -> None:
 
 
 @app.command()
-def worker(concurrency: int = 2) -> None:
-    """Run a Celery worker on Redis."""
-    from homeloop.worker import make_celery
+def worker(concurrency: int | None = None) -> None:
+    """Run a Celery worker on Redis.
 
-    make_celery(command_settings(WORKER_SECRETS)).worker_main(
-        ["worker", "--loglevel=INFO", f"--concurrency={concurrency}"])
+    Without ``--concurrency``: as many processes as HOMELOOP_WORKER_MEMORY_MB holds at the
+    measured worst 3D processing tree (``ar_assets.service.WORST_TREE_MB``), at most one per
+    CPU, at least one.
+    """
+    from homeloop.worker import make_celery, worker_concurrency
+
+    settings = command_settings(WORKER_SECRETS)
+    make_celery(settings).worker_main(
+        ["worker", "--loglevel=INFO",
+         f"--concurrency={concurrency or worker_concurrency(settings)}"])
 
 
 @app.command()

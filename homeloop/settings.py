@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     asset_node: str = "node"  # runs the Khronos glTF-Validator (ar_assets/validate.cjs)
     asset_gltfpack: str = "gltfpack"
     asset_tool_timeout_s: float = Field(default=600.0, gt=0)
+    # Memory a worker host gives to Celery worker processes, in MB: `homeloop worker` runs as
+    # many processes as fit, each budgeted at the measured worst processing tree
+    # (ar_assets.service.WORST_TREE_MB), at most one per CPU.
+    worker_memory_mb: int = Field(default=2048, ge=1)
     # The room designer's built web client (web/kiosk, `npm run build`), served at /kiosk/.
     web_dir: Path = PROJECT_ROOT / "web" / "kiosk" / "dist"
 

@@ -62,3 +62,13 @@ def make_celery(settings: Settings) -> Celery:
         },
     )
     return app
+
+
+def worker_concurrency(settings: Settings) -> int:
+    """Worker processes for this host: as many as ``worker_memory_mb`` holds at the measured
+    worst 3D processing tree (one asset per process), at most one per CPU, at least one."""
+    import os
+
+    from ar_assets.service import WORST_TREE_MB
+
+    return max(1, min(os.cpu_count() or 1, settings.worker_memory_mb // WORST_TREE_MB))

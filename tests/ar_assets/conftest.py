@@ -99,3 +99,10 @@ def multipart_upload(client: TestClient, settings: Settings, data: bytes, filena
     return client.post("/v1/assets", params=params, headers=editor(settings),
                        data={"note": "from the supplier"},
                        files={"model": (filename, data, "application/zip")})
+
+
+def stored_blobs(settings: Settings) -> set[str]:
+    """The blobs in the store (``ab/cd/<sha256>``) and the temporary files being written."""
+    root = settings.asset_dir
+    return {p.name for p in root.glob("??/??/*")} | {
+        "tmp/" + p.name for p in (root / "tmp").glob("*")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
 import zipfile
@@ -22,6 +23,7 @@ from tests.ar_assets.conftest import (
     edit_glb,
     editor,
     sample_zip,
+    stored_blobs,
     upload,
 )
 
@@ -145,7 +147,9 @@ CASES = [
 def test_a_bad_upload_is_refused_with_a_report_and_nothing_is_stored(
         client: TestClient, settings: Settings, db: Conn, make: Callable[[], bytes],
         filename: str, code: str) -> None:
-    resp = upload(client, settings, make(), filename)
+    data = make()
+    before = stored_blobs(settings)
+    resp = upload(client, settings, data, filename)
 
     assert resp.status_code == 422, resp.text
     assert resp.headers["content-type"] == "application/problem+json"
@@ -153,6 +157,7 @@ def test_a_bad_upload_is_refused_with_a_report_and_nothing_is_stored(
     assert code in [i["code"] for i in body["report"]["issues"]], body
     assert body["report"]["errors"] >= 1 and body["detail"].startswith("the model was refused")
     assert db.execute("SELECT count(*) FROM assets").fetchone() == (0,)
+    assert stored_blobs(settings) <= before - {hashlib.sha256(data).hexdigest()}
 
 
 def test_zip_slip_writes_nothing_outside(client: TestClient, settings: Settings,
