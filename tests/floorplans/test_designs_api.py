@@ -133,7 +133,8 @@ def test_checks_and_bill_of_materials(client: TestClient, settings: Settings, db
     assert delivery == [{"check": "delivery", "severity": "error",
                          "placement_ids": ["wardrobe"],
                          "message": "The boxed wardrobe (208 × 156 × 86 cm) will not fit "
-                                    "through the door of the Bedroom 1, which is 80 cm wide."}]
+                                    "through the door from the living room to Bedroom 1, "
+                                    "which is 80 cm wide."}]
     bom = client.get(f"/v1/designs/{design}/bom", headers=h).json()
     assert bom["store_id"] == "SH-XUHUI"
     lines = {line["sku"]: line for line in bom["lines"]}
