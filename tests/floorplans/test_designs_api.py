@@ -294,7 +294,10 @@ def test_roomplan_upload_keeps_the_export_aside(client: TestClient, settings: Se
     assert r.status_code == 201, r.text
     info = r.json()
     assert (info["source"], info["rooms"], info["name"]) == ("roomplan", 1, "Dining")
-    assert info["area_m2"] == 23.81 and info["notes"] == []
+    assert info["area_m2"] == 23.81
+    # a partial scan: two of the room's four sides have no wall
+    assert info["notes"] == ["Dining room: 10.5 m of its outline has no wall along it (a side "
+                             "the scan did not cover)"]
     [(raw,)] = db.execute("SELECT raw FROM floor_plan_sources WHERE floor_plan_id = %s",
                           (info["id"],)).fetchall()
     assert json.loads(bytes(raw))["coreModel"] == export["coreModel"]
