@@ -43,6 +43,7 @@ class Limits:
     openings: int = 5_000  # doors, windows and open passages
     items: int = 5_000  # fixtures, detected objects, a design's placements (each list)
     corners: int = 2_000  # of one room's outline
+    rotation_deg: float = 360.0  # either way
 
     def context(self) -> dict[str, Any]:
         """The validation context that checks a model against these limits."""
@@ -54,7 +55,7 @@ class Limits:
 # (areas, float32 scene vertices). The settings' limits can only be narrower.
 SANE = Limits(coordinate_m=100_000.0, size_m=10_000.0, lowest_storey=-1_000,
               highest_storey=1_000, rooms=100_000, walls=1_000_000, openings=1_000_000,
-              items=1_000_000, corners=100_000)
+              items=1_000_000, corners=100_000, rotation_deg=1e6)
 
 
 def limits_of(info: ValidationInfo) -> Limits:
@@ -88,9 +89,11 @@ def _storey(value: int, info: ValidationInfo) -> int:
     return value
 
 
-def _degrees(value: float) -> float:
-    if abs(value) > 360:
-        raise ValueError(f"{value:g}° is out of range: a rotation is from -360° to 360°")
+def _degrees(value: float, info: ValidationInfo) -> float:
+    bound = limits_of(info).rotation_deg
+    if abs(value) > bound:
+        raise ValueError(f"{value:g}° is out of range: a rotation is from -{bound:g}° to "
+                         f"{bound:g}°")
     return value
 
 
