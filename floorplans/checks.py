@@ -22,7 +22,7 @@ from shapely.ops import unary_union
 
 from floorplans.geometry import (
     Product,
-    door_sides,
+    door_probes,
     door_swing,
     footprint,
     front_point,
@@ -111,7 +111,14 @@ class _Doors:
     def __init__(self, plan: FloorPlan) -> None:
         walls = {w.id: w for w in plan.walls}
         self.doors = [(o, walls[o.wall_id]) for o in plan.openings if o.kind == "door"]
-        self.sides = {o.id: door_sides(o, w, plan.rooms) for o, w in self.doors}
+        tree = STRtree([Polygon(r.polygon) for r in plan.rooms])
+        self.sides: dict[str, tuple[Room | None, Room | None]] = {}
+        for o, w in self.doors:
+            found: list[Room | None] = []
+            for probe in door_probes(o, w):
+                hits = [plan.rooms[int(i)] for i in tree.query(probe, predicate="within")]
+                found.append(next((r for r in hits if r.storey == w.storey), None))
+            self.sides[o.id] = (found[0], found[1])
         pairs = Counter(self._pair(o.id) for o, _ in self.doors)
         seen: Counter[frozenset[str]] = Counter()
         self.nth: dict[str, str] = {}

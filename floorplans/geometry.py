@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from shapely.geometry import LineString, Point, Polygon, box
 
-from floorplans.schemas import FloorPlan, Opening, Placement, Room, Wall
+from floorplans.schemas import FloorPlan, Opening, Placement, Wall
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,13 +119,10 @@ def inner_point(op: Opening, wall: Wall, room: Polygon, depth: float) -> Point:
 
 
 
-def door_sides(op: Opening, wall: Wall, rooms: list[Room]) -> tuple[Room | None, Room | None]:
-    """The rooms on the left and on the right of a door's wall (looking from its start to its
-    end), 30 cm beyond the wall's face; None where there is none (outdoors, or unscanned)."""
+def door_probes(op: Opening, wall: Wall) -> tuple[Point, Point]:
+    """Two points 30 cm beyond a door's wall, on its left and on its right (looking from the
+    wall's start to its end): which rooms they fall in are the rooms the door joins."""
     ux, uy, _ = wall_direction(wall)
     c = opening_centre(op, wall)
     depth = wall.thickness / 2 + 0.3
-    probes = (Point(c.x - uy * depth, c.y + ux * depth), Point(c.x + uy * depth, c.y - ux * depth))
-    here = [(r, Polygon(r.polygon)) for r in rooms if r.storey == wall.storey]
-    found = [next((r for r, poly in here if poly.contains(p)), None) for p in probes]
-    return found[0], found[1]
+    return (Point(c.x - uy * depth, c.y + ux * depth), Point(c.x + uy * depth, c.y - ux * depth))

@@ -759,6 +759,9 @@ def _build(doc: CapturedStructure, name: str, limits: Limits, notes: list[str]) 
     if not outlines:  # every floor was unusable: the walls say where the rooms are
         outlines = [o for o in (_usable(o, notes) for o in _outlines_of_walls(doc, pieces))
                     if o]
+    if not outlines:
+        raise InvalidInput("the RoomPlan export has no room: no floor outline was scanned, and "
+                           "its walls enclose no area")
     rooms = _rooms(outlines, list(doc.sections) if doc.rooms else [])
     built, went = _merge_faces(pieces, notes)
     index = _RoomIndex(rooms)

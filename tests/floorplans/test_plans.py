@@ -166,3 +166,8 @@ def test_numbers_must_be_finite() -> None:
     with pytest.raises(InvalidInput, match="finite"):
         parse_plan(square(openings=[{"id": "d", "wall_id": "s", "kind": "door",
                                      "offset": float("nan"), "width": 0.8, "height": 2.1}]))
+
+
+def test_an_export_without_a_room_says_so() -> None:
+    with pytest.raises(InvalidInput, match="has no room: no floor outline was scanned"):
+        parse_plan({"coreModel": "", "walls": [], "floors": []})

@@ -172,7 +172,8 @@ def broken_model() -> bytes:
 
 
 def test_an_invalid_scene_is_never_served(client: TestClient, settings: Settings, db: Db,
-                                          caplog: pytest.LogCaptureFixture) -> None:
+                                          caplog: pytest.LogCaptureFixture,
+                                          tmp_path: Path) -> None:
     """A scene the validator refuses is an error for the operator (logged, counted), and no
     file: nothing is cached, nothing is sent."""
     me = customers.create_customer(db, "Lin")
@@ -185,13 +186,14 @@ def test_an_invalid_scene_is_never_served(client: TestClient, settings: Settings
     row = plans.get_design(db, design["id"])
     inputs = dataclasses.replace(scenes.gather(db, row, "phone"),
                                  models={"SOFA-3-GREY": "a broken model's hash"})
+    local = settings.model_copy(update={"state_dir": tmp_path})  # a scene cache of its own
     before = REGISTRY.get_sample_value("homeloop_scenes_invalid_total") or 0.0
     with pytest.raises(OutputInvalid, match="is not valid glTF"):
-        scenes.scene_file(db, settings, inputs, source=lambda sku, profile: broken_model())
-    assert not scenes.cache_path(settings, inputs.key).exists()
+        scenes.scene_file(db, local, inputs, source=lambda sku, profile: broken_model())
+    assert not scenes.cache_path(local, inputs.key).exists()
     assert REGISTRY.get_sample_value("homeloop_scenes_invalid_total") == before + 1
     [logged] = [r for r in caplog.records if "failed the glTF validator" in r.getMessage()]
     assert logged.levelname == "ERROR" and design["id"] in logged.getMessage()
     # the same design with a sound model is served
-    good = scenes.scene_file(db, settings, inputs, source=lambda sku, profile: variant_model())
+    good = scenes.scene_file(db, local, inputs, source=lambda sku, profile: variant_model())
     assert validate_glb(good.read_bytes()).errors == 0
