@@ -131,10 +131,12 @@ PLAN_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"appl
                         422: {"description": "Not a plan we can read, or an invalid one: "
                                              "`errors` names each field"}})
 @needs("customer", "kiosk", "assistant", "store_manager")
-def import_plan(principal: CurrentPrincipal, conn: ConnDep, settings: SettingsDep,
-                raw: Annotated[bytes, Depends(_plan_bytes)],
+def import_plan(principal: CurrentPrincipal, raw: Annotated[bytes, Depends(_plan_bytes)],
+                conn: ConnDep, settings: SettingsDep,
                 name: str | None = None, customer_id: int | None = None) -> PlanInfo:
     """Import a floor plan; a RoomPlan export is also kept as uploaded."""
+    # The parameters' order is the dependencies': who is calling is known before the body is
+    # read, and the body is read before a database connection is taken.
     owner, store_id = _acting_as(conn, principal, customer_id)
     return _plan_info(service.import_plan(conn, raw, name, owner_id=owner, store_id=store_id,
                                           limits=service.limits(settings),
