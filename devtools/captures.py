@@ -284,7 +284,8 @@ def two_storey_home() -> Home:
     in it, a bathroom behind the living room (a closed door); the front door in the living
     room's south wall with a window above it, and two windows stacked one above the other in
     the kitchen's west wall. First floor (story 1): two bedrooms sharing a wall with a door;
-    the second bedroom's east side was never scanned. Objects: a toilet, two sofas.
+    the second bedroom's east side was never scanned, and an open passage (no door) leads from
+    it to the balcony. Objects: a toilet and a sofa.
     """
     home = Home()
     kitchen = home.scan("kitchen", "kitchen", 0, 0.0, 0.0, 4.0, 3.5)
@@ -306,6 +307,7 @@ def two_storey_home() -> Home:
     bed1.door("east", 3.0, width=0.8)
     bed1.window("south", 2.25, width=1.5, height=1.4, sill=0.9)
     bed2.window("south", 2.2, width=1.5, height=1.4, sill=0.9)
+    bed2.passage("south", 3.7, width=0.9)  # open to the balcony
     home.share("bed1-east", "bed2-west")
     home.unscanned("bed2-east")
     return home
