@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     asset_node: str = "node"  # runs the Khronos glTF-Validator (ar_assets/validate.cjs)
     asset_gltfpack: str = "gltfpack"
     asset_tool_timeout_s: float = Field(default=600.0, gt=0)
+    # The room designer's built web client (web/kiosk, `npm run build`), served at /kiosk/.
+    web_dir: Path = PROJECT_ROOT / "web" / "kiosk" / "dist"
+
     # Floor plans (floorplans/): the numbers a house can have. A plan with a number outside
     # them is refused (422, naming the field); a body over the size limit is refused as its
     # bytes arrive (413). The bounds here are floorplans.schemas.SANE, within which every
@@ -158,9 +161,6 @@ class Settings(BaseSettings):
     plan_max_openings: int = Field(default=5_000, ge=1, le=1_000_000)  # doors, windows, passages
     # Fixtures, detected objects, a design's placements: each list at most this long.
     plan_max_items: int = Field(default=5_000, ge=1, le=1_000_000)
-
-    # The room designer's built web client (web/kiosk, `npm run build`), served at /kiosk/.
-    web_dir: Path = PROJECT_ROOT / "web" / "kiosk" / "dist"
 
     # API.
     api_host: str = "127.0.0.1"
