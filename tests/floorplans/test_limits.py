@@ -123,11 +123,14 @@ def test_refused_with_the_field_named(client: TestClient, me: dict[str, str], wh
     assert field in body["detail"]
 
 
+MARK = 12345.678  # a number to write over with what JSON does not have
+
+
 @pytest.mark.parametrize(("what", "raw"), [
-    ("an infinite door in a scan (1e999)", json.dumps(scan()).replace(
-        '"dimensions": [0.70284265', '"dimensions": [1e999', 1)),
-    ("a scan's window NaN wide", json.dumps(scan()).replace(
-        '"dimensions": [2.6742299', '"dimensions": [NaN', 1)),
+    ("an infinite door in a scan (1e999)", json.dumps(
+        changed(scan(), "doors.0.dimensions.0", MARK)).replace(str(MARK), "1e999")),
+    ("a scan's window NaN wide", json.dumps(
+        changed(scan(), "windows.0.dimensions.0", MARK)).replace(str(MARK), "NaN")),
     ("nested a hundred thousand deep", "[" * 100_000 + "]" * 100_000),
 ])
 def test_numbers_json_does_not_have_are_refused(client: TestClient, me: dict[str, str],
