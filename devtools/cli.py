@@ -131,13 +131,20 @@ def bench_assets(
 def bench_scenes(
     placements: Annotated[int, typer.Option(help="Products placed in the home")] = 40,
     keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards")] = False,
+    import_only: Annotated[bool, typer.Option(
+        help="Only the RoomPlan import's growth with the walls (no database, no models)")] = False,
+    import_walls: Annotated[str, typer.Option(
+        help="Wall pieces of the imported homes, comma-separated")] = "1000,5000,20000,50000",
 ) -> None:
-    """A furnished three-bedroom design's scenes per profile: cold, cached, size vs naive."""
+    """How the RoomPlan import grows with the walls; a furnished three-bedroom design's scenes
+    per profile: cold, cached, size vs naive."""
     from devtools.bench.scenes import run_scenes_bench
 
     setup_logging("WARNING")
     try:
-        ok = run_scenes_bench(command_settings(), typer.echo, placements, keep=keep)
+        walls = [int(w) for w in import_walls.split(",") if w.strip()]
+        ok = run_scenes_bench(command_settings(), typer.echo, placements, keep=keep,
+                              import_only=import_only, import_walls=walls)
     except HomeloopError as exc:
         raise fail(exc) from exc
     if not ok:

@@ -48,12 +48,12 @@ def three_bedroom(name: str = "Three bedrooms, 90 m²") -> FloorPlan:
                 height=1.0, sill=1.1),
     ]
     rooms = [
-        Room(id="living", name="Living room", polygon=_rect(0, 0, 8, 5)),
-        Room(id="kitchen", name="Kitchen", polygon=_rect(8, 0, 10, 2.5)),
-        Room(id="bed3", name="Bedroom 3", polygon=_rect(8, 2.5, 10, 5)),
-        Room(id="bed1", name="Bedroom 1", polygon=_rect(0, 5, 4, 9)),
-        Room(id="bath", name="Bathroom", polygon=_rect(4, 5, 6, 9)),
-        Room(id="bed2", name="Bedroom 2", polygon=_rect(6, 5, 10, 9)),
+        Room(id="living", name="Living room", name_zh="客厅", polygon=_rect(0, 0, 8, 5)),
+        Room(id="kitchen", name="Kitchen", name_zh="厨房", polygon=_rect(8, 0, 10, 2.5)),
+        Room(id="bed3", name="Bedroom 3", name_zh="卧室3", polygon=_rect(8, 2.5, 10, 5)),
+        Room(id="bed1", name="Bedroom 1", name_zh="卧室1", polygon=_rect(0, 5, 4, 9)),
+        Room(id="bath", name="Bathroom", name_zh="卫生间", polygon=_rect(4, 5, 6, 9)),
+        Room(id="bed2", name="Bedroom 2", name_zh="卧室2", polygon=_rect(6, 5, 10, 9)),
     ]
     fixtures = [
         Fixture(id="k-water", kind="water", position=(9.3, 0.15)),
@@ -85,10 +85,10 @@ def two_bedroom(name: str = "Two bedrooms, 72 m²") -> FloorPlan:
         Wall(id="bath-e", start=(5.6, 5), end=(5.6, 9), thickness=0.1, height=2.7),
     ]
     rooms = [
-        Room(id="living", name="Living room", polygon=_rect(0, 0, 8, 5)),
-        Room(id="bed1", name="Bedroom 1", polygon=_rect(0, 5, 4, 9)),
-        Room(id="bath", name="Bathroom", polygon=_rect(4, 5, 5.6, 9)),
-        Room(id="bed2", name="Bedroom 2", polygon=_rect(5.6, 5, 8, 9)),
+        Room(id="living", name="Living room", name_zh="客厅", polygon=_rect(0, 0, 8, 5)),
+        Room(id="bed1", name="Bedroom 1", name_zh="卧室1", polygon=_rect(0, 5, 4, 9)),
+        Room(id="bath", name="Bathroom", name_zh="卫生间", polygon=_rect(4, 5, 5.6, 9)),
+        Room(id="bed2", name="Bedroom 2", name_zh="卧室2", polygon=_rect(5.6, 5, 8, 9)),
     ]
     openings = [
         Opening(id="entrance", wall_id="south", kind="door", offset=6.5, width=0.9, height=2.1,

@@ -1,12 +1,17 @@
 """Fit and compatibility checks over a plan, its placements and catalog facts (pure).
 
 Every check returns :class:`Finding` s with a severity, the placements involved and a sentence
-for the customer. Walls are centred on their line; a product standing against a wall stands
-half the wall's thickness away from that line.
+for the customer (in English) that says which item and which room or door: an item by its
+colour and kind ("the grey sofa"), told apart from another like it by its room ("the sofa in
+the kitchen") and then by its order ("the second lamp"); a door by the rooms it joins ("the
+door from the kitchen to the living room"). Walls are centred on their line; a product
+standing against a wall stands half the wall's thickness away from that line.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -17,6 +22,7 @@ from shapely.ops import unary_union
 
 from floorplans.geometry import (
     Product,
+    door_probes,
     door_swing,
     footprint,
     front_point,
@@ -24,7 +30,7 @@ from floorplans.geometry import (
     opening_centre,
     wall_solid,
 )
-from floorplans.schemas import Finding, FloorPlan, Opening, Placement, Room, Wall
+from floorplans.schemas import Finding, FloorPlan, Opening, Placement, Room
 
 OVERLAP_M2 = 0.002  # 20 cm²: touching is fine, running into is not
 WALKWAY = 0.8
@@ -36,6 +42,14 @@ NO_WALKWAY = frozenset({"lamp", "water_filter", "toilet_filter", "coffee_machine
                         "water_purifier", "detergent_dispenser"})
 NEED_WORDS = {"water": "a water supply", "drain": "a drain", "power": "a power outlet",
               "gas": "a gas connection"}
+# Names of rooms that are common nouns ("the kitchen"); any other name is a name ("Bedroom 2",
+# "Lin's study") and is written as it is.
+ROOM_WORDS = frozenset({"kitchen", "dining", "living", "bedroom", "bathroom", "room", "hall",
+                        "hallway", "study", "balcony", "toilet", "laundry", "storage", "entrance",
+                        "corridor", "office", "lounge", "garage", "utility", "master", "guest",
+                        "family", "closet", "pantry", "nursery"})
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+            "ninth", "tenth")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,18 +58,104 @@ class _Placed:
     product: Product
     shape: Polygon
     room: Room | None
+    name: str = ""  # in a sentence, after "the"
 
     @property
     def id(self) -> str:
         return self.placement.id
 
-    @property
-    def name(self) -> str:
-        return _short(self.product)
-
 
 def _short(product: Product) -> str:
     return product.category.replace("_", " ")
+
+
+def _ordinal(n: int) -> str:
+    return ORDINALS[n - 1] if n <= len(ORDINALS) else f"{n}th"
+
+
+def room_phrase(room: Room | None) -> str:
+    """A room in a sentence: "the kitchen", "the living room", but "Bedroom 2"."""
+    if room is None:
+        return "the room"
+    name = room.name.strip()
+    first = name.split(" ", 1)[0].lower() if name else ""
+    if first in ROOM_WORDS and not re.search(r"\d$", name):
+        return f"the {name[0].lower()}{name[1:]}"
+    return name
+
+
+def _named(placed: list[_Placed]) -> list[_Placed]:
+    """Each item's name in the sentences: its colour and kind, then its room where another
+    item of that name is in another room, then its order where that is not enough."""
+    base = [(f"{p.placement.variant} " if p.placement.variant else "") + _short(p.product)
+            for p in placed]
+    rooms_of: dict[str, set[str | None]] = {}
+    for p, b in zip(placed, base, strict=True):
+        rooms_of.setdefault(b, set()).add(p.room.id if p.room else None)
+    names = [f"{b} in {room_phrase(p.room)}" if len(rooms_of[b]) > 1 and p.room is not None
+             else b for p, b in zip(placed, base, strict=True)]
+    still = Counter(names)
+    seen: Counter[str] = Counter()
+    out = []
+    for p, name in zip(placed, names, strict=True):
+        if still[name] > 1:
+            seen[name] += 1
+            name = f"{_ordinal(seen[name])} {name}"
+        out.append(_Placed(p.placement, p.product, p.shape, p.room, name))
+    return out
+
+
+class _Doors:
+    """Each door of the plan with its wall and the rooms on either side, named for sentences."""
+
+    def __init__(self, plan: FloorPlan) -> None:
+        walls = {w.id: w for w in plan.walls}
+        self.doors = [(o, walls[o.wall_id]) for o in plan.openings if o.kind == "door"]
+        tree = STRtree([Polygon(r.polygon) for r in plan.rooms])
+        self.sides: dict[str, tuple[Room | None, Room | None]] = {}
+        for o, w in self.doors:
+            found: list[Room | None] = []
+            for probe in door_probes(o, w):
+                hits = [plan.rooms[int(i)] for i in tree.query(probe, predicate="within")]
+                found.append(next((r for r in hits if r.storey == w.storey), None))
+            self.sides[o.id] = (found[0], found[1])
+        pairs = Counter(self._pair(o.id) for o, _ in self.doors)
+        seen: Counter[frozenset[str]] = Counter()
+        self.nth: dict[str, str] = {}
+        for o, _ in self.doors:
+            pair = self._pair(o.id)
+            if pairs[pair] > 1:
+                seen[pair] += 1
+                self.nth[o.id] = _ordinal(seen[pair]) + " "
+
+    def _pair(self, door_id: str) -> frozenset[str]:
+        return frozenset(r.id for r in self.sides[door_id] if r is not None)
+
+    def into(self, door: Opening) -> tuple[Room | None, Room | None]:
+        """(the room it opens from, the room it opens into)."""
+        left, right = self.sides[door.id]
+        return (right, left) if door.swing == "left" else (left, right)
+
+    def other(self, door: Opening, room: Room | None) -> Room | None:
+        """The room on the other side of the door from ``room``."""
+        left, right = self.sides[door.id]
+        if room is not None and left is not None and left.id == room.id:
+            return right
+        if room is not None and right is not None and right.id == room.id:
+            return left
+        return left or right
+
+    def name(self, door: Opening, start: Room | None = None, end: Room | None = None) -> str:
+        """"the door from the kitchen to the living room", "the door of the bathroom"."""
+        if door.entrance:
+            return "the entrance door"
+        if start is None and end is None:
+            start, end = self.into(door)
+        nth = self.nth.get(door.id, "")
+        if start is not None and end is not None and start.id != end.id:
+            return f"the {nth}door from {room_phrase(start)} to {room_phrase(end)}"
+        one = start or end
+        return f"the {nth}door of {room_phrase(one)}" if one else f"the {nth}door"
 
 
 def _cm(mm: float) -> str:
@@ -64,10 +164,11 @@ def _cm(mm: float) -> str:
 
 def run_all(plan: FloorPlan, placements: list[Placement],
             products: dict[str, Product]) -> list[Finding]:
-    placed = _place(plan, placements, products)
+    placed = _named(_place(plan, placements, products))
+    doors = _Doors(plan)
     return [*inside_room(plan, placed), *wall_overlap(plan, placed), *product_overlap(placed),
-            *door_swings(plan, placed), *walkway(plan, placed), *fixtures(plan, placed),
-            *delivery(plan, placed)]
+            *door_swings(plan, placed, doors), *walkway(plan, placed, doors),
+            *fixtures(plan, placed), *delivery(plan, placed, doors)]
 
 
 def _place(plan: FloorPlan, placements: Iterable[Placement],
@@ -84,10 +185,6 @@ def _place(plan: FloorPlan, placements: Iterable[Placement],
     return out
 
 
-def _room_name(room: Room | None) -> str:
-    return room.name if room else "room"
-
-
 def inside_room(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
     found = []
     for item in placed:
@@ -99,7 +196,7 @@ def inside_room(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
         if inside < 0.01 * item.shape.area:
             msg = f"The {item.name} is outside the rooms of this plan."
         else:
-            msg = (f"The {item.name} sticks out of the {_room_name(item.room)}: "
+            msg = (f"The {item.name} sticks out of {room_phrase(item.room)}: "
                    f"{(item.shape.area - inside) * 10000:.0f} cm² of it is beyond the walls.")
         found.append(Finding(check="inside_room", severity="error", placement_ids=[item.id],
                              message=msg))
@@ -115,8 +212,8 @@ def wall_overlap(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
                     solid.intersection(item.shape).area > OVERLAP_M2:
                 found.append(Finding(
                     check="wall_overlap", severity="error", placement_ids=[item.id],
-                    message=f"The {item.name} runs into a wall of the "
-                            f"{_room_name(item.room)}; move it away from the wall."))
+                    message=f"The {item.name} runs into a wall of "
+                            f"{room_phrase(item.room)}; move it away from the wall."))
                 break
     return found
 
@@ -136,35 +233,20 @@ def product_overlap(placed: list[_Placed]) -> list[Finding]:
     return found
 
 
-def _doors(plan: FloorPlan) -> list[tuple[Opening, Wall]]:
-    walls = {w.id: w for w in plan.walls}
-    return [(o, walls[o.wall_id]) for o in plan.openings if o.kind == "door"]
-
-
-def _door_room(plan: FloorPlan, door: Opening, wall: Wall, near: BaseGeometry) -> str:
-    rooms = [r for r in plan.rooms if r.storey == wall.storey]
-    if not rooms:
-        return "room"
-    room = min(rooms, key=lambda r: Polygon(r.polygon).distance(near))
-    return room.name
-
-
-def door_swings(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
+def door_swings(plan: FloorPlan, placed: list[_Placed], doors: _Doors) -> list[Finding]:
     found = []
-    for door, wall in _doors(plan):
+    for door, wall in doors.doors:
         swing = door_swing(door, wall)
         blocking = [p for p in placed if p.placement.storey == wall.storey
                     and p.shape.intersection(swing).area > OVERLAP_M2]
         for item in blocking:
-            where = "entrance door" if door.entrance else \
-                f"door of the {_door_room(plan, door, wall, swing)}"
             found.append(Finding(check="door_swing", severity="error", placement_ids=[item.id],
-                                 message=f"The {item.name} blocks the swing of the {where}: "
-                                         "the door cannot open fully."))
+                                 message=f"The {item.name} blocks the swing of "
+                                         f"{doors.name(door)}: the door cannot open fully."))
     return found
 
 
-def walkway(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
+def walkway(plan: FloorPlan, placed: list[_Placed], doors: _Doors) -> list[Finding]:
     """Every door and every product's front must be reachable along 80 cm of free floor."""
     found = []
     for storey in sorted({r.storey for r in plan.rooms}):
@@ -178,8 +260,8 @@ def walkway(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
         space = free.buffer(-WALKWAY / 2 + 1e-3)
         parts = list(getattr(space, "geoms", [space])) if not space.is_empty else []
         reachable: list[BaseGeometry] = []
-        door_points: list[tuple[Opening, Wall, Point]] = []
-        for door, wall in _doors(plan):
+        door_points: list[tuple[Opening, Room, Point]] = []
+        for door, wall in doors.doors:
             if wall.storey != storey:
                 continue
             for room in rooms:
@@ -187,21 +269,24 @@ def walkway(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
                 if poly.distance(opening_centre(door, wall)) < wall.thickness + 0.05:
                     point = inner_point(door, wall, poly,
                                         WALKWAY / 2 + wall.thickness / 2 + 0.05)
-                    door_points.append((door, wall, point))
+                    door_points.append((door, room, point))
         for part in parts:
             if any(part.distance(pt) < 0.05 for _, _, pt in door_points):
                 reachable.append(part)
         if not door_points and parts:  # a plan without doors: its largest free space
             reachable.append(max(parts, key=lambda g: g.area))
         reach = unary_union(reachable) if reachable else Polygon()
-        for door, wall, pt in door_points:
+        for door, room, pt in door_points:
             if space.is_empty or space.distance(pt) > 0.05:
                 near = [p.id for p in here if p.shape.distance(pt) < WALKWAY]
                 if near:
+                    other = doors.other(door, room)
+                    where = (f"in {room_phrase(room)} at {doors.name(door, room, other)}"
+                             if other is not None and other.id != room.id and not door.entrance
+                             else f"at {doors.name(door, room)}")
                     found.append(Finding(
                         check="walkway", severity="warning", placement_ids=near,
-                        message="There is less than 80 cm of free floor at the door of the "
-                                f"{_door_room(plan, door, wall, pt)}."))
+                        message=f"There is less than 80 cm of free floor {where}."))
         for item in here:
             if item.product.category in NO_WALKWAY:
                 continue
@@ -268,10 +353,10 @@ def fits_through(box_mm: tuple[int, int, int], width_m: float, height_m: float) 
     return d1 <= narrow and d2 <= tall
 
 
-def delivery(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
+def delivery(plan: FloorPlan, placed: list[_Placed], named: _Doors) -> list[Finding]:
     """The boxed product must pass the entrance door, then one of its room's doors."""
     found = []
-    doors = _doors(plan)
+    doors = named.doors
     for item in placed:
         box_mm = item.product.box_mm
         if box_mm is None:
@@ -289,7 +374,7 @@ def delivery(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
         if blocked is None and own and not any(d.entrance for d in own) and \
                 not any(fits_through(box_mm, d.width, d.height) for d in own):
             widest = max(own, key=lambda d: d.width)
-            blocked = (widest, f"the door of the {_room_name(item.room)}")
+            blocked = (widest, named.name(widest, named.other(widest, item.room), item.room))
         if blocked is not None:
             door, where = blocked
             dims = " × ".join(_cm(v) for v in sorted(box_mm, reverse=True))

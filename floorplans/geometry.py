@@ -117,3 +117,12 @@ def inner_point(op: Opening, wall: Wall, room: Polygon, depth: float) -> Point:
     b = Point(c.x + uy * depth, c.y - ux * depth)
     return a if room.distance(a) <= room.distance(b) else b
 
+
+
+def door_probes(op: Opening, wall: Wall) -> tuple[Point, Point]:
+    """Two points 30 cm beyond a door's wall, on its left and on its right (looking from the
+    wall's start to its end): which rooms they fall in are the rooms the door joins."""
+    ux, uy, _ = wall_direction(wall)
+    c = opening_centre(op, wall)
+    depth = wall.thickness / 2 + 0.3
+    return (Point(c.x - uy * depth, c.y + ux * depth), Point(c.x + uy * depth, c.y - ux * depth))

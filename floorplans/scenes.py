@@ -1,15 +1,19 @@
-"""Design scenes: gather what goes in, key it, build once, serve from the cache.
+"""Design scenes: gather what goes in, key it, build once, validate, serve from the cache.
 
 The key is the SHA-256 of everything that shapes the file: the scene format's version, the
 profile, the plan, the placements, the products' dimensions and the content hash of each
 product's model file at that profile. The same key is the strong ETag. A scene is built once per
-key and kept as a file named by it (``<state_dir>/scenes``), served from there; a changed
-design, plan, product or model makes a new key.
+key, passed through the Khronos glTF-Validator, and kept as a file named by it
+(``<state_dir>/scenes``), served from there; a changed design, plan, product or model makes a
+new key. A scene the validator refuses is never written nor served: it is an error for the
+operator (logged with the validator's first messages, counted in
+``homeloop_scenes_invalid_total``), and the customer gets a 500.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 import time
@@ -17,11 +21,19 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from prometheus_client import Counter
+
 from ar_assets.service import lod_for_sku
+from ar_assets.validator import validate_glb
 from floorplans import scene, store
 from floorplans.geometry import Product
 from homeloop.db import Conn
+from homeloop.errors import OutputInvalid
 from homeloop.settings import Settings
+
+log = logging.getLogger(__name__)
+INVALID = Counter("homeloop_scenes_invalid_total",
+                  "Room scenes the glTF validator refused (never served)")
 
 SCENE_FORMAT = "1"
 KEEP_DAYS = 30  # a scene file unused this long is removed (floorplans.prune_scenes, daily)
@@ -89,6 +101,17 @@ def scene_file(conn: Conn, settings: Settings, inputs: Inputs,
               for sku, sha in inputs.models.items()}
     plan = store.get_plan(conn, inputs.design.floor_plan_id).plan
     built = scene.build(plan, inputs.design.placements, inputs.products, models)
+    report = validate_glb(built.glb, node=settings.asset_node,
+                          timeout_s=settings.asset_tool_timeout_s)
+    if not report.valid:
+        INVALID.inc()
+        said = "; ".join(f"{m.get('code')} at {m.get('pointer')}: {m.get('message')}"
+                         for m in report.messages[:5])
+        log.error("the %s scene of design %s (plan %s, key %s) failed the glTF validator "
+                  "with %d errors: %s", inputs.profile, inputs.design.id,
+                  inputs.design.floor_plan_id, inputs.key[:12], report.errors, said)
+        raise OutputInvalid(f"the {inputs.profile} scene of design {inputs.design.id} is not "
+                            f"valid glTF ({report.errors} errors: {said})")
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as tmp:
         tmp.write(built.glb)

@@ -3,16 +3,117 @@
 Plan coordinates are metres on the floor, ``(x, y)``; in a 3D scene ``x`` is glTF X and ``y`` is
 glTF Z, with Y up. A placement's ``rotation`` (degrees) turns it about Y; its front is its local
 +Z, so a product at rotation 0 faces +y on the plan.
+
+Numbers a house can have: every number is a JSON number (a string is refused, as are NaN and
+the infinities), every coordinate, size and storey lies within :class:`Limits`, and every list
+within its count. The limits a request is checked against come in the validation context
+(``model_validate(..., context=limits.context())``: the settings' ``plan_*``); without one, the
+wide :data:`SANE` bounds apply, within which every computation on a plan stays finite. A number
+out of range is an error naming its field (``rooms.0.polygon.2``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    model_validator,
+)
 
-Point = tuple[float, float]
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The numbers a house can have; anything outside is refused with the field named."""
+
+    coordinate_m: float = 1_000.0  # how far any point may lie from the plan's origin (x and y)
+    size_m: float = 100.0  # any width, height, depth, length, thickness or offset
+    lowest_storey: int = -5
+    highest_storey: int = 100
+    rooms: int = 500
+    walls: int = 5_000
+    openings: int = 5_000  # doors, windows and open passages
+    items: int = 5_000  # fixtures, detected objects, a design's placements (each list)
+    corners: int = 2_000  # of one room's outline
+    rotation_deg: float = 360.0  # either way
+
+    def context(self) -> dict[str, Any]:
+        """The validation context that checks a model against these limits."""
+        return {"limits": self}
+
+
+# Without a context (plans read back from the database, bodies FastAPI parses before the
+# service checks them against the settings): wide bounds that keep all arithmetic finite
+# (areas, float32 scene vertices). The settings' limits can only be narrower.
+SANE = Limits(coordinate_m=100_000.0, size_m=10_000.0, lowest_storey=-1_000,
+              highest_storey=1_000, rooms=100_000, walls=1_000_000, openings=1_000_000,
+              items=1_000_000, corners=100_000, rotation_deg=1e6)
+
+
+def limits_of(info: ValidationInfo) -> Limits:
+    context = info.context
+    found = context.get("limits") if isinstance(context, dict) else None
+    return found if isinstance(found, Limits) else SANE
+
+
+def _point(value: tuple[float, float], info: ValidationInfo) -> tuple[float, float]:
+    bound = limits_of(info).coordinate_m
+    for axis, v in zip("xy", value, strict=True):
+        if abs(v) > bound:
+            raise ValueError(f"{axis} = {v:g} m is out of range: a point lies at most "
+                             f"{bound:,g} m from the plan's origin")
+    return value
+
+
+def _size(value: float, info: ValidationInfo) -> float:
+    bound = limits_of(info).size_m
+    if abs(value) > bound:
+        raise ValueError(f"{value:g} m is out of range: a size or distance is at most "
+                         f"{bound:,g} m")
+    return value
+
+
+def _storey(value: int, info: ValidationInfo) -> int:
+    limits = limits_of(info)
+    if not limits.lowest_storey <= value <= limits.highest_storey:
+        raise ValueError(f"storey {value} is out of range: from {limits.lowest_storey} to "
+                         f"{limits.highest_storey}")
+    return value
+
+
+def _degrees(value: float, info: ValidationInfo) -> float:
+    bound = limits_of(info).rotation_deg
+    if abs(value) > bound:
+        raise ValueError(f"{value:g}° is out of range: a rotation is from -{bound:g}° to "
+                         f"{bound:g}°")
+    return value
+
+
+def at_most(what: str, attr: str) -> BeforeValidator:
+    """A list's count against its limit, checked before its items are."""
+    def check(value: Any, info: ValidationInfo) -> Any:
+        cap: int = getattr(limits_of(info), attr)
+        if isinstance(value, list | tuple) and len(value) > cap:
+            raise ValueError(f"at most {cap:,} {what}; this has {len(value):,}")
+        return value
+    return BeforeValidator(check)
+
+
+Number = Annotated[float, Strict()]
+Coordinate = Annotated[tuple[Number, Number], AfterValidator(_point)]
+Size = Annotated[float, Strict(), AfterValidator(_size)]
+Storey = Annotated[int, Strict(), AfterValidator(_storey)]
+Degrees = Annotated[float, Strict(), AfterValidator(_degrees)]
+Flag = Annotated[bool, Strict()]
+Id = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class _Model(BaseModel):
@@ -20,49 +121,60 @@ class _Model(BaseModel):
 
 
 class Room(_Model):
-    id: str
-    name: str
-    storey: int = 0
-    polygon: list[Point] = Field(min_length=3, description="Corners in order, metres")
+    id: Id
+    name: str = Field(max_length=200, description="In English (our JSON's default language)")
+    name_zh: str | None = Field(default=None, max_length=200,
+                                description="In Simplified Chinese, where known")
+    label: str | None = Field(default=None, max_length=100,
+                              description="What a scan recognised it as (RoomPlan's section "
+                                          "label: kitchen, bedroom, bathroom, …)")
+    storey: Storey = 0
+    polygon: Annotated[list[Coordinate], at_most("corners", "corners")] = Field(
+        min_length=3, description="Corners in order, metres")
+    unscanned: list[tuple[Coordinate, Coordinate]] = Field(
+        default=[], description="Stretches of the outline with no wall along them (a scan "
+                                "that did not cover that side), each from one end to the other")
 
 
 class Wall(_Model):
-    id: str
-    start: Point
-    end: Point
-    thickness: float = Field(default=0.1, gt=0, le=2)
-    height: float = Field(default=2.6, gt=0, le=20)
-    storey: int = 0
+    id: Id
+    start: Coordinate
+    end: Coordinate
+    thickness: Size = Field(default=0.1, gt=0, le=2)
+    height: Size = Field(default=2.6, gt=0, le=20)
+    storey: Storey = 0
 
 
 class Opening(_Model):
     """A door, window or open passage in a wall, placed by its centre's distance along it."""
 
-    id: str
-    wall_id: str
+    id: Id
+    wall_id: Id
     kind: Literal["door", "window", "opening"]
-    offset: float = Field(description="From the wall's start to the opening's centre, metres")
-    width: float = Field(gt=0)
-    height: float = Field(gt=0)
-    sill: float = Field(default=0.0, ge=0, description="Height of the bottom above the floor")
+    offset: Size = Field(description="From the wall's start to the opening's centre, metres")
+    width: Size = Field(gt=0)
+    height: Size = Field(gt=0)
+    sill: Size = Field(default=0.0, ge=0, description="Height of the bottom above the floor")
     hinge: Literal["start", "end"] = Field(
         default="start",
         description="Door: the hinge is on the jamb nearer the wall's start or end")
     swing: Literal["left", "right"] = Field(
         default="left",
         description="Door: the side of the wall (looking from start to end) it opens to")
-    entrance: bool = Field(default=False,
+    entrance: Flag = Field(default=False,
                            description="The home's front door (deliveries come in here)")
+    is_open: Flag | None = Field(default=None,
+                                 description="Door: a scan saw it open (true) or closed (false)")
 
 
 class Fixture(_Model):
     """A service point: a drain (with its distance from the wall), water, a power outlet, gas."""
 
-    id: str
+    id: Id
     kind: Literal["drain", "water", "power", "gas"]
-    position: Point
-    storey: int = 0
-    wall_distance: float | None = Field(
+    position: Coordinate
+    storey: Storey = 0
+    wall_distance: Size | None = Field(
         default=None, ge=0,
         description="Drain: centre's distance from the finished wall (rough-in)")
     source: str | None = Field(default=None,
@@ -72,22 +184,22 @@ class Fixture(_Model):
 class DetectedObject(_Model):
     """Furniture a scan found (kept for reference; not placements)."""
 
-    category: str
-    position: Point
-    size: tuple[float, float, float]
-    rotation: float = 0.0
-    storey: int = 0
+    category: str = Field(max_length=100)
+    position: Coordinate
+    size: tuple[Size, Size, Size]
+    rotation: Degrees = 0.0
+    storey: Storey = 0
 
 
 class FloorPlan(_Model):
     format: Literal["homeloop.floorplan"] = "homeloop.floorplan"
     version: Literal[1] = 1
     name: str = "Home"
-    rooms: list[Room] = Field(min_length=1)
-    walls: list[Wall] = []
-    openings: list[Opening] = []
-    fixtures: list[Fixture] = []
-    objects: list[DetectedObject] = []
+    rooms: Annotated[list[Room], at_most("rooms", "rooms")] = Field(min_length=1)
+    walls: Annotated[list[Wall], at_most("walls", "walls")] = []
+    openings: Annotated[list[Opening], at_most("openings", "openings")] = []
+    fixtures: Annotated[list[Fixture], at_most("fixtures", "items")] = []
+    objects: Annotated[list[DetectedObject], at_most("detected objects", "items")] = []
     notes: list[str] = Field(default=[], description="What the import repaired or left out")
 
     @model_validator(mode="after")
@@ -103,9 +215,9 @@ class Placement(_Model):
     id: str = Field(min_length=1, max_length=64)
     sku: str
     variant: str | None = None
-    position: Point
-    rotation: float = Field(default=0.0, description="Degrees about Y")
-    storey: int = 0
+    position: Coordinate
+    rotation: Degrees = Field(default=0.0, description="Degrees about Y")
+    storey: Storey = 0
 
 
 class DesignBody(_Model):
@@ -116,7 +228,7 @@ class DesignBody(_Model):
     layout_id: int | None = None
     customer_id: int | None = Field(
         default=None, description="Kiosk or staff: the customer it is for (needs their consent)")
-    placements: list[Placement] = []
+    placements: Annotated[list[Placement], at_most("placements", "items")] = []
 
     @model_validator(mode="after")
     def _one_base(self) -> DesignBody:
@@ -127,7 +239,7 @@ class DesignBody(_Model):
 
 class DesignEdit(_Model):
     name: str | None = None
-    placements: list[Placement]
+    placements: Annotated[list[Placement], at_most("placements", "items")]
 
 
 class Design(BaseModel):

@@ -12,8 +12,10 @@ import json
 import secrets
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 
 import segno
+from pydantic import ValidationError
 
 from catalog.availability import Source, availability
 from floorplans import checks, store
@@ -27,9 +29,12 @@ from floorplans.schemas import (
     DesignBody,
     DesignEdit,
     Finding,
+    FloorPlan,
     Handoff,
+    Limits,
     Placement,
 )
+from floorplans.validation import invalid
 from homeloop.db import Conn
 from homeloop.errors import (
     Conflict,
@@ -38,30 +43,71 @@ from homeloop.errors import (
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
+    TooLarge,
 )
+from homeloop.settings import Settings
 
-MAX_UPLOAD = 20 * 1024 * 1024
+MAX_UPLOAD = 20 * 1024 * 1024  # the setting's default (plan_max_upload_bytes)
 HANDOFF_TTL = timedelta(minutes=10)
 # No 0/O, 1/I/L: read off a screen or typed by hand as well as scanned.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
 
 
-def import_plan(conn: Conn, raw: bytes, name: str | None, *, owner_id: int | None,
-                store_id: str | None) -> store.PlanRow:
-    """Our JSON or a RoomPlan export; a RoomPlan file is kept as uploaded beside the plan."""
-    if len(raw) > MAX_UPLOAD:
-        raise InvalidInput(f"a floor plan file is at most {MAX_UPLOAD // 1024 // 1024} MB")
+def limits(settings: Settings) -> Limits:
+    """The numbers a house can have, as this install's settings say (``plan_*``)."""
+    return Limits(coordinate_m=settings.plan_max_coordinate_m, size_m=settings.plan_max_size_m,
+                  lowest_storey=settings.plan_lowest_storey,
+                  highest_storey=settings.plan_highest_storey, rooms=settings.plan_max_rooms,
+                  walls=settings.plan_max_walls, openings=settings.plan_max_openings,
+                  items=settings.plan_max_items)
+
+
+def too_large(limit: int) -> TooLarge:
+    return TooLarge(f"a floor plan file is at most {limit:,} bytes")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def read_json(raw: bytes) -> Any:
+    """The document, as RFC 8259 has it: NaN and the infinities are not numbers."""
     try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(raw, parse_constant=_no_constant)
+    except RecursionError as exc:
+        raise InvalidInput("the floor plan is not JSON we can read: nested too deeply") from exc
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
         raise InvalidInput(f"the floor plan is not JSON: {exc}") from exc
-    plan = parse_plan(doc, name)
-    if isinstance(doc, dict) and doc.get("format") != "homeloop.floorplan" and \
-            looks_like_roomplan(doc):
+
+
+def import_plan(conn: Conn, raw: bytes, name: str | None, *, owner_id: int | None,
+                store_id: str | None, limits: Limits | None = None,
+                max_bytes: int = MAX_UPLOAD) -> store.PlanRow:
+    """Our JSON or a RoomPlan export; a RoomPlan file is kept as uploaded beside the plan."""
+    if len(raw) > max_bytes:
+        raise too_large(max_bytes)
+    doc = read_json(raw)
+    plan = parse_plan(doc, name, limits)
+    if isinstance(doc, dict) and looks_like_roomplan(doc):
         return store.insert_plan(conn, plan, owner_id=owner_id, store_id=store_id,
                                  source="roomplan", raw=raw)
     return store.insert_plan(conn, plan, owner_id=owner_id, store_id=store_id, source="json")
+
+
+def checked_plan(plan: FloorPlan, limits: Limits) -> FloorPlan:
+    """A plan the transport parsed, against this install's limits (422 naming the field)."""
+    try:
+        return FloorPlan.model_validate(plan.model_dump(mode="json"), context=limits.context())
+    except ValidationError as exc:
+        raise invalid("invalid floor plan", exc) from exc
+
+
+def add_layout(conn: Conn, community_id: int, unit_type: str, name: str, plan: FloorPlan,
+               limits: Limits | None = None) -> dict[str, Any]:
+    """Share a unit type's plan with its community (again: replaced)."""
+    return store.insert_layout(conn, community_id, unit_type, name,
+                               checked_plan(plan, limits or Limits()))
 
 
 def copy_layout(conn: Conn, layout_id: int, *, owner_id: int | None,
@@ -73,7 +119,16 @@ def copy_layout(conn: Conn, layout_id: int, *, owner_id: int | None,
                              layout_id=layout_id)
 
 
-def _check_placements(conn: Conn, placements: list[Placement]) -> dict[str, Product]:
+def _check_placements(conn: Conn, placements: list[Placement],
+                      limits: Limits) -> dict[str, Product]:
+    """Placements the transport parsed, against this install's limits and the catalog."""
+    if len(placements) > limits.items:
+        raise InvalidInput(f"a design has at most {limits.items:,} placements")
+    for i, p in enumerate(placements):
+        try:
+            Placement.model_validate(p.model_dump(), context=limits.context())
+        except ValidationError as exc:
+            raise invalid(f"placement {p.id!r} is not valid", exc, ("placements", i)) from exc
     dupes = [i for i, n in Counter(p.id for p in placements).items() if n > 1]
     if dupes:
         raise InvalidInput(f"placement ids must be unique: {', '.join(sorted(dupes))}")
@@ -86,14 +141,15 @@ def _check_placements(conn: Conn, placements: list[Placement]) -> dict[str, Prod
 
 
 def create_design(conn: Conn, body: DesignBody, *, owner_id: int | None,
-                  store_id: str | None, author: str) -> store.DesignRow:
+                  store_id: str | None, author: str,
+                  limits: Limits | None = None) -> store.DesignRow:
     """A design on a plan the caller may use (checked by the caller) or on a layout's copy."""
     if body.layout_id is not None:
         plan_id = copy_layout(conn, body.layout_id, owner_id=owner_id, store_id=store_id).id
     else:
         assert body.floor_plan_id is not None
         plan_id = body.floor_plan_id
-    _check_placements(conn, body.placements)
+    _check_placements(conn, body.placements, limits or Limits())
     return store.insert_design(conn, plan_id, owner_id, store_id, body.name, body.placements,
                                author)
 
@@ -119,9 +175,9 @@ def expected_version(if_match: str | None, design: store.DesignRow) -> int:
 
 
 def edit_design(conn: Conn, design: store.DesignRow, if_match: str | None, edit: DesignEdit,
-                author: str) -> store.DesignRow:
+                author: str, limits: Limits | None = None) -> store.DesignRow:
     version = expected_version(if_match, design)
-    _check_placements(conn, edit.placements)
+    _check_placements(conn, edit.placements, limits or Limits())
     done = store.update_design(conn, design.id, version, edit.name or design.name,
                                edit.placements, "edit", None, author)
     if done is None:  # another edit committed between our read and our write

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import Counter, defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
 from shapely.geometry import Polygon
 from shapely.validation import explain_validity
+
+from homeloop.errors import InvalidInput
 
 if TYPE_CHECKING:
     from floorplans.schemas import FloorPlan
 
 MIN_ROOM_AREA = 0.25  # m²
 EPS = 1e-3
+
+
+def errors_of(exc: ValidationError, at: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
+    """Pydantic's errors as the API gives them: where (``walls.3.dimensions``) and what."""
+    return [{"loc": [*at, *e.get("loc", ())],
+             "msg": str(e.get("msg", "")).removeprefix("Value error, ")} for e in exc.errors()]
+
+
+def invalid(what: str, exc: ValidationError, at: tuple[str | int, ...] = ()) -> InvalidInput:
+    """A 422 that names each field (``errors``: where and what), ``at`` the path of what
+    was validated within the request."""
+    errors = errors_of(exc, at)
+    said = "; ".join((".".join(map(str, e["loc"])) + ": " if e["loc"] else "") + e["msg"]
+                     for e in errors[:10])
+    more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
+    return InvalidInput(f"{what}: {said}{more}", errors=errors[:50])
 
 
 def wall_length(start: tuple[float, float], end: tuple[float, float]) -> float:
@@ -42,7 +60,7 @@ def problems(plan: FloorPlan) -> list[str]:
     for wall in plan.walls:
         if wall_length(wall.start, wall.end) < 0.05:
             found.append(f"wall {wall.id!r} is shorter than 5 cm")
-    spans: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
+    spans: dict[str, list[tuple[float, float, float, float, str]]] = defaultdict(list)
     for op in plan.openings:
         found_wall = walls.get(op.wall_id)
         if found_wall is None:
@@ -58,10 +76,25 @@ def problems(plan: FloorPlan) -> list[str]:
                          f"wall's height of {found_wall.height:.2f} m")
         if op.kind == "door" and op.sill > EPS:
             found.append(f"door {op.id!r} starts {op.sill:.2f} m above the floor")
-        spans[op.wall_id].append((lo, hi, op.id))
+        spans[op.wall_id].append((lo, hi, op.sill, op.sill + op.height, op.id))
     for items in spans.values():
-        items.sort()
-        for (_, hi, a), (lo, _, b) in itertools.pairwise(items):
-            if lo < hi - EPS:
-                found.append(f"openings {a!r} and {b!r} overlap in their wall")
+        found += [f"openings {a!r} and {b!r} overlap in their wall"
+                  for a, b in overlapping(items)]
     return found
+
+
+def overlapping(spans: list[tuple[float, float, float, float, str]]) -> list[tuple[str, str]]:
+    """The pairs of openings in one wall whose outlines overlap: along the wall *and* in
+    height (a window above a door, or two stacked windows, overlap in neither).
+
+    Sorted by where they start along the wall, each is compared with those still open there,
+    so a wall of many openings side by side costs n log n.
+    """
+    clashes: list[tuple[str, str]] = []
+    active: list[tuple[float, float, float, float, str]] = []
+    for span in sorted(spans):
+        lo, _, bottom, top, name = span
+        active = [a for a in active if a[1] > lo + EPS]
+        clashes += [(a[4], name) for a in active if a[2] < top - EPS and bottom < a[3] - EPS]
+        active.append(span)
+    return clashes

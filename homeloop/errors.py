@@ -5,6 +5,8 @@
     ├── ServiceError      a local service could not be installed, started or stopped
     ├── PayloadError      a device message that cannot be stored (ends as a dead letter)
     ├── PushUnavailable   FCM (or its OAuth token) could not be reached for a whole batch
+    ├── OutputInvalid     a file we made failed its validator (a room scene): never served;
+    │                     the API answers 500 and logs it for the operator
     └── DomainError       a request the domain refuses; the API maps each to problem+json
         ├── NotFound      404: no such thing, or not yours (we never say which)
         ├── Conflict      409: the state forbids it (product already claimed, ...)
@@ -44,6 +46,11 @@ class PayloadError(HomeloopError):
 
 class PushUnavailable(HomeloopError):
     """The batch is retried later; errors about one token are outcomes, not exceptions."""
+
+
+class OutputInvalid(HomeloopError):
+    """Our own output is broken: a bug or bad stored data, for the operator, never the
+    customer's to fix (and never a file sent to them)."""
 
 
 class DomainError(HomeloopError):

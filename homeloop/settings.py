@@ -151,6 +151,21 @@ class Settings(BaseSettings):
     # The room designer's built web client (web/kiosk, `npm run build`), served at /kiosk/.
     web_dir: Path = PROJECT_ROOT / "web" / "kiosk" / "dist"
 
+    # Floor plans (floorplans/): the numbers a house can have. A plan with a number outside
+    # them is refused (422, naming the field); a body over the size limit is refused as its
+    # bytes arrive (413). The bounds here are floorplans.schemas.SANE, within which every
+    # computation on a plan stays finite: the limits can be set narrower, never wider.
+    plan_max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    plan_max_coordinate_m: float = Field(default=1_000.0, gt=0, le=100_000.0)
+    plan_max_size_m: float = Field(default=100.0, gt=0, le=10_000.0)
+    plan_lowest_storey: int = Field(default=-5, ge=-1_000, le=0)
+    plan_highest_storey: int = Field(default=100, ge=0, le=1_000)
+    plan_max_rooms: int = Field(default=500, ge=1, le=100_000)
+    plan_max_walls: int = Field(default=5_000, ge=1, le=1_000_000)
+    plan_max_openings: int = Field(default=5_000, ge=1, le=1_000_000)  # doors, windows, passages
+    # Fixtures, detected objects, a design's placements: each list at most this long.
+    plan_max_items: int = Field(default=5_000, ge=1, le=1_000_000)
+
     # API.
     api_host: str = "127.0.0.1"
     api_port: int = 8080

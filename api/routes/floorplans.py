@@ -7,10 +7,9 @@ it), call :mod:`floorplans.service`, format.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 
 from api.auth import (
@@ -105,18 +104,43 @@ def _design(design: store.DesignRow, response: Response | None) -> Design:
 
 # --- floor plans ---
 
-@router.post("/floorplans", status_code=201, response_model=PlanInfo,
-             responses={422: {"description": "Not a plan we can read, or an invalid one"}})
+async def _plan_bytes(request: Request, settings: SettingsDep) -> bytes:
+    """The body as its bytes arrive, refused (413) as soon as they pass the limit: the limit
+    is on what is received, whatever JSON it holds (spaces included)."""
+    limit = settings.plan_max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise service.too_large(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise service.too_large(limit)
+    return bytes(body)
+
+
+PLAN_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"type": "object", "additionalProperties": True,
+               "description": "Our floor plan JSON (format homeloop.floorplan), or an Apple "
+                              "RoomPlan export: a CapturedRoom (one scan) or a "
+                              "CapturedStructure (several rooms and storeys, iOS 17)"}}}}}
+
+
+@router.post("/floorplans", status_code=201, response_model=PlanInfo, openapi_extra=PLAN_BODY,
+             responses={413: {"description": "Over the size limit (plan_max_upload_bytes)"},
+                        422: {"description": "Not a plan we can read, or an invalid one: "
+                                             "`errors` names each field"}})
 @needs("customer", "kiosk", "assistant", "store_manager")
-def import_plan(principal: CurrentPrincipal, conn: ConnDep,
-                doc: Annotated[dict[str, Any], Body(
-                    description="Our floor plan JSON (format homeloop.floorplan) or an Apple "
-                                "RoomPlan CapturedRoom export")],
+def import_plan(principal: CurrentPrincipal, raw: Annotated[bytes, Depends(_plan_bytes)],
+                conn: ConnDep, settings: SettingsDep,
                 name: str | None = None, customer_id: int | None = None) -> PlanInfo:
     """Import a floor plan; a RoomPlan export is also kept as uploaded."""
+    # The parameters' order is the dependencies': who is calling is known before the body is
+    # read, and the body is read before a database connection is taken.
     owner, store_id = _acting_as(conn, principal, customer_id)
-    raw = json.dumps(doc, separators=(",", ":")).encode()
-    return _plan_info(service.import_plan(conn, raw, name, owner_id=owner, store_id=store_id))
+    return _plan_info(service.import_plan(conn, raw, name, owner_id=owner, store_id=store_id,
+                                          limits=service.limits(settings),
+                                          max_bytes=settings.plan_max_upload_bytes))
 
 
 @router.get("/me/floorplans", response_model=list[PlanInfo])
@@ -150,11 +174,13 @@ def add_community(body: CommunityBody, editor: CatalogEditor, conn: ConnDep) -> 
 
 @router.post("/communities/layouts", status_code=201, response_model=Layout)
 @needs("catalog_editor", "admin")
-def add_layout(body: LayoutBody, editor: CatalogEditor, conn: ConnDep) -> Layout:
+def add_layout(body: LayoutBody, editor: CatalogEditor, conn: ConnDep,
+               settings: SettingsDep) -> Layout:
     """Share a unit type's plan with its residential community (again: replaced; catalog
     staff)."""
-    return Layout.model_validate(store.insert_layout(conn, body.community_id, body.unit_type,
-                                                     body.name, body.plan))
+    return Layout.model_validate(service.add_layout(conn, body.community_id, body.unit_type,
+                                                    body.name, body.plan,
+                                                    service.limits(settings)))
 
 
 @router.get("/communities/layouts", response_model=list[Layout])
@@ -188,7 +214,7 @@ def copy_layout(layout_id: int, principal: CurrentPrincipal, conn: ConnDep,
              responses={422: {"description": "Unknown SKU or duplicate placement id"}})
 @needs("customer", "kiosk", "assistant", "store_manager")
 def create_design(body: DesignBody, principal: CurrentPrincipal, conn: ConnDep,
-                  response: Response) -> Design:
+                  settings: SettingsDep, response: Response) -> Design:
     """Start a design on a floor plan, or on a private copy of a community layout.
 
     A kiosk that names no customer holds the design for its store until a customer claims
@@ -198,7 +224,7 @@ def create_design(body: DesignBody, principal: CurrentPrincipal, conn: ConnDep,
     if body.floor_plan_id is not None:
         _readable_plan(conn, principal, body.floor_plan_id)
     design = service.create_design(conn, body, owner_id=owner, store_id=store_id,
-                                   author=principal.actor)
+                                   author=principal.actor, limits=service.limits(settings))
     return _design(design, response)
 
 
@@ -235,11 +261,11 @@ def get_design(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
                        428: {"description": "If-Match missing"}})
 @needs(*SIGNED_IN, of="customer")
 def edit_design(design_id: str, body: DesignEdit, principal: CurrentPrincipal, conn: ConnDep,
-                response: Response, if_match: IfMatch = None) -> Design:
+                settings: SettingsDep, response: Response, if_match: IfMatch = None) -> Design:
     """Replace the placements (a new version); send the ETag you read as If-Match."""
     design = _readable_design(conn, principal, design_id)
-    return _design(service.edit_design(conn, design, if_match, body, principal.actor),
-                   response)
+    return _design(service.edit_design(conn, design, if_match, body, principal.actor,
+                                       service.limits(settings)), response)
 
 
 @router.post("/designs/{design_id}/undo", response_model=Design,

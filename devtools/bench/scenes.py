@@ -1,4 +1,17 @@
-"""``homeloop bench scenes``: a furnished three-bedroom design's scenes, cold and cached.
+"""``homeloop bench scenes``: floor plans, imported and seen: how the RoomPlan import grows with
+the walls, and a furnished three-bedroom design's scenes, cold and cached.
+
+Import scaling (pure, no database): merged RoomPlan exports (``CapturedStructure``, as
+:mod:`devtools.captures` writes them) of homes that are grids of rooms sharing their walls,
+every wall cut into 5 pieces as scans cut them, from about 1,000 to 50,000 wall pieces; each
+is read from its JSON bytes and imported (:func:`floorplans.service.read_json` and
+:func:`floorplans.roomplan.parse_plan`) with the wide bounds (``SANE``) in place of the
+install's caps, so sizes past the caps are measured too. Printed: the import's CPU time per size
+(the process's own, so that other work on a shared machine does not count; the wall-clock time
+beside it), CPU time per wall piece, and the exponent of the growth between the smallest and the
+largest (1.0 is linear).
+
+Scenes:
 
 A bench database (created, migrated, seeded, dropped afterwards) and a throw-away asset folder
 get the sample models (Poly Haven, CC0) processed by the AR assets pipeline as the models of
@@ -11,11 +24,13 @@ the same run: every placement a full copy of its unreduced master model (no LOD,
 
 from __future__ import annotations
 
+import json
+import math
 import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import psycopg
@@ -27,9 +42,12 @@ from ar_assets.storage import LocalBlobStore
 from ar_assets.validator import validate_glb
 from devtools import layouts
 from devtools.bench.db import bench_settings, drop, recreate
-from floorplans import scene, scenes
+from devtools.captures import grid_home, segmented
+from floorplans import scene, scenes, service
 from floorplans import store as plans
 from floorplans.glb import count_triangles
+from floorplans.roomplan import parse_plan
+from floorplans.schemas import SANE
 from homeloop.errors import ServiceError
 from homeloop.settings import PROJECT_ROOT, Settings
 
@@ -42,6 +60,9 @@ MODELS = {"SOFA-3-GREY": "sofa_03", "SOFA-2-BEIGE": "sofa_03",
           "LAMP-TABLE": "painted_wooden_stool", "BED-180": "wooden_table_02",
           "BED-150": "wooden_table_02"}
 TARGET_COLD_MS, TARGET_CACHED_MS, TARGET_SIZE = 300.0, 5.0, 0.30
+IMPORT_WALLS = (1_000, 5_000, 20_000, 50_000)  # wall pieces; 5,000 is the default cap
+SEGMENTS = 5
+TARGET_EXPONENT = 1.25  # near-linear: 50 x the walls in at most 50 ** 1.25 = 133 x the time
 
 
 def _zip(folder: Path, out: Path) -> None:
@@ -81,9 +102,53 @@ def _ms(fn: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
+def _grid_for(walls: int) -> int:
+    """The side of a square grid of rooms whose structure has about ``walls`` pieces."""
+    # n x n rooms: n (n + 1) walls each way, each cut into SEGMENTS pieces
+    return max(1, round((-1 + math.sqrt(1 + 2 * walls / SEGMENTS)) / 2))
+
+
+def import_scaling(say: Callable[[str], None],
+                   sizes: Sequence[int] = IMPORT_WALLS) -> tuple[float, float]:
+    """Time the import at each size; (exponent of the growth, µs per wall at the largest)."""
+    say("RoomPlan import (CapturedStructure, JSON bytes to our plan):")
+    say(f"{'pieces':>8} {'rooms':>6} {'walls':>6} {'openings':>8} {'MB':>6} {'cpu ms':>9} "
+        f"{'wall ms':>9} {'us/piece':>9}")
+    points: list[tuple[int, float]] = []
+    for wanted in sizes:
+        n = _grid_for(wanted)
+        raw = json.dumps(segmented(grid_home(n, n).structure(), SEGMENTS)).encode()
+        runs = 3 if wanted <= 5_000 else 1
+        times, clock = [], []
+        for _ in range(runs):
+            start, cpu = time.perf_counter(), time.process_time()
+            doc = service.read_json(raw)
+            plan = parse_plan(doc, limits=SANE)
+            clock.append(time.perf_counter() - start)
+            times.append(time.process_time() - cpu)
+        seconds = statistics.median(times)
+        pieces = len(doc["walls"])
+        points.append((pieces, seconds))
+        say(f"{pieces:>8,} {len(plan.rooms):>6,} {len(plan.walls):>6,} "
+            f"{len(plan.openings):>8,} {len(raw) / 1e6:>6.1f} {seconds * 1000:>9,.0f} "
+            f"{statistics.median(clock) * 1000:>9,.0f} {seconds / pieces * 1e6:>9.0f}")
+    (w0, t0), (w1, t1) = points[0], points[-1]
+    exponent = math.log(t1 / t0) / math.log(w1 / w0) if w1 > w0 else 1.0
+    say(f"growth: {w1 / w0:.0f} x the walls in {t1 / t0:.0f} x the time: exponent "
+        f"{exponent:.2f} (1.00 is linear; target <= {TARGET_EXPONENT})")
+    return exponent, t1 / w1 * 1e6
+
+
 def run_scenes_bench(settings: Settings, say: Callable[[str], None], placements: int = 40,
-                     keep: bool = False) -> bool:
+                     keep: bool = False, import_only: bool = False,
+                     import_walls: Sequence[int] = IMPORT_WALLS) -> bool:
     """Print the figures; the last line is the summary. True when every target is met."""
+    exponent, per_wall = import_scaling(say, import_walls)
+    imported = (f"import_exponent {exponent:.2f} import_us_per_wall {per_wall:.0f} "
+                f"import_walls {max(import_walls)}")
+    if import_only:
+        say(f"scenes: {imported}")
+        return exponent <= TARGET_EXPONENT
     if not SAMPLES.is_dir():
         raise ServiceError(f"the sample models are missing: {SAMPLES}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,13 +160,14 @@ def run_scenes_bench(settings: Settings, say: Callable[[str], None], placements:
         _load_models(bench, Path(tmp), say)
         say(f"  models ready in {time.perf_counter() - start:.1f} s")
         try:
-            return _measure(bench, say, placements)
+            met = _measure(bench, say, placements, imported)
+            return met and exponent <= TARGET_EXPONENT
         finally:
             if not keep:
                 drop(settings, BENCH_DB)
 
 
-def _measure(bench: Settings, say: Callable[[str], None], count: int) -> bool:
+def _measure(bench: Settings, say: Callable[[str], None], count: int, imported: str) -> bool:
     plan = layouts.three_bedroom()
     furnished = layouts.furnished(count)
     with psycopg.connect(bench.database_url, autocommit=True) as conn:
@@ -170,7 +236,7 @@ def _measure(bench: Settings, say: Callable[[str], None], count: int) -> bool:
         f"size < {TARGET_SIZE:.0%} of naive, planner items in budget: "
         f"{'met' if met else 'NOT met'}")
     say(f"scenes: cold_ms {cold_ms:.1f} cached_ms {cached_ms:.2f} size_vs_naive {ratio:.3f} "
-        f"phone_tris {tris} valid {str(valid).lower()}")
+        f"phone_tris {tris} valid {str(valid).lower()} {imported}")
     return met
 
 

@@ -50,7 +50,7 @@ def test_inside_room() -> None:
     assert found(room(), SOFA_OK, check="inside_room") == []
     [finding] = found(room(), at("sofa", "SOFA", 3.8, 2.0, 90), check="inside_room")
     assert finding.placement_ids == ["sofa"]
-    assert "sticks out of the Bedroom" in finding.message
+    assert "sticks out of the bedroom" in finding.message
     [far] = found(room(), at("sofa", "SOFA", 10, 10), check="inside_room")
     assert "outside the rooms" in far.message
 

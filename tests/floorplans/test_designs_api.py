@@ -133,7 +133,8 @@ def test_checks_and_bill_of_materials(client: TestClient, settings: Settings, db
     assert delivery == [{"check": "delivery", "severity": "error",
                          "placement_ids": ["wardrobe"],
                          "message": "The boxed wardrobe (208 × 156 × 86 cm) will not fit "
-                                    "through the door of the Bedroom 1, which is 80 cm wide."}]
+                                    "through the door from the living room to Bedroom 1, "
+                                    "which is 80 cm wide."}]
     bom = client.get(f"/v1/designs/{design}/bom", headers=h).json()
     assert bom["store_id"] == "SH-XUHUI"
     lines = {line["sku"]: line for line in bom["lines"]}
@@ -293,7 +294,10 @@ def test_roomplan_upload_keeps_the_export_aside(client: TestClient, settings: Se
     assert r.status_code == 201, r.text
     info = r.json()
     assert (info["source"], info["rooms"], info["name"]) == ("roomplan", 1, "Dining")
-    assert info["area_m2"] == 23.81 and info["notes"] == []
+    assert info["area_m2"] == 23.81
+    # a partial scan: two of the room's four sides have no wall
+    assert info["notes"] == ["Dining room: 10.5 m of its outline has no wall along it (a side "
+                             "the scan did not cover)"]
     [(raw,)] = db.execute("SELECT raw FROM floor_plan_sources WHERE floor_plan_id = %s",
                           (info["id"],)).fetchall()
     assert json.loads(bytes(raw))["coreModel"] == export["coreModel"]

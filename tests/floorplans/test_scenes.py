@@ -3,6 +3,7 @@ strong ETags and 304."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -13,15 +14,18 @@ import psycopg
 import pytest
 import trimesh
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 
 from ar_assets.tasks import run_process
 from ar_assets.validator import validate_glb
 from customers import store as customers
 from devtools import layouts
 from floorplans import scene, scenes
+from floorplans import store as plans
 from floorplans.geometry import Product
 from floorplans.glb import Document, read_glb
 from floorplans.schemas import FloorPlan, Opening, Placement, Room, Wall
+from homeloop.errors import OutputInvalid
 from homeloop.settings import Settings
 from tests.api.conftest import auth
 from tests.ar_assets.conftest import sample_zip, upload
@@ -157,3 +161,39 @@ def test_two_skus_with_the_same_model_file_share_it() -> None:
     assert len(doc["meshes"]) == 3  # walls, floors and the one model
     picked = {n["extras"]["sku"]: n for n in doc["nodes"] if "extras" in n}
     assert meshes(doc, picked["A"]) == meshes(doc, picked["B"])
+
+
+def broken_model() -> bytes:
+    """A model whose first accessor claims a thousand times the vertices its buffer holds: our
+    merge carries it over as it is; the Khronos validator refuses it."""
+    doc, binary = read_glb(variant_model())
+    doc["accessors"][0]["count"] *= 1000
+    return Document(gltf=doc, binary=bytearray(binary)).to_bytes()
+
+
+def test_an_invalid_scene_is_never_served(client: TestClient, settings: Settings, db: Db,
+                                          caplog: pytest.LogCaptureFixture,
+                                          tmp_path: Path) -> None:
+    """A scene the validator refuses is an error for the operator (logged, counted), and no
+    file: nothing is cached, nothing is sent."""
+    me = customers.create_customer(db, "Lin")
+    h = auth(settings, me)
+    plan = client.post("/v1/floorplans", headers=h,
+                       json=layouts.three_bedroom().model_dump(mode="json")).json()
+    design = client.post("/v1/designs", headers=h, json={
+        "floor_plan_id": plan["id"],
+        "placements": [{"id": "sofa", "sku": "SOFA-3-GREY", "position": [3.0, 4.4]}]}).json()
+    row = plans.get_design(db, design["id"])
+    inputs = dataclasses.replace(scenes.gather(db, row, "phone"),
+                                 models={"SOFA-3-GREY": "a broken model's hash"})
+    local = settings.model_copy(update={"state_dir": tmp_path})  # a scene cache of its own
+    before = REGISTRY.get_sample_value("homeloop_scenes_invalid_total") or 0.0
+    with pytest.raises(OutputInvalid, match="is not valid glTF"):
+        scenes.scene_file(db, local, inputs, source=lambda sku, profile: broken_model())
+    assert not scenes.cache_path(local, inputs.key).exists()
+    assert REGISTRY.get_sample_value("homeloop_scenes_invalid_total") == before + 1
+    [logged] = [r for r in caplog.records if "failed the glTF validator" in r.getMessage()]
+    assert logged.levelname == "ERROR" and design["id"] in logged.getMessage()
+    # the same design with a sound model is served
+    good = scenes.scene_file(db, local, inputs, source=lambda sku, profile: variant_model())
+    assert validate_glb(good.read_bytes()).errors == 0
