@@ -43,7 +43,9 @@ T = TypeVar("T")
 # folder, so that two runs on one machine (two branches, say) never share data.
 SLOT = int(os.environ.get("HOMELOOP_TEST_SLOT", "0"))
 TEST_DB = "homeloop_test" + (f"_{SLOT}" if SLOT else "")
-TEST_MQTT_PORT = 51884 + 10 * SLOT
+# Below Linux's range of ports handed out to outgoing connections (32768-60999), so that no
+# client's source port can hold the test broker's port when it starts.
+TEST_MQTT_PORT = 21884 + 10 * SLOT
 TEST_REDIS_DB = str(1 + SLOT)  # the development stack's Celery uses db 0
 TEST_STATE = "test" + (f"-{SLOT}" if SLOT else "")
 # The seeded catalog survives between tests; every other table is emptied before each one.
