@@ -283,6 +283,8 @@ def _build(settings: Settings, glb: Path, fmt: Any, unit: str | None, up: str | 
             raise ToolError(f"the {profile.name} file has validator errors: "
                             f"{lod.validation.messages[:3]}")
         budgets[profile.name] = within_budget(lod, profile)
+        if lod.jpeg_quality is not None:  # written again at the same size to fit its bytes
+            report.facts.setdefault("texture_quality", {})[profile.name] = lod.jpeg_quality
         if not budgets[profile.name]:
             report.warn("OVER_BUDGET", f"the {profile.name} file ({lod.size:,} bytes, "
                         f"{lod.triangles:,} triangles) is over its budget")
