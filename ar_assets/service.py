@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from ar_assets import decode, geometry, glbfile, sources, store, textures
+from ar_assets import decode, geometry, glbfile, meshfiles, sources, store, textures
 from ar_assets.lod import Lod, Tools, make_lod, texture_sizes
 from ar_assets.profiles import PROFILES, Profile
 from ar_assets.report import Report
@@ -72,6 +72,8 @@ def accept_upload(conn: Conn, settings: Settings, *, sha256: str, size: int, hea
             with tempfile.TemporaryDirectory(dir=_work_root(settings)) as tmp:
                 sources.to_glb(path, fmt, Path(tmp), settings.asset_max_upload_bytes * 4,
                                max_model=settings.asset_max_upload_bytes)
+        elif fmt in ("obj", "stl"):
+            meshfiles.check_mesh_file(path, fmt)
     except BaseException:
         # Whatever refused the upload, its bytes go too (unless another asset has them).
         if not _source_in_use(conn, sha256):
