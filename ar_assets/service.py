@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from ar_assets.profiles import PROFILES, Profile
 from ar_assets.report import Report
 from ar_assets.storage import open_blob_store
 from ar_assets.validator import ToolError, ValidationReport, validate_path
+from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput, NotFound
 from homeloop.settings import Settings
@@ -117,7 +119,7 @@ def process(conn: Conn, settings: Settings, asset_id: int) -> str:
                 store.finish(conn, asset_id, **result)
     except sources.Rejected as exc:
         with conn.transaction():
-            store.fail(conn, asset_id, exc.report.to_json())
+            store.fail(conn, asset_id, exc.report.to_json(), clock.now())
         return "failed"
     except Exception as exc:  # a tool error, or one nobody foresaw: retried, then failed
         if asset.attempts + 1 < MAX_ATTEMPTS:
@@ -127,7 +129,7 @@ def process(conn: Conn, settings: Settings, asset_id: int) -> str:
         report.error("PROCESSING_FAILED", f"processing failed {MAX_ATTEMPTS} times: "
                      f"{type(exc).__name__}: {exc}")
         with conn.transaction():
-            store.fail(conn, asset_id, report.to_json())
+            store.fail(conn, asset_id, report.to_json(), clock.now())
         return "failed"
     return "ready"
 
@@ -321,6 +323,34 @@ def _process(settings: Settings, asset: store.Asset, work: Path) -> dict[str, An
             "size": [round(h - lo, 5) for h, lo in zip(p.bbox_max, p.bbox_min, strict=True)]}
     return {"report": built.report.to_json(), "bbox": bbox, "footprint": p.footprint,
             "triangles": built.triangles, "variants": built.variants, "made": made}
+
+
+def remove_failed_sources(conn: Conn, settings: Settings, now: datetime) -> list[int]:
+    """Delete the uploaded files of assets failed more than ``asset_failed_source_days`` ago
+    from the blob store; the assets' ids. The row and its report stay, the report saying
+    "source removed". Bytes another asset still uses (as its source, or as one of its files)
+    stay in the store. Each asset in its own transaction, under the blob's lock."""
+    blobs = open_blob_store(settings)
+    before = now - timedelta(days=settings.asset_failed_source_days)
+    removed = []
+    for asset_id in store.failed_sources(conn, before):
+        with conn.transaction():
+            asset = store.get(conn, asset_id, for_update=True)
+            if asset.status != "failed" or asset.source_removed_at is not None:
+                continue
+            store.lock_source(conn, asset.source_sha256)
+            if not store.blob_needed(conn, asset.source_sha256, besides=asset_id):
+                blobs.delete(asset.source_sha256)
+            report = dict(asset.report)
+            issues = list(report.get("issues", []))
+            issues.append({"code": "SOURCE_REMOVED", "severity": "info", "pointer": "",
+                           "message": f"source removed: the uploaded file is no longer kept, "
+                                      f"{settings.asset_failed_source_days} days after the "
+                                      "asset failed; upload it again to try once more"})
+            report.update(issues=issues, source_removed=True)
+            store.source_removed(conn, asset_id, report, now)
+        removed.append(asset_id)
+    return removed
 
 
 def lod_for_sku(conn: Conn, settings: Settings, sku: str, profile: str) -> bytes | None:
