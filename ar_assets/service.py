@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -55,10 +56,20 @@ def tools_from(settings: Settings) -> Tools:
 
 def accept_upload(conn: Conn, settings: Settings, *, sha256: str, size: int, head: bytes,
                   filename: str, sku: str | None, unit: str | None, up: str | None,
-                  uploaded_by: str) -> int:
-    """Check a stored upload and record it as a pending asset; its id."""
+                  uploaded_by: str, place: Callable[[], object] | None = None) -> int:
+    """Check an upload and record it as a pending asset; its id.
+
+    ``place`` puts the upload's bytes into the blob store (without it they are there
+    already). It runs under the blob's lock, held until the caller's transaction ends: an
+    upload of the same bytes that is refused meanwhile, or the retention of failed sources,
+    waits, then sees this asset and keeps the bytes; one that went first and deleted them is
+    followed by this placing them again.
+    """
     blobs = open_blob_store(settings)
+    store.lock_source(conn, sha256)
     try:
+        if place is not None:
+            place()
         if sku is not None and not store.sku_exists(conn, sku):
             raise NotFound(f"SKU {sku} does not exist")
         if unit is not None and unit not in geometry.UNITS:
@@ -87,8 +98,10 @@ def accept_upload(conn: Conn, settings: Settings, *, sha256: str, size: int, hea
 
 
 def _source_in_use(conn: Conn, sha256: str) -> bool:
+    """Whether an asset keeps these bytes (as its source, or as a file we made: our own
+    phone file uploaded again and refused must not lose the served file)."""
     try:
-        return store.source_in_use(conn, sha256)
+        return store.blob_needed(conn, sha256, besides=0)
     except psycopg.Error:  # the transaction is broken: keep the blob rather than guess
         log.exception("could not tell whether upload %s is in use", sha256)
         return True

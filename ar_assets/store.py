@@ -53,11 +53,6 @@ def sku_exists(conn: Conn, sku: str) -> bool:
     return conn.execute("SELECT 1 FROM skus WHERE sku = %s", (sku,)).fetchone() is not None
 
 
-def source_in_use(conn: Conn, sha256: str) -> bool:
-    return conn.execute("SELECT 1 FROM assets WHERE source_sha256 = %s LIMIT 1",
-                        (sha256,)).fetchone() is not None
-
-
 def create(conn: Conn, *, sku: str | None, source_name: str, source_format: str,
            source_sha256: str, source_size: int, unit: str | None, up_axis: str | None,
            uploaded_by: str) -> int:
