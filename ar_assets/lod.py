@@ -145,7 +145,7 @@ def _reencoded(data: bytes, max_px: int, qualities: Sequence[int | None]
             return [None for _ in qualities]
         else:
             img.load()
-        jpeg_mode = _jpeg_mode(img)
+        jpeg_mode = _jpeg_mode(img) if any(q is not None for q in qualities) else None
         png: bytes | None = None
         found: list[tuple[bytes, str] | None] = []
         for quality in qualities:
