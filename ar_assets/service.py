@@ -14,19 +14,22 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import psycopg
 
-from ar_assets import decode, geometry, glbfile, sources, store, textures
+from ar_assets import decode, geometry, glbfile, meshfiles, sources, store, textures
 from ar_assets.lod import Lod, Tools, make_lod, texture_sizes
 from ar_assets.profiles import PROFILES, Profile
 from ar_assets.report import Report
 from ar_assets.storage import open_blob_store
 from ar_assets.validator import ToolError, ValidationReport, validate_path
+from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput, NotFound
 from homeloop.settings import Settings
@@ -53,10 +56,20 @@ def tools_from(settings: Settings) -> Tools:
 
 def accept_upload(conn: Conn, settings: Settings, *, sha256: str, size: int, head: bytes,
                   filename: str, sku: str | None, unit: str | None, up: str | None,
-                  uploaded_by: str) -> int:
-    """Check a stored upload and record it as a pending asset; its id."""
+                  uploaded_by: str, place: Callable[[], object] | None = None) -> int:
+    """Check an upload and record it as a pending asset; its id.
+
+    ``place`` puts the upload's bytes into the blob store (without it they are there
+    already). It runs under the blob's lock, held until the caller's transaction ends: an
+    upload of the same bytes that is refused meanwhile, or the retention of failed sources,
+    waits, then sees this asset and keeps the bytes; one that went first and deleted them is
+    followed by this placing them again.
+    """
     blobs = open_blob_store(settings)
+    store.lock_source(conn, sha256)
     try:
+        if place is not None:
+            place()
         if sku is not None and not store.sku_exists(conn, sku):
             raise NotFound(f"SKU {sku} does not exist")
         if unit is not None and unit not in geometry.UNITS:
@@ -72,6 +85,8 @@ def accept_upload(conn: Conn, settings: Settings, *, sha256: str, size: int, hea
             with tempfile.TemporaryDirectory(dir=_work_root(settings)) as tmp:
                 sources.to_glb(path, fmt, Path(tmp), settings.asset_max_upload_bytes * 4,
                                max_model=settings.asset_max_upload_bytes)
+        elif fmt in ("obj", "stl"):
+            meshfiles.check_mesh_file(path, fmt)
     except BaseException:
         # Whatever refused the upload, its bytes go too (unless another asset has them).
         if not _source_in_use(conn, sha256):
@@ -83,8 +98,10 @@ def accept_upload(conn: Conn, settings: Settings, *, sha256: str, size: int, hea
 
 
 def _source_in_use(conn: Conn, sha256: str) -> bool:
+    """Whether an asset keeps these bytes (as its source, or as a file we made: our own
+    phone file uploaded again and refused must not lose the served file)."""
     try:
-        return store.source_in_use(conn, sha256)
+        return store.blob_needed(conn, sha256, besides=0)
     except psycopg.Error:  # the transaction is broken: keep the blob rather than guess
         log.exception("could not tell whether upload %s is in use", sha256)
         return True
@@ -115,7 +132,7 @@ def process(conn: Conn, settings: Settings, asset_id: int) -> str:
                 store.finish(conn, asset_id, **result)
     except sources.Rejected as exc:
         with conn.transaction():
-            store.fail(conn, asset_id, exc.report.to_json())
+            store.fail(conn, asset_id, exc.report.to_json(), clock.now())
         return "failed"
     except Exception as exc:  # a tool error, or one nobody foresaw: retried, then failed
         if asset.attempts + 1 < MAX_ATTEMPTS:
@@ -125,7 +142,7 @@ def process(conn: Conn, settings: Settings, asset_id: int) -> str:
         report.error("PROCESSING_FAILED", f"processing failed {MAX_ATTEMPTS} times: "
                      f"{type(exc).__name__}: {exc}")
         with conn.transaction():
-            store.fail(conn, asset_id, report.to_json())
+            store.fail(conn, asset_id, report.to_json(), clock.now())
         return "failed"
     return "ready"
 
@@ -283,6 +300,8 @@ def _build(settings: Settings, glb: Path, fmt: Any, unit: str | None, up: str | 
             raise ToolError(f"the {profile.name} file has validator errors: "
                             f"{lod.validation.messages[:3]}")
         budgets[profile.name] = within_budget(lod, profile)
+        if lod.jpeg_quality is not None:  # written again at the same size to fit its bytes
+            report.facts.setdefault("texture_quality", {})[profile.name] = lod.jpeg_quality
         if not budgets[profile.name]:
             report.warn("OVER_BUDGET", f"the {profile.name} file ({lod.size:,} bytes, "
                         f"{lod.triangles:,} triangles) is over its budget")
@@ -317,6 +336,34 @@ def _process(settings: Settings, asset: store.Asset, work: Path) -> dict[str, An
             "size": [round(h - lo, 5) for h, lo in zip(p.bbox_max, p.bbox_min, strict=True)]}
     return {"report": built.report.to_json(), "bbox": bbox, "footprint": p.footprint,
             "triangles": built.triangles, "variants": built.variants, "made": made}
+
+
+def remove_failed_sources(conn: Conn, settings: Settings, now: datetime) -> list[int]:
+    """Delete the uploaded files of assets failed more than ``asset_failed_source_days`` ago
+    from the blob store; the assets' ids. The row and its report stay, the report saying
+    "source removed". Bytes another asset still uses (as its source, or as one of its files)
+    stay in the store. Each asset in its own transaction, under the blob's lock."""
+    blobs = open_blob_store(settings)
+    before = now - timedelta(days=settings.asset_failed_source_days)
+    removed = []
+    for asset_id in store.failed_sources(conn, before):
+        with conn.transaction():
+            asset = store.get(conn, asset_id, for_update=True)
+            if asset.status != "failed" or asset.source_removed_at is not None:
+                continue
+            store.lock_source(conn, asset.source_sha256)
+            if not store.blob_needed(conn, asset.source_sha256, besides=asset_id):
+                blobs.delete(asset.source_sha256)
+            report = dict(asset.report)
+            issues = list(report.get("issues", []))
+            issues.append({"code": "SOURCE_REMOVED", "severity": "info", "pointer": "",
+                           "message": f"source removed: the uploaded file is no longer kept, "
+                                      f"{settings.asset_failed_source_days} days after the "
+                                      "asset failed; upload it again to try once more"})
+            report.update(issues=issues, source_removed=True)
+            store.source_removed(conn, asset_id, report, now)
+        removed.append(asset_id)
+    return removed
 
 
 def lod_for_sku(conn: Conn, settings: Settings, sku: str, profile: str) -> bytes | None:

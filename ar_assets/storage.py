@@ -50,6 +50,7 @@ class BlobWriter:
         self.hash = hashlib.sha256()
         self.size = 0
         self.head = b""
+        self.sha256 = ""
 
     def write(self, data: bytes) -> None:
         self.size += len(data)
@@ -61,10 +62,19 @@ class BlobWriter:
         self.hash.update(data)
         self.file.write(data)
 
-    def commit(self) -> str:
+    def finish(self) -> str:
+        """Close the file; the sha256 of its bytes (not in the store until :meth:`place`)."""
         self.file.close()
-        sha = self.hash.hexdigest()
-        self.store.place(self.tmp, sha)
+        self.sha256 = self.hash.hexdigest()
+        return self.sha256
+
+    def place(self) -> None:
+        """Put the finished bytes into the store under their sha256."""
+        self.store.place(self.tmp, self.sha256)
+
+    def commit(self) -> str:
+        sha = self.finish()
+        self.place()
         return sha
 
     def abort(self) -> None:

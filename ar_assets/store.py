@@ -33,6 +33,7 @@ class Asset:
     footprint: list[list[float]] | None
     triangles: int | None
     variants: list[str]
+    source_removed_at: datetime | None = None  # a failed asset's upload, deleted since
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +53,6 @@ def sku_exists(conn: Conn, sku: str) -> bool:
     return conn.execute("SELECT 1 FROM skus WHERE sku = %s", (sku,)).fetchone() is not None
 
 
-def source_in_use(conn: Conn, sha256: str) -> bool:
-    return conn.execute("SELECT 1 FROM assets WHERE source_sha256 = %s LIMIT 1",
-                        (sha256,)).fetchone() is not None
-
-
 def create(conn: Conn, *, sku: str | None, source_name: str, source_format: str,
            source_sha256: str, source_size: int, unit: str | None, up_axis: str | None,
            uploaded_by: str) -> int:
@@ -69,13 +65,15 @@ def create(conn: Conn, *, sku: str | None, source_name: str, source_format: str,
     return int(row[0])
 
 
+GET = ("SELECT id, sku, status, source_name, source_format, source_sha256, source_size, unit, "
+       "up_axis, uploaded_by, created_at, updated_at, attempts, report, bbox, footprint, "
+       "triangles, variants, source_removed_at FROM assets WHERE id = %s")
+GET_FOR_UPDATE = GET + " FOR UPDATE"
+
+
 def get(conn: Conn, asset_id: int, *, for_update: bool = False) -> Asset:
     with conn.cursor(row_factory=class_row(Asset)) as cur:
-        asset = cur.execute("SELECT id, sku, status, source_name, source_format, source_sha256, "
-                            "source_size, unit, up_axis, uploaded_by, created_at, updated_at, "
-                            "attempts, report, bbox, footprint, triangles, variants "
-                            "FROM assets WHERE id = %s" + (" FOR UPDATE" if for_update else ""),
-                            (asset_id,)).fetchone()
+        asset = cur.execute(GET_FOR_UPDATE if for_update else GET, (asset_id,)).fetchone()
     if asset is None:
         raise NotFound(f"asset {asset_id} does not exist")
     return asset
@@ -88,7 +86,7 @@ def listing(conn: Conn, *, sku: str | None, status: str | None, before_id: int |
         return cur.execute(
             "SELECT id, sku, status, source_name, source_format, source_sha256, source_size, "
             "unit, up_axis, uploaded_by, created_at, updated_at, attempts, report, bbox, "
-            "footprint, triangles, variants FROM assets "
+            "footprint, triangles, variants, source_removed_at FROM assets "
             "WHERE (%(sku)s::text IS NULL OR sku = %(sku)s) "
             "AND (%(status)s::text IS NULL OR status = %(status)s) "
             "AND (%(before)s::bigint IS NULL OR id < %(before)s) ORDER BY id DESC LIMIT %(n)s",
@@ -133,9 +131,38 @@ def start(conn: Conn, asset_id: int) -> Asset | None:
     return asset
 
 
-def fail(conn: Conn, asset_id: int, report: dict[str, Any]) -> None:
-    conn.execute("UPDATE assets SET status = 'failed', report = %s, updated_at = now() "
-                 "WHERE id = %s", (Jsonb(report), asset_id))
+def fail(conn: Conn, asset_id: int, report: dict[str, Any], now: datetime) -> None:
+    conn.execute("UPDATE assets SET status = 'failed', report = %s, updated_at = now(), "
+                 "failed_at = %s WHERE id = %s", (Jsonb(report), now, asset_id))
+
+
+def failed_sources(conn: Conn, failed_before: datetime, limit: int = 500) -> list[int]:
+    """Failed assets whose uploaded file is still kept, failed before ``failed_before``."""
+    rows = conn.execute(
+        "SELECT id FROM assets WHERE status = 'failed' AND source_removed_at IS NULL "
+        "AND failed_at < %s ORDER BY failed_at, id LIMIT %s", (failed_before, limit)).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def lock_source(conn: Conn, sha256: str) -> None:
+    """Serialise, until the transaction ends, everything that keeps or deletes this blob
+    (uploads of these bytes, refusals, the retention of failed sources)."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                 ("asset-source:" + sha256,))
+
+
+def blob_needed(conn: Conn, sha256: str, *, besides: int) -> bool:
+    """Whether another asset keeps these bytes: as its source (not removed), or as a file."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM assets WHERE source_sha256 = %(sha)s AND id <> %(id)s "
+        "AND source_removed_at IS NULL) OR EXISTS (SELECT 1 FROM asset_files "
+        "WHERE sha256 = %(sha)s)", {"sha": sha256, "id": besides}).fetchone()
+    return bool(row and row[0])
+
+
+def source_removed(conn: Conn, asset_id: int, report: dict[str, Any], now: datetime) -> None:
+    conn.execute("UPDATE assets SET source_removed_at = %s, report = %s WHERE id = %s",
+                 (now, Jsonb(report), asset_id))
 
 
 def finish(conn: Conn, asset_id: int, *, report: dict[str, Any], bbox: dict[str, Any],

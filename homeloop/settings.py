@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     asset_node: str = "node"  # runs the Khronos glTF-Validator (ar_assets/validate.cjs)
     asset_gltfpack: str = "gltfpack"
     asset_tool_timeout_s: float = Field(default=600.0, gt=0)
+    # A failed asset's uploaded file is deleted from the blob store this many days after it
+    # failed (beat's ar_assets.remove_failed_sources, nightly); the asset and its report stay.
+    asset_failed_source_days: int = Field(default=30, ge=0)
     # Memory a worker host gives to Celery worker processes, in MB: `homeloop worker` runs as
     # many processes as fit, each budgeted at the measured worst processing tree
     # (ar_assets.service.WORST_TREE_MB), at most one per CPU.

@@ -46,6 +46,9 @@ def make_celery(settings: Settings) -> Celery:
                              "schedule": crontab(minute="23", hour="4")},
             # 3D model uploads whose task was lost (broker away, worker killed).
             "assets-requeue": {"task": "ar_assets.requeue_stale", "schedule": 300.0},
+            # The uploads of assets failed `asset_failed_source_days` ago, nightly.
+            "assets-failed-sources": {"task": "ar_assets.remove_failed_sources",
+                                      "schedule": crontab(minute="53", hour="4")},
             # Scene files nobody asked for in 30 days.
             "prune-scenes": {"task": "floorplans.prune_scenes",
                              "schedule": crontab(minute="47", hour="4")},

@@ -155,19 +155,22 @@ async def upload_asset(request: Request, editor: CatalogEditor, settings: Settin
             name = filename or "upload"
         if writer.size == 0:
             raise InvalidInput("the upload is empty")
-        sha = writer.commit()
+        sha = writer.finish()
     except BaseException:
         writer.abort()
         raise
 
     def accept() -> tuple[store.Asset, list[store.AssetFile]]:
-        with transaction(pool) as conn:
+        with transaction(pool) as conn:  # the bytes are placed in the store under its lock
             asset_id = service.accept_upload(
                 conn, settings, sha256=sha, size=writer.size, head=writer.head, filename=name,
-                sku=sku, unit=unit, up=up, uploaded_by=editor.actor)
+                sku=sku, unit=unit, up=up, uploaded_by=editor.actor, place=writer.place)
             return store.get(conn, asset_id), []
 
-    asset, files = await run_in_threadpool(accept)
+    try:
+        asset, files = await run_in_threadpool(accept)
+    finally:
+        writer.abort()  # the temporary file, if it was never placed
     await run_in_threadpool(_enqueue, settings, asset.id)  # after the commit
     body = _out(asset, files)
     return JSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED,
