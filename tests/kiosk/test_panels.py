@@ -1,5 +1,5 @@
 """The designer's panels and pages: colour variants, the catalog filtered to what fits, a kiosk
-signing in, and the phone's product page with <model-viewer>."""
+signing in (the phone's product page is in test_product.py)."""
 
 from __future__ import annotations
 
@@ -128,21 +128,6 @@ def test_a_kiosk_signs_in_and_opens_its_store_design(
     page.goto(f"{server}/kiosk/?design={demo}&lang=en")
     expect(page.locator("body")).to_have_attribute("data-state", "error")
     expect(page.get_by_role("status")).not_to_be_empty()
-
-
-def test_the_product_page_shows_the_phone_model_with_its_colours(
-        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any],
-        tmp_path: Path, artifacts: Path) -> None:
-    give_model(settings, db, "SOFA-3-GREY", variant_model(2.1), tmp_path)
-    page.set_viewport_size({"width": 390, "height": 844})  # a phone
-    models: list[str] = []
-    page.on("request", lambda r: models.append(r.url) if "/model" in r.url else None)
-    page.goto(f"{server}/kiosk/product.html?sku=SOFA-3-GREY&lang=en")
-    expect(page.locator("body")).to_have_attribute("data-state", "ready", timeout=20_000)
-    expect(page.get_by_role("heading", level=1)).to_have_text("SÖDER 3-seat sofa, grey")
-    expect(page.get_by_label("Colour").locator("option")).to_have_text(["grey", "beige"])
-    assert any("profile=phone" in url for url in models)
-    page.screenshot(path=str(artifacts / "product-phone.png"))
 
 
 def test_a_customer_lets_the_kiosk_in_by_qr_and_it_starts_their_design_on_a_layout(

@@ -1,14 +1,10 @@
 // A product on a phone: its model at the phone profile in <model-viewer>, AR where the phone has it.
+import "./decoders.js"; // first: where model-viewer finds its decoders
 import "@google/model-viewer";
 import { apply, productName, t } from "./i18n.js";
 
 const sku = new URLSearchParams(location.search).get("sku") || "";
 const viewer = document.getElementById("viewer");
-// Everything from this server: no decoder fetched from a CDN (our models need none but meshopt,
-// which model-viewer bundles).
-const ModelViewer = customElements.get("model-viewer");
-ModelViewer.dracoDecoderLocation = new URL("draco/", location.href).href;
-ModelViewer.ktx2TranscoderLocation = new URL("basis/", location.href).href;
 
 apply();
 viewer.src = `/v1/skus/${encodeURIComponent(sku)}/model?profile=phone`;
