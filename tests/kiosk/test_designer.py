@@ -250,6 +250,24 @@ def test_a_product_dragged_near_a_wall_backs_against_it_facing_the_room(
     assert after["rotation"] == 90
 
 
+def test_a_long_product_dragged_beside_a_wall_keeps_facing_where_it_faced(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    """The bed (1.96 m wide, 2.09 m long) backs onto Bedroom 1's north wall, facing the door.
+    Dragged west until its side is 15 cm from the west wall, it stays as it was turned: its
+    length is not its depth towards that wall, and its back is not against it."""
+    customer, design = demo_design(settings, db)
+    bed = by_id(api_design(server, settings, customer, design))["bed"]
+    assert bed["position"] == [2.0, 7.855] and bed["rotation"] == 180
+    open_design(page, server, design, bearer(settings, customer))
+    start, end = (page.evaluate("([x, y]) => homeloopKiosk.screenOfPlan(x, y)", p)
+                  for p in (bed["position"], [1.25, 7.5]))
+    drag(page, start, end)
+    expect(page.get_by_test_id("version")).to_have_text("version 2")
+    after = by_id(api_design(server, settings, customer, design))["bed"]
+    assert after["rotation"] == 180
+    assert math.dist(after["position"], [1.25, 7.5]) < 0.08, after["position"]
+
+
 def test_two_fingers_turn_a_product_in_15_degree_steps(
         browser: Browser, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
     customer, design = demo_design(settings, db)
