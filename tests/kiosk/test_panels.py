@@ -14,6 +14,7 @@ import requests
 from PIL import Image, ImageStat
 from playwright.sync_api import Page, expect
 
+from catalog.seed import CONSUMABLES, INSTALL, SKUS
 from homeloop.settings import PROJECT_ROOT, Settings
 from identity.kiosks import create_kiosk
 from tests.api.conftest import auth
@@ -175,6 +176,22 @@ def test_enter_vr_appears_only_where_webxr_offers_immersive_vr(
     page.get_by_role("button", name="Enter VR").click()
     expect(page.get_by_role("status")).to_have_text("VR is not available here.")
     assert page.evaluate("window.xrAsked") == ["immersive-vr"]
+
+
+def test_add_a_product_offers_furniture_and_appliances_not_what_they_consume(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    customer, design = demo_design(settings, db)
+    open_design(page, server, design, bearer(settings, customer))
+    expect(page.get_by_label("Fits")).to_have_value("any")
+    offered = page.locator("#catalog button[data-sku]")
+    expect(offered.filter(has_text="SÖDER 3-seat sofa, grey")).to_have_count(1)
+    shown = set(offered.evaluate_all("bs => bs.map(b => b.dataset.sku)"))
+    consumed = {consumable for _device, consumable, *_ in CONSUMABLES} | {"FLOOR-OAK"}
+    assert {"RINSE-500", "POD-ESP-50", "FLT-RO-1", "DET-TAB-30"} <= consumed
+    assert shown & consumed == set()
+    # what stands in a room: the seed's furniture, appliances and fittings, all of them
+    placed = {sku for sku, *_ in SKUS if sku in INSTALL}
+    assert shown == placed
 
 
 def test_the_catalog_lists_what_fits_the_spot_tapped_on_the_floor(

@@ -731,7 +731,7 @@ async function loadCatalog(wanted) {
   fit.value = options.some(([v]) => v === chosen) ? chosen : "any";
   fit.onchange = loadCatalog;
   const asked = (state.catalogAsked = (state.catalogAsked || 0) + 1);
-  const query = new URLSearchParams({ limit: "40" });
+  const query = new URLSearchParams({ limit: "40", placeable: "true" }); // not consumables
   if (fit.value.startsWith("wall:")) {
     query.set("floor_plan_id", state.design.floor_plan_id);
     query.set("wall_id", fit.value.slice(5));
