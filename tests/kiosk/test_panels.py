@@ -111,8 +111,12 @@ def test_a_kiosk_signs_in_and_opens_its_store_design(
     page.get_by_label("Kiosk secret").fill("not the secret")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("status")).to_contain_text("Sign-in failed")
+    expect(page.get_by_role("button", name="Sign out")).to_be_hidden()  # no one to sign out
     page.get_by_label("Kiosk secret").fill(secret)
     page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_label("Design number")).to_be_visible()
+    expect(page.locator("p#status")).not_to_contain_text("Sign-in failed")  # it did not
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     page.get_by_label("Design number").fill(made.json()["id"])
     page.get_by_role("button", name="Open", exact=True).click()
     expect(page.locator("body")).to_have_attribute("data-state", "ready", timeout=20_000)
@@ -192,6 +196,33 @@ def test_add_a_product_offers_furniture_and_appliances_not_what_they_consume(
     # what stands in a room: the seed's furniture, appliances and fittings, all of them
     placed = {sku for sku, *_ in SKUS if sku in INSTALL}
     assert shown == placed
+
+
+def test_a_customer_who_signs_out_is_told_so_not_shown_the_kiosks_sign_in(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any],
+        artifacts: Path) -> None:
+    customer, design = demo_design(settings, db)
+    open_design(page, server, design, bearer(settings, customer), lang="zh-CN")
+    page.get_by_role("button", name="退出").click()
+    expect(page.get_by_role("heading", name="您已退出")).to_be_visible()
+    expect(page.get_by_text("请用 Homeloop 应用登录")).to_be_visible()
+    expect(page.get_by_role("button", name="退出")).to_be_hidden()
+    expect(page.get_by_role("heading", name="登录本台自助终端")).to_be_hidden()
+    expect(page.locator("#designer")).to_be_hidden()
+    page.screenshot(path=str(artifacts / "signed-out.png"))
+    # the same tab used as a kiosk after all: its sign-in is one tap away
+    page.get_by_role("button", name="这是门店终端").click()
+    expect(page.get_by_label("终端编号")).to_be_visible()
+    expect(page.get_by_role("button", name="退出")).to_be_hidden()
+
+
+def test_a_kiosk_that_signs_out_shows_its_sign_in_again(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    page.goto(f"{server}/kiosk/?lang=en#token={bearer(settings, 'kiosk:desk', store='SH-XUHUI')}")
+    expect(page.get_by_role("heading", name="Start a design")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in this kiosk")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
 
 
 def test_the_catalog_lists_what_fits_the_spot_tapped_on_the_floor(

@@ -61,9 +61,18 @@ async function start() {
   apply();
   labelLanguageButton();
   $("lang").onclick = () => { setLanguage(lang === "zh-CN" ? "en" : "zh-CN"); start.relabel(); };
-  $("signout").onclick = () => { forgetToken(); location.reload(); };
+  // Signing out forgets the token; a kiosk shows its sign-in again, a customer (who signs in
+  // with the app, not here) is told they have signed out.
+  $("signout").onclick = () => {
+    sessionStorage.setItem(SIGNED_OUT, isSession() ? "kiosk" : "customer");
+    forgetToken();
+    location.reload();
+  };
   state.token = takeToken();
   state.designId = new URLSearchParams(location.search).get("design");
+  if (state.token) sessionStorage.removeItem(SIGNED_OUT);
+  $("signout").hidden = !state.token;
+  if (!state.token && sessionStorage.getItem(SIGNED_OUT) === "customer") return showSignedOut();
   if (!state.token) return showSignIn();
   if (!state.designId) return showOpen();
   return openDesign();
@@ -73,15 +82,30 @@ start.relabel = () => {
   if (state.design) { renderItems(); renderFindings(); loadBom(); loadCatalog(); showVersion(); }
 };
 
+const SIGNED_OUT = "homeloop.signedOut";
+
+function showSignedOut() {
+  document.body.dataset.state = "signedout";
+  $("signed-out").hidden = false;
+  $("kiosk-instead").onclick = () => {
+    sessionStorage.removeItem(SIGNED_OUT);
+    $("signed-out").hidden = true;
+    showSignIn();
+  };
+}
+
 function showSignIn() {
   document.body.dataset.state = "signin";
+  $("signout").hidden = true;
   $("signin").hidden = false;
   $("kiosk-id").focus();
   $("signin").onsubmit = async (event) => {
     event.preventDefault();
     try {
       await kioskSignIn($("kiosk-id").value, $("kiosk-secret").value);
+      say(""); // an earlier failure is no longer true
       $("signin").hidden = true;
+      $("signout").hidden = false;
       state.token = sessionStorage.getItem("homeloop.token");
       state.designId ? openDesign() : showOpen();
     } catch (err) { say(t("signin_failed", { msg: err.message })); }

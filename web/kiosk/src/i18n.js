@@ -26,6 +26,8 @@ const STRINGS = {
     customer_qr_title: "Scan with the Homeloop app to let this kiosk open your home",
     layout_item: "{community}, {city}: {name} ({area} m²)",
     default_variant: "Standard", no_models: "No products fit there.", vr_unavailable: "VR is not available here.",
+    signed_out_title: "You have signed out", signed_out_text: "To open your designs again, sign in with the Homeloop app.",
+    kiosk_instead: "This is a store kiosk: sign it in",
   },
   "zh-CN": {
     skip: "跳到设计面板", title: "房间设计", enter_vr: "进入 VR", handoff: "发送到手机",
@@ -50,6 +52,8 @@ const STRINGS = {
     layout_item: "{community}，{city}：{name}（{area} 平方米）",
     add: "添加 {name}", moved: "{name} 位于 {x}, {y} 米，{r}°", default_variant: "标准",
     no_models: "没有适合此处的产品。", vr_unavailable: "此设备不支持 VR。",
+    signed_out_title: "您已退出", signed_out_text: "如需再次打开您的设计，请用 Homeloop 应用登录。",
+    kiosk_instead: "这是门店终端：登录终端",
   },
 };
 
