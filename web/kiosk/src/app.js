@@ -624,8 +624,9 @@ function showHighlights() {
     const helper = new THREE.BoxHelper(node, colour);
     scene.add(helper);
     state.helpers.push(helper);
-    if (worst.has(id)) {
-      const messages = state.findings.filter((f) => f.placement_ids.includes(id)).map((f) => f.message);
+    if (worst.has(id)) { // the tag says the worst finding (errors before warnings), and how many more
+      const messages = state.findings.filter((f) => f.placement_ids.includes(id))
+        .sort((a, b) => (b.severity === "error") - (a.severity === "error")).map((f) => f.message);
       tags.push({ id, node, text: messages[0] + (messages.length > 1 ? ` (+${messages.length - 1})` : ""), severity: worst.get(id) });
     }
   }
@@ -639,15 +640,35 @@ function showHighlights() {
   }));
 }
 
+// Each tag over its product's top, kept whole inside the view (above the help line) and clear
+// of the tags placed before it: nearest the product first, pushed down (or else up) past others.
 function placeTags() {
   const canvas = $("view");
-  for (const div of $("labels").children) {
+  const width = canvas.clientWidth;
+  const height = canvas.clientHeight - $("view-help").offsetHeight;
+  const placed = [];
+  const tags = [...$("labels").children].map((div) => {
     const box = new THREE.Box3().setFromObject(div.node);
     const top = box.getCenter(new THREE.Vector3());
     top.y = box.max.y;
     top.project(camera);
-    div.style.left = `${((top.x + 1) / 2) * canvas.clientWidth}px`;
-    div.style.top = `${((1 - top.y) / 2) * canvas.clientHeight}px`;
+    return { div, x: ((top.x + 1) / 2) * width, y: ((1 - top.y) / 2) * canvas.clientHeight, w: div.offsetWidth, h: div.offsetHeight };
+  }).sort((a, b) => a.y - b.y);
+  const clear = (r) => placed.find((o) => r.left < o.left + o.w + 4 && o.left < r.left + r.w + 4
+    && r.top < o.top + o.h + 4 && o.top < r.top + r.h + 4);
+  for (const tag of tags) {
+    const left = Math.max(0, Math.min(width - tag.w, tag.x - tag.w / 2));
+    const start = Math.max(0, Math.min(height - tag.h, tag.y - tag.h));
+    const spot = { left, top: start, w: tag.w, h: tag.h };
+    for (let hit = clear(spot); hit && spot.top <= height - tag.h; hit = clear(spot)) spot.top = hit.top + hit.h + 4;
+    if (spot.top > height - tag.h) { // no room below: from the product upwards
+      spot.top = start;
+      for (let hit = clear(spot); hit && spot.top >= 0; hit = clear(spot)) spot.top = hit.top - tag.h - 4;
+      spot.top = Math.max(0, spot.top);
+    }
+    placed.push(spot);
+    tag.div.style.left = `${spot.left}px`;
+    tag.div.style.top = `${spot.top}px`;
   }
 }
 
