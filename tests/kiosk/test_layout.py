@@ -78,3 +78,60 @@ def test_check_tags_stay_whole_apart_and_say_the_worst_finding(
     expect(wardrobe).to_have_class("tag error")
     expect(wardrobe).to_contain_text(on_wardrobe[1]["message"])  # the error's words
     expect(wardrobe).to_contain_text("(+1)")
+
+
+@SIZES
+def test_the_bill_of_materials_fits_its_panel(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any],
+        artifacts: Path, viewport: ViewportSize) -> None:
+    customer, demo = demo_design(settings, db)
+    kiosk = auth(settings, "kiosk:entrance", store="SH-XUHUI")  # stock here and nearby too
+    layout = db.execute("SELECT layout_id FROM floor_plans f JOIN designs d "
+                        "ON d.floor_plan_id = f.id WHERE d.id = %s", (demo,)).fetchone()
+    assert layout is not None
+    made = requests.post(f"{server}/v1/designs", headers=kiosk, timeout=10, json={
+        "layout_id": layout[0],
+        "placements": api_design(server, settings, customer, demo)["placements"]})
+    assert made.status_code == 201, made.text
+    page.set_viewport_size(viewport)
+    open_design(page, server, made.json()["id"], kiosk["Authorization"].removeprefix("Bearer "))
+    expect(page.locator("#bom tbody tr")).not_to_have_count(0)
+    page.locator("#bom").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "bom.png"))
+    assert bom_overflow(page) <= 0.5
+    # and drawn with the fallback font, as it is until the web font has come
+    page.add_style_tag(content=":root { font-family: 'DejaVu Sans', sans-serif !important }")
+    page.screenshot(path=str(artifacts / "bom-fallback-font.png"))
+    assert bom_overflow(page) <= 0.5
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")  # no sideways page
+
+
+def bom_overflow(page: Page) -> float:
+    """How far (px) the bill of materials sticks out of its panel's content box."""
+    over: float = page.evaluate("""() => {
+        const panel = document.getElementById('panel'), style = getComputedStyle(panel);
+        const inner = panel.getBoundingClientRect(), table = document.getElementById('bom');
+        const right = inner.right - parseFloat(style.paddingRight) - panel.offsetWidth
+            + panel.clientWidth + parseFloat(style.borderLeftWidth);
+        const cells = [table, ...table.querySelectorAll('th, td')];
+        return Math.max(...cells.map(c => c.getBoundingClientRect().right - right),
+                        ...cells.map(c => c.scrollWidth - c.clientWidth));
+    }""")
+    return over
+
+
+@SIZES
+def test_a_product_tapped_in_the_room_can_be_turned_without_scrolling(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any],
+        artifacts: Path, viewport: ViewportSize) -> None:
+    customer, design = demo_design(settings, db)
+    page.set_viewport_size(viewport)
+    open_design(page, server, design, bearer(settings, customer))
+    at = page.evaluate("id => homeloopKiosk.screenOf(id)", "bed")
+    page.mouse.click(at["x"], at["y"])
+    expect(page.locator("#selected")).to_be_visible()
+    page.screenshot(path=str(artifacts / "selected.png"))
+    for name in ("Turn left 15°", "Turn right 15°", "Remove"):
+        expect(page.get_by_role("button", name=name)).to_be_in_viewport(ratio=1)
+    page.get_by_role("button", name="Turn right 15°").click()
+    expect(page.get_by_test_id("version")).to_have_text("version 2")

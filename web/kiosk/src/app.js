@@ -674,7 +674,7 @@ function placeTags() {
 
 // --- bill of materials with stock ---
 
-const money = (cents, currency) => new Intl.NumberFormat(lang, { style: "currency", currency }).format(cents / 100);
+const money = (cents, currency) => new Intl.NumberFormat(lang, { style: "currency", currency, currencyDisplay: "narrowSymbol" }).format(cents / 100);
 
 async function loadBom() {
   const { data } = await request("GET", `/v1/designs/${encodeURIComponent(state.designId)}/bom`);
@@ -685,8 +685,14 @@ async function loadBom() {
     if (line.online) stock.push(`${t("online")} ${line.online.on_hand}`);
     if (line.nearby.length) stock.push(`${t("nearby")}: ${line.nearby.slice(0, 2).map((s) => `${s.store} ${s.on_hand}`).join(", ")}`);
     const cells = [`${line.name}${line.variant ? ` (${line.variant})` : ""}`, String(line.quantity),
-      money(line.total_cents, line.currency), stock.join(" · ") || t("none_in_stock")];
-    tr.replaceChildren(...cells.map((text) => { const td = document.createElement("td"); td.textContent = text; return td; }));
+      money(line.total_cents, line.currency), stock.length ? stock : t("none_in_stock")];
+    tr.replaceChildren(...cells.map((text) => {
+      const td = document.createElement("td");
+      if (Array.isArray(text)) { // stock: one line each, here, online, nearby
+        td.replaceChildren(...text.map((part) => Object.assign(document.createElement("span"), { className: "line", textContent: part })));
+      } else td.textContent = text;
+      return td;
+    }));
     if (!stock.length) tr.lastChild.className = "out";
     return tr;
   }));
