@@ -130,6 +130,7 @@ def test_a_product_tapped_in_the_room_can_be_turned_without_scrolling(
     at = page.evaluate("id => homeloopKiosk.screenOf(id)", "bed")
     page.mouse.click(at["x"], at["y"])
     expect(page.locator("#selected")).to_be_visible()
+    expect(page.locator("#sel-name")).to_contain_text("MALM bed 180×200, oak (BED-180)")
     page.screenshot(path=str(artifacts / "selected.png"))
     for name in ("Turn left 15°", "Turn right 15°", "Remove"):
         expect(page.get_by_role("button", name=name)).to_be_in_viewport(ratio=1)

@@ -79,7 +79,7 @@ async function start() {
 }
 start.relabel = () => {
   labelLanguageButton();
-  if (state.design) { renderItems(); renderFindings(); loadBom(); loadCatalog(); showVersion(); }
+  if (state.design) { renderItems(); renderFindings(); loadBom(); loadCatalog(); showVersion(); showSelectedName(); }
 };
 
 const SIGNED_OUT = "homeloop.signedOut";
@@ -333,6 +333,12 @@ function halfSize(node) {
 }
 
 const placement = (id) => state.design.placements.find((p) => p.id === id);
+// The selected product's name (once the catalog has told it), where it stands and its turn.
+function showSelectedName() {
+  const p = state.selected && placement(state.selected);
+  if (!p) return;
+  $("sel-name").textContent = t("moved", { name: `${nameOf(p)} (${p.sku})`, x: p.position[0].toFixed(2), y: p.position[1].toFixed(2), r: Math.round(p.rotation) });
+}
 function nameOf(p) {
   const item = state.catalog.get(p.sku);
   return item ? productName(item) : p.sku;
@@ -361,7 +367,7 @@ function select(id) {
   showHighlights();
   if (!state.selected) return;
   const p = placement(state.selected);
-  $("sel-name").textContent = t("moved", { name: `${nameOf(p)} (${p.sku})`, x: p.position[0].toFixed(2), y: p.position[1].toFixed(2), r: Math.round(p.rotation) });
+  showSelectedName();
   $("product-link").href = `product.html?sku=${encodeURIComponent(p.sku)}`;
   $("rot-left").onclick = () => turn(-1);
   $("rot-right").onclick = () => turn(1);
@@ -510,7 +516,7 @@ function place(id, position, rotation) {
   node.position.x = p.position[0];
   node.position.z = p.position[1];
   node.rotation.y = THREE.MathUtils.degToRad(p.rotation);
-  $("sel-name").textContent = t("moved", { name: `${nameOf(p)} (${p.sku})`, x: p.position[0].toFixed(2), y: p.position[1].toFixed(2), r: Math.round(p.rotation) });
+  showSelectedName();
   showHighlights();
 }
 
@@ -794,6 +800,7 @@ async function loadCatalog(wanted) {
   const { data } = await request("GET", `/v1/search?${query}`);
   if (asked !== state.catalogAsked) return; // a newer choice is on its way
   for (const item of data.items) state.catalog.set(item.sku, item);
+  showSelectedName();
   const items = data.items.filter((item) => item.width_mm && item.depth_mm);
   if (!items.length) {
     const li = document.createElement("li");
