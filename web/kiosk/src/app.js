@@ -813,8 +813,10 @@ async function loadCatalog(wanted) {
     const button = document.createElement("button");
     button.type = "button";
     button.dataset.sku = item.sku;
-    button.textContent = `${productName(item)} · ${item.width_mm}×${item.depth_mm} mm`;
-    button.setAttribute("aria-label", t("add", { name: productName(item) }));
+    // its name is its visible text (WCAG 2.5.3), under the "Add a product" heading; the "+" is decoration
+    const plus = Object.assign(document.createElement("span"), { className: "plus", textContent: "+" });
+    plus.setAttribute("aria-hidden", "true");
+    button.replaceChildren(plus, `${productName(item)} · ${item.width_mm}×${item.depth_mm} mm`);
     button.onclick = () => add(item, fit.value);
     li.append(button);
     return li;
