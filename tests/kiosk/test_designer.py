@@ -146,6 +146,9 @@ def test_keyboard_moves_and_turns_in_chinese(
     open_design(page, server, design, bearer(settings, customer), lang="zh-CN")
     expect(page.get_by_role("heading", name="房间设计")).to_be_visible()
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    expect(page).to_have_title("房间设计 · Homeloop")  # the tab says it too
+    expect(page.locator("#catalog button[data-sku=DW-60]")).to_have_text(
+        "+NORDVIK 60厘米洗碗机 · 598\u00d7570 毫米")
     page.locator("#items button").first.focus()
     page.keyboard.press("Enter")
     page.locator("#view").press("ArrowRight")
@@ -163,6 +166,7 @@ def test_keyboard_moves_and_turns_in_chinese(
     assert undone["rotation"] == before["rotation"] and undone["position"] == after["position"]
     page.get_by_role("button", name="English").click()  # and back to English, in place
     expect(page.get_by_role("heading", name="Room designer")).to_be_visible()
+    expect(page).to_have_title("Room designer · Homeloop")
     expect(page.get_by_test_id("version")).to_have_text("version 4")
     assert page.evaluate("document.documentElement.lang") == "en"
 

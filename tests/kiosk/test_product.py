@@ -13,7 +13,7 @@ import psycopg
 import pytest
 import requests
 from PIL import Image
-from playwright.sync_api import ConsoleMessage, Page, Response, ViewportSize, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, ViewportSize, expect
 
 from devtools.demo.models import seed_models, upload_model
 from homeloop.db import connect
@@ -85,6 +85,7 @@ def test_the_product_page_shows_the_demo_models_compressed_phone_version(
     errors = console_errors(page)
     open_product(page, server, sku, lang)
     expect(page.locator("p#status")).to_be_empty()  # no "Something went wrong"
+    expect(page.locator("#variant-row")).to_be_hidden()  # no colours, no "Colour" label
     viewer = page.locator("model-viewer")
     expect(viewer).to_be_in_viewport()
     page.wait_for_function("document.querySelector('model-viewer').modelIsVisible")
@@ -130,3 +131,31 @@ def test_every_decoder_the_product_page_names_is_served_here(page: Page, server:
         assert url.startswith(f"{server}/kiosk/"), url
         answer = requests.get(url, timeout=10)
         assert answer.status_code == 200 and len(answer.content) > 10_000, url
+
+
+ANDROID = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+           "Chrome/126.0.0.0 Mobile Safari/537.36")
+
+
+def test_on_an_android_phone_the_product_page_speaks_chinese_and_offers_ar(
+        browser: Browser, server: str, settings: Settings, db: psycopg.Connection[Any],
+        artifacts: Path) -> None:
+    with connect(settings) as conn:
+        assert upload_model(conn, settings, "SOFA-3-GREY", variant_model(2.1),
+                            "sofa.glb") == "ready"
+    context = browser.new_context(viewport=PHONE, user_agent=ANDROID, is_mobile=True,
+                                  has_touch=True)
+    try:
+        page = context.new_page()
+        errors = console_errors(page)
+        open_product(page, server, "SOFA-3-GREY", "zh-CN")
+        expect(page).to_have_title("SÖDER 三人沙发 灰色 · Homeloop")
+        expect(page.get_by_role("heading", level=1)).to_have_text("SÖDER 三人沙发 灰色")
+        expect(page.locator("#facts")).to_have_text("SOFA-3-GREY · 2180\u00d7880\u00d7780 毫米")
+        expect(page.get_by_label("颜色")).to_be_visible()
+        # Scene Viewer on Android: the button to see it in your own room, in Chinese
+        expect(page.get_by_role("button", name="在您的房间里查看")).to_be_visible()
+        page.screenshot(path=str(artifacts / "android-zh.png"))
+        assert errors == []
+    finally:
+        context.close()

@@ -816,7 +816,7 @@ async function loadCatalog(wanted) {
     // its name is its visible text (WCAG 2.5.3), under the "Add a product" heading; the "+" is decoration
     const plus = Object.assign(document.createElement("span"), { className: "plus", textContent: "+" });
     plus.setAttribute("aria-hidden", "true");
-    button.replaceChildren(plus, `${productName(item)} · ${item.width_mm}×${item.depth_mm} mm`);
+    button.replaceChildren(plus, `${productName(item)} · ${t("size_mm", { w: item.width_mm, d: item.depth_mm })}`);
     button.onclick = () => add(item, fit.value);
     li.append(button);
     return li;

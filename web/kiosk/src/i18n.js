@@ -28,6 +28,9 @@ const STRINGS = {
     default_variant: "Standard", no_models: "No products fit there.", vr_unavailable: "VR is not available here.",
     signed_out_title: "You have signed out", signed_out_text: "To open your designs again, sign in with the Homeloop app.",
     kiosk_instead: "This is a store kiosk: sign it in",
+    page_title: "Room designer · Homeloop", product_title: "{name} · Homeloop", product: "Product",
+    size_mm: "{w}×{d} mm", size3_mm: "{w}×{d}×{h} mm", view_in_room: "View in your room",
+    turn_prompt: "Turn it with a finger, the mouse or the arrow keys.",
   },
   "zh-CN": {
     skip: "跳到设计面板", title: "房间设计", enter_vr: "进入 VR", handoff: "发送到手机",
@@ -54,6 +57,9 @@ const STRINGS = {
     no_models: "没有适合此处的产品。", vr_unavailable: "此设备不支持 VR。",
     signed_out_title: "您已退出", signed_out_text: "如需再次打开您的设计，请用 Homeloop 应用登录。",
     kiosk_instead: "这是门店终端：登录终端",
+    page_title: "房间设计 · Homeloop", product_title: "{name} · Homeloop", product: "产品",
+    size_mm: "{w}×{d} 毫米", size3_mm: "{w}×{d}×{h} 毫米", view_in_room: "在您的房间里查看",
+    turn_prompt: "用手指、鼠标或方向键转动。",
   },
 };
 
@@ -78,6 +84,8 @@ export function setLanguage(next) {
 
 export function apply(root = document) {
   document.documentElement.lang = lang;
+  const title = document.documentElement.dataset.i18nTitle; // the tab's title, in the language too
+  if (title) document.title = t(title);
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
 }
