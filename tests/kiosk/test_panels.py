@@ -292,3 +292,12 @@ def test_tapping_a_wall_filters_the_catalog_to_it(
     page.mouse.move(spot["x"] + 120, spot["y"] + 40, steps=5)
     page.mouse.up()
     expect(page.get_by_label("Fits")).to_have_value("wall:bath-w")
+
+
+def test_the_designer_and_the_product_page_have_an_icon(page: Page, server: str) -> None:
+    for path in ("/kiosk/?lang=en", "/kiosk/product.html?sku=NONE&lang=en"):
+        page.goto(f"{server}{path}")
+        icon = page.evaluate("document.querySelector('link[rel=icon]').href")
+        answer = requests.get(icon, timeout=10)
+        assert answer.status_code == 200 and answer.headers["content-type"] == "image/svg+xml"
+        assert b"<svg" in answer.content
