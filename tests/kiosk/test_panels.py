@@ -12,7 +12,7 @@ import psycopg
 import pytest
 import requests
 from PIL import Image, ImageStat
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from catalog.seed import CONSUMABLES, INSTALL, SKUS
 from homeloop.settings import PROJECT_ROOT, Settings
@@ -292,6 +292,25 @@ def test_tapping_a_wall_filters_the_catalog_to_it(
     page.mouse.move(spot["x"] + 120, spot["y"] + 40, steps=5)
     page.mouse.up()
     expect(page.get_by_label("Fits")).to_have_value("wall:bath-w")
+
+
+def test_a_wall_tapped_before_the_plan_has_come_still_filters_the_catalog(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    """The room is drawn before its plan (walls, rooms) has come: a person may tap already."""
+    customer, design = demo_design(settings, db)
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:  # the plan is slow to come
+        held.append(route)
+
+    page.route("**/plan.json", hold)
+    open_design(page, server, design, bearer(settings, customer))
+    at = page.evaluate("([x, y, h]) => homeloopKiosk.screenOfPlan(x, y, h)", [4.0, 7.0, 2.5])
+    page.mouse.click(at["x"], at["y"])
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.get_by_label("Fits")).to_have_value("wall:bath-w")
+    expect(page.locator("#catalog button[data-sku]")).not_to_have_count(0)
 
 
 def test_the_designer_and_the_product_page_have_an_icon(page: Page, server: str) -> None:

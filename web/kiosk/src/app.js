@@ -271,7 +271,9 @@ async function openDesign() {
     say(t("ready", { n: state.design.placements.length }));
     const plan = await request("GET", `/v1/floorplans/${state.design.floor_plan_id}/plan.json`);
     state.plan = plan.data;
-    await Promise.all([loadChecks(), loadBom(), loadCatalog(), offerVr()]);
+    const early = state.earlyTap; // a wall or the floor tapped before the plan came
+    state.earlyTap = null;
+    await Promise.all([loadChecks(), loadBom(), (early && tapped(early)) || loadCatalog(), offerVr()]);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) { // expired or revoked: sign in again
       forgetToken();
@@ -455,8 +457,9 @@ function bindPointer(canvas) {
 }
 
 // A tap on a wall or on the floor (not a drag to look around) says where the catalog should fit.
-function tapped({ ray, hit }) {
-  if (!state.plan) return;
+function tapped(tap) {
+  if (!state.plan) { state.earlyTap = tap; return null; } // answered once the plan has come
+  const { ray, hit } = tap;
   const caster = new THREE.Raycaster(ray.origin, ray.direction);
   const first = caster.intersectObject(root, true)[0];
   if (first && first.object.name === "walls") {
@@ -469,11 +472,12 @@ function tapped({ ray, hit }) {
       const d = Math.hypot(p[0] - (ax + s * (bx - ax)), p[1] - (ay + s * (by - ay)));
       if (!best || d < best.d) best = { d, wall };
     }
-    if (best) loadCatalog(`wall:${best.wall.id}`);
+    if (best) return loadCatalog(`wall:${best.wall.id}`);
   } else if (hit) {
     state.spot = [hit.x, hit.z];
-    loadCatalog("spot");
+    return loadCatalog("spot");
   }
+  return null;
 }
 
 function bindKeys(canvas) {
