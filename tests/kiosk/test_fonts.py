@@ -89,10 +89,13 @@ def test_the_designer_draws_its_chinese_with_the_shipped_font(
 def test_the_english_pages_chinese_button_and_the_product_page_use_it_too(
         page: Page, server: str, settings: Settings, db: psycopg.Connection[Any],
         tmp_path: Path, artifacts: Path) -> None:
+    parts: list[str] = []
+    page.on("request", lambda r: parts.append(r.url) if r.url.endswith(".woff2") else None)
     page.goto(f"{server}/kiosk/?lang=en")
     expect(page.get_by_role("button", name="中文")).to_be_visible()
     found = fonts_of_chinese_text(page)
     assert list(found) == ["0: 中文"] and drawn_elsewhere(found) == {}
+    assert len(parts) <= 2  # an English page fetches only what its two characters need
     give_model(settings, db, "SOFA-3-GREY", variant_model(2.1), tmp_path)
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{server}/kiosk/product.html?sku=SOFA-3-GREY&lang=zh-CN")
