@@ -25,8 +25,9 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The room designer's web client (three.js, model-viewer, qrcode), pinned by its own lockfile and
-# built into web/kiosk/dist, which the API serves at /kiosk/.
+# The room designer's web client (three.js, model-viewer and its decoders, qrcode, the Chinese
+# web font), pinned by its own lockfile and built into web/kiosk/dist, which the API serves at
+# /kiosk/.
 WEB := web/kiosk
 $(WEB)/dist/.built: $(WEB)/package.json $(WEB)/package-lock.json $(WEB)/build.mjs $(wildcard $(WEB)/src/*)
 	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build

@@ -44,6 +44,7 @@ class SearchQuery:
     depth_max: int | None = None
     height_max: int | None = None
     stock: str | None = None  # here, nearby, online, any
+    placeable: bool = False  # only what stands in a room (see _filters)
     limit: int = 20
 
 
@@ -71,6 +72,10 @@ def _filters(conn: Conn, query: SearchQuery, store_id: str | None,
         if value is not None:
             where.append(sql)
             params[key] = value
+    if query.placeable:
+        # delivered as one item to stand in a room: furniture, appliances and fittings, whose
+        # delivery box the design checks know; not consumables, services or floor by the m²
+        where.append("s.box_width_mm IS NOT NULL")
     if query.stock is not None:
         if query.stock not in STOCK:
             raise InvalidInput("stock is one of here, nearby, online, any")

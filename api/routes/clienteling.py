@@ -185,10 +185,14 @@ def search(conn: ConnDep, principal: OptionalPrincipal, settings: SettingsDep,
            stock: Annotated[str | None, Query(pattern="^(here|nearby|online|any)$")] = None,
            store_id: str | None = None, floor_plan_id: int | None = None,
            wall_id: str | None = None,
+           placeable: Annotated[bool, Query(
+               description="Only products that stand in a room (furniture, appliances, "
+                           "fittings): not consumables, services or materials")] = False,
            limit: Annotated[int, Query(ge=1, le=100)] = 20) -> SearchResult:
     """Search the catalog in Chinese or English (every word must match) with facets: category,
     price, colour, material, style, size ranges, "fits this wall" (a floor plan's wall) and
-    stock here, nearby or online. Facet counts are over all matches.
+    stock here, nearby or online, and only what stands in a room (`placeable`: furniture,
+    appliances and fittings). Facet counts are over all matches.
 
     Open to anyone; a signed-in customer's search is remembered for their assistant's view of
     them, if they agreed to usage analytics. "Fits this wall" reads a plan, so it needs a
@@ -209,7 +213,7 @@ def search(conn: ConnDep, principal: OptionalPrincipal, settings: SettingsDep,
                                 price_max=price_max, colour=colour, material=material,
                                 style=style, width_min=width_min, width_max=width_max,
                                 depth_max=depth_max, height_max=height, stock=stock,
-                                limit=limit)
+                                placeable=placeable, limit=limit)
     found = catalog.search(conn, query, store_id, nearby_km=settings.nearby_store_km)
     customer = principal.customer_id if principal is not None else None
     if customer is not None and get_purposes(conn, customer)["usage_analytics"]:

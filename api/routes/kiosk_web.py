@@ -6,6 +6,7 @@ OpenAPI document. A missing build answers 404 (problem+json) saying how to build
 
 from __future__ import annotations
 
+import mimetypes
 import os
 from os import PathLike
 from pathlib import Path
@@ -23,8 +24,13 @@ from identity.access import ANYONE, needs
 __all__ = ["mount"]
 
 
+# Python 3.11's table lacks the web font type (the Chinese font's parts are WOFF2).
+mimetypes.add_type("font/woff2", ".woff2")
+
+
 class _Client(StaticFiles):
-    """Static files whose HTML and scripts are revalidated (the build names are not hashed)."""
+    """Static files whose HTML and scripts are revalidated (their names are not hashed); the
+    font's parts under ``fonts/`` are named by their content, so they are kept for a year."""
 
     async def check_config(self) -> None:
         """A missing build is a 404 with a hint (below), not a server error."""
@@ -40,7 +46,9 @@ class _Client(StaticFiles):
     def file_response(self, full_path: PathLike[str] | str, stat_result: os.stat_result,
                       scope: Scope, status_code: int = 200) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
-        response.headers["Cache-Control"] = "no-cache"
+        hashed = Path(full_path).parent.name == "fonts" and Path(full_path).suffix == ".woff2"
+        response.headers["Cache-Control"] = ("public, max-age=31536000, immutable" if hashed
+                                             else "no-cache")
         return response
 
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ar_assets import service, store
-from ar_assets.storage import open_blob_store
+from ar_assets.storage import BlobStore, open_blob_store
 from homeloop.db import Conn
 from homeloop.settings import PROJECT_ROOT, Settings
 
@@ -92,9 +92,10 @@ def _sample_zip(name: str) -> bytes:
     return out.getvalue()
 
 
-def seed_models(conn: Conn, settings: Settings,
-                say: Callable[[str], None] = print) -> list[tuple[str, str]]:
-    """Give every seed product without a ready model one; (sku, status) of those made.
+def seed_models(conn: Conn, settings: Settings, say: Callable[[str], None] = print,
+                skus: Collection[str] | None = None) -> list[tuple[str, str]]:
+    """Give every seed product without a ready model one (or only those in ``skus``); (sku,
+    status) of those made.
 
     Commits as it goes (one asset at a time), as the upload route and the worker would.
     """
@@ -105,7 +106,7 @@ def seed_models(conn: Conn, settings: Settings,
     blobs = open_blob_store(settings)
     made = []
     for sku, category, w, d, h in rows:
-        if store.default_for_sku(conn, sku) is not None:
+        if (skus is not None and sku not in skus) or store.default_for_sku(conn, sku) is not None:
             continue
         sample = SAMPLE_FOR.get(sku)
         if sample is not None and (SAMPLES / sample).is_dir():
@@ -113,15 +114,23 @@ def seed_models(conn: Conn, settings: Settings,
         else:
             data = _generated(category, w / 1000, d / 1000, h / 1000).export(file_type="glb")
             name = f"{sku.lower()}.glb"
-        with tempfile.NamedTemporaryFile(dir=settings.state_dir) as tmp:
-            tmp.write(data)
-            tmp.flush()
-            sha = blobs.put(Path(tmp.name))
-        with conn.transaction():
-            asset_id = service.accept_upload(
-                conn, settings, sha256=sha, size=len(data), head=data[:64], filename=name,
-                sku=sku, unit=None, up=None, uploaded_by="demo")
-        status = service.process(conn, settings, asset_id)
+        status = upload_model(conn, settings, sku, data, name, blobs)
         say(f"model      {sku:<18} {status} ({name})")
         made.append((sku, status))
     return made
+
+
+def upload_model(conn: Conn, settings: Settings, sku: str, data: bytes, name: str,
+                 blobs: BlobStore | None = None) -> str:
+    """Upload ``data`` (a model file called ``name``) as ``sku``'s model and process it, as a
+    staff upload and the worker would; the asset's final status."""
+    blobs = blobs or open_blob_store(settings)
+    with tempfile.NamedTemporaryFile(dir=settings.state_dir) as tmp:
+        tmp.write(data)
+        tmp.flush()
+        sha = blobs.put(Path(tmp.name))
+    with conn.transaction():
+        asset_id = service.accept_upload(
+            conn, settings, sha256=sha, size=len(data), head=data[:64], filename=name,
+            sku=sku, unit=None, up=None, uploaded_by="demo")
+    return service.process(conn, settings, asset_id)

@@ -31,6 +31,18 @@ def test_chinese_and_english_free_text(client: TestClient) -> None:
     assert _skus(client.get("/v1/search", params={"q": "沙发 100%"})) == []
 
 
+def test_placeable_is_what_stands_in_a_room(client: TestClient) -> None:
+    """The room designer's "Add a product": furniture, appliances and fittings, not the
+    rinse aid, pods and filters they use, their services or the oak floor by the m²."""
+    placed = set(_skus(client.get("/v1/search", params={"placeable": "true", "limit": 100})))
+    everything = set(_skus(client.get("/v1/search", params={"limit": 100})))
+    assert {"SOFA-3-GREY", "BED-180", "DW-60", "WC-300", "LAMP-FLOOR", "CM-100"} <= placed
+    assert everything - placed >= {"RINSE-500", "POD-ESP-50", "FLT-RO-1", "SVC-DESCALE",
+                                   "FLOOR-OAK"}
+    assert set(_skus(client.get("/v1/search", params={"q": "洗碗机", "placeable": "true"}))) \
+        == {"DW-60"}
+
+
 def test_facets_sizes_and_stock(client: TestClient, db: Any) -> None:
     # "grey sofa under 2.2 m, in stock here"
     r = client.get("/v1/search", params={"q": "sofa", "width_max": 2200, "stock": "here",

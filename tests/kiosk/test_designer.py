@@ -146,6 +146,9 @@ def test_keyboard_moves_and_turns_in_chinese(
     open_design(page, server, design, bearer(settings, customer), lang="zh-CN")
     expect(page.get_by_role("heading", name="房间设计")).to_be_visible()
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    expect(page).to_have_title("房间设计 · Homeloop")  # the tab says it too
+    expect(page.locator("#catalog button[data-sku=DW-60]")).to_have_text(
+        "+NORDVIK 60厘米洗碗机 · 598\u00d7570 毫米")
     page.locator("#items button").first.focus()
     page.keyboard.press("Enter")
     page.locator("#view").press("ArrowRight")
@@ -163,6 +166,7 @@ def test_keyboard_moves_and_turns_in_chinese(
     assert undone["rotation"] == before["rotation"] and undone["position"] == after["position"]
     page.get_by_role("button", name="English").click()  # and back to English, in place
     expect(page.get_by_role("heading", name="Room designer")).to_be_visible()
+    expect(page).to_have_title("Room designer · Homeloop")
     expect(page.get_by_test_id("version")).to_have_text("version 4")
     assert page.evaluate("document.documentElement.lang") == "en"
 
@@ -248,6 +252,24 @@ def test_a_product_dragged_near_a_wall_backs_against_it_facing_the_room(
     # 0.1 m half the wall + 0.44 m half the sofa's depth, turned to face into the room
     assert after["position"] == [0.54, 2.5]
     assert after["rotation"] == 90
+
+
+def test_a_long_product_dragged_beside_a_wall_keeps_facing_where_it_faced(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    """The bed (1.96 m wide, 2.09 m long) backs onto Bedroom 1's north wall, facing the door.
+    Dragged west until its side is 15 cm from the west wall, it stays as it was turned: its
+    length is not its depth towards that wall, and its back is not against it."""
+    customer, design = demo_design(settings, db)
+    bed = by_id(api_design(server, settings, customer, design))["bed"]
+    assert bed["position"] == [2.0, 7.855] and bed["rotation"] == 180
+    open_design(page, server, design, bearer(settings, customer))
+    start, end = (page.evaluate("([x, y]) => homeloopKiosk.screenOfPlan(x, y)", p)
+                  for p in (bed["position"], [1.25, 7.5]))
+    drag(page, start, end)
+    expect(page.get_by_test_id("version")).to_have_text("version 2")
+    after = by_id(api_design(server, settings, customer, design))["bed"]
+    assert after["rotation"] == 180
+    assert math.dist(after["position"], [1.25, 7.5]) < 0.08, after["position"]
 
 
 def test_two_fingers_turn_a_product_in_15_degree_steps(

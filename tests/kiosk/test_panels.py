@@ -1,5 +1,5 @@
 """The designer's panels and pages: colour variants, the catalog filtered to what fits, a kiosk
-signing in, and the phone's product page with <model-viewer>."""
+signing in (the phone's product page is in test_product.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import psycopg
 import pytest
 import requests
 from PIL import Image, ImageStat
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
+from catalog.seed import CONSUMABLES, INSTALL, SKUS
 from homeloop.settings import PROJECT_ROOT, Settings
 from identity.kiosks import create_kiosk
 from tests.api.conftest import auth
@@ -110,8 +111,12 @@ def test_a_kiosk_signs_in_and_opens_its_store_design(
     page.get_by_label("Kiosk secret").fill("not the secret")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("status")).to_contain_text("Sign-in failed")
+    expect(page.get_by_role("button", name="Sign out")).to_be_hidden()  # no one to sign out
     page.get_by_label("Kiosk secret").fill(secret)
     page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_label("Design number")).to_be_visible()
+    expect(page.locator("p#status")).not_to_contain_text("Sign-in failed")  # it did not
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     page.get_by_label("Design number").fill(made.json()["id"])
     page.get_by_role("button", name="Open", exact=True).click()
     expect(page.locator("body")).to_have_attribute("data-state", "ready", timeout=20_000)
@@ -128,21 +133,6 @@ def test_a_kiosk_signs_in_and_opens_its_store_design(
     page.goto(f"{server}/kiosk/?design={demo}&lang=en")
     expect(page.locator("body")).to_have_attribute("data-state", "error")
     expect(page.get_by_role("status")).not_to_be_empty()
-
-
-def test_the_product_page_shows_the_phone_model_with_its_colours(
-        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any],
-        tmp_path: Path, artifacts: Path) -> None:
-    give_model(settings, db, "SOFA-3-GREY", variant_model(2.1), tmp_path)
-    page.set_viewport_size({"width": 390, "height": 844})  # a phone
-    models: list[str] = []
-    page.on("request", lambda r: models.append(r.url) if "/model" in r.url else None)
-    page.goto(f"{server}/kiosk/product.html?sku=SOFA-3-GREY&lang=en")
-    expect(page.locator("body")).to_have_attribute("data-state", "ready", timeout=20_000)
-    expect(page.get_by_role("heading", level=1)).to_have_text("SÖDER 3-seat sofa, grey")
-    expect(page.get_by_label("Colour").locator("option")).to_have_text(["grey", "beige"])
-    assert any("profile=phone" in url for url in models)
-    page.screenshot(path=str(artifacts / "product-phone.png"))
 
 
 def test_a_customer_lets_the_kiosk_in_by_qr_and_it_starts_their_design_on_a_layout(
@@ -190,6 +180,49 @@ def test_enter_vr_appears_only_where_webxr_offers_immersive_vr(
     page.get_by_role("button", name="Enter VR").click()
     expect(page.get_by_role("status")).to_have_text("VR is not available here.")
     assert page.evaluate("window.xrAsked") == ["immersive-vr"]
+
+
+def test_add_a_product_offers_furniture_and_appliances_not_what_they_consume(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    customer, design = demo_design(settings, db)
+    open_design(page, server, design, bearer(settings, customer))
+    expect(page.get_by_label("Fits")).to_have_value("any")
+    offered = page.locator("#catalog button[data-sku]")
+    expect(offered.filter(has_text="SÖDER 3-seat sofa, grey")).to_have_count(1)
+    shown = set(offered.evaluate_all("bs => bs.map(b => b.dataset.sku)"))
+    consumed = {consumable for _device, consumable, *_ in CONSUMABLES} | {"FLOOR-OAK"}
+    assert {"RINSE-500", "POD-ESP-50", "FLT-RO-1", "DET-TAB-30"} <= consumed
+    assert shown & consumed == set()
+    # what stands in a room: the seed's furniture, appliances and fittings, all of them
+    placed = {sku for sku, *_ in SKUS if sku in INSTALL}
+    assert shown == placed
+
+
+def test_a_customer_who_signs_out_is_told_so_not_shown_the_kiosks_sign_in(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any],
+        artifacts: Path) -> None:
+    customer, design = demo_design(settings, db)
+    open_design(page, server, design, bearer(settings, customer), lang="zh-CN")
+    page.get_by_role("button", name="退出").click()
+    expect(page.get_by_role("heading", name="您已退出")).to_be_visible()
+    expect(page.get_by_text("请用 Homeloop 应用登录")).to_be_visible()
+    expect(page.get_by_role("button", name="退出")).to_be_hidden()
+    expect(page.get_by_role("heading", name="登录本台自助终端")).to_be_hidden()
+    expect(page.locator("#designer")).to_be_hidden()
+    page.screenshot(path=str(artifacts / "signed-out.png"))
+    # the same tab used as a kiosk after all: its sign-in is one tap away
+    page.get_by_role("button", name="这是门店终端").click()
+    expect(page.get_by_label("终端编号")).to_be_visible()
+    expect(page.get_by_role("button", name="退出")).to_be_hidden()
+
+
+def test_a_kiosk_that_signs_out_shows_its_sign_in_again(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    page.goto(f"{server}/kiosk/?lang=en#token={bearer(settings, 'kiosk:desk', store='SH-XUHUI')}")
+    expect(page.get_by_role("heading", name="Start a design")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in this kiosk")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
 
 
 def test_the_catalog_lists_what_fits_the_spot_tapped_on_the_floor(
@@ -259,3 +292,31 @@ def test_tapping_a_wall_filters_the_catalog_to_it(
     page.mouse.move(spot["x"] + 120, spot["y"] + 40, steps=5)
     page.mouse.up()
     expect(page.get_by_label("Fits")).to_have_value("wall:bath-w")
+
+
+def test_a_wall_tapped_before_the_plan_has_come_still_filters_the_catalog(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    """The room is drawn before its plan (walls, rooms) has come: a person may tap already."""
+    customer, design = demo_design(settings, db)
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:  # the plan is slow to come
+        held.append(route)
+
+    page.route("**/plan.json", hold)
+    open_design(page, server, design, bearer(settings, customer))
+    at = page.evaluate("([x, y, h]) => homeloopKiosk.screenOfPlan(x, y, h)", [4.0, 7.0, 2.5])
+    page.mouse.click(at["x"], at["y"])
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.get_by_label("Fits")).to_have_value("wall:bath-w")
+    expect(page.locator("#catalog button[data-sku]")).not_to_have_count(0)
+
+
+def test_the_designer_and_the_product_page_have_an_icon(page: Page, server: str) -> None:
+    for path in ("/kiosk/?lang=en", "/kiosk/product.html?sku=NONE&lang=en"):
+        page.goto(f"{server}{path}")
+        icon = page.evaluate("document.querySelector('link[rel=icon]').href")
+        answer = requests.get(icon, timeout=10)
+        assert answer.status_code == 200 and answer.headers["content-type"] == "image/svg+xml"
+        assert b"<svg" in answer.content

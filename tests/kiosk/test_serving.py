@@ -31,6 +31,18 @@ def test_the_client_is_served_gzipped_and_revalidated(tmp_path: Path) -> None:
     assert web.get("/kiosk/%2e%2e/secret.txt").status_code == 404
 
 
+def test_the_fonts_parts_are_kept_a_year_as_their_names_change_with_them(
+        tmp_path: Path) -> None:
+    (tmp_path / "fonts").mkdir()
+    (tmp_path / "fonts" / "noto-sans-sc-7-wght-normal-ABC123.woff2").write_bytes(b"wOF2" * 300)
+    (tmp_path / "style.css").write_text("@font-face { font-family: x; }")
+    web = client(tmp_path)
+    part = web.get("/kiosk/fonts/noto-sans-sc-7-wght-normal-ABC123.woff2")
+    assert part.status_code == 200 and part.headers["content-type"] == "font/woff2"
+    assert part.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert web.get("/kiosk/style.css").headers["cache-control"] == "no-cache"
+
+
 def test_a_missing_build_is_a_404_that_says_how_to_build_it(tmp_path: Path) -> None:
     answer = client(tmp_path / "dist").get("/kiosk/")
     assert answer.status_code == 404

@@ -61,27 +61,51 @@ async function start() {
   apply();
   labelLanguageButton();
   $("lang").onclick = () => { setLanguage(lang === "zh-CN" ? "en" : "zh-CN"); start.relabel(); };
-  $("signout").onclick = () => { forgetToken(); location.reload(); };
+  // Signing out forgets the token; a kiosk shows its sign-in again, a customer (who signs in
+  // with the app, not here) is told they have signed out.
+  $("signout").onclick = () => {
+    sessionStorage.setItem(SIGNED_OUT, isSession() ? "kiosk" : "customer");
+    forgetToken();
+    location.reload();
+  };
   state.token = takeToken();
   state.designId = new URLSearchParams(location.search).get("design");
+  if (state.token) sessionStorage.removeItem(SIGNED_OUT);
+  $("signout").hidden = !state.token;
+  if (!state.token && sessionStorage.getItem(SIGNED_OUT) === "customer") return showSignedOut();
   if (!state.token) return showSignIn();
   if (!state.designId) return showOpen();
   return openDesign();
 }
 start.relabel = () => {
   labelLanguageButton();
-  if (state.design) { renderItems(); renderFindings(); loadBom(); loadCatalog(); showVersion(); }
+  if (state.design) { renderItems(); renderFindings(); loadBom(); loadCatalog(); showVersion(); showSelectedName(); }
 };
+
+const SIGNED_OUT = "homeloop.signedOut";
+
+function showSignedOut() {
+  document.body.dataset.state = "signedout";
+  $("signed-out").hidden = false;
+  $("kiosk-instead").onclick = () => {
+    sessionStorage.removeItem(SIGNED_OUT);
+    $("signed-out").hidden = true;
+    showSignIn();
+  };
+}
 
 function showSignIn() {
   document.body.dataset.state = "signin";
+  $("signout").hidden = true;
   $("signin").hidden = false;
   $("kiosk-id").focus();
   $("signin").onsubmit = async (event) => {
     event.preventDefault();
     try {
       await kioskSignIn($("kiosk-id").value, $("kiosk-secret").value);
+      say(""); // an earlier failure is no longer true
       $("signin").hidden = true;
+      $("signout").hidden = false;
       state.token = sessionStorage.getItem("homeloop.token");
       state.designId ? openDesign() : showOpen();
     } catch (err) { say(t("signin_failed", { msg: err.message })); }
@@ -247,7 +271,9 @@ async function openDesign() {
     say(t("ready", { n: state.design.placements.length }));
     const plan = await request("GET", `/v1/floorplans/${state.design.floor_plan_id}/plan.json`);
     state.plan = plan.data;
-    await Promise.all([loadChecks(), loadBom(), loadCatalog(), offerVr()]);
+    const early = state.earlyTap; // a wall or the floor tapped before the plan came
+    state.earlyTap = null;
+    await Promise.all([loadChecks(), loadBom(), (early && tapped(early)) || loadCatalog(), offerVr()]);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) { // expired or revoked: sign in again
       forgetToken();
@@ -309,6 +335,12 @@ function halfSize(node) {
 }
 
 const placement = (id) => state.design.placements.find((p) => p.id === id);
+// The selected product's name (once the catalog has told it), where it stands and its turn.
+function showSelectedName() {
+  const p = state.selected && placement(state.selected);
+  if (!p) return;
+  $("sel-name").textContent = t("moved", { name: `${nameOf(p)} (${p.sku})`, x: p.position[0].toFixed(2), y: p.position[1].toFixed(2), r: Math.round(p.rotation) });
+}
 function nameOf(p) {
   const item = state.catalog.get(p.sku);
   return item ? productName(item) : p.sku;
@@ -337,7 +369,7 @@ function select(id) {
   showHighlights();
   if (!state.selected) return;
   const p = placement(state.selected);
-  $("sel-name").textContent = t("moved", { name: `${nameOf(p)} (${p.sku})`, x: p.position[0].toFixed(2), y: p.position[1].toFixed(2), r: Math.round(p.rotation) });
+  showSelectedName();
   $("product-link").href = `product.html?sku=${encodeURIComponent(p.sku)}`;
   $("rot-left").onclick = () => turn(-1);
   $("rot-right").onclick = () => turn(1);
@@ -425,8 +457,9 @@ function bindPointer(canvas) {
 }
 
 // A tap on a wall or on the floor (not a drag to look around) says where the catalog should fit.
-function tapped({ ray, hit }) {
-  if (!state.plan) return;
+function tapped(tap) {
+  if (!state.plan) { state.earlyTap = tap; return null; } // answered once the plan has come
+  const { ray, hit } = tap;
   const caster = new THREE.Raycaster(ray.origin, ray.direction);
   const first = caster.intersectObject(root, true)[0];
   if (first && first.object.name === "walls") {
@@ -439,11 +472,12 @@ function tapped({ ray, hit }) {
       const d = Math.hypot(p[0] - (ax + s * (bx - ax)), p[1] - (ay + s * (by - ay)));
       if (!best || d < best.d) best = { d, wall };
     }
-    if (best) loadCatalog(`wall:${best.wall.id}`);
+    if (best) return loadCatalog(`wall:${best.wall.id}`);
   } else if (hit) {
     state.spot = [hit.x, hit.z];
-    loadCatalog("spot");
+    return loadCatalog("spot");
   }
+  return null;
 }
 
 function bindKeys(canvas) {
@@ -486,7 +520,7 @@ function place(id, position, rotation) {
   node.position.x = p.position[0];
   node.position.z = p.position[1];
   node.rotation.y = THREE.MathUtils.degToRad(p.rotation);
-  $("sel-name").textContent = t("moved", { name: `${nameOf(p)} (${p.sku})`, x: p.position[0].toFixed(2), y: p.position[1].toFixed(2), r: Math.round(p.rotation) });
+  showSelectedName();
   showHighlights();
 }
 
@@ -600,8 +634,9 @@ function showHighlights() {
     const helper = new THREE.BoxHelper(node, colour);
     scene.add(helper);
     state.helpers.push(helper);
-    if (worst.has(id)) {
-      const messages = state.findings.filter((f) => f.placement_ids.includes(id)).map((f) => f.message);
+    if (worst.has(id)) { // the tag says the worst finding (errors before warnings), and how many more
+      const messages = state.findings.filter((f) => f.placement_ids.includes(id))
+        .sort((a, b) => (b.severity === "error") - (a.severity === "error")).map((f) => f.message);
       tags.push({ id, node, text: messages[0] + (messages.length > 1 ? ` (+${messages.length - 1})` : ""), severity: worst.get(id) });
     }
   }
@@ -615,21 +650,41 @@ function showHighlights() {
   }));
 }
 
+// Each tag over its product's top, kept whole inside the view (above the help line) and clear
+// of the tags placed before it: nearest the product first, pushed down (or else up) past others.
 function placeTags() {
   const canvas = $("view");
-  for (const div of $("labels").children) {
+  const width = canvas.clientWidth;
+  const height = canvas.clientHeight - $("view-help").offsetHeight;
+  const placed = [];
+  const tags = [...$("labels").children].map((div) => {
     const box = new THREE.Box3().setFromObject(div.node);
     const top = box.getCenter(new THREE.Vector3());
     top.y = box.max.y;
     top.project(camera);
-    div.style.left = `${((top.x + 1) / 2) * canvas.clientWidth}px`;
-    div.style.top = `${((1 - top.y) / 2) * canvas.clientHeight}px`;
+    return { div, x: ((top.x + 1) / 2) * width, y: ((1 - top.y) / 2) * canvas.clientHeight, w: div.offsetWidth, h: div.offsetHeight };
+  }).sort((a, b) => a.y - b.y);
+  const clear = (r) => placed.find((o) => r.left < o.left + o.w + 4 && o.left < r.left + r.w + 4
+    && r.top < o.top + o.h + 4 && o.top < r.top + r.h + 4);
+  for (const tag of tags) {
+    const left = Math.max(0, Math.min(width - tag.w, tag.x - tag.w / 2));
+    const start = Math.max(0, Math.min(height - tag.h, tag.y - tag.h));
+    const spot = { left, top: start, w: tag.w, h: tag.h };
+    for (let hit = clear(spot); hit && spot.top <= height - tag.h; hit = clear(spot)) spot.top = hit.top + hit.h + 4;
+    if (spot.top > height - tag.h) { // no room below: from the product upwards
+      spot.top = start;
+      for (let hit = clear(spot); hit && spot.top >= 0; hit = clear(spot)) spot.top = hit.top - tag.h - 4;
+      spot.top = Math.max(0, spot.top);
+    }
+    placed.push(spot);
+    tag.div.style.left = `${spot.left}px`;
+    tag.div.style.top = `${spot.top}px`;
   }
 }
 
 // --- bill of materials with stock ---
 
-const money = (cents, currency) => new Intl.NumberFormat(lang, { style: "currency", currency }).format(cents / 100);
+const money = (cents, currency) => new Intl.NumberFormat(lang, { style: "currency", currency, currencyDisplay: "narrowSymbol" }).format(cents / 100);
 
 async function loadBom() {
   const { data } = await request("GET", `/v1/designs/${encodeURIComponent(state.designId)}/bom`);
@@ -640,8 +695,14 @@ async function loadBom() {
     if (line.online) stock.push(`${t("online")} ${line.online.on_hand}`);
     if (line.nearby.length) stock.push(`${t("nearby")}: ${line.nearby.slice(0, 2).map((s) => `${s.store} ${s.on_hand}`).join(", ")}`);
     const cells = [`${line.name}${line.variant ? ` (${line.variant})` : ""}`, String(line.quantity),
-      money(line.total_cents, line.currency), stock.join(" · ") || t("none_in_stock")];
-    tr.replaceChildren(...cells.map((text) => { const td = document.createElement("td"); td.textContent = text; return td; }));
+      money(line.total_cents, line.currency), stock.length ? stock : t("none_in_stock")];
+    tr.replaceChildren(...cells.map((text) => {
+      const td = document.createElement("td");
+      if (Array.isArray(text)) { // stock: one line each, here, online, nearby
+        td.replaceChildren(...text.map((part) => Object.assign(document.createElement("span"), { className: "line", textContent: part })));
+      } else td.textContent = text;
+      return td;
+    }));
     if (!stock.length) tr.lastChild.className = "out";
     return tr;
   }));
@@ -731,7 +792,7 @@ async function loadCatalog(wanted) {
   fit.value = options.some(([v]) => v === chosen) ? chosen : "any";
   fit.onchange = loadCatalog;
   const asked = (state.catalogAsked = (state.catalogAsked || 0) + 1);
-  const query = new URLSearchParams({ limit: "40" });
+  const query = new URLSearchParams({ limit: "40", placeable: "true" }); // not consumables
   if (fit.value.startsWith("wall:")) {
     query.set("floor_plan_id", state.design.floor_plan_id);
     query.set("wall_id", fit.value.slice(5));
@@ -743,6 +804,7 @@ async function loadCatalog(wanted) {
   const { data } = await request("GET", `/v1/search?${query}`);
   if (asked !== state.catalogAsked) return; // a newer choice is on its way
   for (const item of data.items) state.catalog.set(item.sku, item);
+  showSelectedName();
   const items = data.items.filter((item) => item.width_mm && item.depth_mm);
   if (!items.length) {
     const li = document.createElement("li");
@@ -755,8 +817,10 @@ async function loadCatalog(wanted) {
     const button = document.createElement("button");
     button.type = "button";
     button.dataset.sku = item.sku;
-    button.textContent = `${productName(item)} · ${item.width_mm}×${item.depth_mm} mm`;
-    button.setAttribute("aria-label", t("add", { name: productName(item) }));
+    // its name is its visible text (WCAG 2.5.3), under the "Add a product" heading; the "+" is decoration
+    const plus = Object.assign(document.createElement("span"), { className: "plus", textContent: "+" });
+    plus.setAttribute("aria-hidden", "true");
+    button.replaceChildren(plus, `${productName(item)} · ${t("size_mm", { w: item.width_mm, d: item.depth_mm })}`);
     button.onclick = () => add(item, fit.value);
     li.append(button);
     return li;

@@ -18,7 +18,7 @@ const STRINGS = {
     saved: "Saved: version {v}.", ready: "Room ready: {n} items.",
     conflict: "Someone else changed this design (now version {v}). Your last change was not saved.",
     error: "Something went wrong: {msg}", signin_failed: "Sign-in failed: {msg}",
-    version: "version {v}", add: "Add {name}", moved: "{name} at {x}, {y} m, {r}°",
+    version: "version {v}", moved: "{name} at {x}, {y} m, {r}°",
     signin_again: "Your session has ended: sign in again.", undo: "Undo", undone: "Undone: version {v} holds what was there before.",
     start_title: "Start a design", customer_qr: "Customer: scan to sign in here",
     customers_refresh: "Who is signed in here", for_customer: "For", store_session: "This store (hand over later)",
@@ -26,6 +26,11 @@ const STRINGS = {
     customer_qr_title: "Scan with the Homeloop app to let this kiosk open your home",
     layout_item: "{community}, {city}: {name} ({area} m²)",
     default_variant: "Standard", no_models: "No products fit there.", vr_unavailable: "VR is not available here.",
+    signed_out_title: "You have signed out", signed_out_text: "To open your designs again, sign in with the Homeloop app.",
+    kiosk_instead: "This is a store kiosk: sign it in",
+    page_title: "Room designer · Homeloop", product_title: "{name} · Homeloop", product: "Product",
+    size_mm: "{w}×{d} mm", size3_mm: "{w}×{d}×{h} mm", view_in_room: "View in your room",
+    turn_prompt: "Turn it with a finger, the mouse or the arrow keys.",
   },
   "zh-CN": {
     skip: "跳到设计面板", title: "房间设计", enter_vr: "进入 VR", handoff: "发送到手机",
@@ -48,8 +53,13 @@ const STRINGS = {
     for_customer: "为", store_session: "本店（稍后交给顾客）", customer_n: "顾客 {id}（至 {time}）",
     layout_q: "小区或地址", search: "搜索", customer_qr_title: "用 Homeloop 应用扫码，允许本终端打开您的家",
     layout_item: "{community}，{city}：{name}（{area} 平方米）",
-    add: "添加 {name}", moved: "{name} 位于 {x}, {y} 米，{r}°", default_variant: "标准",
+    moved: "{name} 位于 {x}, {y} 米，{r}°", default_variant: "标准",
     no_models: "没有适合此处的产品。", vr_unavailable: "此设备不支持 VR。",
+    signed_out_title: "您已退出", signed_out_text: "如需再次打开您的设计，请用 Homeloop 应用登录。",
+    kiosk_instead: "这是门店终端：登录终端",
+    page_title: "房间设计 · Homeloop", product_title: "{name} · Homeloop", product: "产品",
+    size_mm: "{w}×{d} 毫米", size3_mm: "{w}×{d}×{h} 毫米", view_in_room: "在您的房间里查看",
+    turn_prompt: "用手指、鼠标或方向键转动。",
   },
 };
 
@@ -74,6 +84,8 @@ export function setLanguage(next) {
 
 export function apply(root = document) {
   document.documentElement.lang = lang;
+  const title = document.documentElement.dataset.i18nTitle; // the tab's title, in the language too
+  if (title) document.title = t(title);
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
 }

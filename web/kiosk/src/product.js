@@ -1,16 +1,13 @@
 // A product on a phone: its model at the phone profile in <model-viewer>, AR where the phone has it.
+import "./decoders.js"; // first: where model-viewer finds its decoders
 import "@google/model-viewer";
 import { apply, productName, t } from "./i18n.js";
 
 const sku = new URLSearchParams(location.search).get("sku") || "";
 const viewer = document.getElementById("viewer");
-// Everything from this server: no decoder fetched from a CDN (our models need none but meshopt,
-// which model-viewer bundles).
-const ModelViewer = customElements.get("model-viewer");
-ModelViewer.dracoDecoderLocation = new URL("draco/", location.href).href;
-ModelViewer.ktx2TranscoderLocation = new URL("basis/", location.href).href;
 
 apply();
+viewer.a11y = { "interaction-prompt": t("turn_prompt") }; // model-viewer's own words, in the language
 viewer.src = `/v1/skus/${encodeURIComponent(sku)}/model?profile=phone`;
 viewer.alt = sku;
 viewer.addEventListener("load", () => {
@@ -19,7 +16,7 @@ viewer.addEventListener("load", () => {
   if (variants.length) {
     select.replaceChildren(...variants.map((name) => Object.assign(document.createElement("option"), { value: name, textContent: name })));
     select.onchange = () => { viewer.variantName = select.value; };
-    select.hidden = false;
+    document.getElementById("variant-row").hidden = false;
   }
   document.body.dataset.state = "ready";
 });
@@ -36,6 +33,6 @@ findItem().then((item) => {
   if (!item) { document.getElementById("name").textContent = sku; return; }
   document.getElementById("name").textContent = productName(item);
   viewer.alt = productName(item);
-  document.getElementById("facts").textContent = `${item.sku} · ${item.width_mm}×${item.depth_mm}×${item.height_mm} mm`;
-  document.title = productName(item);
+  document.getElementById("facts").textContent = `${item.sku} · ${t("size3_mm", { w: item.width_mm, d: item.depth_mm, h: item.height_mm })}`;
+  document.title = t("product_title", { name: productName(item) });
 });

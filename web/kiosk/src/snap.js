@@ -16,15 +16,22 @@ function nearestOnSegment(p, a, b) {
 
 // The product (half depth `halfDepth`) dropped at p: on the 5 cm grid, or backed against the
 // nearest wall face when its back comes within WALL_SNAP of it (turned to face into the room).
+// Only a wall its back already turns to (within 45°) counts: its depth is measured front to
+// back, so beside a wall (a bed's long side) it is not the product's reach towards it.
 export function snap(p, rotation, halfDepth, walls) {
+  const rad = (rotation * Math.PI) / 180;
+  const front = [Math.sin(rad), Math.cos(rad)];
   let best = null;
   for (const wall of walls) {
     const [qx, qy, s] = nearestOnSegment(p, wall.start, wall.end);
     if (s <= 0 || s >= 1) continue;
     const dist = Math.hypot(p[0] - qx, p[1] - qy);
+    if (dist <= 1e-6) continue;
+    const n = [(p[0] - qx) / dist, (p[1] - qy) / dist]; // from the wall towards the product
+    if (front[0] * n[0] + front[1] * n[1] < Math.SQRT1_2 - 1e-9) continue; // not its back
     const gap = dist - wall.thickness / 2 - halfDepth;
-    if (Math.abs(gap) <= WALL_SNAP && dist > 1e-6 && (!best || Math.abs(gap) < Math.abs(best.gap))) {
-      best = { gap, n: [(p[0] - qx) / dist, (p[1] - qy) / dist], q: [qx, qy], wall };
+    if (Math.abs(gap) <= WALL_SNAP && (!best || Math.abs(gap) < Math.abs(best.gap))) {
+      best = { gap, n, q: [qx, qy], wall };
     }
   }
   if (!best) return { position: [onGrid(p[0]), onGrid(p[1])], rotation, wall: null };
