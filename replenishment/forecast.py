@@ -53,7 +53,18 @@ consumable's capacity and the time it was fitted. The method, in the order the c
    ``z sqrt(T s² + T² sd_rate²)``; the 80 % bounds are the days at which the upper and the lower
    edge of that band reach the remaining amount (a quadratic in ``T``). ``confidence`` is the
    early bound over the late one: 1 for a certain date (a time limit), 0.5 when the late
-   bound is twice the early one, 0 when the pace could be zero.
+   bound is twice the early one, 0 when the pace could be zero. The forecast carries ``s``
+   and ``sd_rate`` (``daily_sd``, ``rate_sd``), so that the offer rule
+   (:mod:`replenishment.risk`) can ask the same distribution any question, not only the 80 %
+   one; and the same band for a whole new pack (``pack_days_low``/``high``: "you usually
+   finish a box in 9-12 days").
+
+5. **This household's pack** (``pack_factor``). What the tag counts is not always what the
+   household gets out of a pack: two tablets on a heavy run, a tank refilled at 15 %, half
+   doses. ``pack_factor`` is the share of the rated amount this household gets through before
+   the pack is empty to them (learnt from its own past packs, :mod:`replenishment.timing`);
+   the amount left is counted against ``pack_factor x capacity`` (a level against
+   ``1 - pack_factor``). 1 (the catalog's amount) unless its own packs said otherwise.
 
 Services (:func:`service_due`) are the same computation with the service interval as the
 capacity, counted from the last service, ignoring consumable events.
@@ -185,7 +196,11 @@ class Forecast:
     ``used`` and ``remaining`` are in the metric's unit (``remaining`` is ``None`` without an
     amount capacity), ``cycle_start`` is when the current consumable started. ``data_days``
     is how many days of this household's data the rate rests on and ``prior_weight`` the share
-    of the category prior in it.
+    of the category prior in it. ``daily_sd`` (the spread ``s`` of a day's use) and
+    ``rate_sd`` (the uncertainty of the pace) are in metric units per day: with the rate they
+    are the predictive distribution :mod:`replenishment.risk` reads. ``pack_days_low`` and
+    ``pack_days_high`` are the 80 % interval of how long a whole new pack lasts at this pace
+    (``None`` without an amount capacity or a pace).
     """
 
     rate_per_day: float
@@ -199,6 +214,10 @@ class Forecast:
     data_days: float
     prior_weight: float
     cycle_start: float
+    daily_sd: float = 0.0
+    rate_sd: float = 0.0
+    pack_days_low: float | None = None
+    pack_days_high: float | None = None
 
 
 def local_day(t: float, utc_offset_s: float) -> int:
@@ -419,14 +438,15 @@ def spread_bounds(amount: float, rate: Rate, z: float = Z80) -> tuple[float, flo
 def forecast(samples: Iterable[tuple[float, float]], kind: MetricKind, capacity: Capacity,
              now: float, *, events: Iterable[Event] = (), fitted_at: float | None = None,
              prior_rate_per_day: float | None = None, utc_offset_s: float = 0.0,
-             tuning: Tuning = DEFAULT_TUNING) -> Forecast:
-    """Days until the current consumable runs out, with an 80 % interval (steps 1-4).
+             pack_factor: float = 1.0, tuning: Tuning = DEFAULT_TUNING) -> Forecast:
+    """Days until the current consumable runs out, with an 80 % interval (steps 1-5).
 
     ``samples`` are one metric's ``(epoch seconds, value)`` for one product instance;
     ``events`` the events on this consumable (``refill``, ``replaced``, ``nfc_tap``);
     ``fitted_at`` when the current one was fitted, if known (otherwise the cycle starts at the
     last event, refill or first sample); ``prior_rate_per_day`` the category's average pace in
-    metric units per day; ``utc_offset_s`` the household's offset from UTC, for its weekdays.
+    metric units per day; ``utc_offset_s`` the household's offset from UTC, for its weekdays;
+    ``pack_factor`` the share of the rated amount this household gets out of a pack (step 5).
     """
     usage = read_timeline(samples, kind, now, events=events, fitted_at=fitted_at,
                           utc_offset_s=utc_offset_s, tuning=tuning)
@@ -434,13 +454,14 @@ def forecast(samples: Iterable[tuple[float, float]], kind: MetricKind, capacity:
 
     remaining: float | None = None
     usage_days: tuple[float | None, float, float | None] = (None, math.inf, None)
+    pack: tuple[float | None, float | None] = (None, None)
     if capacity.amount is not None:
         seen = usage.as_of
         if kind is MetricKind.LEVEL:
             seen, left = usage.level if usage.level is not None else (seen, capacity.amount)
-            left = max(0.0, left)
+            left = max(0.0, left - capacity.amount * (1.0 - pack_factor))
         else:
-            left = max(0.0, capacity.amount - usage.used)
+            left = max(0.0, capacity.amount * pack_factor - usage.used)
         stale = max(0.0, (now - seen) / DAY)  # days unseen since then: used at the same pace
         point = days_to_use(left, rate, seen, utc_offset_s)
         low, high = spread_bounds(left, rate)
@@ -449,11 +470,17 @@ def forecast(samples: Iterable[tuple[float, float]], kind: MetricKind, capacity:
             low, high = point - (centre - low), None if high is None else point + high - centre
         usage_days = (_ahead(point, stale), max(0.0, low - stale), _ahead(high, stale))
         remaining = max(0.0, left - rate.per_day * stale)
+        if rate.per_day > 0.0:
+            pack = spread_bounds(capacity.amount * pack_factor, rate)
 
     time_days: float | None = None
     if capacity.months is not None:
         ends = usage.cycle_start + capacity.months * MONTH_DAYS * DAY
         time_days = max(0.0, (ends - now) / DAY)
+        if pack[0] is not None:  # a whole pack lasts no longer than its months either
+            pack_months = capacity.months * MONTH_DAYS
+            pack = (min(pack[0], pack_months),
+                    pack_months if pack[1] is None else min(pack[1], pack_months))
 
     days, low, high = usage_days
     basis: Basis = "usage" if days is not None else "none"
@@ -470,7 +497,8 @@ def forecast(samples: Iterable[tuple[float, float]], kind: MetricKind, capacity:
         confidence = 1.0 if high <= low else low / high
     used = usage.used + rate.per_day * max(0.0, (now - usage.as_of) / DAY)
     return Forecast(rate.per_day, used, remaining, days, None if days is None else low, high,
-                    confidence, basis, rate.data_days, rate.prior_weight, usage.cycle_start)
+                    confidence, basis, rate.data_days, rate.prior_weight, usage.cycle_start,
+                    rate.daily_sd, rate.sd, *pack)
 
 
 def service_due(samples: Iterable[tuple[float, float]], kind: MetricKind, interval: Capacity,
