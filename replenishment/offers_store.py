@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg.rows import class_row
@@ -147,17 +147,31 @@ def expire_and_release(conn: Conn, now: datetime) -> tuple[int, int]:
     return expired, released
 
 
+def _quiet(local: str, start: str, end: str) -> str:
+    """SQL: whether the local time ``local`` falls in the quiet hours ``start``-``end`` (a
+    window may wrap past midnight; equal ends: none). One rule, for both statements below."""
+    return (f"CASE WHEN {start} = {end} THEN false "
+            f"WHEN {start} < {end} THEN {local}::time >= {start} AND {local}::time < {end} "
+            f"ELSE {local}::time >= {start} OR {local}::time < {end} END")
+
+
+def _quiet_ends(local: str, end: str, tz: str) -> str:
+    """SQL: the next end of the quiet hours after the local time ``local``, back in absolute
+    time (in the zone ``tz``, across a daylight-saving change too)."""
+    return (f"(({local})::date + {end} + CASE WHEN ({local})::time >= {end} "
+            f"THEN interval '1 day' ELSE interval '0' END) AT TIME ZONE {tz}")
+
+
 CANDIDATES = """
 WITH
 {reach},
 -- The furthest a forecast can be and still matter now: the slowest source in reach (or a
--- technician's visit), the next evaluation and a bundle's week. A forecast's risk_from is
+-- technician's visit), a night's quiet hours and a bundle's week. A forecast's risk_from is
 -- the earliest moment any threshold could call for an offer, never after its due date.
 horizon AS (
-    SELECT %(now)s::timestamptz
+    SELECT %(next_at)s::timestamptz
            + make_interval(days => greatest(%(slowest)s::int, %(service_lead)s::int)
-                                   + %(bundle_days)s::int)
-           + %(next_days)s::float8 * interval '1 day' AS until
+                                   + %(bundle_days)s::int + 1) AS until
 ),
 -- Forecasts with a date, of products someone owns, that no offer of their kind covers in
 -- this cycle yet (offer_lines' key: instance, kind, item, cycle).
@@ -165,8 +179,11 @@ open_lines AS (
     SELECT f.instance_id, f.item_sku, f.kind AS item_kind, k.offer_kind, f.cycle_start,
            f.due_at, f.basis, f.prior_weight, f.metric, f.rate_per_day, f.daily_sd,
            f.rate_sd, f.days_left, f.computed_at, f.pack_days_low, f.pack_days_high,
-           p.owner_id AS customer_id, p.sku AS product_sku, c.home_store_id
+           isk.category AS item_category, p.owner_id AS customer_id, p.sku AS product_sku,
+           c.home_store_id, c.quiet_start, c.quiet_end, c.timezone,
+           coalesce(c.timezone, '') || ' ' || c.quiet_start || ' ' || c.quiet_end AS quiet_key
     FROM instance_forecasts f
+    JOIN skus isk ON isk.sku = f.item_sku
     JOIN product_instances p ON p.id = f.instance_id
     JOIN customers c ON c.id = p.owner_id
     CROSS JOIN LATERAL (SELECT CASE f.kind WHEN 'consumable' THEN 'replenish'
@@ -185,7 +202,7 @@ wanted AS (
     SELECT DISTINCT coalesce(home_store_id, '') AS origin, item_sku
     FROM open_lines WHERE item_kind = 'consumable'
 ),
-supply AS (
+supply AS MATERIALIZED (
     SELECT w.origin, w.item_sku, b.store_id, b.kind, b.days
     FROM wanted w CROSS JOIN LATERAL {best} b
 ),
@@ -203,26 +220,40 @@ sourced AS (
     FROM open_lines o
     WHERE o.item_kind = 'service'
 ),
+-- When an offer left for the next evaluation would reach the customer: then, or, if that
+-- falls in their quiet hours, when those end (it would wait for them). Worked out once per
+-- time zone and quiet hours (a handful), not per line.
+quiet_hours AS MATERIALIZED (
+    SELECT DISTINCT quiet_key, timezone, quiet_start, quiet_end FROM open_lines
+),
+reach AS MATERIALIZED (
+    SELECT s.quiet_key,
+           CASE WHEN {quiet} THEN {quiet_ends} ELSE %(next_at)s::timestamptz END AS reach_at
+    FROM quiet_hours s
+    LEFT JOIN pg_timezone_names z ON z.name = s.timezone
+    CROSS JOIN LATERAL (SELECT %(next_at)s::timestamptz AT TIME ZONE coalesce(z.name, 'UTC')
+                        AS local, coalesce(z.name, 'UTC') AS tz) l
+),
 -- The rule (replenishment.risk.due, term for term): offer when the probability that it is
--- empty before a new one could reach the customer, were the offer to wait for the next
--- evaluation, reaches the threshold: t - d >= z sqrt(a t + b t^2), with t the days from
--- the forecast to then, d the days left it said (half a use sooner for whole uses), a and b
--- its spreads in days of the household's pace (none for a time limit), z the threshold of
--- the item's category in standard normal units, moved by the household's own answers.
+-- empty before a new one could reach the customer, were the offer to wait, reaches the
+-- threshold: t - d >= z sqrt(a t + b t^2), with t the days from the forecast to then (the
+-- moment above plus the lead time), d the days left it said (half a use sooner for whole
+-- uses), a and b its spreads in days of the household's pace (none for a time limit), z the
+-- threshold of the item's category in standard normal units, moved by the household's own
+-- answers. (Joined by one key each: a join on several columns of a CTE makes PostgreSQL
+-- expect a handful of rows, and the bundles below became a nested loop of hours.)
 judged AS (
     SELECT s.*,
-           x.t - x.d >= z.z * sqrt(greatest(0.0, x.a * x.t + x.b * x.t * x.t)) AS is_due,
-           isk.category AS item_category
+           x.t - x.d >= z.z * sqrt(greatest(0.0, x.a * x.t + x.b * x.t * x.t)) AS is_due
     FROM sourced s
-    JOIN skus isk ON isk.sku = s.item_sku
+    JOIN reach w ON w.quiet_key = s.quiet_key
     LEFT JOIN unnest(%(categories)s::text[], %(category_z)s::float8[]) AS cz(category, z)
-           ON cz.category = isk.category
+           ON cz.category = s.item_category
     LEFT JOIN household_timing h
            ON h.customer_id = s.customer_id AND h.instance_id = s.instance_id
               AND h.item_sku = s.item_sku
     CROSS JOIN LATERAL (
-        SELECT extract(epoch FROM %(now)s::timestamptz - s.computed_at) / 86400.0
-               + s.lead_days + %(next_days)s::float8 AS t,
+        SELECT extract(epoch FROM w.reach_at - s.computed_at) / 86400.0 + s.lead_days AS t,
                CASE WHEN u.spread AND s.metric = 'count'
                         THEN greatest(0.0, s.days_left - %(whole_use)s::float8 / s.rate_per_day)
                     ELSE s.days_left END AS d,
@@ -299,17 +330,21 @@ def candidates(conn: Conn, now: datetime, *, bundle_days: int, nearby_km: float,
     for a customer at home: their home store, else online, else a store within ``nearby_km``.
     When is :func:`replenishment.risk.due` with each category's threshold
     (:data:`replenishment.risk.THRESHOLDS`) and each household's shift of it
-    (``household_timing``); ``next_evaluation_days``: until the next evaluation, which an
-    offer decided now would otherwise wait for.
+    (``household_timing``), for a new one that would reach them if the offer waited for the
+    next evaluation (``next_evaluation_days`` away), or for the end of their quiet hours if
+    that evaluation falls in them.
     """
     supply = availability.sourcing(conn, nearby_km=nearby_km, policy=availability.AT_HOME,
                                    at_store=False)
     statement = CANDIDATES.format(
         reach=supply.cte, best=supply.best("w.item_sku", "1", "w.origin"),
-        online_with_all=supply.online_with_all("f.item_skus"))
+        online_with_all=supply.online_with_all("f.item_skus"),
+        quiet=_quiet("l.local", "s.quiet_start", "s.quiet_end"),
+        quiet_ends=_quiet_ends("l.local", "s.quiet_end", "l.tz"))
     categories = sorted(risk.THRESHOLDS)
     rows = conn.execute(statement, {
-        "now": now, "bundle_days": bundle_days, "next_days": next_evaluation_days,
+        "now": now, "bundle_days": bundle_days,
+        "next_at": now + timedelta(days=next_evaluation_days),
         "service_lead": service_lead_days, "slowest": supply.slowest_days,
         "physical": supply.physical, "categories": categories,
         "category_z": [risk.category_z(c) for c in categories],
@@ -372,6 +407,7 @@ def insert_offers(conn: Conn, offers: Sequence[NewOffer], now: datetime,
     return [int(r[0]) for r in rows]
 
 
+# The quiet-hours fragments are this module's constants, not input.
 NO_SPAM = """
 WITH
 new_ids AS (SELECT unnest(%(ids)s::bigint[]) AS id),
@@ -423,16 +459,9 @@ ranked AS (
 ),
 -- Quiet hours in the customer's own time zone (a window may wrap past midnight).
 timed AS (
-    SELECT r.*,
-           CASE WHEN r.quiet_start = r.quiet_end THEN false
-                WHEN r.quiet_start < r.quiet_end
-                    THEN l.local::time >= r.quiet_start AND l.local::time < r.quiet_end
-                ELSE l.local::time >= r.quiet_start OR l.local::time < r.quiet_end
-           END AS quiet,
+    SELECT r.*, {quiet} AS quiet,
            -- the next end of the quiet hours, back in absolute time
-           (l.local::date + r.quiet_end
-            + CASE WHEN l.local::time >= r.quiet_end THEN interval '1 day'
-                   ELSE interval '0' END) AT TIME ZONE r.tz AS quiet_ends
+           {quiet_ends} AS quiet_ends
     FROM ranked r
     CROSS JOIN LATERAL (SELECT %(now)s::timestamptz AT TIME ZONE r.tz AS local) l
 ),
@@ -451,7 +480,8 @@ SET status = d.status, suppressed_reason = d.why, deliver_after = d.deliver_afte
 FROM decided d
 WHERE o.id = d.id
 RETURNING o.status
-"""
+""".replace("{quiet}", _quiet("l.local", "r.quiet_start", "r.quiet_end")).replace(
+    "{quiet_ends}", _quiet_ends("l.local", "r.quiet_end", "r.tz"))
 
 
 def apply_no_spam(conn: Conn, ids: Sequence[int], now: datetime, cap: int) -> dict[str, int]:

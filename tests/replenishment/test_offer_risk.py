@@ -46,19 +46,19 @@ def timing_of(db: Conn, owner: int) -> tuple[float, int, int] | None:
     return None if row is None else (float(row[0]), int(row[1]), int(row[2]))
 
 
+def edge(t: float, shift: float = 0.0) -> float:
+    """The most days left (stored: one use a day, the test forecast's spreads) at which a
+    new one arriving in ``t`` days is offered, for a household with this threshold shift."""
+    z = risk.z_of(risk.threshold_of(TABLETS, shift))
+    return t - z * EmptyTime(0.0, 1.0, 0.01).sd(t) + risk.WHOLE_USE  # + half a use: stored
+
+
 def days_between(shift_a: float, shift_b: float, lead: float) -> float:
-    """Days left (stored, one use a day, the test forecast's spreads) that a household with
-    threshold shift ``shift_a`` is offered at a lead time of ``lead`` and one with
-    ``shift_b`` is not: half way between where each would be."""
-    t = lead + NEXT
-    sd = EmptyTime(0.0, 1.0, 0.01).sd(t)
-
-    def edge(shift: float) -> float:
-        z = risk.z_of(risk.threshold_of(TABLETS, shift))
-        return t - z * sd + risk.WHOLE_USE  # stored days left = corrected + half a use
-
-    assert edge(shift_a) > edge(shift_b) + 0.2, "the two thresholds must differ"
-    return (edge(shift_a) + edge(shift_b)) / 2
+    """Days left that a household with threshold shift ``shift_a`` is offered at a lead time
+    of ``lead`` and one with ``shift_b`` is not: half way between where each would be."""
+    a, b = edge(lead + NEXT, shift_a), edge(lead + NEXT, shift_b)
+    assert a > b + 0.2, "the two thresholds must differ"
+    return (a + b) / 2
 
 
 # ---- the statement and the rule ----------------------------------------------------------
@@ -116,6 +116,23 @@ def test_a_household_shift_moves_only_its_own_decision(db: Conn) -> None:
     evaluate(db)
 
     assert [o["customer_id"] for o in all_offers(db)] == [earlier]
+
+
+def test_an_offer_goes_before_quiet_hours_when_waiting_for_their_end_would_be_too_late(
+        db: Conn) -> None:
+    at = NOW.replace(hour=13, minute=50)  # 21:50 in Shanghai
+    quiet, awake = customer(db), customer(db)  # 22:00-08:00; none
+    db.execute("UPDATE customers SET quiet_start = '00:00', quiet_end = '00:00' "
+               "WHERE id = %s", (awake,))
+    # The next evaluation (22:05) could not reach the first before 08:00, the second at once.
+    reach_quiet, reach_awake = 1 + (10 + 10 / 60) / 24, 1 + NEXT
+    days = (edge(reach_quiet) + edge(reach_awake)) / 2
+    for owner in (quiet, awake):
+        forecast(db, product(db, owner, "DW-60"), "DET-TAB-30", days, computed_at=at)
+
+    evaluate(db, at)
+
+    assert [(o["customer_id"], o["status"]) for o in all_offers(db)] == [(quiet, "pending")]
 
 
 # ---- the answers -------------------------------------------------------------------------
