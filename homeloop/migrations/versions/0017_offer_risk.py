@@ -6,7 +6,7 @@
   consumable is to be empty before a new one could be there; the 80 % interval of a whole
   pack's life at this pace (``pack_days_low``/``high``), which the offer quotes; and
   ``risk_from``, the earliest moment any threshold could call for an offer (where the risk
-  of being empty reaches the lowest threshold allowed, 0.5 %), indexed: the offer rule reads
+  of being empty reaches the lowest threshold allowed, 0.1 %), indexed: the offer rule reads
   the forecasts with ``risk_from`` within the slowest lead time, as it read ``due_at``.
 - ``offers.status``: ``snoozed`` ("I still have some": kept, and still accepted) and
   ``already_bought``.
