@@ -70,6 +70,9 @@ class Forecast(BaseModel):
                                               "service (or the registration)")
     computed_at: datetime
     due_at: datetime | None
+    pack_days_low: float | None = Field(None, description="How long a whole new one lasts at "
+                                                          "this pace: 80 % interval, early end")
+    pack_days_high: float | None = Field(None, description="... and its late end")
 
 
 class ProductForecasts(BaseModel):
@@ -141,8 +144,10 @@ class Offer(BaseModel):
     lead_days: int
     due_at: datetime
     expires_at: datetime
-    status: Literal["pending", "deferred", "sent", "opened", "accepted", "dismissed",
-                    "expired"]
+    status: Literal["pending", "deferred", "sent", "opened", "snoozed", "accepted",
+                    "dismissed", "already_bought", "expired"] = Field(
+        description="snoozed: 'I still have some' (still acceptable, not pushed again); "
+                    "already_bought: closed by 'Already bought'")
     deliver_after: datetime = Field(description="Not pushed before this (quiet hours)")
     decided_at: datetime
 

@@ -100,8 +100,8 @@ class Settings(BaseSettings):
     # bills of materials alike; one further away never is.
     nearby_store_km: float = Field(default=50.0, ge=0)
 
-    # Offers (replenishment/offers.py): when to offer, and what keeps offers from being spam.
-    offer_safety_margin_days: float = Field(default=2.0, ge=0)
+    # Offers (replenishment/offers.py): what keeps offers from being spam. When to offer is the
+    # risk of running out before a new one could be there (replenishment/risk.py).
     offer_bundle_days: int = Field(default=7, ge=0)  # consumables due this close share an offer
     offer_expiry_days: int = Field(default=3, ge=0)  # an offer lapses this long after its due date
     offer_weekly_cap: int = Field(default=3, ge=0)  # per customer, rolling 7 days

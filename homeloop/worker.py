@@ -33,7 +33,8 @@ def make_celery(settings: Settings) -> Celery:
                              "schedule": crontab(minute="41")},
             # A new consumable (an NFC tap on it, a replacement) shows within a minute.
             "forecast-changed": {"task": "replenishment.forecast_changed", "schedule": 60.0},
-            # Offers follow the forecasts closely enough, and quiet hours end on time.
+            # Offers follow the forecasts closely enough, and quiet hours end on time (the
+            # offer rule looks this far ahead: replenishment.offers.EVALUATE_EVERY_MINUTES).
             "evaluate-offers": {"task": "replenishment.evaluate_offers",
                                 "schedule": crontab(minute="*/15")},
             # Pushes go out within a minute of an offer (or of the end of quiet hours).

@@ -40,6 +40,12 @@ consumable's capacity and the time it was fitted. The method, in the order the c
    With little data the rate leans on a category prior, as if the prior were ``prior_days``
    days of data: ``rate = (n * observed + k * prior) / (n + k)``, ``n`` = days of data.
 
+   Households change. Days away (a run of whole days without use to speak of, so long that
+   the household's own idle days would make it less likely than ``away_chance``) are left
+   out, like a gap: a holiday is not the pace. And when the last ``recent_days`` days differ
+   from the weeks before them by more than ``drift_z`` standard errors (a new baby, a lodger
+   gone), the pace is those days' own, with the wider uncertainty of fewer days.
+
 3. **Days left** (:func:`forecast`). The remaining amount (capacity minus ``used``; for a
    level, the current fill) is consumed forward from the last sample, day by day at each
    weekday's rate, so the weekend coming up is counted. Time since the last sample counts as
@@ -53,7 +59,18 @@ consumable's capacity and the time it was fitted. The method, in the order the c
    ``z sqrt(T s² + T² sd_rate²)``; the 80 % bounds are the days at which the upper and the lower
    edge of that band reach the remaining amount (a quadratic in ``T``). ``confidence`` is the
    early bound over the late one: 1 for a certain date (a time limit), 0.5 when the late
-   bound is twice the early one, 0 when the pace could be zero.
+   bound is twice the early one, 0 when the pace could be zero. The forecast carries ``s``
+   and ``sd_rate`` (``daily_sd``, ``rate_sd``), so that the offer rule
+   (:mod:`replenishment.risk`) can ask the same distribution any question, not only the 80 %
+   one; and the same band for a whole new pack (``pack_days_low``/``high``: "you usually
+   finish a box in 9-12 days").
+
+5. **This household's pack** (``pack_factor``). What the tag counts is not always what the
+   household gets out of a pack: two tablets on a heavy run, a tank refilled at 15 %, half
+   doses. ``pack_factor`` is the share of the rated amount this household gets through before
+   the pack is empty to them (learnt from its own past packs, :mod:`replenishment.timing`);
+   the amount left is counted against ``pack_factor x capacity`` (a level against
+   ``1 - pack_factor``). 1 (the catalog's amount) unless its own packs said otherwise.
 
 Services (:func:`service_due`) are the same computation with the service interval as the
 capacity, counted from the last service, ignoring consumable events.
@@ -64,7 +81,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from operator import itemgetter
 from typing import Literal
@@ -134,6 +151,11 @@ class Tuning:
     fallback_cv: float = 0.5  # day-to-day spread assumed before 3 full days were seen
     min_weekday_cover: float = 0.75  # days of data a weekday needs to have its own rate
     full_day: float = 0.9  # a day this covered counts in the day-to-day spread
+    recent_days: int = 14  # a change of pace is looked for in the last two weeks,
+    drift_z: float = 3.0  # which must differ from the weeks before by this many errors;
+    unsettled: float = 1.0  # a smaller move beyond one error widens the pace's uncertainty
+    idle_share: float = 0.25  # a whole day using less than this of a mean day is idle,
+    away_chance: float = 0.01  # and a run of idle days this unlikely is the household away
 
 
 DEFAULT_TUNING = Tuning()
@@ -185,7 +207,11 @@ class Forecast:
     ``used`` and ``remaining`` are in the metric's unit (``remaining`` is ``None`` without an
     amount capacity), ``cycle_start`` is when the current consumable started. ``data_days``
     is how many days of this household's data the rate rests on and ``prior_weight`` the share
-    of the category prior in it.
+    of the category prior in it. ``daily_sd`` (the spread ``s`` of a day's use) and
+    ``rate_sd`` (the uncertainty of the pace) are in metric units per day: with the rate they
+    are the predictive distribution :mod:`replenishment.risk` reads. ``pack_days_low`` and
+    ``pack_days_high`` are the 80 % interval of how long a whole new pack lasts at this pace
+    (``None`` without an amount capacity or a pace).
     """
 
     rate_per_day: float
@@ -199,6 +225,10 @@ class Forecast:
     data_days: float
     prior_weight: float
     cycle_start: float
+    daily_sd: float = 0.0
+    rate_sd: float = 0.0
+    pack_days_low: float | None = None
+    pack_days_high: float | None = None
 
 
 def local_day(t: float, utc_offset_s: float) -> int:
@@ -309,14 +339,18 @@ def estimate_rate(usage: Usage, *, prior_rate_per_day: float | None = None,
     up to ``max_weeks``. With no data and no prior the rate is 0 (nothing to go on).
     """
     fallback = prior_rate_per_day or 0.0
-    seen = _observe(usage, tuning.min_weeks, fallback, tuning)
+    away = _away_days(usage, tuning)
+    weeks = tuning.min_weeks
+    seen = _observe(usage, usage.today + 1 - 7 * weeks, fallback, tuning, away)
     if seen.per_day > 0 and seen.data_days > 0:
         relative_se = seen.daily_sd / (seen.per_day * math.sqrt(seen.data_days))
         if relative_se > tuning.target_rel_se:
             needed = (seen.daily_sd / (seen.per_day * tuning.target_rel_se)) ** 2
-            weeks = min(tuning.max_weeks, math.ceil(needed / 7))
-            if weeks > tuning.min_weeks:
-                seen = _observe(usage, weeks, fallback, tuning)
+            longer = min(tuning.max_weeks, math.ceil(needed / 7))
+            if longer > weeks:
+                weeks = longer
+                seen = _observe(usage, usage.today + 1 - 7 * weeks, fallback, tuning, away)
+    seen, unsettled = _lately(usage, seen, usage.today + 1 - 7 * weeks, fallback, tuning, away)
 
     if prior_rate_per_day is None:
         prior_weight, prior, prior_sd = 0.0, 0.0, 0.0
@@ -326,14 +360,60 @@ def estimate_rate(usage: Usage, *, prior_rate_per_day: float | None = None,
     own_weight = 1.0 - prior_weight
     per_day = own_weight * seen.per_day + prior_weight * prior
     observed_se = seen.daily_sd / math.sqrt(seen.data_days) if seen.data_days > 0 else 0.0
-    sd = math.hypot(own_weight * observed_se, prior_weight * prior_sd)
+    sd = math.hypot(own_weight * observed_se, prior_weight * prior_sd, own_weight * unsettled)
     return Rate(per_day, sd, seen.daily_sd, seen.weekday_factors, seen.data_days, prior_weight)
 
 
-def _observe(usage: Usage, weeks: int, fallback_rate: float, tuning: Tuning) -> Rate:
-    """The household's own weekday-balanced rate over the last ``weeks`` weeks (no prior)."""
-    first_day = usage.today + 1 - 7 * weeks
-    days = [d for d in usage.days if d[0] >= first_day]
+def _away_days(usage: Usage, tuning: Tuning) -> frozenset[int]:
+    """Days the household was away: runs of idle whole days longer than its own idle days
+    make likely (their share to the power of the run's length under ``away_chance``)."""
+    full = [(day, a) for day, a, c in usage.days if c >= tuning.full_day]
+    if len(full) < 7:
+        return frozenset()
+    mean = sum(a for _, a in full) / len(full)
+    if mean <= 0.0:
+        return frozenset()
+    idle = [(day, a < tuning.idle_share * mean) for day, a in full]
+    share = sum(i for _, i in idle) / len(idle)
+    if share >= 1.0:
+        return frozenset()
+    need = 1 if share <= 0.0 else max(1, math.ceil(math.log(tuning.away_chance)
+                                                   / math.log(share)))
+    away: set[int] = set()
+    run: list[int] = []
+    for day, is_idle in [*idle, (math.inf, False)]:
+        if is_idle and run and day == run[-1] + 1:
+            run.append(int(day))
+            continue
+        if len(run) >= need:
+            away.update(run)
+        run = [int(day)] if is_idle else []
+    return frozenset(away)
+
+
+def _lately(usage: Usage, seen: Rate, first_day: int, fallback_rate: float, tuning: Tuning,
+            away: frozenset[int]) -> tuple[Rate, float]:
+    """The last ``recent_days`` days' own rate if it differs from the days before them by
+    more than ``drift_z`` standard errors (of the window's day-to-day spread); else ``seen``,
+    with how much more than one standard error they differ by (a move not yet sure)."""
+    split = usage.today + 1 - tuning.recent_days
+    recent = _observe(usage, split, fallback_rate, tuning, away)
+    before = _observe(usage, first_day, fallback_rate, tuning, away, until=split)
+    if recent.data_days < 7 or before.data_days < 14 or seen.daily_sd <= 0.0:
+        return seen, 0.0
+    error = seen.daily_sd * math.sqrt(1 / recent.data_days + 1 / before.data_days)
+    moved = abs(recent.per_day - before.per_day)
+    if moved > tuning.drift_z * error:  # the new pace, in the window's weekly shape
+        return replace(recent, weekday_factors=seen.weekday_factors), 0.0
+    return seen, tuning.unsettled * max(0.0, moved - error)
+
+
+def _observe(usage: Usage, first_day: int, fallback_rate: float, tuning: Tuning,
+             away: frozenset[int] = frozenset(), until: int | None = None) -> Rate:
+    """The household's own weekday-balanced rate from local day ``first_day`` (to ``until``,
+    not included), without the days it was away (no prior)."""
+    days = [d for d in usage.days if d[0] >= first_day and d[0] not in away
+            and (until is None or d[0] < until)]
     amount = [0.0] * 7
     cover = [0.0] * 7
     for day, a, c in days:
@@ -391,7 +471,7 @@ def days_to_use(amount: float, rate: Rate, start: float, utc_offset_s: float = 0
     for step in range(1, 8):
         per_day = rate.per_day * rate.weekday_factors[weekday(day + step)]
         if per_day >= amount:
-            return elapsed + amount / per_day
+            return elapsed + (amount / per_day if per_day > 0.0 else 0.0)
         amount -= per_day
         elapsed += 1.0
     return elapsed + amount / rate.per_day  # rounding left a crumb
@@ -419,14 +499,15 @@ def spread_bounds(amount: float, rate: Rate, z: float = Z80) -> tuple[float, flo
 def forecast(samples: Iterable[tuple[float, float]], kind: MetricKind, capacity: Capacity,
              now: float, *, events: Iterable[Event] = (), fitted_at: float | None = None,
              prior_rate_per_day: float | None = None, utc_offset_s: float = 0.0,
-             tuning: Tuning = DEFAULT_TUNING) -> Forecast:
-    """Days until the current consumable runs out, with an 80 % interval (steps 1-4).
+             pack_factor: float = 1.0, tuning: Tuning = DEFAULT_TUNING) -> Forecast:
+    """Days until the current consumable runs out, with an 80 % interval (steps 1-5).
 
     ``samples`` are one metric's ``(epoch seconds, value)`` for one product instance;
     ``events`` the events on this consumable (``refill``, ``replaced``, ``nfc_tap``);
     ``fitted_at`` when the current one was fitted, if known (otherwise the cycle starts at the
     last event, refill or first sample); ``prior_rate_per_day`` the category's average pace in
-    metric units per day; ``utc_offset_s`` the household's offset from UTC, for its weekdays.
+    metric units per day; ``utc_offset_s`` the household's offset from UTC, for its weekdays;
+    ``pack_factor`` the share of the rated amount this household gets out of a pack (step 5).
     """
     usage = read_timeline(samples, kind, now, events=events, fitted_at=fitted_at,
                           utc_offset_s=utc_offset_s, tuning=tuning)
@@ -434,13 +515,14 @@ def forecast(samples: Iterable[tuple[float, float]], kind: MetricKind, capacity:
 
     remaining: float | None = None
     usage_days: tuple[float | None, float, float | None] = (None, math.inf, None)
+    pack: tuple[float | None, float | None] = (None, None)
     if capacity.amount is not None:
         seen = usage.as_of
         if kind is MetricKind.LEVEL:
             seen, left = usage.level if usage.level is not None else (seen, capacity.amount)
-            left = max(0.0, left)
+            left = max(0.0, left - capacity.amount * (1.0 - pack_factor))
         else:
-            left = max(0.0, capacity.amount - usage.used)
+            left = max(0.0, capacity.amount * pack_factor - usage.used)
         stale = max(0.0, (now - seen) / DAY)  # days unseen since then: used at the same pace
         point = days_to_use(left, rate, seen, utc_offset_s)
         low, high = spread_bounds(left, rate)
@@ -449,11 +531,17 @@ def forecast(samples: Iterable[tuple[float, float]], kind: MetricKind, capacity:
             low, high = point - (centre - low), None if high is None else point + high - centre
         usage_days = (_ahead(point, stale), max(0.0, low - stale), _ahead(high, stale))
         remaining = max(0.0, left - rate.per_day * stale)
+        if rate.per_day > 0.0:
+            pack = spread_bounds(capacity.amount * pack_factor, rate)
 
     time_days: float | None = None
     if capacity.months is not None:
         ends = usage.cycle_start + capacity.months * MONTH_DAYS * DAY
         time_days = max(0.0, (ends - now) / DAY)
+        if pack[0] is not None:  # a whole pack lasts no longer than its months either
+            pack_months = capacity.months * MONTH_DAYS
+            pack = (min(pack[0], pack_months),
+                    pack_months if pack[1] is None else min(pack[1], pack_months))
 
     days, low, high = usage_days
     basis: Basis = "usage" if days is not None else "none"
@@ -470,7 +558,8 @@ def forecast(samples: Iterable[tuple[float, float]], kind: MetricKind, capacity:
         confidence = 1.0 if high <= low else low / high
     used = usage.used + rate.per_day * max(0.0, (now - usage.as_of) / DAY)
     return Forecast(rate.per_day, used, remaining, days, None if days is None else low, high,
-                    confidence, basis, rate.data_days, rate.prior_weight, usage.cycle_start)
+                    confidence, basis, rate.data_days, rate.prior_weight, usage.cycle_start,
+                    rate.daily_sd, rate.sd, *pack)
 
 
 def service_due(samples: Iterable[tuple[float, float]], kind: MetricKind, interval: Capacity,

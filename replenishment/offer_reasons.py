@@ -2,10 +2,16 @@
 
 An offer says what runs out (or falls due) and when, in the forecast's own words
 (:func:`replenishment.reasons.reason`: "about 6 days left at your usual pace", or "we are
-still learning your pace" while the category's average weighs more), then how to get it:
+still learning your pace" while the category's average weighs more); then why now: how long
+a whole pack usually lasts this household (the forecast's 80 % interval for a new one, when
+its own pace is what the date rests on) and how long a new one takes to reach them; then how
+to get it:
 
-    "PP cotton pre-filter: about 6 days left at your usual pace — pick it up at Shanghai
-    Xuhui tomorrow, or have it delivered in 3 days."
+    "Dishwasher tablets, 30 pack: about 3 days left at your usual pace; you usually finish a
+    box in 9–12 days, and a new one takes 2 days to reach you — pick it up at Shanghai
+    Pudong in 2 days, or have it delivered in 3 days."
+    "洗碗机洗涤块 30粒：按您平时的用量，大约还能用 3 天；您通常 9–12 天用完一盒，新的需要
+    2 天才能到您手上——2 天后可到上海浦东店自提，或送货上门，约 3 天送达。"
 
 A bundle names each line with its own days, so the customer sees why they are offered
 together. Both languages are stored with the offer: the customer may switch language
@@ -18,8 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from replenishment.forecast import MONTH_DAYS
 from replenishment.items import ItemKind
-from replenishment.reasons import Language, duration, reason
+from replenishment.reasons import MOSTLY_PRIOR, Language, duration, reason
 
 __all__ = ["PUSH_TITLES", "Fulfilment", "ReasonLine", "marketing_reason", "offer_reason"]
 
@@ -35,9 +42,20 @@ PUSH_TITLES: dict[Language, dict[str, str]] = {
 }
 
 
+# What a pack of a category is called ("you usually finish a box"), English and the
+# Chinese measure word; a level-based consumable is a bottle, anything else a pack.
+UNITS: dict[str, tuple[str, str]] = {
+    "dishwasher_detergent": ("box", "盒"), "coffee_pods": ("box", "盒"),
+    "water_filter": ("filter", "支"), "toilet_filter": ("filter", "支"),
+}
+BOTTLE = ("bottle", "瓶")
+PACK = ("pack", "份")
+
+
 @dataclass(frozen=True, slots=True)
 class ReasonLine:
-    """One item of an offer as its sentence needs it (days left as of the decision)."""
+    """One item of an offer as its sentence needs it (days left as of the decision;
+    ``pack_days_low``/``high``: how long a whole new one lasts at this pace, 80 %)."""
 
     item_kind: ItemKind
     item_name: str
@@ -45,6 +63,56 @@ class ReasonLine:
     basis: str
     days_left: float
     prior_weight: float
+    item_category: str = ""
+    metric: str | None = None
+    pack_days_low: float | None = None
+    pack_days_high: float | None = None
+
+
+def span(low: float, high: float, lang: Language) -> str:
+    """A range of days as people say it: '9–12 days', '5–6 months', 'about 10 days'."""
+    if high < 45:
+        a, b, unit, zh = round(low), round(high), "day", "天"
+    elif high < 2 * 365:
+        a, b, unit, zh = round(low / MONTH_DAYS), round(high / MONTH_DAYS), "month", "个月"
+    else:
+        a, b, unit, zh = round(low / 365.2425), round(high / 365.2425), "year", "年"
+    a, b = max(1, a), max(1, b)
+    if lang == "zh":
+        return f"{a} {zh}" if a == b else f"{a}–{b} {zh}"
+    if a == b:
+        return f"about {a} {unit}{'' if a == 1 else 's'}"
+    return f"{a}–{b} {unit}s"
+
+
+def _unit(line: ReasonLine) -> tuple[str, str]:
+    if line.metric == "level":
+        return BOTTLE
+    return UNITS.get(line.item_category, PACK)
+
+
+def _usually(line: ReasonLine, lang: Language) -> str | None:
+    """'you usually finish a box in 9–12 days', when the household's own pace says so."""
+    if (line.item_kind != "consumable" or line.basis != "usage"
+            or line.prior_weight > MOSTLY_PRIOR or line.pack_days_low is None
+            or line.pack_days_high is None):
+        return None
+    en, zh = _unit(line)
+    days = span(line.pack_days_low, line.pack_days_high, lang)
+    if en == "filter":  # a filter is not finished, it wears out
+        return f"一{zh}滤芯您通常能用 {days}" if lang == "zh" else (
+            f"a filter usually lasts you {days}")
+    if lang == "zh":
+        return f"您通常 {days}用完一{zh}"
+    return f"you usually finish a {en} in {days}"
+
+
+def _lead(lead_days: int, several: bool, lang: Language) -> str:
+    """'a new one takes 2 days to reach you'."""
+    if lang == "zh":
+        return f"新的需要 {duration(max(lead_days, 1), 'zh')}才能到您手上"
+    ones = "new ones take" if several else "a new one takes"
+    return f"{ones} {duration(max(lead_days, 1), 'en')} to reach you"
 
 
 def offer_reason(lines: Sequence[ReasonLine], fulfilment: Fulfilment, store_name: str | None,
@@ -59,13 +127,19 @@ def offer_reason(lines: Sequence[ReasonLine], fulfilment: Fulfilment, store_name
                     else f"{line.item_name} for your {line.product_name}")
         else:
             name = line.item_name
+        usually = _usually(line, lang)
+        if usually is not None:
+            what += f"；{usually}" if lang == "zh" else f"; {usually}"
         parts.append(f"{name}：{what}" if lang == "zh" else f"{name}: {what}")
     several = len(lines) > 1
+    text = ("；" if lang == "zh" else "; ").join(parts)
+    if fulfilment != "visit":  # why now: a new one is not there at once
+        lead = _lead(lead_days, several, lang)
+        text += f"，{lead}" if lang == "zh" else f", and {lead}"
     if lang == "zh":
-        return "；".join(parts) + "——" + _how_zh(fulfilment, store_name, lead_days,
-                                                 delivery_days) + "。"
-    return "; ".join(parts) + " — " + _how_en(fulfilment, store_name, lead_days,
-                                               delivery_days, several) + "."
+        return text + "——" + _how_zh(fulfilment, store_name, lead_days, delivery_days) + "。"
+    return text + " — " + _how_en(fulfilment, store_name, lead_days, delivery_days,
+                                  several) + "."
 
 
 def _when_en(days: int) -> str:

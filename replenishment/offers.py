@@ -5,12 +5,19 @@
 1. take the evaluation lock, so two workers at once take turns (the unique keys alone
    already keep them from storing an offer twice; the lock makes the weekly cap count the
    other's offers too);
-2. lapse expired offers and release deferred ones whose quiet hours ended;
-3. decide, set-based in SQL: which forecasts call for an offer now, from which source, and
-   which consumables of a customer share one (:func:`offers_store.candidates`);
+2. lapse expired offers, and open ones whose consumables were all replaced since (bought
+   elsewhere: nothing left to offer), and release deferred ones whose quiet hours ended;
+3. decide, set-based in SQL: which forecasts call for an offer now — the risk of running
+   out before a new one could reach the customer has reached the threshold
+   (:mod:`replenishment.risk`) — from which source, and which consumables of a customer
+   share one (:func:`offers_store.candidates`);
 4. word each new offer in English and Chinese (:mod:`offer_reasons`) and store it, ``ON
    CONFLICT DO NOTHING`` on its cycle key, so a retry adds nothing;
 5. apply the no-spam rules to what was stored: opt-out, consent, weekly cap, quiet hours.
+
+The customer's answers on an offer ("I still have some": :func:`snooze`; "Already bought":
+:func:`already_bought`) move that household's threshold for what it covers
+(:mod:`replenishment.timing`).
 
 ``now`` is a parameter so that tests decide at a chosen customer-local time. Callers own
 the transaction.
@@ -24,28 +31,30 @@ from typing import cast
 
 from homeloop.db import Conn
 from homeloop.settings import Settings
-from replenishment import marketing_store, offers_store
+from replenishment import marketing_store, offers_store, timing_store
 from replenishment.offer_reasons import Fulfilment, ReasonLine, marketing_reason, offer_reason
 from replenishment.reasons import language
 
-__all__ = ["EvaluateResult", "OfferRules", "OfferView", "dismiss", "evaluate", "my_offers",
-           "open_offer"]
+__all__ = ["EVALUATE_EVERY_MINUTES", "EvaluateResult", "OfferRules", "OfferView",
+           "already_bought", "dismiss", "evaluate", "my_offers", "open_offer", "snooze"]
+
+EVALUATE_EVERY_MINUTES = 15  # beat's schedule of replenishment.evaluate_offers
 
 
 @dataclass(frozen=True, slots=True)
 class OfferRules:
-    margin_days: float = 2.0
     bundle_days: int = 7
     expiry_days: int = 3
     weekly_cap: int = 3
     nearby_store_km: float = 50.0
     service_lead_days: int = 3
     heavy_days: float = 30.0
+    # An offer is decided when waiting for the next evaluation would be too late.
+    every_minutes: int = EVALUATE_EVERY_MINUTES
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OfferRules:
-        return cls(margin_days=settings.offer_safety_margin_days,
-                   bundle_days=settings.offer_bundle_days,
+        return cls(bundle_days=settings.offer_bundle_days,
                    expiry_days=settings.offer_expiry_days,
                    weekly_cap=settings.offer_weekly_cap,
                    nearby_store_km=settings.nearby_store_km,
@@ -61,6 +70,7 @@ class EvaluateResult:
     suppressed: int
     expired: int
     released: int
+    withdrawn: int = 0  # open offers whose consumables were all replaced since
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +85,11 @@ def evaluate(conn: Conn, now: datetime, rules: OfferRules = OfferRules()) -> Eva
     """Decide and store every offer the forecasts call for as of ``now``."""
     offers_store.lock_evaluation(conn)
     expired, released = offers_store.expire_and_release(conn, now)
+    withdrawn = offers_store.withdraw_refilled(conn, now)
     found = offers_store.candidates(
-        conn, now, margin_days=rules.margin_days, bundle_days=rules.bundle_days,
-        nearby_km=rules.nearby_store_km, service_lead_days=rules.service_lead_days)
+        conn, now, bundle_days=rules.bundle_days, nearby_km=rules.nearby_store_km,
+        service_lead_days=rules.service_lead_days,
+        next_evaluation_days=rules.every_minutes / (24 * 60))
     ids = offers_store.insert_offers(conn, [_worded(c) for c in found], now, rules.expiry_days)
     statuses = offers_store.apply_no_spam(conn, ids, now, rules.weekly_cap)
     # Marketing after the replenishments it rides on, so that those come first in the cap.
@@ -91,7 +103,7 @@ def evaluate(conn: Conn, now: datetime, rules: OfferRules = OfferRules()) -> Eva
     return EvaluateResult(created=len(ids), pending=statuses.get("pending", 0),
                           deferred=statuses.get("deferred", 0),
                           suppressed=statuses.get("suppressed", 0),
-                          expired=expired, released=released)
+                          expired=expired, released=released, withdrawn=withdrawn)
 
 
 def _worded(c: offers_store.Candidate) -> offers_store.NewOffer:
@@ -101,7 +113,9 @@ def _worded(c: offers_store.Candidate) -> offers_store.NewOffer:
         lines = [ReasonLine("service" if ln.item_kind == "service" else "consumable",
                             ln.item_name_zh if zh else _in_sentence(ln.item_name),
                             ln.product_name_zh if zh else ln.product_name,
-                            ln.basis, ln.days_left, ln.prior_weight) for ln in c.lines]
+                            ln.basis, ln.days_left, ln.prior_weight, ln.item_category,
+                            ln.metric, ln.pack_days_low, ln.pack_days_high)
+                 for ln in c.lines]
         store = (c.store_name_zh or c.store_name) if zh else c.store_name
         return offer_reason(lines, fulfilment, store, c.lead_days, c.delivery_days,
                             "zh" if zh else "en")
@@ -166,4 +180,24 @@ def dismiss(conn: Conn, customer_id: int, offer_id: int, now: datetime,
 def open_offer(conn: Conn, customer_id: int, offer_id: int, now: datetime,
                locale: str) -> OfferView:
     found = offers_store.mark_opened(conn, customer_id, offer_id, now)
+    return OfferView(found, found.reason_zh if language(locale) == "zh" else found.reason_en)
+
+
+def snooze(conn: Conn, customer_id: int, offer_id: int, now: datetime,
+           locale: str) -> OfferView:
+    """"I still have some": the offer stays (and can be accepted), is not pushed again, and
+    the household's next offers for what it covers come later. Again: no change."""
+    found, moved = offers_store.snooze(conn, customer_id, offer_id, now)
+    if moved:
+        timing_store.answered(conn, offer_id, "still_have_some", now)
+    return OfferView(found, found.reason_zh if language(locale) == "zh" else found.reason_en)
+
+
+def already_bought(conn: Conn, customer_id: int, offer_id: int, now: datetime,
+                   locale: str) -> OfferView:
+    """"Already bought": the offer closes, and the household's next offers for what it covers
+    come earlier. Again: no change."""
+    found, moved = offers_store.already_bought(conn, customer_id, offer_id, now)
+    if moved:
+        timing_store.answered(conn, offer_id, "already_bought", now)
     return OfferView(found, found.reason_zh if language(locale) == "zh" else found.reason_en)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg.rows import class_row
@@ -20,14 +20,17 @@ from psycopg.rows import class_row
 from catalog import availability
 from homeloop.db import Conn
 from homeloop.errors import Conflict, NotFound
+from replenishment import risk
 
 __all__ = ["Candidate", "CandidateLine", "KindStats", "NewOffer", "OfferRow",
-           "apply_no_spam", "candidates", "dismiss", "expire_and_release", "insert_offers",
-           "list_for_customer", "lock_evaluation", "mark_opened", "stats"]
+           "already_bought", "apply_no_spam", "candidates", "dismiss", "expire_and_release",
+           "insert_offers", "list_for_customer", "lock_evaluation", "mark_opened", "snooze",
+           "stats", "withdraw_refilled"]
 
 # Any key will do, as long as only the offer evaluation takes it.
 EVALUATION_LOCK = 0x4F46_4645_5253  # "OFFERS"
-OPEN = ("pending", "deferred", "sent", "opened")
+# "snoozed" ("I still have some") stays open: in the app's list, acceptable, lapsing at expiry.
+OPEN = ("pending", "deferred", "sent", "opened", "snoozed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,10 @@ class CandidateLine:
     item_name_zh: str
     product_name: str
     product_name_zh: str
+    item_category: str = ""
+    metric: str | None = None
+    pack_days_low: float | None = None  # a whole pack's life at this pace (80 %)
+    pack_days_high: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +116,22 @@ def lock_evaluation(conn: Conn) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVALUATION_LOCK,))
 
 
+def withdraw_refilled(conn: Conn, now: datetime) -> int:
+    """Open replenishment and maintenance offers whose every line's cycle began anew since
+    (a new one fitted, bought elsewhere, or a visit done another way) lapse: there is nothing
+    left to offer. Returns how many."""
+    return conn.execute(
+        "UPDATE offers o SET status = 'expired', updated_at = %(now)s "
+        "WHERE o.status = ANY(%(open)s) AND o.kind IN ('replenish', 'maintenance') "
+        "AND EXISTS (SELECT 1 FROM offer_lines l WHERE l.offer_id = o.id) "
+        # no line whose item is still in the cycle the offer was for
+        "AND NOT EXISTS (SELECT 1 FROM offer_lines l LEFT JOIN instance_forecasts f "
+        "                ON f.instance_id = l.instance_id AND f.item_sku = l.item_sku "
+        "                WHERE l.offer_id = o.id "
+        "                  AND (f.cycle_start IS NULL OR f.cycle_start <= l.cycle_start))",
+        {"now": now, "open": list(OPEN)}).rowcount
+
+
 def expire_and_release(conn: Conn, now: datetime) -> tuple[int, int]:
     """Open offers past their expiry lapse; deferred ones whose quiet hours ended are pending.
 
@@ -124,29 +147,48 @@ def expire_and_release(conn: Conn, now: datetime) -> tuple[int, int]:
     return expired, released
 
 
+def _quiet(local: str, start: str, end: str) -> str:
+    """SQL: whether the local time ``local`` falls in the quiet hours ``start``-``end`` (a
+    window may wrap past midnight; equal ends: none). One rule, for both statements below."""
+    return (f"CASE WHEN {start} = {end} THEN false "
+            f"WHEN {start} < {end} THEN {local}::time >= {start} AND {local}::time < {end} "
+            f"ELSE {local}::time >= {start} OR {local}::time < {end} END")
+
+
+def _quiet_ends(local: str, end: str, tz: str) -> str:
+    """SQL: the next end of the quiet hours after the local time ``local``, back in absolute
+    time (in the zone ``tz``, across a daylight-saving change too)."""
+    return (f"(({local})::date + {end} + CASE WHEN ({local})::time >= {end} "
+            f"THEN interval '1 day' ELSE interval '0' END) AT TIME ZONE {tz}")
+
+
 CANDIDATES = """
 WITH
 {reach},
--- The furthest a forecast can be due and still matter now: the slowest source in reach (or
--- a technician's visit), the margin and a bundle's week.
+-- The furthest a forecast can be and still matter now: the slowest source in reach (or a
+-- technician's visit), a night's quiet hours and a bundle's week. A forecast's risk_from is
+-- the earliest moment any threshold could call for an offer, never after its due date.
 horizon AS (
-    SELECT %(now)s::timestamptz
+    SELECT %(next_at)s::timestamptz
            + make_interval(days => greatest(%(slowest)s::int, %(service_lead)s::int)
-                                   + %(bundle_days)s::int)
-           + %(margin)s::float8 * interval '1 day' AS until
+                                   + %(bundle_days)s::int + 1) AS until
 ),
 -- Forecasts with a date, of products someone owns, that no offer of their kind covers in
 -- this cycle yet (offer_lines' key: instance, kind, item, cycle).
 open_lines AS (
     SELECT f.instance_id, f.item_sku, f.kind AS item_kind, k.offer_kind, f.cycle_start,
-           f.due_at, f.basis, f.prior_weight, p.owner_id AS customer_id,
-           p.sku AS product_sku, c.home_store_id
+           f.due_at, f.basis, f.prior_weight, f.metric, f.rate_per_day, f.daily_sd,
+           f.rate_sd, f.days_left, f.computed_at, f.pack_days_low, f.pack_days_high,
+           isk.category AS item_category, p.owner_id AS customer_id, p.sku AS product_sku,
+           c.home_store_id, c.quiet_start, c.quiet_end, c.timezone,
+           coalesce(c.timezone, '') || ' ' || c.quiet_start || ' ' || c.quiet_end AS quiet_key
     FROM instance_forecasts f
+    JOIN skus isk ON isk.sku = f.item_sku
     JOIN product_instances p ON p.id = f.instance_id
     JOIN customers c ON c.id = p.owner_id
     CROSS JOIN LATERAL (SELECT CASE f.kind WHEN 'consumable' THEN 'replenish'
                                            ELSE 'maintenance' END AS offer_kind) k
-    WHERE f.due_at <= (SELECT until FROM horizon)
+    WHERE f.risk_from <= (SELECT until FROM horizon)
       AND NOT EXISTS (SELECT 1 FROM offer_lines l
                       WHERE l.instance_id = f.instance_id AND l.offer_kind = k.offer_kind
                         AND l.item_sku = f.item_sku AND l.cycle_start = f.cycle_start)
@@ -160,7 +202,7 @@ wanted AS (
     SELECT DISTINCT coalesce(home_store_id, '') AS origin, item_sku
     FROM open_lines WHERE item_kind = 'consumable'
 ),
-supply AS (
+supply AS MATERIALIZED (
     SELECT w.origin, w.item_sku, b.store_id, b.kind, b.days
     FROM wanted w CROSS JOIN LATERAL {best} b
 ),
@@ -178,11 +220,52 @@ sourced AS (
     FROM open_lines o
     WHERE o.item_kind = 'service'
 ),
--- The rule: offer when the days left are no more than the lead time plus the margin.
+-- When an offer left for the next evaluation would reach the customer: then, or, if that
+-- falls in their quiet hours, when those end (it would wait for them). Worked out once per
+-- time zone and quiet hours (a handful), not per line.
+quiet_hours AS MATERIALIZED (
+    SELECT DISTINCT quiet_key, timezone, quiet_start, quiet_end FROM open_lines
+),
+reach AS MATERIALIZED (
+    SELECT s.quiet_key,
+           CASE WHEN {quiet} THEN {quiet_ends} ELSE %(next_at)s::timestamptz END AS reach_at
+    FROM quiet_hours s
+    LEFT JOIN pg_timezone_names z ON z.name = s.timezone
+    CROSS JOIN LATERAL (SELECT %(next_at)s::timestamptz AT TIME ZONE coalesce(z.name, 'UTC')
+                        AS local, coalesce(z.name, 'UTC') AS tz) l
+),
+-- The rule (replenishment.risk.due, term for term): offer when the probability that it is
+-- empty before a new one could reach the customer, were the offer to wait, reaches the
+-- threshold: t - d >= z sqrt(a t + b t^2), with t the days from the forecast to then (the
+-- moment above plus the lead time), d the days left it said (half a use sooner for whole
+-- uses), a and b its spreads in days of the household's pace (none for a time limit), z the
+-- threshold of the item's category in standard normal units, moved by the household's own
+-- answers. (Joined by one key each: a join on several columns of a CTE makes PostgreSQL
+-- expect a handful of rows, and the bundles below became a nested loop of hours.)
 judged AS (
-    SELECT s.*, s.due_at <= %(now)s + make_interval(days => s.lead_days)
-                            + %(margin)s::float8 * interval '1 day' AS is_due
+    SELECT s.*,
+           x.t - x.d >= z.z * sqrt(greatest(0.0, x.a * x.t + x.b * x.t * x.t)) AS is_due
     FROM sourced s
+    JOIN reach w ON w.quiet_key = s.quiet_key
+    LEFT JOIN unnest(%(categories)s::text[], %(category_z)s::float8[]) AS cz(category, z)
+           ON cz.category = s.item_category
+    LEFT JOIN household_timing h
+           ON h.customer_id = s.customer_id AND h.instance_id = s.instance_id
+              AND h.item_sku = s.item_sku
+    CROSS JOIN LATERAL (
+        SELECT extract(epoch FROM w.reach_at - s.computed_at) / 86400.0 + s.lead_days AS t,
+               CASE WHEN u.spread AND s.metric = 'count'
+                        THEN greatest(0.0, s.days_left - %(whole_use)s::float8 / s.rate_per_day)
+                    ELSE s.days_left END AS d,
+               CASE WHEN u.spread THEN (s.daily_sd / s.rate_per_day) ^ 2 ELSE 0.0 END AS a,
+               CASE WHEN u.spread THEN (s.rate_sd / s.rate_per_day) ^ 2 ELSE 0.0 END AS b
+        FROM (SELECT s.basis = 'usage' AND s.rate_per_day > 0 AS spread) u) x
+    CROSS JOIN LATERAL (
+        SELECT least(%(z_high)s::float8, greatest(%(z_low)s::float8,
+                   coalesce(cz.z, %(default_z)s::float8)
+                   + least(%(shift_limit)s::float8, greatest(-%(shift_limit)s::float8,
+                                                            coalesce(h.threshold_shift, 0.0)))))
+               AS z) z
 ),
 -- A customer's consumables from one source that fall due within a week of the first one
 -- that is due join its offer: one message and one trip or delivery, not several pings.
@@ -220,7 +303,9 @@ found AS (
                'days_left', greatest(extract(epoch FROM m.due_at - %(now)s) / 86400, 0),
                'basis', m.basis, 'prior_weight', m.prior_weight,
                'item_name', sk.name, 'item_name_zh', sk.name_zh,
-               'product_name', ps.name, 'product_name_zh', ps.name_zh)
+               'product_name', ps.name, 'product_name_zh', ps.name_zh,
+               'item_category', m.item_category, 'metric', m.metric,
+               'pack_days_low', m.pack_days_low, 'pack_days_high', m.pack_days_high)
                ORDER BY m.due_at, m.instance_id, m.item_sku) AS lines
     FROM members m
     JOIN skus sk ON sk.sku = m.item_sku
@@ -237,22 +322,35 @@ ORDER BY f.customer_id, f.due_at, f.cycle_key
 """
 
 
-def candidates(conn: Conn, now: datetime, *, margin_days: float, bundle_days: int,
-               nearby_km: float, service_lead_days: int) -> list[Candidate]:
+def candidates(conn: Conn, now: datetime, *, bundle_days: int, nearby_km: float,
+               service_lead_days: int, next_evaluation_days: float) -> list[Candidate]:
     """Every offer the forecasts call for now that no offer covers yet, with its lines.
 
     Where each item comes from is the catalog's answer (:func:`catalog.availability.sourcing`)
     for a customer at home: their home store, else online, else a store within ``nearby_km``.
+    When is :func:`replenishment.risk.due` with each category's threshold
+    (:data:`replenishment.risk.THRESHOLDS`) and each household's shift of it
+    (``household_timing``), for a new one that would reach them if the offer waited for the
+    next evaluation (``next_evaluation_days`` away), or for the end of their quiet hours if
+    that evaluation falls in them.
     """
     supply = availability.sourcing(conn, nearby_km=nearby_km, policy=availability.AT_HOME,
                                    at_store=False)
     statement = CANDIDATES.format(
         reach=supply.cte, best=supply.best("w.item_sku", "1", "w.origin"),
-        online_with_all=supply.online_with_all("f.item_skus"))
+        online_with_all=supply.online_with_all("f.item_skus"),
+        quiet=_quiet("l.local", "s.quiet_start", "s.quiet_end"),
+        quiet_ends=_quiet_ends("l.local", "s.quiet_end", "l.tz"))
+    categories = sorted(risk.THRESHOLDS)
     rows = conn.execute(statement, {
-        "now": now, "margin": margin_days, "bundle_days": bundle_days,
+        "now": now, "bundle_days": bundle_days,
+        "next_at": now + timedelta(days=next_evaluation_days),
         "service_lead": service_lead_days, "slowest": supply.slowest_days,
-        "physical": supply.physical, **supply.params}).fetchall()
+        "physical": supply.physical, "categories": categories,
+        "category_z": [risk.category_z(c) for c in categories],
+        "default_z": risk.z_of(risk.DEFAULT_THRESHOLD), "z_low": risk.Z_RANGE[0],
+        "z_high": risk.Z_RANGE[1], "shift_limit": risk.SHIFT_LIMIT,
+        "whole_use": risk.WHOLE_USE, **supply.params}).fetchall()
     found = []
     for (customer_id, kind, instance_id, cycle_key, _skus, store_id, fulfilment, lead_days,
          due_at, delivery_days, lines) in rows:
@@ -309,6 +407,7 @@ def insert_offers(conn: Conn, offers: Sequence[NewOffer], now: datetime,
     return [int(r[0]) for r in rows]
 
 
+# The quiet-hours fragments are this module's constants, not input.
 NO_SPAM = """
 WITH
 new_ids AS (SELECT unnest(%(ids)s::bigint[]) AS id),
@@ -360,16 +459,9 @@ ranked AS (
 ),
 -- Quiet hours in the customer's own time zone (a window may wrap past midnight).
 timed AS (
-    SELECT r.*,
-           CASE WHEN r.quiet_start = r.quiet_end THEN false
-                WHEN r.quiet_start < r.quiet_end
-                    THEN l.local::time >= r.quiet_start AND l.local::time < r.quiet_end
-                ELSE l.local::time >= r.quiet_start OR l.local::time < r.quiet_end
-           END AS quiet,
+    SELECT r.*, {quiet} AS quiet,
            -- the next end of the quiet hours, back in absolute time
-           (l.local::date + r.quiet_end
-            + CASE WHEN l.local::time >= r.quiet_end THEN interval '1 day'
-                   ELSE interval '0' END) AT TIME ZONE r.tz AS quiet_ends
+           {quiet_ends} AS quiet_ends
     FROM ranked r
     CROSS JOIN LATERAL (SELECT %(now)s::timestamptz AT TIME ZONE r.tz AS local) l
 ),
@@ -388,7 +480,8 @@ SET status = d.status, suppressed_reason = d.why, deliver_after = d.deliver_afte
 FROM decided d
 WHERE o.id = d.id
 RETURNING o.status
-"""
+""".replace("{quiet}", _quiet("l.local", "r.quiet_start", "r.quiet_end")).replace(
+    "{quiet_ends}", _quiet_ends("l.local", "r.quiet_end", "r.tz"))
 
 
 def apply_no_spam(conn: Conn, ids: Sequence[int], now: datetime, cap: int) -> dict[str, int]:
@@ -430,12 +523,31 @@ def dismiss(conn: Conn, customer_id: int, offer_id: int, now: datetime) -> Offer
 def mark_opened(conn: Conn, customer_id: int, offer_id: int, now: datetime) -> OfferRow:
     """The customer tapped the offer's notification (or opened it in the list).
 
-    From any open status; opening it again, or an offer already accepted, changes nothing;
-    a dismissed or expired one is a conflict. Another customer's or a suppressed offer is
-    "not found", as for :func:`dismiss`.
+    From any open status; opening it again, or an offer already accepted or snoozed, changes
+    nothing; a dismissed or expired one is a conflict. Another customer's or a suppressed
+    offer is "not found", as for :func:`dismiss`.
     """
     return _customer_moves(conn, customer_id, offer_id, now, to="opened",
-                           settled=("opened", "accepted"), verb="opened")
+                           settled=("opened", "accepted", "snoozed"), verb="opened")
+
+
+def snooze(conn: Conn, customer_id: int, offer_id: int, now: datetime) -> tuple[OfferRow, bool]:
+    """"I still have some": the offer stays in the list (and can still be accepted) without
+    being pushed again. Returns the offer and whether it was snoozed just now (again: no
+    change). Accepted, dismissed, bought or expired: a conflict."""
+    return _answer(conn, customer_id, offer_id, now, "snoozed", "snoozed")
+
+
+def already_bought(conn: Conn, customer_id: int, offer_id: int,
+                   now: datetime) -> tuple[OfferRow, bool]:
+    """"Already bought": closes the offer. From any open status (a snoozed one too); again:
+    no change; accepted, dismissed or expired: a conflict."""
+    return _answer(conn, customer_id, offer_id, now, "already_bought", "marked bought")
+
+
+def _answer(conn: Conn, customer_id: int, offer_id: int, now: datetime, to: str,
+            verb: str) -> tuple[OfferRow, bool]:
+    return _moved(conn, customer_id, offer_id, now, to=to, settled=(to,), verb=verb)
 
 
 def _customer_moves(conn: Conn, customer_id: int, offer_id: int, now: datetime, *, to: str,
@@ -445,6 +557,12 @@ def _customer_moves(conn: Conn, customer_id: int, offer_id: int, now: datetime, 
     Another customer's offer, or a suppressed one, is "not found"; an offer in any other
     closed status is a conflict.
     """
+    return _moved(conn, customer_id, offer_id, now, to=to, settled=settled, verb=verb)[0]
+
+
+def _moved(conn: Conn, customer_id: int, offer_id: int, now: datetime, *, to: str,
+           settled: tuple[str, ...], verb: str) -> tuple[OfferRow, bool]:
+    """:func:`_customer_moves`, and whether the offer moved (False: it was settled)."""
     with conn.cursor(row_factory=class_row(OfferRow)) as cur:
         found = cur.execute(
             f"SELECT {_ROW} FROM offers WHERE id = %s AND customer_id = %s "  # noqa: S608
@@ -452,14 +570,15 @@ def _customer_moves(conn: Conn, customer_id: int, offer_id: int, now: datetime, 
         if found is None:
             raise NotFound(f"offer {offer_id} does not exist")
         if found.status in settled:
-            return found
+            return found, False
         if found.status not in OPEN:
-            raise Conflict(f"offer {offer_id} is {found.status}; it can no longer be {verb}")
+            raise Conflict(f"offer {offer_id} is {found.status.replace('_', ' ')}; "
+                           f"it can no longer be {verb}")
         updated = cur.execute(
             "UPDATE offers SET status = %s, updated_at = %s "  # noqa: S608
             f"WHERE id = %s RETURNING {_ROW}", (to, now, offer_id)).fetchone()
     assert updated is not None
-    return updated
+    return updated, True
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ from replenishment import order_webhook
 
 __all__ = ["Choice", "OrderRequest", "accept", "deliver", "mark_fitted", "requests_of"]
 
-OPEN = ("pending", "deferred", "sent", "opened")
+OPEN = ("pending", "deferred", "sent", "opened", "snoozed")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,12 @@ their ownership, so the seller's part of the hour it changed hands never counts.
 The data is loaded set-based for the whole batch (a fixed handful of queries whatever its
 size); the maths stays a plain loop per instance and item, because it is pure per-instance
 work. Callers own the transaction.
+
+Each household's own packs count too (:mod:`replenishment.timing`): a consumable's forecast
+uses the pack factor its owner's past packs taught (how much of the rated amount they get
+out of one); and when a run finds that a consumable's cycle began anew since the stored
+forecast (a new one fitted, bought from us or elsewhere), the pack that ended is counted for
+its owner (:func:`replenishment.timing_store.packs_ended`) before its forecast is replaced.
 """
 
 from __future__ import annotations
@@ -28,10 +34,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from homeloop.db import Conn
 from identity import ownership
-from replenishment import store
+from replenishment import store, timing_store
 from replenishment.forecast import Event, Forecast, MetricKind, Tuning, forecast, service_due
 from replenishment.items import CycleEvent, Item, consumable_item, fitted_at, service_item
 from replenishment.priors import prior_rate
+from replenishment.risk import LOWEST, EmptyTime
 
 __all__ = ["BATCH_SIZE", "forecast_instances", "raw_window_start"]
 
@@ -80,6 +87,13 @@ def forecast_instances(conn: Conn, instance_ids: Sequence[int], now: datetime) -
                  since_owned.get(instance.id))
             for instance in instances for item in items.get(instance.sku, [])]
 
+    keys: dict[int, timing_store.Key] = {}
+    for j in jobs:
+        if j.instance.owner_id is not None and j.item.kind == "consumable":
+            keys[id(j)] = (j.instance.owner_id, j.instance.id, j.item.sku)
+    factors = timing_store.pack_factors(conn, list(keys.values()))
+    previous = store.previous_cycles(conn, [i.id for i in instances])
+
     window_start = raw_window_start(now)
     readings = store.load_readings(
         conn, [(j.instance.device_id, j.item.metric) for j in jobs if j.item.metric],
@@ -88,15 +102,46 @@ def forecast_instances(conn: Conn, instance_ids: Sequence[int], now: datetime) -
     carries = store.load_carries(conn, [r for r in requests if r is not None], window_start)
 
     now_s = now.timestamp()
-    results: list[store.StoredForecast] = []
+    done: list[tuple[_Job, timing_store.Key | None, list[tuple[float, float]],
+                     store.StoredForecast, timing_store.PackEnd | None]] = []
     for job, request in zip(jobs, requests, strict=True):
         samples = [r for r in readings.get((job.instance.device_id, job.item.metric or ""), [])
                    if job.owned_since is None or r[0] >= job.owned_since.timestamp()]
         if request is not None and request in carries:
             samples.append(_carry_sample(job, carries[request], window_start))
-        results.append(_stored(job, _forecast(job, samples, now_s), now))
+        key = keys.get(id(job))
+        factor = factors.get(key, 1.0) if key is not None else 1.0
+        result = _stored(job, _forecast(job, samples, now_s, factor), now)
+        done.append((job, key, samples, result,
+                     _pack_end(job, previous.get((job.instance.id, job.item.sku)), result)))
+    ended = [d for d in done if d[4] is not None]
+    if timing_store.packs_ended(conn, [d[4] for d in ended if d[4] is not None], now):
+        # What the packs that just ended taught counts for the new ones at once.
+        learnt = timing_store.pack_factors(conn, [d[1] for d in ended if d[1] is not None])
+        done = [(job, key, samples, _stored(job, _forecast(job, samples, now_s, learnt[key]),
+                                            now), end)
+                if end is not None and key in learnt else (job, key, samples, result, end)
+                for job, key, samples, result, end in done]
+    results = [d[3] for d in done]
     store.replace_forecasts(conn, [i.id for i in instances], results)
     return len(results)
+
+
+def _pack_end(job: _Job, before: store.PreviousCycle | None,
+              now: store.StoredForecast) -> timing_store.PackEnd | None:
+    """The pack that ended, if this consumable's cycle began anew since its stored forecast:
+    what the tag saw it give by then (the stored use, and its pace up to the new start)."""
+    owner = job.instance.owner_id
+    if (before is None or owner is None or job.item.kind != "consumable"
+            or now.cycle_start <= before.cycle_start):
+        return None
+    amount = job.item.capacity.amount
+    share = None
+    if amount and before.basis == "usage":
+        gap = max(0.0, (now.cycle_start - before.computed_at).total_seconds() / 86_400)
+        share = (before.used + before.rate_per_day * gap) / amount
+    return timing_store.PackEnd(owner, job.instance.id, job.item.sku, before.cycle_start,
+                                now.cycle_start, share, before.risk_from)
 
 
 def _items_by_sku(conn: Conn, device_skus: Sequence[str]) -> dict[str, list[Item]]:
@@ -186,20 +231,30 @@ def _carry_sample(job: _Job, value: float, window_start: datetime) -> tuple[floa
     return job.since, value
 
 
-def _forecast(job: _Job, samples: list[tuple[float, float]], now_s: float) -> Forecast:
+def _forecast(job: _Job, samples: list[tuple[float, float]], now_s: float,
+              pack_factor: float) -> Forecast:
     item = job.item
     if item.kind == "service":
         return service_due(samples, item.metric_kind, item.capacity, job.since, now_s,
                            prior_rate_per_day=job.prior, utc_offset_s=job.utc_offset_s)
     return forecast(samples, item.metric_kind, item.capacity, now_s, events=job.events,
                     fitted_at=job.since, prior_rate_per_day=job.prior,
-                    utc_offset_s=job.utc_offset_s)
+                    utc_offset_s=job.utc_offset_s, pack_factor=pack_factor)
+
+
+def _at(now: datetime, days: float | None) -> datetime | None:
+    if days is None or not math.isfinite(days) or days >= MAX_DUE_DAYS:
+        return None
+    return now + timedelta(days=days)
 
 
 def _stored(job: _Job, f: Forecast, now: datetime) -> store.StoredForecast:
-    due_at = None
-    if f.days_left is not None and math.isfinite(f.days_left) and f.days_left < MAX_DUE_DAYS:
-        due_at = now + timedelta(days=f.days_left)
+    due_at = _at(now, f.days_left)
+    risk_from = None
+    if f.days_left is not None and due_at is not None:
+        empty = EmptyTime.of(f.days_left, f.basis, f.rate_per_day, f.daily_sd, f.rate_sd,
+                             job.item.metric)
+        risk_from = _at(now, empty.quantile(LOWEST))
     return store.StoredForecast(
         instance_id=job.instance.id, item_sku=job.item.sku, kind=job.item.kind,
         metric=job.item.metric, rate_per_day=f.rate_per_day, used=f.used,
@@ -207,4 +262,5 @@ def _stored(job: _Job, f: Forecast, now: datetime) -> store.StoredForecast:
         days_left_high=f.days_left_high, confidence=f.confidence, basis=f.basis,
         data_days=f.data_days, prior_weight=f.prior_weight,
         cycle_start=datetime.fromtimestamp(f.cycle_start, UTC), computed_at=now,
-        due_at=due_at)
+        due_at=due_at, daily_sd=f.daily_sd, rate_sd=f.rate_sd, pack_days_low=f.pack_days_low,
+        pack_days_high=f.pack_days_high, risk_from=risk_from)

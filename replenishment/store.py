@@ -18,14 +18,15 @@ from replenishment.forecast import CYCLE_EVENTS
 from replenishment.items import ItemKind
 
 __all__ = ["CarryRequest", "CatalogConsumable", "CatalogService", "DeviceEvent", "Instance",
-           "StoredForecast", "changed_instance_ids", "claimed_instance_ids", "forget_forecasts",
-           "list_forecasts", "load_carries", "load_catalog", "load_cycle_events",
-           "load_instances", "load_readings", "prune_unclaimed", "replace_forecasts"]
+           "PreviousCycle", "StoredForecast", "changed_instance_ids", "claimed_instance_ids",
+           "forget_forecasts", "list_forecasts", "load_carries", "load_catalog",
+           "load_cycle_events", "load_instances", "load_readings", "previous_cycles",
+           "prune_unclaimed", "replace_forecasts"]
 
 
 @dataclass(frozen=True, slots=True)
 class Instance:
-    """A product instance with its tag, and its owner's time zone."""
+    """A product instance with its tag, and its owner and their time zone."""
 
     id: int
     sku: str
@@ -34,6 +35,7 @@ class Instance:
     claimed_at: datetime | None
     created_at: datetime
     timezone: str | None
+    owner_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +79,12 @@ class CarryRequest:
 
 @dataclass(frozen=True, slots=True)
 class StoredForecast:
-    """One row of ``instance_forecasts``; the API adds names and a reason to it."""
+    """One row of ``instance_forecasts``; the API adds names and a reason to it.
+
+    ``daily_sd`` and ``rate_sd`` are the forecast's spreads (:mod:`replenishment.risk` reads
+    them), ``pack_days_low``/``high`` how long a whole new pack lasts at this pace (80 %),
+    ``risk_from`` the earliest moment the offer rule could call for an offer.
+    """
 
     instance_id: int
     item_sku: str
@@ -96,11 +103,17 @@ class StoredForecast:
     cycle_start: datetime
     computed_at: datetime
     due_at: datetime | None
+    daily_sd: float = 0.0
+    rate_sd: float = 0.0
+    pack_days_low: float | None = None
+    pack_days_high: float | None = None
+    risk_from: datetime | None = None
 
 
 _NAMES = ("instance_id", "item_sku", "kind", "metric", "rate_per_day", "used", "remaining",
           "days_left", "days_left_low", "days_left_high", "confidence", "basis", "data_days",
-          "prior_weight", "cycle_start", "computed_at", "due_at")
+          "prior_weight", "cycle_start", "computed_at", "due_at", "daily_sd", "rate_sd",
+          "pack_days_low", "pack_days_high", "risk_from")
 _COLUMNS = ", ".join(_NAMES)
 _UPDATE = ", ".join(f"{n} = excluded.{n}" for n in _NAMES[3:])
 
@@ -129,7 +142,7 @@ def load_instances(conn: Conn, ids: Sequence[int]) -> list[Instance]:
     with conn.cursor(row_factory=class_row(Instance)) as cur:
         return cur.execute(
             "SELECT p.id, p.sku, s.category, d.id AS device_id, p.claimed_at, p.created_at, "
-            "c.timezone FROM product_instances p JOIN skus s ON s.sku = p.sku "
+            "c.timezone, p.owner_id FROM product_instances p JOIN skus s ON s.sku = p.sku "
             "JOIN devices d ON d.instance_id = p.id "
             "LEFT JOIN customers c ON c.id = p.owner_id "
             "WHERE p.id = ANY(%s) ORDER BY p.id", (list(ids),)).fetchall()
@@ -248,6 +261,28 @@ def replace_forecasts(conn: Conn, instance_ids: Sequence[int],
         "WHERE k.instance_id = f.instance_id AND k.sku = f.item_sku AND k.kind = f.kind)",
         (list(instance_ids), [f.instance_id for f in forecasts],
          [f.item_sku for f in forecasts], [f.kind for f in forecasts]))
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousCycle:
+    """What the stored forecast of a consumable said last, before it is replaced."""
+
+    cycle_start: datetime
+    used: float
+    rate_per_day: float
+    computed_at: datetime
+    basis: str
+    risk_from: datetime | None
+
+
+def previous_cycles(conn: Conn, instance_ids: Sequence[int],
+                    ) -> dict[tuple[int, str], PreviousCycle]:
+    """The stored consumable forecasts of these instances, by (instance, item)."""
+    rows = conn.execute(
+        "SELECT instance_id, item_sku, cycle_start, used, rate_per_day, computed_at, basis, "
+        "risk_from FROM instance_forecasts WHERE instance_id = ANY(%s) AND kind = 'consumable'",
+        (list(instance_ids),)).fetchall()
+    return {(int(i), str(s)): PreviousCycle(*rest) for i, s, *rest in rows}
 
 
 def forget_forecasts(conn: Conn, instance_ids: Sequence[int]) -> int:

@@ -44,7 +44,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "device_gateway": ("devices", "readings", "events", "dead_letters", "readings_hourly",
                        "readings_daily", "senml_anchors", "sum_bounds", "device_state"),
     "replenishment": ("instance_forecasts", "offer_kinds", "offers", "offer_lines", "outbox",
-                      "quality_alerts", "order_requests"),
+                      "quality_alerts", "order_requests", "household_timing"),
     "notifications": ("push_tokens",),
     "identity": ("customer_identities", "phone_codes", "customer_merges", "merge_requests",
                  "staff_members",

@@ -47,6 +47,30 @@ def dismiss_offer(offer_id: int, customer: CurrentCustomer, conn: ConnDep) -> sc
     return _offer(offers.dismiss(conn, customer, offer_id, clock.now(), locale))
 
 
+@router.post("/offers/{offer_id}/snooze", response_model=schemas.Offer,
+             responses={404: {"description": "No such offer, or not yours"},
+                        409: {"description": "Already accepted, dismissed, bought or expired"}})
+@needs("customer", of="customer")
+def snooze_offer(offer_id: int, customer: CurrentCustomer, conn: ConnDep) -> schemas.Offer:
+    """"I still have some": the offer stays in the list and can still be accepted, but is not
+    pushed again; this household's next offers for these items come later. Again: no change.
+    """
+    locale = customers.locale_of(conn, customer)
+    return _offer(offers.snooze(conn, customer, offer_id, clock.now(), locale))
+
+
+@router.post("/offers/{offer_id}/already-bought", response_model=schemas.Offer,
+             responses={404: {"description": "No such offer, or not yours"},
+                        409: {"description": "Already accepted, dismissed or expired"}})
+@needs("customer", of="customer")
+def already_bought_offer(offer_id: int, customer: CurrentCustomer,
+                         conn: ConnDep) -> schemas.Offer:
+    """"Already bought" (elsewhere, or had one): the offer closes, and this household's next
+    offers for these items come earlier. Again: no change."""
+    locale = customers.locale_of(conn, customer)
+    return _offer(offers.already_bought(conn, customer, offer_id, clock.now(), locale))
+
+
 @router.post("/offers/{offer_id}/open", response_model=schemas.Offer,
              responses={404: {"description": "No such offer, or not yours"},
                         409: {"description": "Already dismissed or expired"}})

@@ -17,9 +17,12 @@ Data, generated set-based in SQL (``generate_series``, a fixed ``setseed``):
   tablet packs, both pod packs, ... as the forecaster does), about 2.5 per instance: each
   item's cycle is its typical length (a 30-tablet pack 35 days, a PP filter 180 days, a
   floor care 730 days) times the household's pace (x0.6..x1.6), the days left uniform over
-  the cycle, and 5 % with no end in sight (``days_left`` NULL). So a few percent of the
-  lines are due now (lead time + 2-day margin), and a customer's items due the same week
-  share an offer.
+  the cycle, and 5 % with no end in sight (``days_left`` NULL); a day's use spreads by
+  30-60 % of the pace and the pace itself by 5 % (``daily_sd``, ``rate_sd``), and
+  ``risk_from`` is where the risk reaches the lowest threshold, as the forecast service
+  stores it. So a few
+  percent of the lines are due now (:mod:`replenishment.risk`), and a customer's items due
+  the same week share an offer.
 
 Generation runs with ``session_replication_role = replica`` (no foreign-key triggers: the rows
 are consistent by construction), then ``VACUUM ANALYZE``, as autovacuum would have by the
@@ -51,7 +54,7 @@ import psycopg
 from devtools.bench.db import bench_settings, drop, recreate
 from homeloop import clock
 from homeloop.settings import Settings
-from replenishment import offers, offers_store
+from replenishment import offers, offers_store, risk
 
 __all__ = ["BENCH_DB", "run_offers_bench"]
 
@@ -111,37 +114,50 @@ FROM product_instances p;
     ("forecasts", """
 INSERT INTO instance_forecasts (instance_id, item_sku, kind, metric, rate_per_day, used,
     remaining, days_left, days_left_low, days_left_high, confidence, basis, data_days,
-    prior_weight, cycle_start, computed_at, due_at)
-SELECT x.id, x.item_sku, x.kind, x.metric, 1.0 / x.cycle, x.cycle - x.left_,
-       x.left_, x.days_left, x.days_left * 0.8, x.days_left * 1.25,
+    prior_weight, cycle_start, computed_at, due_at, daily_sd, rate_sd, pack_days_low,
+    pack_days_high, risk_from)
+SELECT x.id, x.item_sku, x.kind, x.metric, x.rate, (x.cycle - x.left_) * x.rate,
+       x.left_ * x.rate, x.days_left, x.days_left * 0.8, x.days_left * 1.25,
        CASE WHEN x.days_left IS NULL THEN 0 ELSE 0.6 + 0.3 * x.r END,
        CASE WHEN x.days_left IS NULL THEN 'none' ELSE x.basis END,
        least(x.cycle - x.left_, 60), 0.2 + 0.6 * x.r,
        x.computed_at - (x.cycle - x.left_) * interval '1 day', x.computed_at,
-       x.computed_at + x.days_left * interval '1 day'
+       x.computed_at + x.days_left * interval '1 day',
+       x.daily_sd, x.rate_sd, x.cycle * 0.85, x.cycle * 1.15,
+       -- where the risk reaches the lowest threshold, as the forecast service stores it
+       x.computed_at + CASE
+           WHEN x.basis <> 'usage' THEN x.days_left
+           ELSE 2 * x.days_left ^ 2 / (q.qb + sqrt(greatest(0, q.qb ^ 2
+                                               - 4 * q.qa * x.days_left ^ 2))) END
+           * interval '1 day'
 FROM (
     SELECT p.id, it.item_sku, it.kind, it.metric, it.basis, v.cycle, v.r, v.computed_at,
-           v.left_, CASE WHEN v.nil < 0.05 THEN NULL ELSE v.left_ END AS days_left
+           v.left_, CASE WHEN v.nil < 0.05 THEN NULL ELSE v.left_ END AS days_left,
+           it.units / v.cycle AS rate,
+           -- a day's use spreads by 30-60 %% of the pace, the pace itself by 5 %%
+           CASE WHEN it.basis = 'usage' THEN (0.3 + 0.3 * v.r) * it.units / v.cycle ELSE 0 END
+               AS daily_sd,
+           CASE WHEN it.basis = 'usage' THEN 0.05 * it.units / v.cycle ELSE 0 END AS rate_sd
     FROM product_instances p
     -- each tagged SKU's consumables and services: a typical cycle (days at an average
-    -- pace), the forecast's basis and the timeline metric it reads
+    -- pace), the forecast's basis, the timeline metric it reads and its amount in it
     JOIN
     (VALUES
-      ('WP-500', 'FLT-PP-1', 'consumable', 180, 'usage', 'flow_litres'),
-      ('WP-500', 'FLT-RO-1', 'consumable', 720, 'usage', 'flow_litres'),
-      ('WP-500', 'FLT-RO-XL', 'consumable', 1080, 'usage', 'flow_litres'),
-      ('DW-60', 'DET-TAB-30', 'consumable', 35, 'usage', 'count'),
-      ('DW-60', 'DET-TAB-90', 'consumable', 105, 'usage', 'count'),
-      ('DW-60', 'RINSE-500', 'consumable', 60, 'usage', 'level'),
-      ('LD-DISP', 'DET-LIQ-2L', 'consumable', 40, 'usage', 'level'),
-      ('LD-DISP', 'DET-LIQ-5L', 'consumable', 100, 'usage', 'level'),
-      ('CM-100', 'POD-ESP-50', 'consumable', 30, 'usage', 'count'),
-      ('CM-100', 'POD-ESP-100', 'consumable', 60, 'usage', 'count'),
-      ('CM-100', 'DESC-1', 'consumable', 90, 'time', NULL),
-      ('CM-100', 'SVC-DESCALE', 'service', 365, 'time', NULL),
-      ('WC-300-SMART', 'FLT-WC-1', 'consumable', 365, 'usage', 'flow_litres'),
-      ('FLOOR-OAK', 'SVC-FLOOR-CARE', 'service', 730, 'time', NULL)
-    ) AS it(device_sku, item_sku, kind, cycle_days, basis, metric)
+      ('WP-500', 'FLT-PP-1', 'consumable', 180, 'usage', 'flow_litres', 2000),
+      ('WP-500', 'FLT-RO-1', 'consumable', 720, 'usage', 'flow_litres', 6000),
+      ('WP-500', 'FLT-RO-XL', 'consumable', 1080, 'usage', 'flow_litres', 9600),
+      ('DW-60', 'DET-TAB-30', 'consumable', 35, 'usage', 'count', 30),
+      ('DW-60', 'DET-TAB-90', 'consumable', 105, 'usage', 'count', 90),
+      ('DW-60', 'RINSE-500', 'consumable', 60, 'usage', 'level', 1),
+      ('LD-DISP', 'DET-LIQ-2L', 'consumable', 40, 'usage', 'level', 1),
+      ('LD-DISP', 'DET-LIQ-5L', 'consumable', 100, 'usage', 'level', 1),
+      ('CM-100', 'POD-ESP-50', 'consumable', 30, 'usage', 'count', 50),
+      ('CM-100', 'POD-ESP-100', 'consumable', 60, 'usage', 'count', 100),
+      ('CM-100', 'DESC-1', 'consumable', 90, 'time', NULL, 500),
+      ('CM-100', 'SVC-DESCALE', 'service', 365, 'time', NULL, 2000),
+      ('WC-300-SMART', 'FLT-WC-1', 'consumable', 365, 'usage', 'flow_litres', 1500),
+      ('FLOOR-OAK', 'SVC-FLOOR-CARE', 'service', 730, 'time', NULL, 1)
+    ) AS it(device_sku, item_sku, kind, cycle_days, basis, metric, units)
     ON it.device_sku = p.sku
     CROSS JOIN LATERAL (
         SELECT it.cycle_days * (0.6 + random()) AS cycle, random() AS u, random() AS r,
@@ -150,7 +166,10 @@ FROM (
         WHERE p.id IS NOT NULL) w
     CROSS JOIN LATERAL (SELECT w.cycle, w.r, w.nil, w.computed_at,
                                w.u * w.cycle AS left_) v
-) x;
+) x
+CROSS JOIN LATERAL (
+    SELECT 1 - %(z2)s * (x.rate_sd / x.rate) ^ 2 AS qa,
+           2 * coalesce(x.days_left, 0) + %(z2)s * (x.daily_sd / x.rate) ^ 2 AS qb) q;
 """),
 ]
 
@@ -215,8 +234,8 @@ class Steps:
 def timed_steps() -> Iterator[Steps]:
     """Time the SQL steps of :func:`offers.evaluate` (its calls to :mod:`offers_store`)."""
     steps = Steps()
-    names = ("lock_evaluation", "expire_and_release", "candidates", "insert_offers",
-             "apply_no_spam")
+    names = ("lock_evaluation", "expire_and_release", "withdraw_refilled", "candidates",
+             "insert_offers", "apply_no_spam")
     saved = {n: getattr(offers_store, n) for n in names}
     try:
         for n in names:
@@ -240,7 +259,7 @@ class Run:
 
 def generate(bench: Settings, instances: int, now: datetime, say: Callable[[str], None]) -> None:
     params: dict[str, Any] = {"instances": instances, "customers": max(1, instances // 3),
-                              "now": now}
+                              "now": now, "z2": risk.z_of(risk.LOWEST) ** 2}
     with psycopg.connect(bench.database_url, autocommit=True) as conn:
         conn.execute("SET session_replication_role = replica")
         conn.execute("SET maintenance_work_mem = '256MB'")
@@ -266,17 +285,16 @@ def describe_data(bench: Settings, now: datetime, rules: offers.OfferRules) -> s
                    (SELECT count(*) FROM product_instances),
                    (SELECT count(*) FROM devices),
                    count(*), count(*) FILTER (WHERE due_at IS NULL),
-                   count(*) FILTER (WHERE due_at <= %(now)s
-                                    + make_interval(days => 1 + %(margin)s::int)),
-                   count(*) FILTER (WHERE due_at <= %(now)s + interval '15 days')
-            FROM instance_forecasts""", {"now": now, "margin": int(rules.margin_days)}
+                   count(*) FILTER (WHERE risk_from <= %(now)s + interval '3 days'),
+                   count(*) FILTER (WHERE risk_from <= %(now)s + interval '15 days')
+            FROM instance_forecasts""", {"now": now}
         ).fetchone()
     assert row is not None
     (customers, opted_out, zones, instances, devices, lines, no_end, due_soon, horizon) = row
     return (f"  data: {customers:,} customers ({opted_out:,} opted out, {zones} time zones), "
             f"{instances:,} instances with {devices:,} devices, {lines:,} forecasts "
             f"({no_end:,} with no end in sight; {due_soon:,} = {100 * due_soon / lines:.1f}% "
-            f"due within 3 days, {horizon:,} within the 15-day horizon)")
+            f"at some risk within 3 days, {horizon:,} within 15 days)")
 
 
 def evaluate_once(bench: Settings, now: datetime) -> Run:

@@ -85,6 +85,41 @@ def test_dismiss_my_offer_once_and_others_get_404(
     assert resp.status_code == 409 and "expired" in resp.json()["detail"]
 
 
+def test_still_have_some_keeps_the_offer_and_already_bought_closes_it(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    owner = customers.create_customer(db, "Sun", locale="zh-CN", home_store_id="SH-XUHUI")
+    db.execute("UPDATE customers SET quiet_start = '00:00', quiet_end = '00:00' WHERE id = %s",
+               (owner,))
+    forecast(db, product(db, owner, "DW-60"), "DET-TAB-30", 1.0, computed_at=clock.now())
+    with db.transaction():
+        offers.evaluate(db, clock.now())
+    [offer] = client.get("/v1/me/offers", headers=auth(settings, owner)).json()
+    stranger = customers.create_customer(db, "Stranger", locale="en")
+    snooze = f"/v1/me/offers/{offer['id']}/snooze"
+    bought = f"/v1/me/offers/{offer['id']}/already-bought"
+
+    assert client.post(snooze, headers=auth(settings, stranger)).status_code == 404
+    resp = client.post(snooze, headers=auth(settings, owner))
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["status"] == "snoozed"
+    assert resp.json()["reason"].startswith("洗碗机洗涤块 30粒")
+    # still in the list, and opening it leaves it snoozed
+    assert [o["status"] for o in client.get("/v1/me/offers",
+                                            headers=auth(settings, owner)).json()] == ["snoozed"]
+    opened = client.post(f"/v1/me/offers/{offer['id']}/open", headers=auth(settings, owner))
+    assert opened.json()["status"] == "snoozed"
+
+    resp = client.post(bought, headers=auth(settings, owner))
+    assert resp.status_code == 200 and resp.json()["status"] == "already_bought"
+    assert client.post(bought, headers=auth(settings, owner)).json()["status"] == (
+        "already_bought")
+    late = client.post(snooze, headers=auth(settings, owner))
+    assert late.status_code == 409 and "already bought" in late.json()["detail"]
+    # each answer moved this household's threshold once: later, then earlier
+    assert db.execute("SELECT threshold_shift, answers FROM household_timing "
+                      "WHERE customer_id = %s", (owner,)).fetchone() == (0.0, 2)
+
+
 def test_a_suppressed_offer_cannot_be_dismissed_either(
         client: TestClient, settings: Settings, db: Conn) -> None:
     owner = offered(db, "en", 1.0, 1.5, 2.0)

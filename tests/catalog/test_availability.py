@@ -75,9 +75,10 @@ def through_offers(db: Conn, km: float) -> Seen:
     now = datetime(2025, 3, 10, 2, 0, tzinfo=UTC)
     db.execute("INSERT INTO instance_forecasts (instance_id, item_sku, kind, metric, "
                "rate_per_day, used, remaining, days_left, confidence, basis, data_days, "
-               "prior_weight, cycle_start, computed_at, due_at) VALUES (%s, %s, 'consumable', "
-               "'flow_litres', 1, 10, 0.5, 0.5, 0.8, 'usage', 30, 0.05, %s, %s, %s)",
-               (purifier, SKU, now - timedelta(days=100), now, now + timedelta(days=0.5)))
+               "prior_weight, cycle_start, computed_at, due_at, risk_from) VALUES (%s, %s, "
+               "'consumable', 'flow_litres', 1, 10, 0.5, 0.5, 0.8, 'usage', 30, 0.05, %s, %s, "
+               "%s, %s)", (purifier, SKU, now - timedelta(days=100), now,
+                           now + timedelta(days=0.5), now + timedelta(days=0.5)))
     with db.transaction():
         offers.evaluate(db, now, offers.OfferRules(nearby_store_km=km))
     row = db.execute("SELECT fulfilment, store_id, lead_days FROM offers "

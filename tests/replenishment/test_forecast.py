@@ -293,6 +293,37 @@ def test_a_swapped_counter_going_backwards_adds_nothing() -> None:
     assert sum(c for _, _, c in usage.days) == pytest.approx(4 / 24)  # the break is no data
 
 
+# ---- households change: days away, a new pace ---------------------------------------------
+
+
+def test_a_holiday_away_is_not_the_households_pace() -> None:
+    rng = random.Random(21)
+    trace = uses(rng, 56, 12.0)
+    home = [(t, 0.0 if day(30) <= t < day(40) else u) for t, u in trace]  # ten days away
+    now = day(56)
+    result = forecast(home, MetricKind.FLOW, Capacity(2000.0), now, fitted_at=day(0),
+                      utc_offset_s=UTC8)
+    # Counting the ten idle days would make it 12 x 46/56 = 9.9 a day.
+    assert result.rate_per_day == pytest.approx(12.0, rel=0.05)
+
+
+def test_a_household_whose_pace_doubled_is_read_at_its_new_pace() -> None:
+    rng = random.Random(22)
+    before, after = uses(rng, 42, 8.0), uses(rng, 14, 16.0, start=day(42))
+    now = day(56)
+    result = forecast(before + after, MetricKind.FLOW, Capacity(2000.0), now,
+                      fitted_at=day(0), utc_offset_s=UTC8)
+    # The eight weeks' mean would be 10 a day; the last two weeks say 16, and do not yet
+    # know it as well as eight weeks would.
+    assert result.rate_per_day == pytest.approx(16.0, rel=0.07)
+    steady = forecast(uses(random.Random(22), 56, 16.0), MetricKind.FLOW, Capacity(2000.0),
+                      now, fitted_at=day(0), utc_offset_s=UTC8)
+    assert result.days_left_low is not None and result.days_left_high is not None
+    assert steady.days_left_low is not None and steady.days_left_high is not None
+    assert (result.days_left_high - result.days_left_low
+            > steady.days_left_high - steady.days_left_low)
+
+
 # ---- a new instance: the category prior ----------------------------------------------------
 
 

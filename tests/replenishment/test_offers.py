@@ -2,13 +2,16 @@
 bundles, idempotence under retries and two workers, and the no-spam rules.
 
 Forecasts are written straight into ``instance_forecasts`` (their computation has its own
-tests), ``now`` is fixed, so every date below is known.
+tests), ``now`` is fixed, so every date below is known. Unless a test says otherwise they
+are a household's pace of one use a day, a day's use spreading by one use and the pace by
+10 %: a wide interval near the end, so that a couple of days left is a real risk for a
+pickup tomorrow and three and a half days is not (test_offer_risk.py holds the rule itself).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +21,7 @@ import pytest
 from customers import consents
 from customers import store as customers
 from homeloop.settings import Settings
-from replenishment import offers, offers_store
+from replenishment import offers, offers_store, risk
 from tests.conftest import in_two_transactions_at_once
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -38,17 +41,27 @@ def product(db: Conn, owner: int, sku: str) -> int:
 
 def forecast(db: Conn, instance_id: int, item_sku: str, days_left: float, *,
              kind: str = "consumable", cycle_start: datetime = NOW - timedelta(days=100),
-             computed_at: datetime = NOW) -> None:
-    """A stored forecast as the hourly task writes it (upserted like it)."""
+             computed_at: datetime = NOW, daily_sd: float = 1.0, rate_sd: float = 0.1,
+             basis: str = "usage", metric: str | None = "count",
+             pack_days: tuple[float, float] | None = None) -> None:
+    """A stored forecast as the hourly task writes it (upserted like it): a pace of one use
+    a day, with these spreads, and its ``risk_from`` as the forecast service stores it."""
+    empty = risk.EmptyTime.of(days_left, basis, 1.0, daily_sd, rate_sd, metric)
+    low, high = pack_days or (None, None)
     db.execute(
         "INSERT INTO instance_forecasts (instance_id, item_sku, kind, metric, rate_per_day, "
         "used, remaining, days_left, confidence, basis, data_days, prior_weight, cycle_start, "
-        "computed_at, due_at) VALUES (%s, %s, %s, 'count', 1, 10, %s, %s, 0.8, 'usage', 30, "
-        "0.05, %s, %s, %s) ON CONFLICT (instance_id, item_sku, kind) DO UPDATE SET "
+        "computed_at, due_at, daily_sd, rate_sd, pack_days_low, pack_days_high, risk_from) "
+        "VALUES (%s, %s, %s, %s, 1, 10, %s, %s, 0.8, %s, 30, 0.05, %s, %s, %s, %s, %s, %s, %s, "
+        "%s) ON CONFLICT (instance_id, item_sku, kind) DO UPDATE SET "
         "days_left = excluded.days_left, cycle_start = excluded.cycle_start, "
-        "computed_at = excluded.computed_at, due_at = excluded.due_at",
-        (instance_id, item_sku, kind, days_left, days_left, cycle_start, computed_at,
-         computed_at + timedelta(days=days_left)))
+        "computed_at = excluded.computed_at, due_at = excluded.due_at, "
+        "daily_sd = excluded.daily_sd, rate_sd = excluded.rate_sd, basis = excluded.basis, "
+        "metric = excluded.metric, pack_days_low = excluded.pack_days_low, "
+        "pack_days_high = excluded.pack_days_high, risk_from = excluded.risk_from",
+        (instance_id, item_sku, kind, metric, days_left, days_left, basis, cycle_start,
+         computed_at, computed_at + timedelta(days=days_left), daily_sd, rate_sd, low, high,
+         computed_at + timedelta(days=empty.quantile(risk.LOWEST))))
 
 
 def customer(db: Conn, home: str | None = "SH-XUHUI", locale: str = "en",
@@ -68,25 +81,6 @@ def all_offers(db: Conn) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-@pytest.fixture
-def stock(db: Conn) -> Iterator[Callable[[str, str, int], None]]:
-    """Change the seed stock for one test; it is put back after."""
-    changed: list[tuple[str, str, int]] = []
-
-    def set_stock(store_id: str, sku: str, on_hand: int) -> None:
-        row = db.execute("SELECT on_hand FROM inventory WHERE store_id = %s AND sku = %s",
-                         (store_id, sku)).fetchone()
-        assert row is not None
-        changed.append((store_id, sku, row[0]))
-        db.execute("UPDATE inventory SET on_hand = %s WHERE store_id = %s AND sku = %s",
-                   (on_hand, store_id, sku))
-
-    yield set_stock
-    for store_id, sku, on_hand in reversed(changed):
-        db.execute("UPDATE inventory SET on_hand = %s WHERE store_id = %s AND sku = %s",
-                   (on_hand, store_id, sku))
-
-
 # --- where it comes from, and when that is soon enough ----------------------------------
 
 
@@ -94,7 +88,7 @@ def test_home_store_stock_is_a_pickup_tomorrow_with_delivery_as_the_alternative(
         db: Conn) -> None:
     owner = customer(db, "SH-XUHUI")
     purifier = product(db, owner, "WP-500")
-    forecast(db, purifier, "FLT-PP-1", 2.6)
+    forecast(db, purifier, "FLT-PP-1", 2.6, pack_days=(150.0, 175.0))
 
     assert evaluate(db).created == 1
 
@@ -103,22 +97,26 @@ def test_home_store_stock_is_a_pickup_tomorrow_with_delivery_as_the_alternative(
         "replenish", "pickup", "SH-XUHUI", 1)
     assert offer["item_skus"] == ["FLT-PP-1"] and offer["instance_id"] == purifier
     assert offer["status"] == "pending" and offer["deliver_after"] == NOW
+    # Why now: how long one lasts them, and how long a new one takes to reach them.
     assert offer["reason_en"] == (
-        "PP cotton pre-filter: about 3 days left at your usual pace — pick it up at "
-        "Shanghai Xuhui tomorrow, or have it delivered in 3 days.")
-    assert offer["reason_zh"] == ("PP棉前置滤芯：按您平时的用量，大约还能用 3 天——明天可到"  # noqa: RUF001
-                                  "上海徐汇店自提，或送货上门，约 3 天送达。")  # noqa: RUF001
+        "PP cotton pre-filter: about 3 days left at your usual pace; a filter usually lasts "
+        "you 5–6 months, and a new one takes 1 day to reach you — pick it up at Shanghai "  # noqa: RUF001
+        "Xuhui tomorrow, or have it delivered in 3 days.")
+    assert offer["reason_zh"] == (
+        "PP棉前置滤芯：按您平时的用量，大约还能用 3 天；一支滤芯您通常能用 5–6 个月，"  # noqa: RUF001
+        "新的需要 1 天才能到您手上——明天可到上海徐汇店自提，或送货上门，约 3 天送达。")  # noqa: RUF001
     assert offer["due_at"] == NOW + timedelta(days=2.6)
     assert offer["expires_at"] == offer["due_at"] + timedelta(days=3)
 
 
 def test_the_lead_time_of_the_source_decides_when_it_is_soon_enough(
         db: Conn, stock: Callable[[str, str, int], None]) -> None:
-    # Four days left: too early for a pickup tomorrow (1 + 2 days of margin), just in time
-    # for a delivery in three (3 + 2): the RO membrane is out of stock in Pudong.
+    # Four days left, give or take half a day a day: almost surely not empty before a pickup
+    # tomorrow, quite possibly before a delivery in three: the RO membrane is out of stock in
+    # Pudong.
     at_home, not_at_home = customer(db, "SH-XUHUI"), customer(db, "SH-PUDONG")
-    forecast(db, product(db, at_home, "WP-500"), "FLT-RO-1", 4.0)
-    forecast(db, product(db, not_at_home, "WP-500"), "FLT-RO-1", 4.0)
+    forecast(db, product(db, at_home, "WP-500"), "FLT-RO-1", 4.0, daily_sd=0.5)
+    forecast(db, product(db, not_at_home, "WP-500"), "FLT-RO-1", 4.0, daily_sd=0.5)
 
     evaluate(db)
 
@@ -126,7 +124,8 @@ def test_the_lead_time_of_the_source_decides_when_it_is_soon_enough(
     assert offer["customer_id"] == not_at_home
     assert (offer["fulfilment"], offer["store_id"], offer["lead_days"]) == (
         "delivery", "ONLINE", 3)
-    assert offer["reason_en"].endswith("— have it delivered in 3 days.")
+    assert offer["reason_en"].endswith(
+        "a new one takes 3 days to reach you — have it delivered in 3 days.")
 
 
 def test_stock_only_at_another_store_is_a_pickup_at_the_nearest_one(
@@ -155,17 +154,17 @@ def test_nothing_in_stock_within_reach_means_no_offer_yet(
     assert evaluate(db).created == 0
 
 
-def test_no_offer_while_days_left_are_comfortably_above_lead_time_and_margin(
-        db: Conn) -> None:
+def test_no_offer_while_running_out_before_a_new_one_arrives_is_unlikely(db: Conn) -> None:
     owner = customer(db)
     purifier = product(db, owner, "WP-500")
-    forecast(db, purifier, "FLT-PP-1", 3.5)  # pickup tomorrow + 2 days of margin = 3
-    forecast(db, product(db, owner, "CM-100"), "SVC-DESCALE", 5.5, kind="service")  # 3 + 2
+    forecast(db, purifier, "FLT-PP-1", 4.0, daily_sd=0.5)  # a pickup is there tomorrow
+    forecast(db, product(db, owner, "CM-100"), "SVC-DESCALE", 6.5, kind="service",
+             daily_sd=0.5)  # a technician's visit takes three days
 
     assert evaluate(db).created == 0
     assert all_offers(db) == []
 
-    forecast(db, purifier, "FLT-PP-1", 3.0)  # a later forecast: the pace went up
+    forecast(db, purifier, "FLT-PP-1", 2.0, daily_sd=0.5)  # a later forecast: the pace went up
     assert evaluate(db).created == 1
 
 
@@ -208,8 +207,8 @@ def test_consumables_of_one_customer_due_the_same_week_join_one_offer(db: Conn) 
     assert bundle["reason_en"] == (
         "Dishwasher tablets, 30 pack: about 2 days left at your usual pace; rinse aid 500 ml: "
         "about 6 days left at your usual pace; PP cotton pre-filter: about 8 days left at "
-        "your usual pace — pick them up at Shanghai Xuhui tomorrow, or have them delivered "
-        "in 3 days.")
+        "your usual pace, and new ones take 1 day to reach you — pick them up at Shanghai "
+        "Xuhui tomorrow, or have them delivered in 3 days.")
     lines = db.execute("SELECT instance_id, item_sku FROM offer_lines WHERE offer_id = %s "
                        "ORDER BY item_sku", (bundle["id"],)).fetchall()
     assert lines == [(dishwasher, "DET-TAB-30"), (purifier, "FLT-PP-1"),
@@ -262,8 +261,9 @@ def test_the_cycle_key_alone_keeps_a_second_writer_from_storing_the_offer_twice(
 
     def decide(conn: Conn) -> list[int]:
         found = offers_store.candidates(
-            conn, NOW, margin_days=rules.margin_days, bundle_days=rules.bundle_days,
-            nearby_km=rules.nearby_store_km, service_lead_days=rules.service_lead_days)
+            conn, NOW, bundle_days=rules.bundle_days, nearby_km=rules.nearby_store_km,
+            service_lead_days=rules.service_lead_days,
+            next_evaluation_days=rules.every_minutes / 1440)
         return offers_store.insert_offers(conn, [offers._worded(c) for c in found], NOW, 3)
 
     second: list[list[int]] = []

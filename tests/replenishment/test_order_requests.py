@@ -141,6 +141,17 @@ def test_accepting_an_offer_makes_one_order_request_ready_when_the_store_can(
     assert [r["id"] for r in listed] == [request["id"]]
 
 
+def test_an_offer_answered_still_have_some_can_still_be_accepted(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    customer, offer = _offer(db)
+    snoozed = client.post(f"/v1/me/offers/{offer}/snooze", headers=auth(settings, customer))
+    assert snoozed.json()["status"] == "snoozed"
+    accepted = client.post(f"/v1/me/offers/{offer}/accept", headers=auth(settings, customer),
+                           json={})
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["offer"]["status"] == "accepted"
+
+
 def test_a_store_without_every_item_is_refused_and_delivery_comes_from_online(
         client: TestClient, settings: Settings, db: Conn) -> None:
     customer, offer = _offer(db, skus=("FLT-PP-1", "FLT-RO-1"))
