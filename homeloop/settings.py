@@ -271,6 +271,13 @@ def env_name(name: str) -> str:
     return f"HOMELOOP_{name.upper()}"
 
 
+def secrets_environment(settings: Settings) -> dict[str, str]:
+    """The secrets of ``settings`` as environment variables, for a child process that must
+    share them although it runs with a state folder of its own (a benchmark's)."""
+    return {env_name(name): str(getattr(settings, name)) for name in SECRETS
+            if getattr(settings, name)}
+
+
 def weakness(value: str) -> str | None:
     """Why ``value`` cannot be a production secret, or None when it can."""
     if not value.strip():

@@ -70,7 +70,7 @@ from device_gateway.provisioning import provision, sync_broker
 from homeloop import migrate, services
 from homeloop.db import has_timescaledb
 from homeloop.errors import ServiceError
-from homeloop.settings import PROJECT_ROOT, Settings
+from homeloop.settings import PROJECT_ROOT, Settings, secrets_environment
 
 BENCH_DB = "homeloop_bench"
 BENCH_MQTT_PORT = 51885
@@ -598,7 +598,7 @@ class Gateways:
         return [p.pid for p in self.procs]
 
     def start(self) -> None:
-        env = {**os.environ, **GATEWAY_ENV,
+        env = {**os.environ, **GATEWAY_ENV, **secrets_environment(self.bench),
                "HOMELOOP_DATABASE_URL": self.bench.database_url,
                "HOMELOOP_MQTT_HOST": self.bench.mqtt_host,
                "HOMELOOP_MQTT_PORT": str(self.bench.mqtt_port),

@@ -34,7 +34,7 @@ from devtools.demo.models import seed_models
 from floorplans import service
 from floorplans.schemas import DesignBody
 from homeloop.errors import ServiceError
-from homeloop.settings import Settings
+from homeloop.settings import Settings, secrets_environment
 
 BENCH_DB = "homeloop_bench_kiosk"
 STORE = "SH-XUHUI"
@@ -87,7 +87,8 @@ def _free_port() -> int:
 
 def _serve(bench: Settings, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    env = {**os.environ, "HOMELOOP_DATABASE_URL": bench.database_url,
+    env = {**os.environ, **secrets_environment(bench),
+           "HOMELOOP_DATABASE_URL": bench.database_url,
            "HOMELOOP_STATE_DIR": str(bench.state_dir), "HOMELOOP_API_PORT": str(port),
            "HOMELOOP_RATE_LIMIT": "1000000/minute"}
     with log.open("wb") as out:
