@@ -11,14 +11,12 @@ textures, extras and variants are kept; only the geometry's encoding changes.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from ar_assets.report import Report
 from ar_assets.sources import Rejected
-from ar_assets.validator import ToolError
+from ar_assets.validator import node_json
 
 __all__ = ["DECODED", "decode_glb", "needs_decoding"]
 
@@ -39,18 +37,8 @@ def decode_glb(source: Path, out: Path, *, node: str = "node",
     Raises :class:`~ar_assets.sources.Rejected` when the compressed data cannot be decoded
     (the file is broken), :class:`~ar_assets.validator.ToolError` when Node cannot run.
     """
-    try:
-        done = subprocess.run([node, str(SCRIPT), str(source), str(out)], capture_output=True,
-                              timeout=timeout_s, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ToolError(f"the glTF decoder could not run: {exc}") from exc
-    if done.returncode != 0:
-        raise ToolError(f"the glTF decoder failed ({done.returncode}): "
-                        f"{done.stderr.decode(errors='replace')[-1000:]}")
-    try:
-        result: dict[str, Any] = json.loads(done.stdout)
-    except json.JSONDecodeError as exc:
-        raise ToolError(f"the glTF decoder wrote no JSON: {done.stdout[:200]!r}") from exc
+    result = node_json([node, str(SCRIPT), str(source), str(out)], "the glTF decoder",
+                       timeout_s=timeout_s)
     if "refused" in result:
         report = Report()
         report.error("COMPRESSED_DATA_UNREADABLE", "the model's compressed geometry cannot be "

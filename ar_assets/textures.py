@@ -12,9 +12,7 @@ that also names a JPEG or PNG fallback ``source`` simply keeps the fallback.
 from __future__ import annotations
 
 import io
-import json
 import struct
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ from typing import Any
 from PIL import Image
 
 from ar_assets.sources import Rejected, reject
-from ar_assets.validator import ToolError
+from ar_assets.validator import node_json
 
 __all__ = ["TEXTURE_EXTENSIONS", "needs_plain_textures", "plain_textures"]
 
@@ -48,19 +46,10 @@ def _ktx2(data: bytes, work: Path, node: str, timeout_s: float, max_px: int,
     source, pixels = work / "texture.ktx2", work / "texture.rgba"
     source.write_bytes(data)
     try:
-        done = subprocess.run([node, str(SCRIPT), str(source), str(pixels)],
-                              capture_output=True, timeout=timeout_s, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ToolError(f"the KTX2 transcoder could not run: {exc}") from exc
+        result = node_json([node, str(SCRIPT), str(source), str(pixels)],
+                           "the KTX2 transcoder", timeout_s=timeout_s)
     finally:
         source.unlink(missing_ok=True)
-    if done.returncode != 0:
-        raise ToolError(f"the KTX2 transcoder failed ({done.returncode}): "
-                        f"{done.stderr.decode(errors='replace')[-1000:]}")
-    try:
-        result: dict[str, Any] = json.loads(done.stdout)
-    except json.JSONDecodeError as exc:
-        raise ToolError(f"the KTX2 transcoder wrote no JSON: {done.stdout[:200]!r}") from exc
     if "refused" in result:
         raise reject("TEXTURE_UNREADABLE", f"a KTX2 texture ({BASISU}) cannot be read: "
                      f"{result['refused']}", pointer)

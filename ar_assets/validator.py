@@ -31,6 +31,26 @@ class ToolError(HomeloopError):
     """A tool we drive (Node and the validator, gltfpack) is missing or failed."""
 
 
+def node_json(args: list[str], what: str, *, timeout_s: float,
+              data: bytes | None = None) -> dict[str, Any]:
+    """Run one of our Node scripts (``args``: node, the script, its arguments) and read the
+    JSON it writes; :class:`ToolError`, naming ``what``, when it cannot run, fails or writes
+    something else."""
+    try:
+        done = subprocess.run(args, input=data, capture_output=True, timeout=timeout_s,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ToolError(f"{what} could not run: {exc}") from exc
+    if done.returncode != 0:
+        raise ToolError(f"{what} failed ({done.returncode}): "
+                        f"{done.stderr.decode(errors='replace')[-1000:]}")
+    try:
+        result: dict[str, Any] = json.loads(done.stdout)
+    except json.JSONDecodeError as exc:
+        raise ToolError(f"{what} wrote no JSON: {done.stdout[:200]!r}") from exc
+    return result
+
+
 @dataclass(frozen=True, slots=True)
 class ValidationReport:
     errors: int
@@ -69,19 +89,8 @@ def khronos(data: bytes | Path, *, node: str = "node", timeout_s: float = 600.0,
     args = [node, str(SCRIPT), str(max_issues)]
     if isinstance(data, Path):
         args.append(str(data))
-    try:
-        done = subprocess.run(args, input=None if isinstance(data, Path) else data,
-                              capture_output=True, timeout=timeout_s, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ToolError(f"the glTF validator could not run: {exc}") from exc
-    if done.returncode != 0:
-        raise ToolError(f"the glTF validator failed ({done.returncode}): "
-                        f"{done.stderr.decode(errors='replace')[-1000:]}")
-    try:
-        result: dict[str, Any] = json.loads(done.stdout)
-    except json.JSONDecodeError as exc:
-        raise ToolError(f"the glTF validator wrote no JSON: {done.stdout[:200]!r}") from exc
-    return result
+    return node_json(args, "the glTF validator", timeout_s=timeout_s,
+                     data=None if isinstance(data, Path) else data)
 
 
 def structure_of_file(path: Path, limits: Limits = LIMITS) -> Report:
