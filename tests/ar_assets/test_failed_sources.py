@@ -3,7 +3,7 @@ asset and its report stay, saying "source removed". Time moves with time-machine
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -32,6 +32,7 @@ def test_a_failed_assets_source_is_removed_after_the_retention_and_its_report_st
     blobs = open_blob_store(settings)
     days = settings.asset_failed_source_days
     assert days == 30
+    now = now.astimezone(UTC)  # days of 24 hours, also across a change of summer time
 
     with time_machine.travel(now + timedelta(days=days) - timedelta(hours=1), tick=True):
         assert run_remove_failed_sources(settings) == []

@@ -24,6 +24,7 @@ from homeloop import clock
 from homeloop.settings import Settings
 from replenishment import offers, order_requests, risk, service, store
 from replenishment.risk import EmptyTime
+from tests.clock import SHANGHAI
 from tests.conftest import write_through_gateway
 from tests.replenishment.test_offers import NOW, all_offers, customer, evaluate, forecast, product
 
@@ -248,7 +249,9 @@ def test_a_late_acceptance_makes_the_next_offer_come_earlier(
     assert (shift, packs) == (-0.5, 1)  # late; and the box gave about what it says
     # The next pack, weeks later: the same forecast for them and for another household.
     other = customer(db, "SH-XUHUI")
-    later = now + timedelta(days=25)
+    # At 10:00 in the customers' time zone: this test is about what the household taught, not
+    # about an evening's quiet hours moving both offers earlier (tests of its own).
+    later = (now + timedelta(days=25)).astimezone(SHANGHAI).replace(hour=10, minute=0)
     days = days_between(-0.5, 0.0, lead=1)
     forecast(db, dishwasher, "DET-TAB-30", days, cycle_start=after.cycle_start,
              computed_at=later)
