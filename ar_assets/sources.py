@@ -33,9 +33,9 @@ from ar_assets.gltf import (
     check_required_extensions,
     data_uri_bytes,
     image_type,
-    read_layout,
 )
 from ar_assets.report import Report
+from ar_assets.validator import document_of_file
 from homeloop.errors import InvalidInput
 
 Format = Literal["glb", "gltf", "zip", "obj", "stl", "ply"]
@@ -84,17 +84,9 @@ def detect(head: bytes, filename: str) -> Format:
 
 def check_glb(path: Path, limits: Limits = LIMITS) -> Report:
     """Our structural checks on a GLB file; raises :class:`Rejected` on any error."""
-    report = Report()
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        layout = read_layout(f, size, report, limits)
-        if layout is not None:
-            def peek(offset: int, n: int) -> bytes:
-                f.seek(layout.bin_offset + offset)
-                return f.read(n)
-            check_document(layout.doc, layout.bin_length if layout.bin_offset else None,
-                           report, peek, limits)
-            check_required_extensions(layout.doc, report)
+    report, doc = document_of_file(path, limits)
+    if doc is not None:
+        check_required_extensions(doc, report)
     if report.errors:
         raise Rejected(report)
     return report

@@ -21,8 +21,8 @@ from ar_assets.gltf import LIMITS, Limits, check_document, read_layout
 from ar_assets.report import Report
 from homeloop.errors import HomeloopError
 
-__all__ = ["ToolError", "ValidationReport", "khronos", "structure", "structure_of_file",
-           "validate_glb", "validate_path"]
+__all__ = ["ToolError", "ValidationReport", "document_of_file", "khronos", "node_json",
+           "structure", "structure_of_file", "validate_glb", "validate_path"]
 
 SCRIPT = Path(__file__).with_name("validate.cjs")
 
@@ -95,16 +95,23 @@ def khronos(data: bytes | Path, *, node: str = "node", timeout_s: float = 600.0,
 
 def structure_of_file(path: Path, limits: Limits = LIMITS) -> Report:
     """Our own checks of a GLB file, reading its JSON and a few bytes of the rest."""
+    return document_of_file(path, limits)[0]
+
+
+def document_of_file(path: Path, limits: Limits = LIMITS) -> tuple[Report, dict[str, Any] | None]:
+    """:func:`structure_of_file`'s report, with the file's glTF JSON when it could be read."""
     report = Report()
     with path.open("rb") as f:
         layout = read_layout(f, path.stat().st_size, report, limits)
-        if layout is not None:
-            def peek(offset: int, n: int) -> bytes:
-                f.seek(layout.bin_offset + offset)
-                return f.read(n)
-            check_document(layout.doc, layout.bin_length if layout.bin_offset else None,
-                           report, peek, limits)
-    return report
+        if layout is None:
+            return report, None
+
+        def peek(offset: int, n: int) -> bytes:
+            f.seek(layout.bin_offset + offset)
+            return f.read(n)
+        check_document(layout.doc, layout.bin_length if layout.bin_offset else None,
+                       report, peek, limits)
+    return report, layout.doc
 
 
 def validate_path(path: Path, *, node: str = "node",
