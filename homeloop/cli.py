@@ -211,6 +211,20 @@ def devices_sync_broker() -> None:
     typer.echo(f"broker auth files hold {count} active devices")
 
 
+@devices_app.command("broker-accounts")
+def devices_broker_accounts() -> None:
+    """For a broker that checks credentials in the database (EMQX, deploy/scale): store the
+    gateway's account there. Devices need nothing: the broker reads them from ``devices``."""
+    from device_gateway.broker_db import store_gateway_account
+    from homeloop.db import connect
+
+    settings = command_settings(GATEWAY_SECRETS)
+    with connect(settings) as conn:
+        written = store_gateway_account(conn, settings)
+        conn.commit()
+    typer.echo("gateway account " + ("stored" if written else "already up to date"))
+
+
 @app.command()
 def worker(concurrency: int | None = None) -> None:
     """Run a Celery worker on Redis.
