@@ -61,6 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings or Settings()
         require_secrets(app.state.settings, API_SECRETS)
         app.state.pool = open_pool(app.state.settings, max_size=20)
+        replica = app.state.settings.database_replica_url
+        app.state.replica_pool = None if replica is None else \
+            open_pool(app.state.settings, max_size=20, url=replica)
         app.state.firebase = open_verifier(app.state.settings)
         app.state.limiter = MovingWindowRateLimiter(
             storage_from_string(app.state.settings.redis_url))
@@ -75,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 stop_metrics()
             app.state.firebase.close()
             app.state.pool.close()
+            if app.state.replica_pool is not None:
+                app.state.replica_pool.close()
 
     app = FastAPI(title="Homeloop API", version="0.1.0", lifespan=lifespan,
                   description="Products, timelines and fleet for the home app, kiosks and staff. "

@@ -25,6 +25,21 @@ def _conn(request: Request) -> Iterator[Conn]:
         yield conn
 
 
+def _replica_conn(request: Request, conn: Annotated[Conn, Depends(_conn)]) -> Iterator[Conn]:
+    """A read-only transaction on the streaming replica, for a read that tolerates its lag
+    (a second or so): what devices recorded, and what the hourly tasks computed from it.
+    Who may read it is still decided on the primary (the route's other dependencies use
+    :data:`ConnDep`), so a product that changed hands is never shown to its seller from a
+    replica that has not seen the change yet. Without a replica: the request's transaction."""
+    pool: ConnectionPool | None = request.app.state.replica_pool
+    if pool is None:
+        yield conn
+        return
+    with pool.connection() as replica, replica.transaction():
+        replica.execute("SET TRANSACTION READ ONLY")
+        yield replica
+
+
 def _pool(request: Request) -> ConnectionPool:
     pool: ConnectionPool = request.app.state.pool
     return pool
@@ -37,6 +52,7 @@ def _settings(request: Request) -> Settings:
 
 ConnDep = Annotated[Conn, Depends(_conn)]
 PoolDep = Annotated[ConnectionPool, Depends(_pool)]
+ReplicaConnDep = Annotated[Conn, Depends(_replica_conn)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 

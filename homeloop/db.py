@@ -14,8 +14,10 @@ from homeloop.settings import Settings
 Conn: TypeAlias = psycopg.Connection[tuple[Any, ...]]
 
 
-def open_pool(settings: Settings, *, min_size: int = 1, max_size: int = 10) -> ConnectionPool:
-    pool = ConnectionPool(settings.database_url, min_size=min_size, max_size=max_size,
+def open_pool(settings: Settings, *, min_size: int = 1, max_size: int = 10,
+              url: str | None = None) -> ConnectionPool:
+    """A pool on the primary, or on ``url`` (a replica)."""
+    pool = ConnectionPool(url or settings.database_url, min_size=min_size, max_size=max_size,
                           open=False, kwargs={"autocommit": False})
     pool.open(wait=True, timeout=30)
     return pool

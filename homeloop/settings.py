@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     redis_port: int = 56379
 
     database_url: str = "postgresql://homeloop:homeloop@127.0.0.1:55432/homeloop"
+    # A streaming replica (deploy/scale) for the API's reads that tolerate its lag (api/deps.py,
+    # ReplicaConnDep); without one they use the primary.
+    database_replica_url: str | None = None
     mqtt_host: str = "127.0.0.1"
     redis_url: str = "redis://127.0.0.1:56379/0"
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from api import schemas
 from api.auth import CurrentCustomer
-from api.deps import ConnDep, ReadableProduct
+from api.deps import ConnDep, ReadableProduct, ReplicaConnDep
 from catalog.metrics import metric_unit
 from customers import store as customers
 from device_gateway.timeline import EVERYTHING, Bucket, read_timeline
@@ -50,7 +50,7 @@ def my_products(customer: CurrentCustomer, conn: ConnDep) -> list[schemas.Produc
             responses={404: {"description": "No such product, or not yours"}})
 @needs(*SIGNED_IN, of="customer")
 def timeline(
-    product: ReadableProduct, conn: ConnDep,
+    product: ReadableProduct, conn: ConnDep, replica: ReplicaConnDep,
     metric: Annotated[str | None, Query(description="One metric; all when omitted")] = None,
     start: Annotated[datetime | None, Query(alias="from", description="Inclusive")] = None,
     end: Annotated[datetime | None, Query(alias="to", description="Exclusive; default now")]
@@ -67,7 +67,7 @@ def timeline(
     start = start or end - DEFAULT_SPAN[bucket]
     within = EVERYTHING if product.owner_id is None else \
         ownership.periods(conn, product.id, product.owner_id)  # fleet data: the whole life
-    found = read_timeline(conn, product.id, metric=metric, start=start, end=end, bucket=bucket,
+    found = read_timeline(replica, product.id, metric=metric, start=start, end=end, bucket=bucket,
                           within=within)
     return schemas.Timeline.model_validate(asdict(found))
 
@@ -75,14 +75,14 @@ def timeline(
 @router.get("/v1/products/{product_id}/forecasts", response_model=schemas.ProductForecasts,
             responses={404: {"description": "No such product, or not yours"}})
 @needs(*SIGNED_IN, of="customer")
-def forecasts(product: ReadableProduct, conn: ConnDep) -> schemas.ProductForecasts:
+def forecasts(product: ReadableProduct, replica: ReplicaConnDep) -> schemas.ProductForecasts:
     """When each consumable of the product runs out and each service falls due.
 
     The forecasts the hourly task stored (``homeloop forecast`` runs it at once), each with
     a reason in the owner's language. Only the product's owner and staff may read them;
     anyone else gets 404.
     """
-    found = product_forecasts(conn, product)
+    found = product_forecasts(replica, product)
     return schemas.ProductForecasts(
         product_id=found.product_id, locale=found.locale,
         forecasts=[schemas.Forecast(**asdict(v.forecast), item_name=v.item_name,
