@@ -34,6 +34,8 @@ DEBIAN_PACKAGES = {
     Path("/usr/share/assimp/models"): "assimp-testmodels",  # real broken files, for the tests
     # The room designer's end-to-end tests and `homeloop bench kiosk` drive it with Playwright.
     Path("/usr/bin/chromium"): "chromium",
+    # deploy/scale's load balancer: the tests check its configuration with `haproxy -c`.
+    Path("/usr/sbin/haproxy"): "haproxy",
 }
 PG_USER = "homeloop"
 PG_PASSWORD = "homeloop"
