@@ -84,6 +84,36 @@ def test_the_compose_check_catches_a_typo(tmp_path: Path) -> None:
     assert compose_faults(broken) is not None
 
 
+def missing_mounts(path: Path, base: Path | None = None) -> list[str]:
+    """Files and folders a compose file mounts or builds from that are not in the project
+    (relative to ``base``, the compose file's folder unless given)."""
+    base = base or path.parent
+    services = yaml.safe_load(path.read_text())["services"]
+    missing = []
+    for service_name, service in services.items():
+        build = service.get("build")
+        context = build.get("context", ".") if isinstance(build, dict) else build
+        sources = [context] if context else []
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0] if isinstance(volume, str) else volume.get("source")
+            if source and source.startswith("."):
+                sources.append(source)
+        missing += [f"{service_name}: {source}" for source in sources
+                    if not (base / source).exists()]
+    return missing
+
+
+@pytest.mark.parametrize("path", COMPOSE_FILES, ids=name)
+def test_what_compose_files_mount_is_in_the_project(path: Path) -> None:
+    assert missing_mounts(path) == []
+
+
+def test_the_mount_check_catches_a_typo(tmp_path: Path) -> None:
+    broken = typo(SCALE_COMPOSE, tmp_path / "docker-compose.yml",
+                  "./haproxy.cfg:", "./haproxy.cgf:")
+    assert missing_mounts(broken, SCALE_COMPOSE.parent) == ["lb: ./haproxy.cgf"]
+
+
 # --- EMQX ------------------------------------------------------------------------------
 
 def emqx_faults(path: Path, compose: Path = SCALE_COMPOSE) -> list[str]:
@@ -225,6 +255,15 @@ def haproxy_faults(path: Path) -> str | None:
 @pytest.mark.parametrize("path", HAPROXY_FILES, ids=name)
 def test_haproxy_accepts_its_configuration(path: Path) -> None:
     assert haproxy_faults(path) is None, haproxy_faults(path)
+
+
+def test_haproxy_sends_to_services_the_scale_stack_runs() -> None:
+    services = yaml.safe_load(SCALE_COMPOSE.read_text())["services"]
+    [conf] = HAPROXY_FILES
+    hosts = re.findall(r"^\s*server(?:-template)?\s+\S+\s+(?:\d+\s+)?([\w.-]+):\d+",
+                       conf.read_text(), flags=re.M)
+    assert set(hosts) == {"emqx1", "emqx2", "emqx3", "api"}
+    assert set(hosts) <= set(services)
 
 
 def test_the_haproxy_check_catches_a_typo(tmp_path: Path) -> None:
