@@ -243,3 +243,25 @@ def test_the_queries_are_exact_parameters_not_text() -> None:
         statement, names = prepared(query, allowed)
         assert names == ["username"]
         assert "$1" in statement and "${" not in statement and "'$1'" not in statement
+
+
+@pytest.mark.parametrize("which", ["authentication", "authorization"])
+def test_each_query_looks_one_client_up_by_key(which: str,
+                                               broker_db: psycopg.Connection[Any]) -> None:
+    """What EMQX runs per connection is a primary-key lookup through the views, so it costs
+    the same at any fleet size: with sequential scans priced out, the plan reads devices and
+    broker_accounts by their keys (a view that hid the key behind an expression could not)."""
+    conf = emqx_conf()
+    query = postgresql_authn(conf)["query"] if which == "authentication" \
+        else postgresql_authz(conf)["query"]
+    statement, _ = prepared(query, AUTHN_VARS | AUTHZ_VARS)
+    with broker_db.transaction():
+        broker_db.execute("SET LOCAL enable_seqscan = off")
+        broker_db.execute(f"PREPARE emqx_query AS {statement}")
+        try:
+            plan = "\n".join(r[0] for r in broker_db.execute(
+                "EXPLAIN EXECUTE emqx_query('hl-someone')").fetchall())
+        finally:
+            broker_db.execute("DEALLOCATE emqx_query")
+    assert "devices_pkey" in plan and "broker_accounts_pkey" in plan, plan
+    assert "Seq Scan" not in plan, plan
