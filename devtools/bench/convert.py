@@ -56,18 +56,22 @@ def _time_once(payloads: list[bytes], readings: int, repeat: int) -> float:
     return best / readings * 1e6
 
 
-def child(repeat: int) -> None:
-    """Run in a child: print the figures of the converter on ``sys.path`` as JSON."""
-    sets = _payloads()
+def child(repeat: int, payloads: str) -> None:
+    """Run in a child: print the figures of the converter on ``sys.path`` as JSON. The
+    payloads come from the parent (a file of JSON lists), so that the child imports only the
+    converter of its tree."""
+    sets = {k: [line.encode() for line in v]
+            for k, v in json.loads(Path(payloads).read_text()).items()}
     print(json.dumps({"packs": _time_once(sets["packs"], 10 * len(sets["packs"]), repeat),
                       "compact": _time_once(sets["compact"], len(sets["compact"]), repeat)}))
 
 
-def _run_child(tree: Path, repeat: int) -> dict[str, float]:
+def _run_child(tree: Path, repeat: int, payloads: Path) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), str(PROJECT_ROOT)])}
     # -P: not the current folder first on the path, the tree's converter
     done = subprocess.run([sys.executable, "-P", "-c",
-                           f"from devtools.bench.convert import child; child({repeat})"],
+                           "from devtools.bench.convert import child; "
+                           f"child({repeat}, {str(payloads)!r})"],
                           env=env, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"timing the converter of {tree} failed:\n{done.stderr[-2000:]}")
@@ -91,13 +95,16 @@ def run_convert_bench(*, against: str | None, rounds: int, repeat: int,
         f"({PAYLOADS} SenML packs of 10 records, {PAYLOADS} compact readings), CPU time of "
         f"one process, best of {repeat} passes per round, median of {rounds} rounds")
     with tempfile.TemporaryDirectory(prefix="homeloop-convert-") as tmp:
+        payloads = Path(tmp) / "payloads.json"
+        payloads.write_text(json.dumps({k: [p.decode() for p in v]
+                                        for k, v in _payloads().items()}))
         trees = {"this tree": PROJECT_ROOT}
         if against:
             trees[against] = _old_tree(against, Path(tmp))
         figures: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
         for _ in range(rounds):
             for name, tree in trees.items():
-                figures[name].append(_run_child(tree, repeat))
+                figures[name].append(_run_child(tree, repeat, payloads))
     for name, runs in figures.items():
         packs = statistics.median(r["packs"] for r in runs)
         compact = statistics.median(r["compact"] for r in runs)
