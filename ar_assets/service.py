@@ -85,7 +85,7 @@ def accept_upload(conn: Conn, settings: Settings, *, sha256: str, size: int, hea
             with tempfile.TemporaryDirectory(dir=_work_root(settings)) as tmp:
                 sources.to_glb(path, fmt, Path(tmp), settings.asset_max_upload_bytes * 4,
                                max_model=settings.asset_max_upload_bytes)
-        elif fmt in ("obj", "stl"):
+        elif fmt in ("obj", "stl", "ply"):
             meshfiles.check_mesh_file(path, fmt)
     except BaseException:
         # Whatever refused the upload, its bytes go too (unless another asset has them).

@@ -71,6 +71,9 @@ def detect(head: bytes, filename: str) -> Format:
         raise reject("WRONG_MAGIC", "the file is named .zip but is not a zip archive")
     if head.startswith(b"ply"):
         return "ply"
+    if ext == "ply":
+        raise reject("WRONG_MAGIC", "the file is named .ply but does not start with 'ply', as "
+                     "every PLY file does")
     text = head.lstrip()
     if ext == "gltf" or (text.startswith(b"{") and b'"asset"' in head):
         return "gltf"

@@ -32,7 +32,6 @@ import io
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 
@@ -75,15 +74,15 @@ class Record(NamedTuple):
         return self.time < RELATIVE_LIMIT
 
 
-@dataclass(frozen=True, slots=True)
-class Pack:
+class Pack(NamedTuple):
     records: list[Record]
     version: int
     extensions: dict[str, Any]  # the understood extension fields of the first record
 
 
 class _Fields(msgspec.Struct):
-    """The RFC's fields with their JSON types (Table 2); others are looked at by hand."""
+    """The RFC's fields with their JSON types (Table 2); others are looked at by hand.
+    :func:`_resolve` unpacks them in this order."""
 
     bn: str | None = None
     bt: float | None = None
@@ -109,6 +108,14 @@ def _fields_type(understood: frozenset[str]) -> Any:
     names = {f"x{i}": label for i, label in enumerate(labels)}
     return msgspec.defstruct("Fields", [(name, Any, None) for name in names],
                              bases=(_Fields,), rename=names)
+
+
+@functools.cache
+def _layout(understood: frozenset[str]) -> tuple[list[str], int, tuple[None, ...]]:
+    """The extension labels in attribute order (``x0``…), where they start in a record's
+    tuple, and a tuple of as many ``None``."""
+    labels = sorted(understood)
+    return labels, len(_Fields.__struct_fields__), (None,) * len(labels)
 
 
 @functools.cache
@@ -237,62 +244,107 @@ def _bad(label: str, index: int) -> PayloadError:
     return PayloadError(f"record {index}: {label} is not a finite number")
 
 
+_VALID_NAMES: dict[str, bool] = {}  # names seen, and whether §4.5.1 allows them
+_VALID_NAMES_MAX = 100_000
+
+
+def _valid_name(name: str) -> bool:
+    valid = _VALID_NAMES.get(name)
+    if valid is None:
+        if len(_VALID_NAMES) >= _VALID_NAMES_MAX:
+            _VALID_NAMES.clear()
+        valid = _VALID_NAMES[name] = NAME.fullmatch(name) is not None
+    return valid
+
+
 def _resolve(fields: list[Any], understood: frozenset[str]) -> Pack:
     if not fields:
         raise PayloadError("SenML pack holds no records (RFC 8428 §11: one or more)")
     isfinite = math.isfinite
+    astuple = msgspec.structs.astuple
+    new_record = tuple.__new__  # Record(...) without its Python-level __new__
     bn, bt, bu, bv, bs = "", 0.0, None, 0.0, None
     version: int | None = None
     names: set[str] = set()
     records: list[Record] = []
-    labels = sorted(understood)
-    attrs = [f"x{n}" for n in range(len(labels))]
+    append = records.append
+    labels, width, no_extensions = _layout(understood)
+    single = len(labels) == 1
     for i, rec in enumerate(fields):
-        if i and attrs:
-            for n, attr in enumerate(attrs):
-                if getattr(rec, attr) is not None:
-                    raise PayloadError(f"record {i}: {labels[n]!r} belongs on the pack's "
-                                       "first record")
-        if rec.bver is not None:
-            if rec.bver < 1 or not _version_understood(rec.bver):
-                raise PayloadError(f"record {i}: unsupported SenML version bver={rec.bver} "
+        # One C call for the fields, in _Fields' order, then the caller's extensions.
+        row = astuple(rec)
+        if single:  # the usual caller's one extension label: no slicing
+            rbn, rbt, rbu, rbv, rbs, bver, n, u, v, vs, vb, vd, s, t, ut, extra = row
+            if i and extra is not None:
+                raise PayloadError(f"record {i}: {labels[0]!r} belongs on the pack's first "
+                                   "record")
+        else:
+            if labels:
+                if i and row[width:] != no_extensions:
+                    label = next(labels[k] for k, x in enumerate(row[width:]) if x is not None)
+                    raise PayloadError(f"record {i}: {label!r} belongs on the pack's first "
+                                       "record")
+                row = row[:width]
+            rbn, rbt, rbu, rbv, rbs, bver, n, u, v, vs, vb, vd, s, t, ut = row
+        if bver is not None:
+            if bver < 1 or not _version_understood(bver):
+                raise PayloadError(f"record {i}: unsupported SenML version bver={bver} "
                                    "(RFC 8428 §4.4; this gateway reads 10 and, with RFC "
                                    "8798's secondary units, 26)")
-            if version is not None and rec.bver != version:
-                raise PayloadError(f"record {i}: version {rec.bver} differs from the pack's "
+            if version is not None and bver != version:
+                raise PayloadError(f"record {i}: version {bver} differs from the pack's "
                                    f"{version} (RFC 8428 §4.4: one version per pack)")
-            version = rec.bver
+            version = bver
         elif version is None:
             version = VERSION
-        if rec.bn is not None:
-            bn = rec.bn
-        if rec.bt is not None:
-            if not isfinite(rec.bt):
-                raise _bad("base time bt", i)
-            bt = rec.bt
-        if rec.bu is not None:
-            bu = rec.bu
-        if rec.bv is not None:
-            if not isfinite(rec.bv):
-                raise _bad("base value bv", i)
-            bv = rec.bv
-        if rec.bs is not None:
-            if not isfinite(rec.bs):
-                raise _bad("base sum bs", i)
-            bs = rec.bs
-        v, vs, vb, vd, s, t = rec.v, rec.vs, rec.vb, rec.vd, rec.s, rec.t
-        if (rec.n is None and v is None and vs is None and vb is None and vd is None
-                and s is None and t is None and rec.u is None and rec.ut is None):
-            continue  # only base fields (§5.1.7's first record): they apply to what follows
-        name = bn if rec.n is None else bn + rec.n
+        if rbn is not None or rbt is not None or rbu is not None or rbv is not None \
+                or rbs is not None:
+            if rbn is not None:
+                bn = rbn
+            if rbt is not None:
+                if not isfinite(rbt):
+                    raise _bad("base time bt", i)
+                bt = rbt
+            if rbu is not None:
+                bu = rbu
+            if rbv is not None:
+                if not isfinite(rbv):
+                    raise _bad("base value bv", i)
+                bv = rbv
+            if rbs is not None:
+                if not isfinite(rbs):
+                    raise _bad("base sum bs", i)
+                bs = rbs
+            if (n is None and v is None and vs is None and vb is None and vd is None
+                    and s is None and t is None and u is None and ut is None):
+                continue  # only base fields (§5.1.7's first record): they apply to what follows
+        name = bn if n is None else bn + n
         if name not in names:
             if not name:
                 raise PayloadError(f"record {i} has no name (neither bn nor n)")
-            if not NAME.fullmatch(name):
+            if not _valid_name(name):
                 raise PayloadError(f"record {i}: name {name!r} has a character RFC 8428 "
                                    "§4.5.1 does not allow (A-Z a-z 0-9 - : . / _, starting "
                                    "with a letter or digit)")
             names.add(name)
+        if t is None:
+            t = bt
+        else:
+            t = bt + t
+            if not isfinite(t):
+                raise _bad("time t", i)
+        if ut is not None and not isfinite(ut):
+            raise _bad("update time ut", i)
+        if s is None and bs is None and vs is None and vb is None and vd is None:
+            # The common record: a number, no sum.
+            if v is None:
+                raise PayloadError(f"record {i} ({name!r}) has no value and no sum "
+                                   "(RFC 8428 §4.2)")
+            v = bv + v
+            if not isfinite(v):
+                raise _bad("value bv + v", i)
+            append(new_record(Record, (name, bu if u is None else u, "v", v, None, t, ut)))
+            continue
         value_sum = None
         if s is not None:
             if not isfinite(s):
@@ -322,18 +374,12 @@ def _resolve(fields: list[Any], understood: frozenset[str]) -> Pack:
         elif value_sum is None:
             raise PayloadError(f"record {i} ({name!r}) has no value and no sum "
                                "(RFC 8428 §4.2)")
-        if t is not None:
-            t = bt + t
-            if not isfinite(t):
-                raise _bad("time t", i)
-        else:
-            t = bt
-        if rec.ut is not None and not isfinite(rec.ut):
-            raise _bad("update time ut", i)
-        records.append(Record(name, bu if rec.u is None else rec.u, field, value, value_sum,
-                              t, rec.ut))
+        append(Record(name, bu if u is None else u, field, value, value_sum, t, ut))
     if not records:
         raise PayloadError("SenML pack holds only base fields, no record")
-    extensions = {label: value for label, attr in zip(labels, attrs, strict=True)
-                  if (value := getattr(fields[0], attr)) is not None}
+    extensions = {}
+    if labels:
+        first = astuple(fields[0])[width:]
+        extensions = {label: value for label, value in zip(labels, first, strict=True)
+                      if value is not None}
     return Pack(records, version or VERSION, extensions)

@@ -86,6 +86,20 @@ def bench_ingest(
                      gateways=gateways)
 
 
+@bench_app.command("convert")
+def bench_convert(
+    against: Annotated[str | None, typer.Option(
+        help="Also time this git revision's converter, rounds alternating")] = None,
+    rounds: int = 7,
+    repeat: int = 5,
+) -> None:
+    """CPU per reading of the gateway's converter alone: SenML packs against compact
+    readings, and against another revision's converter."""
+    from devtools.bench.convert import run_convert_bench
+
+    run_convert_bench(against=against, rounds=rounds, repeat=repeat, say=typer.echo)
+
+
 @bench_app.command("forecast")
 def bench_forecast(
     households: int = 400, seed: int = 11,

@@ -79,7 +79,7 @@ async function start() {
 }
 start.relabel = () => {
   labelLanguageButton();
-  if (state.design) { renderItems(); renderFindings(); loadBom(); loadCatalog(); showVersion(); showSelectedName(); }
+  if (state.design) { renderItems(); renderFindings(); loadBom(); loadCatalog(); showVersion(); showSelectedName(); renderRooms(); }
 };
 
 const SIGNED_OUT = "homeloop.signedOut";
@@ -242,6 +242,7 @@ function setUpView() {
     if (!dirty && !renderer.xr.isPresenting) return;
     dirty = false;
     renderer.render(scene, camera);
+    placeRoomTags();
     placeTags();
     if (root && probe.firstFrameMs === null) {
       probe.firstFrameMs = performance.now();
@@ -271,6 +272,7 @@ async function openDesign() {
     say(t("ready", { n: state.design.placements.length }));
     const plan = await request("GET", `/v1/floorplans/${state.design.floor_plan_id}/plan.json`);
     state.plan = plan.data;
+    showRooms();
     const early = state.earlyTap; // a wall or the floor tapped before the plan came
     state.earlyTap = null;
     await Promise.all([loadChecks(), loadBom(), (early && tapped(early)) || loadCatalog(), offerVr()]);
@@ -679,6 +681,102 @@ function placeTags() {
     placed.push(spot);
     tag.div.style.left = `${spot.left}px`;
     tag.div.style.top = `${spot.top}px`;
+  }
+}
+
+// --- the plan's rooms: their names on their floors, the sides no scan covered ---
+// A RoomPlan import keeps each room's label (kitchen, bedroom…, named in both languages) and
+// the stretches of its outline with no wall along them (``unscanned``): drawn as red dashes
+// on the floor, and said in the Rooms panel, as the import's note says them.
+
+const STOREY_HEIGHT = 3.0; // floorplans/scene.py: storey n's floor is n × 3 m up
+const DASH = 0.3, GAP = 0.2; // metres
+let roomMarks = null;
+
+const storeyCount = () => new Set((state.plan?.rooms || []).map((r) => r.storey)).size;
+function roomTitle(room) {
+  const name = lang === "zh-CN" && room.name_zh ? room.name_zh : room.name;
+  return storeyCount() > 1 ? t("room_storey", { name, n: room.storey + 1 }) : name;
+}
+function polygonArea(poly) {
+  let twice = 0;
+  poly.forEach(([x, y], i) => { const [u, v] = poly[(i + 1) % poly.length]; twice += x * v - u * y; });
+  return twice / 2;
+}
+// Where a room's name goes: its outline's centre of area (the corners' mean if it has none).
+function roomCentre(poly) {
+  const a = polygonArea(poly);
+  if (Math.abs(a) < 1e-9) return poly.reduce(([sx, sy], [x, y]) => [sx + x / poly.length, sy + y / poly.length], [0, 0]);
+  let cx = 0, cy = 0;
+  poly.forEach(([x, y], i) => {
+    const [u, v] = poly[(i + 1) % poly.length];
+    const k = x * v - u * y;
+    cx += (x + u) * k;
+    cy += (y + v) * k;
+  });
+  return [cx / (6 * a), cy / (6 * a)];
+}
+const unscannedLength = (room) => (room.unscanned || []).reduce((sum, [a, b]) => sum + Math.hypot(b[0] - a[0], b[1] - a[1]), 0);
+
+function showRooms() {
+  if (roomMarks) scene.remove(roomMarks);
+  roomMarks = new THREE.Group();
+  roomMarks.name = "unscanned";
+  const material = new THREE.MeshBasicMaterial({ color: 0xd0021b });
+  for (const room of state.plan.rooms) {
+    for (const [a, b] of room.unscanned || []) {
+      const dx = b[0] - a[0], dy = b[1] - a[1], length = Math.hypot(dx, dy);
+      for (let at = 0; at < length; at += DASH + GAP) {
+        const dash = Math.min(DASH, length - at);
+        const mid = (at + dash / 2) / length;
+        const mesh = new THREE.Mesh(new THREE.BoxGeometry(dash, 0.04, 0.12), material);
+        mesh.position.set(a[0] + dx * mid, room.storey * STOREY_HEIGHT + 0.03, a[1] + dy * mid);
+        mesh.rotation.y = -Math.atan2(dy, dx); // plan (x, y) is the scene's (x, z)
+        roomMarks.add(mesh);
+      }
+    }
+  }
+  scene.add(roomMarks);
+  renderRooms();
+  invalidate();
+}
+
+function renderRooms() {
+  const rooms = state.plan?.rooms || [];
+  $("rooms-panel").hidden = !rooms.length;
+  $("unscanned-legend").hidden = !rooms.some((r) => r.unscanned?.length);
+  $("rooms").replaceChildren(...rooms.map((room) => {
+    const li = document.createElement("li");
+    li.className = "room";
+    li.dataset.room = room.id;
+    li.textContent = t("room_area", { name: roomTitle(room), area: Math.abs(polygonArea(room.polygon)).toFixed(1) });
+    const missing = unscannedLength(room);
+    if (missing > 0) {
+      li.dataset.unscanned = missing.toFixed(1);
+      li.append(Object.assign(document.createElement("span"), { className: "note", textContent: t("unscanned_note", { len: missing.toFixed(1) }) }));
+    }
+    return li;
+  }));
+  $("room-labels").replaceChildren(...rooms.map((room) => {
+    const div = document.createElement("div");
+    div.className = room.unscanned?.length ? "room-tag unscanned" : "room-tag";
+    div.textContent = roomTitle(room);
+    div.dataset.room = room.id;
+    const [x, y] = roomCentre(room.polygon);
+    div.at = new THREE.Vector3(x, room.storey * STOREY_HEIGHT + 0.05, y);
+    return div;
+  }));
+  invalidate();
+}
+
+// Each room's name over its floor's centre; hidden when that is behind the camera.
+function placeRoomTags() {
+  const canvas = $("view");
+  for (const div of $("room-labels").children) {
+    const v = div.at.clone().project(camera);
+    div.hidden = v.z > 1 || Math.abs(v.x) > 1 || Math.abs(v.y) > 1;
+    div.style.left = `${((v.x + 1) / 2) * canvas.clientWidth}px`;
+    div.style.top = `${((1 - v.y) / 2) * canvas.clientHeight}px`;
   }
 }
 

@@ -31,6 +31,9 @@ const STRINGS = {
     page_title: "Room designer · Homeloop", product_title: "{name} · Homeloop", product: "Product",
     size_mm: "{w}×{d} mm", size3_mm: "{w}×{d}×{h} mm", view_in_room: "View in your room",
     turn_prompt: "Turn it with a finger, the mouse or the arrow keys.",
+    rooms: "Rooms", room_area: "{name}, {area} m²", room_storey: "{name} ({n}F)",
+    unscanned_note: "{len} m of its outline has no wall along it: a side the scan did not cover, dashed red on the plan.",
+    unscanned_legend: "Dashed red on the plan: a side of a room the scan did not cover (no wall was found there).",
   },
   "zh-CN": {
     skip: "跳到设计面板", title: "房间设计", enter_vr: "进入 VR", handoff: "发送到手机",
@@ -60,6 +63,9 @@ const STRINGS = {
     page_title: "房间设计 · Homeloop", product_title: "{name} · Homeloop", product: "产品",
     size_mm: "{w}×{d} 毫米", size3_mm: "{w}×{d}×{h} 毫米", view_in_room: "在您的房间里查看",
     turn_prompt: "用手指、鼠标或方向键转动。",
+    rooms: "房间", room_area: "{name}，{area} 平方米", room_storey: "{name}（{n}楼）",
+    unscanned_note: "外轮廓有 {len} 米没有墙：扫描未覆盖的一侧，平面图上以红色虚线标出。",
+    unscanned_legend: "平面图上的红色虚线：扫描未覆盖的房间一侧（那里没有找到墙）。",
   },
 };
 
