@@ -339,13 +339,15 @@ def run_fleet_bench(settings: Settings, *, devices: int, connected: int, period:
                 conn.commit()
             one_by_one = (time.monotonic() - started) / len(tags)
             made = len(tags)
+            shown = 0
             while made < devices:
                 batch = provision(conn, SKU, min(BATCH, devices - made))
                 conn.commit()
                 made += len(batch)
                 if len(tags) < connected:
                     tags += [(c.device_id, c.password) for c in batch[:connected - len(tags)]]
-                if made % 100_000 == 0:
+                if made // 100_000 > shown:
+                    shown = made // 100_000
                     say(f"  {made:,} provisioned, {time.monotonic() - started:.0f} s")
             rendered = time.monotonic()
             sync_broker(conn, bench)
