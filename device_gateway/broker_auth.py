@@ -69,6 +69,25 @@ def write_auth_files(settings: Settings, devices: Iterable[tuple[str, str]]) -> 
     return len(lines) - 1
 
 
+def write_password_file(settings: Settings, device_lines: Iterable[bytes]) -> int:
+    """Render the password and ACL files from blocks of ready ``id:hash`` lines (as
+    PostgreSQL's COPY streams them), never holding the fleet in memory; the device count."""
+    path = settings.password_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    count = 0
+    with tmp.open("wb") as out:
+        tmp.chmod(0o600)
+        out.write(f"{settings.gateway_username}:"
+                  f"{hash_password(settings.gateway_password)}\n".encode())
+        for block in device_lines:
+            out.write(block)
+            count += block.count(b"\n")
+    os.replace(tmp, path)
+    _replace(settings.acl_file, ACL.format(gateway=settings.gateway_username))
+    return count
+
+
 def refresh_gateway_entry(settings: Settings) -> bool:
     """Make the password file's gateway line check ``settings.gateway_password``, keeping the
     devices' lines; True when it had to be rewritten (the broker must then reload).

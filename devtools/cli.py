@@ -98,6 +98,24 @@ def bench_convert(
     from devtools.bench.convert import run_convert_bench
 
     run_convert_bench(against=against, rounds=rounds, repeat=repeat, say=typer.echo)
+@bench_app.command("fleet")
+def bench_fleet(
+    devices: Annotated[int, typer.Option(help="Tags to provision")] = 1_000_000,
+    connected: Annotated[int, typer.Option(help="Tags connected at once")] = 19_900,
+    period: Annotated[float, typer.Option(help="Seconds between one tag's readings")] = 10.0,
+    keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards")] = False,
+) -> None:
+    """Provision a fleet, revoke one tag under load, restart the broker: seconds and stalls."""
+    from devtools.bench.fleet import run_fleet_bench
+
+    setup_logging("WARNING")
+    try:
+        ok = run_fleet_bench(command_settings(GATEWAY_SECRETS), devices=devices,
+                             connected=connected, period=period, keep=keep, say=typer.echo)
+    except HomeloopError as exc:
+        raise fail(exc) from exc
+    if not ok:
+        raise typer.Exit(1)
 
 
 @bench_app.command("forecast")
