@@ -37,6 +37,7 @@ def profile(conn: Conn, customer_id: int, now: datetime) -> Profile:
         products.append({"product_id": p["id"], "sku": p["sku"],
                          "name": p["name_zh"] if zh else p["name"], "category": p["category"],
                          "registered_at": p["claimed_at"], "next_item": p["item_sku"],
+                         "item_name": p["item_name"], "item_name_zh": p["item_name_zh"],
                          "kind": p["kind"], "days_left": p["days_left"], "due_at": p["due_at"],
                          "left_fraction": p["left_fraction"], "state": state})
     return Profile(
