@@ -15,6 +15,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
+from clienteling import service
 from clienteling import store as profiles
 from clienteling.discounts import month_of
 from customers import store as customers
@@ -51,13 +52,14 @@ FAKE_CAMERA = """
 """
 
 WORDS = {
-    "zh-CN": {"refused": "未授权本店", "audited": "访问记录", "state": "剩余 15%，约 9 天",
+    "zh-CN": {"refused": "未授权本店", "audited": "访问记录", "state": "剩余 15%，约 9 天",  # noqa: RUF001
               "over": "超出预算", "approved": "店长已批准", "slot": "已预约", "picked": "已备货",
               "granted": "已给予", "pending": "等待店长审批", "approvals": "折扣审批"},
     "en": {"refused": "has not let our store", "audited": "access log",
            "state": "at 15%, about 9 days left", "over": "Over the budget",
            "approved": "The manager approved", "slot": "Booked", "picked": "Picked",
-           "granted": "off given", "pending": "Waiting for the manager", "approvals": "Discount approvals"},
+           "granted": "off given", "pending": "Waiting for the manager",
+           "approvals": "Discount approvals"},
 }
 
 
@@ -77,7 +79,7 @@ def _card_and_phone(db: Any, settings: Settings, customer: int, card: str, phone
 def seed_shop(db: psycopg.Connection[Any], settings: Settings) -> Shop:
     now = clock.now()
     ann, ann_pw = create_staff(db, "ann.li", "李安", "assistant", "SH-XUHUI")
-    maya, maya_pw = create_staff(db, "maya.wu", "吴玛雅", "store_manager", "SH-XUHUI")
+    _, maya_pw = create_staff(db, "maya.wu", "吴玛雅", "store_manager", "SH-XUHUI")
     db.execute("INSERT INTO assistant_budgets (assistant, month, budget_cents) VALUES "
                "(%s, %s, 10000)", (f"staff:{ann.id}", month_of(now)))  # ¥100 this month
     lin = customers.create_customer(db, "林女士", locale="zh-CN", home_store_id="SH-XUHUI")
@@ -100,6 +102,7 @@ def seed_shop(db: psycopg.Connection[Any], settings: Settings) -> Shop:
     for minutes, sku in ((40, "SOFA-3-GREY"), (25, "LAMP-FLOOR"), (10, "SOFA-CORNER")):
         profiles.add_view(db, "tablet-session-1", lin, sku, "SH-XUHUI",
                           now - timedelta(minutes=minutes))
+    service.refresh_tags(db, [lin], now)
     zhou = customers.create_customer(db, "周先生", locale="zh-CN", home_store_id="SH-XUHUI")
     _card_and_phone(db, settings, zhou, "C-500000002", "13800005002")
     return Shop(("ann.li", ann_pw), ("maya.wu", maya_pw), lin, zhou)

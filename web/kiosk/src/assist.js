@@ -313,10 +313,12 @@ function productState(p) {
   }
   return t("state_days", { item, days });
 }
+// Where and when (the recommendation's tier: here, a nearby store, online), in the tablet's
+// language; the API's sentence says the same in English.
 function availability(rec) {
-  if (rec.availability === "here" || rec.availability === "in_store") return t("avail_here");
-  if (rec.availability === "nearby") return t("avail_nearby", { store: rec.store_id, days: rec.days });
-  return t("avail_online", { days: rec.days });
+  if (rec.tier === 0) return t("avail_here");
+  if (rec.tier === 1) return t("avail_nearby", { store: rec.store_id, days: rec.days });
+  return rec.days > 0 ? t("avail_online", { days: rec.days }) : t("stock_online");
 }
 
 function renderCustomer() {
@@ -392,9 +394,9 @@ function renderCustomer() {
       : el("p", { class: "sub" }, t("no_designs"))));
 
   $("recs").replaceChildren(...(o.recommendations.length ? o.recommendations.map((r) => el("li", { class: "item" },
-    tile(r.sku, r.name),
-    el("div", {}, el("div", {}, r.name), el("div", { class: "sub" }, `${availability(r)} · ${r.reason}`)),
-    el("div", { class: "actions" }, el("button", { type: "button", "aria-label": t("add_named", { name: r.name }), onclick: () => addToCart({ sku: r.sku, name: r.name }) }, t("add")))))
+    tile(r.sku, nameOf(r)),
+    el("div", {}, el("div", {}, nameOf(r)), el("div", { class: "sub" }, availability(r)), el("div", { class: "sub" }, r.reason)),
+    el("div", { class: "actions" }, el("button", { type: "button", "aria-label": t("add_named", { name: nameOf(r) }), onclick: () => addBySku(r.sku) }, t("add")))))
     : [el("li", { class: "sub" }, t("no_recs"))]));
   renderCart();
   renderResults();
