@@ -334,7 +334,9 @@ def test_every_target_is_44_px_and_the_keyboard_reaches_it(
     expect(page.locator("#c-name")).to_have_text("林女士")
     small = page.evaluate("""() => [...document.querySelectorAll('button, select, input, a')]
         .filter((e) => e.offsetParent !== null)
-        .map((e) => [e.id || e.textContent.trim(), e.getBoundingClientRect()])
+        // a radio button's target is its whole label
+        .map((e) => [e.id || e.textContent.trim() || e.outerHTML,
+                     (e.type === 'radio' ? e.closest('label') : e).getBoundingClientRect()])
         .filter(([, r]) => r.width < 44 || r.height < 44).map(([n]) => n)""")
     assert small == []
     assert not watch.errors
