@@ -272,6 +272,11 @@ const DIMENSION_OF = {
   big_spender: "consumption", discount_sensitive: "consumption", repeat_buyer: "consumption", lapsed: "consumption",
   smart_home: "membership", maintenance_due: "membership",
 };
+function tagName(tag) {
+  if (tag.startsWith("browsing:")) return t("tag_browsing", { what: tag.slice(9) });
+  const key = `tag_${tag}`;
+  return STRINGS[lang][key] ? t(key) : tag; // a manual tag as the assistant typed it
+}
 const dimensionOf = (tag) => DIMENSION_OF[tag.tag] || (tag.tag.startsWith("browsing:") ? "behaviour" : "membership");
 const TILE_COLOURS = ["#13294b", "#0b5cad", "#1d6b2f", "#8a5300", "#6b2a83", "#9b1c31", "#3d5a6c"];
 function tile(category, label) {
@@ -357,7 +362,7 @@ function renderCustomer() {
     el("h2", { id: "h-dims" }, t("dims")),
     el("div", { class: "dims" }, Object.entries(groups).map(([dim, tags]) => el("div", { class: "dim", "data-dimension": dim },
       el("h3", {}, t(`dim_${dim}`)),
-      tags.length ? tags.map((tag) => el("span", { class: "chip", title: tag.reason || "" }, tag.tag)) : el("span", { class: "sub" }, t("no_tags")),
+      tags.length ? tags.map((tag) => el("span", { class: "chip", title: tag.reason || "", "data-tag": tag.tag }, tagName(tag.tag))) : el("span", { class: "sub" }, t("no_tags")),
       factList(facts[dim].map(([k, v]) => [t(k), v])))))));
 
   const h = p.home;
@@ -632,6 +637,7 @@ async function openDay() {
     state.day = await api("GET", "/v1/staff/day");
   } catch (error) { fail(error); return; }
   show("day");
+  say("");
   renderDay();
 }
 const TASK_GROUPS = [["offer_follow_up", "followups"], ["low_rating", "low_ratings"], ["maintenance_due", "maintenance"], ["quality_call", "quality"]];
@@ -684,6 +690,7 @@ async function openApprovals() {
     state.queue = await api("GET", "/v1/staff/discounts/pending");
   } catch (error) { fail(error); return; }
   show("approvals");
+  say("");
   renderApprovals();
 }
 function renderApprovals() {

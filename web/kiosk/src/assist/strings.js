@@ -56,6 +56,9 @@ export const STRINGS = {
     f_categories: "常买品类", f_styles: "偏好风格", f_discount_share: "折扣购买占比", f_coupons: "可用优惠券",
     f_channels: "渠道", f_push: "推送设备", f_views: "30 天浏览", f_searches: "30 天搜索", f_searched: "最近搜索",
     f_designs: "设计方案数", f_offers: "已打开的提醒", f_cart: "购物车",
+    tag_new_home: "新房", tag_big_spender: "高消费", tag_discount_sensitive: "价格敏感", tag_repeat_buyer: "回头客",
+    tag_lapsed: "久未购买", tag_smart_home: "智能家居", tag_maintenance_due: "待保养", tag_birthday_month: "生日月",
+    tag_browsing: "在看：{what}",
     error: "出错了：{msg}", loading: "加载中…", loaded_ms: "已加载（{ms} 毫秒）",
   },
   en: {
@@ -115,6 +118,9 @@ export const STRINGS = {
     f_categories: "Top categories", f_styles: "Styles bought", f_discount_share: "Bought on discount", f_coupons: "Coupons",
     f_channels: "Channels", f_push: "Push devices", f_views: "Views (30 days)", f_searches: "Searches (30 days)", f_searched: "Last searches",
     f_designs: "Designs", f_offers: "Offers opened", f_cart: "Cart",
+    tag_new_home: "New home", tag_big_spender: "Big spender", tag_discount_sensitive: "Discount sensitive",
+    tag_repeat_buyer: "Repeat buyer", tag_lapsed: "Lapsed", tag_smart_home: "Smart home", tag_maintenance_due: "Maintenance due",
+    tag_birthday_month: "Birthday month", tag_browsing: "Browsing: {what}",
     error: "Something went wrong: {msg}", loading: "Loading…", loaded_ms: "Loaded ({ms} ms)",
   },
 };
