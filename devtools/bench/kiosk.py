@@ -46,8 +46,10 @@ from floorplans.schemas import DesignBody
 from homeloop.errors import ServiceError
 from homeloop.settings import Settings, secrets_environment
 
-BENCH_DB = "homeloop_bench_kiosk"
-TABLET_DB = "homeloop_bench_kiosk_tablet"  # its own: the designer's may be dropped meanwhile
+# A test slot's run has databases of its own: two runs at once must not drop each other's.
+_SLOT = f"_s{os.environ['HOMELOOP_TEST_SLOT']}" if os.environ.get("HOMELOOP_TEST_SLOT") else ""
+BENCH_DB = f"homeloop_bench_kiosk{_SLOT}"
+TABLET_DB = f"homeloop_bench_kiosk_tablet{_SLOT}"
 STORE = "SH-XUHUI"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
