@@ -23,6 +23,7 @@ from limits.strategies import MovingWindowRateLimiter
 from api import problems
 from api.routes import (
     assets,
+    assist,
     clienteling,
     floorplans,
     identity,
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_declared(assets.router))
     app.include_router(_declared(clienteling.router))
     app.include_router(_declared(orders.router))
+    app.include_router(_declared(assist.router))
     kiosk_web.mount(app, (settings or Settings()).web_dir)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database reachability")

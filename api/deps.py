@@ -50,7 +50,10 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-ConnDep = Annotated[Conn, Depends(_conn)]
+# Committed when the route returns, before its answer leaves: a client that reads right after
+# a change (an order placed, then its delivery windows) finds it. (A "request" scope would
+# commit only after the answer has been sent.)
+ConnDep = Annotated[Conn, Depends(_conn, scope="function")]
 PoolDep = Annotated[ConnectionPool, Depends(_pool)]
 ReplicaConnDep = Annotated[Conn, Depends(_replica_conn)]
 SettingsDep = Annotated[Settings, Depends(_settings)]

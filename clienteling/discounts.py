@@ -26,8 +26,8 @@ from clienteling.store import store_today
 from homeloop.db import Conn
 from homeloop.errors import Conflict, InvalidInput, NotFound
 
-__all__ = ["COMMISSION_RATE", "DEFAULT_BUDGET_CENTS", "Effect", "coupons", "decide", "effect",
-           "propose", "release_from_order", "use_on_order"]
+__all__ = ["COMMISSION_RATE", "DEFAULT_BUDGET_CENTS", "Effect", "approval_queue", "coupons",
+           "decide", "effect", "propose", "release_from_order", "use_on_order"]
 
 COMMISSION_RATE = 0.03
 DEFAULT_BUDGET_CENTS = 200_000  # ¥2,000 a month
@@ -176,3 +176,34 @@ def use_on_order(conn: Conn, order_id: int, ids: Sequence[int]) -> None:
 def release_from_order(conn: Conn, order_id: int) -> None:
     """A cancelled order's discounts can be used again."""
     conn.execute("UPDATE discounts SET order_id = NULL WHERE order_id = %s", (order_id,))
+
+
+def approval_queue(conn: Conn, store_id: str | None, now: datetime) -> dict[str, Any]:
+    """A store's discounts waiting for its manager, oldest first, and this month's budget use
+    of each assistant who gave one (``store_id`` None: every store's)."""
+    month = month_of(now)
+    with conn.cursor(row_factory=dict_row) as cur:
+        pending = cur.execute(
+            "SELECT d.id, d.assistant, coalesce(m.display_name, d.assistant) AS assistant_name, "
+            "d.customer_id, d.sku, s.name, s.name_zh, d.kind, d.amount_cents, s.price_cents, "
+            "d.created_at FROM discounts d JOIN skus s ON s.sku = d.sku "
+            "LEFT JOIN staff_members m ON 'staff:' || m.id = d.assistant "
+            "WHERE d.status = 'pending_approval' AND (%s::text IS NULL OR d.store_id = %s) "
+            "ORDER BY d.created_at, d.id LIMIT 200", (store_id, store_id)).fetchall()
+        budgets = cur.execute(
+            "SELECT d.assistant, coalesce(m.display_name, d.assistant) AS assistant_name, "
+            "coalesce(b.budget_cents, %s) AS budget_cents, "
+            "sum(d.amount_cents) FILTER (WHERE d.status IN ('granted', 'approved'))::bigint "
+            "  AS used_cents, "
+            "sum(d.amount_cents) FILTER (WHERE d.status = 'pending_approval')::bigint "
+            "  AS pending_cents "
+            "FROM discounts d LEFT JOIN assistant_budgets b "
+            "  ON b.assistant = d.assistant AND b.month = d.month "
+            "LEFT JOIN staff_members m ON 'staff:' || m.id = d.assistant "
+            "WHERE d.month = %s AND (%s::text IS NULL OR d.store_id = %s) "
+            "GROUP BY d.assistant, m.display_name, b.budget_cents ORDER BY d.assistant",
+            (DEFAULT_BUDGET_CENTS, month, store_id, store_id)).fetchall()
+    for b in budgets:
+        b["used_cents"] = int(b["used_cents"] or 0)
+        b["pending_cents"] = int(b["pending_cents"] or 0)
+    return {"pending": pending, "budgets": budgets}

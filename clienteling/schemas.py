@@ -84,6 +84,7 @@ class TrailItem(BaseModel):
 class Recommendation(BaseModel):
     sku: str
     name: str
+    name_zh: str = ""
     score: float
     reason: str
     availability: str

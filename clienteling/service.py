@@ -37,6 +37,7 @@ def profile(conn: Conn, customer_id: int, now: datetime) -> Profile:
         products.append({"product_id": p["id"], "sku": p["sku"],
                          "name": p["name_zh"] if zh else p["name"], "category": p["category"],
                          "registered_at": p["claimed_at"], "next_item": p["item_sku"],
+                         "item_name": p["item_name"], "item_name_zh": p["item_name_zh"],
                          "kind": p["kind"], "days_left": p["days_left"], "due_at": p["due_at"],
                          "left_fraction": p["left_fraction"], "state": state})
     return Profile(
@@ -95,7 +96,9 @@ def recommend_for(conn: Conn, seeds: Sequence[str], exclude: Sequence[str], stor
                          nearby_km=nearby_km)
     ranked = recommend.rank(cands, {line.sku: line for line in found.lines}, today, limit)
     names = _names(conn, [r.sku for r in ranked])
-    return [Recommendation(name=names.get(r.sku, r.sku), **_fields(r)) for r in ranked]
+    return [Recommendation(name=names.get(r.sku, (r.sku, r.sku))[0],
+                           name_zh=names.get(r.sku, (r.sku, r.sku))[1], **_fields(r))
+            for r in ranked]
 
 
 def customer_recommendations(conn: Conn, customer_id: int, store_id: str | None,
@@ -135,9 +138,10 @@ def assistant_day(conn: Conn, assistant: str, store_id: str | None, now: datetim
                        "at": r[4]} for r in inbox])
 
 
-def _names(conn: Conn, skus: Sequence[str]) -> dict[str, str]:
-    return {str(r[0]): str(r[1]) for r in conn.execute(
-        "SELECT sku, name FROM skus WHERE sku = ANY(%s)", (list(skus),))}
+def _names(conn: Conn, skus: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Each SKU's English and Chinese names."""
+    return {str(r[0]): (str(r[1]), str(r[2])) for r in conn.execute(
+        "SELECT sku, name, name_zh FROM skus WHERE sku = ANY(%s)", (list(skus),))}
 
 
 def _fields(r: recommend.Recommendation) -> dict[str, Any]:

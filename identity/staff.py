@@ -18,7 +18,7 @@ from homeloop.db import Conn
 from homeloop.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
 __all__ = ["ROLES", "StaffMember", "assistant_of_store", "authenticate", "create_staff",
-           "disable_staff", "get_staff"]
+           "disable_staff", "get_staff", "set_password"]
 
 Role = Literal["assistant", "store_manager", "catalog_editor", "fleet_operator", "admin"]
 ROLES: tuple[Role, ...] = ("assistant", "store_manager", "catalog_editor", "fleet_operator",
@@ -109,4 +109,13 @@ def authenticate(conn: Conn, username: str, password: str) -> StaffMember:
 def disable_staff(conn: Conn, staff_id: int) -> None:
     if conn.execute("UPDATE staff_members SET disabled_at = coalesce(disabled_at, now()) "
                     "WHERE id = %s", (staff_id,)).rowcount == 0:
+        raise NotFound(f"staff member {staff_id} does not exist")
+
+
+def set_password(conn: Conn, staff_id: int, password: str) -> None:
+    """Replace a staff member's password (stored only as a hash)."""
+    if len(password) < 8:
+        raise InvalidInput("a password has at least 8 characters")
+    if conn.execute("UPDATE staff_members SET password_hash = %s WHERE id = %s",
+                    (_hasher.hash(password), staff_id)).rowcount == 0:
         raise NotFound(f"staff member {staff_id} does not exist")

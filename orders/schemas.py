@@ -24,6 +24,10 @@ class LineIn(BaseModel):
 class NewOrder(BaseModel):
     customer_id: int
     lines: list[LineIn] = Field(min_length=1, max_length=50)
+    fulfilment: Literal["delivery", "pickup"] = Field(
+        default="delivery", description="delivery: from here, else the nearest store that "
+        "has every line or online (then with a slot); pickup: collected at this store, which "
+        "must have every line")
 
 
 class StepIn(BaseModel):

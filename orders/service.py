@@ -30,10 +30,12 @@ __all__ = ["advance", "book_slot", "delivery_slots", "installer_list", "my_order
 
 
 def place_order(conn: Conn, customer_id: int, store_id: str, assistant: str | None,
-                wanted: Sequence[LineIn], now: datetime, *, nearby_km: float) -> int:
+                wanted: Sequence[LineIn], now: datetime, *, nearby_km: float,
+                fulfilment: str = "delivery") -> int:
     """Sell ``wanted`` at ``store_id``: fulfilled by the nearest store that has every line
     (the catalog's answer: the store itself, else the nearest store within ``nearby_km``,
-    else online), and then, from another store, a delivery slot is to be booked."""
+    else online), and then, from another store, a delivery slot is to be booked. A pickup
+    is collected here, so this store must have every line."""
     off = store.discounts_for(conn, customer_id, [(w.sku, w.discount_id) for w in wanted])
     priced = store.price_lines(conn, [(w.sku, w.quantity, amount)
                                       for w, amount in zip(wanted, off, strict=True)])
@@ -44,12 +46,16 @@ def place_order(conn: Conn, customer_id: int, store_id: str, assistant: str | No
         raise Conflict(f"not in stock here, at a store within {nearby_km:g} km or online: it "
                        "cannot be ordered now")
     fulfil = source.store_id
+    if fulfilment == "pickup" and fulfil != store_id:
+        raise Conflict("not everything is in stock here to take away: deliver it instead")
     catalog.take(conn, fulfil, lines)
-    order_id = _insert(conn, customer_id, store_id, assistant, fulfil, priced, now)
+    order_id = _insert(conn, customer_id, store_id, assistant, fulfil, priced, now,
+                       fulfilment=fulfilment)
     discounts.use_on_order(conn, order_id, [w.discount_id for w in wanted if w.discount_id])
     points.award_new_categories(conn, customer_id, order_id, [p.category for p in priced], now)
     _placed(conn, order_id, customer_id, assistant or f"customer:{customer_id}", now,
-            {"store_id": store_id, "fulfil_store_id": fulfil})
+            {"store_id": store_id, "fulfil_store_id": fulfil,
+             **({"fulfilment": fulfilment} if fulfilment != "delivery" else {})})
     return order_id
 
 

@@ -419,7 +419,7 @@ def api_server(settings: Settings, emulator_address: str, log_name: str,
     def up() -> bool:
         try:
             return requests.get(f"{base}/healthz", timeout=1).ok
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or a busy machine
             return False
 
     try:

@@ -50,7 +50,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "identity": ("customer_identities", "phone_codes", "customer_merges", "merge_requests",
                  "staff_members",
                  "kiosks", "kiosk_handoffs", "kiosk_grants", "store_consents",
-                 "privacy_consents", "access_audit"),
+                 "privacy_consents", "access_audit", "consent_requests"),
     "ar_assets": ("assets", "asset_files"),
     "floorplans": ("communities", "community_layouts", "floor_plans", "floor_plan_sources",
                    "designs", "design_versions", "handoff_codes"),

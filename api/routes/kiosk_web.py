@@ -26,6 +26,7 @@ __all__ = ["mount"]
 
 # Python 3.11's table lacks the web font type (the Chinese font's parts are WOFF2).
 mimetypes.add_type("font/woff2", ".woff2")
+mimetypes.add_type("application/manifest+json", ".webmanifest")  # the tablet app's manifest
 
 
 class _Client(StaticFiles):

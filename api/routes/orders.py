@@ -53,7 +53,8 @@ def place_order(body: NewOrder, staff: StoreAssistant, conn: ConnDep,
         raise InvalidInput("an order is sold at a store: only a store's assistant places one")
     order_id = service.place_order(conn, body.customer_id, staff.store_id, staff.actor,
                                    body.lines, clock.now(),
-                                   nearby_km=settings.nearby_store_km)
+                                   nearby_km=settings.nearby_store_km,
+                                   fulfilment=body.fulfilment)
     return service.view(conn, order_id)
 
 

@@ -1,5 +1,6 @@
 """``homeloop bench kiosk``: navigation to the first rendered frame of the demo design in the
-room designer, in Debian's headless Chromium, with the number and size of the requests.
+room designer, in Debian's headless Chromium, with the number and size of the requests; then
+the shop assistant's tablet: from scanning a member's QR code to their whole customer screen.
 
 A bench database (created, migrated, seeded, dropped afterwards) gets the demo's 3D models
 (``make demo``'s, through the AR assets pipeline) and the demo's furnished design on Jade
@@ -8,6 +9,15 @@ built web client. Each run is a fresh browser context (empty HTTP cache, a kiosk
 page for the first time); the first run also builds the scene on the server (reported apart),
 the figures are the median of the runs after it. First frame = the page's own mark when the
 renderer has drawn the loaded room (``performance.now()``, which counts from navigation).
+
+The tablet: the bench database is made again with ``homeloop bench assist``'s data (100,000
+customers with profiles, products and forecasts, views and orders; 20,000 SKUs; 50 stores);
+``CUSTOMER_RUNS`` of its customers who let their home store in get a member card, and a
+Xuhui assistant's tablet (signed in, the find screen open) scans each one's QR code: the
+camera and the browser's QR reader are stood in for (headless Chromium has neither) by a
+reader that returns the code at once, so the time is the page's own: the lookup, the one
+call of the customer screen, and drawing it (to the next animation frame). p50 and p95 over
+the runs after two warm-up scans.
 """
 
 from __future__ import annotations
@@ -36,7 +46,10 @@ from floorplans.schemas import DesignBody
 from homeloop.errors import ServiceError
 from homeloop.settings import Settings, secrets_environment
 
-BENCH_DB = "homeloop_bench_kiosk"
+# A test slot's run has databases of its own: two runs at once must not drop each other's.
+_SLOT = f"_s{os.environ['HOMELOOP_TEST_SLOT']}" if os.environ.get("HOMELOOP_TEST_SLOT") else ""
+BENCH_DB = f"homeloop_bench_kiosk{_SLOT}"
+TABLET_DB = f"homeloop_bench_kiosk_tablet{_SLOT}"
 STORE = "SH-XUHUI"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
@@ -45,6 +58,38 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
 TARGET_MS = 2000.0
 RUNS = 5
+ASSIST_TARGET_MS = 800.0
+CUSTOMER_RUNS = 60
+_FAKE_CAMERA = """
+(() => {
+  const canvas = document.createElement('canvas');
+  canvas.width = 64; canvas.height = 48;
+  navigator.mediaDevices.getUserMedia = async () => {
+    canvas.getContext('2d').fillRect(0, 0, 64, 48);
+    return canvas.captureStream(5);
+  };
+  window.BarcodeDetector = class {
+    static async getSupportedFormats() { return ['qr_code']; }
+    async detect() { return window.__qr ? [{ rawValue: window.__qr, format: 'qr_code' }] : []; }
+  };
+})();
+"""
+# One scan: from the tap on "scan member QR" (the reader answers at once) to the next frame
+# after the customer screen is drawn.
+_SCAN_JS = """async ([code, id]) => {
+  document.body.dataset.customerShown = '';
+  document.getElementById('nav-find').click();
+  window.__qr = code;
+  const t0 = performance.now();
+  document.getElementById('scan-member').click();
+  await new Promise((done) => {
+    const check = () => document.body.dataset.customerShown === String(id)
+      ? requestAnimationFrame(() => done()) : setTimeout(check, 2);
+    check();
+  });
+  window.__qr = '';
+  return performance.now() - t0;
+}"""
 # What the page had fetched when it drew the first frame (navigation included).
 _REQUESTS_JS = """() => {
   const all = [...performance.getEntriesByType('navigation'),
@@ -134,6 +179,74 @@ def _measure(base: str, design: str, token: str,
     return runs
 
 
+def _prepare_tablet(settings: Settings, bench: Settings,
+                   say: Callable[[str], None]) -> tuple[list[tuple[str, int]], str, str]:
+    """The bench database with ``homeloop bench assist``'s data; member cards for some of its
+    customers at Xuhui; (their codes and ids, the assistant's token, their username)."""
+    from devtools.bench.assist import _generate
+    from homeloop import clock
+    from identity import sessions
+    from identity.keys import hint, identity_hash
+    from identity.staff import create_staff
+
+    recreate(settings, bench)
+    _generate(bench, clock.now().replace(microsecond=0), say)
+    with psycopg.connect(bench.database_url) as conn:
+        ids = [int(r[0]) for r in conn.execute(
+            "SELECT c.id FROM customers c JOIN store_consents s ON s.customer_id = c.id "
+            "AND s.store_id = c.home_store_id AND s.granted WHERE c.home_store_id = %s "
+            "ORDER BY md5(c.id::text) LIMIT %s", (STORE, CUSTOMER_RUNS + 2))]
+        cards = []
+        for customer in ids:
+            code = f"C-{900000000 + customer}"
+            conn.execute("INSERT INTO customer_identities (customer_id, kind, key_hash, hint, "
+                         "proof) VALUES (%s, 'member_card', %s, %s, 'bench')",
+                         (customer, identity_hash(bench, "member_card", code),
+                          hint("member_card", code)))
+            cards.append((code, customer))
+        member, _ = create_staff(conn, "bench-ann", "Bench Ann", "assistant", STORE)
+        conn.commit()
+    token, _ = sessions.issue(bench, "staff", member.id, seconds=3600, role="assistant",
+                              store_id=STORE)
+    return cards, token, member.username
+
+
+def _measure_tablet(base: str, cards: list[tuple[str, int]], token: str, username: str,
+                    say: Callable[[str], None]) -> list[float]:
+    import json
+
+    from playwright.sync_api import sync_playwright
+
+    session = json.dumps({"username": username, "role": "assistant", "store_id": STORE})
+    signed_in = (f"sessionStorage.setItem('homeloop.assist.token', {json.dumps(token)});"
+                 f"sessionStorage.setItem('homeloop.assist.session', {json.dumps(session)});")
+    times: list[float] = []
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1024, "height": 768})
+            context.add_init_script(_FAKE_CAMERA)
+            context.add_init_script(signed_in)
+            page = context.new_page()
+            page.goto(f"{base}/kiosk/assist.html?lang=zh-CN&no-sw")
+            page.wait_for_selector("#find:not([hidden])")
+            for n, (code, customer) in enumerate(cards):
+                ms = float(page.evaluate(_SCAN_JS, [code, customer]))
+                if n >= 2:  # two warm-up scans: the tablet has been in use
+                    times.append(ms)
+            context.close()
+        finally:
+            browser.close()
+    say(f"  tablet: {len(times)} member QR scans to the full customer screen, ms p50 "
+        f"{_p(times, 0.5):.0f} p95 {_p(times, 0.95):.0f} max {max(times):.0f}")
+    return times
+
+
+def _p(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
 def run_kiosk_bench(settings: Settings, say: Callable[[str], None], keep: bool = False) -> bool:
     """Print the figures; the last line is the summary. True when within the target."""
     if not Path(CHROMIUM).exists():
@@ -158,10 +271,31 @@ def run_kiosk_bench(settings: Settings, say: Callable[[str], None], keep: bool =
         finally:
             if not keep:
                 drop(settings, BENCH_DB)
+        start = time.perf_counter()
+        say("the assistant's tablet on homeloop bench assist's data:")
+        bench = bench_settings(settings, TABLET_DB).model_copy(update={
+            "state_dir": bench.state_dir, "asset_blob_dir": None})
+        try:
+            cards, staff_token, username = _prepare_tablet(settings, bench, say)
+            say(f"  bench database {TABLET_DB} with 100,000 customers in "
+                f"{time.perf_counter() - start:.1f} s")
+            proc, base = _serve(bench, Path(tmp) / "api-tablet.log")
+            try:
+                scans = _measure_tablet(base, cards, staff_token, username, say)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+        finally:
+            if not keep:
+                drop(settings, TABLET_DB)
     warm = runs[1:]
     ms = float(statistics.median(r["ms"] for r in warm))
     n = int(statistics.median(r["n"] for r in warm))
     size = int(statistics.median(r["bytes"] for r in warm))
-    say(f"target: first frame under {TARGET_MS:.0f} ms: {'met' if ms < TARGET_MS else 'MISSED'}")
-    say(f"kiosk: first_frame_ms {ms:.0f} requests {n} bytes {size}")
-    return ms < TARGET_MS
+    customer = _p(scans, 0.95)
+    say(f"target: first frame under {TARGET_MS:.0f} ms: {'met' if ms < TARGET_MS else 'MISSED'}; "
+        f"customer screen p95 under {ASSIST_TARGET_MS:.0f} ms: "
+        f"{'met' if customer < ASSIST_TARGET_MS else 'MISSED'}")
+    say(f"kiosk: first_frame_ms {ms:.0f} requests {n} bytes {size} "
+        f"assistant_customer_p95_ms {customer:.0f}")
+    return ms < TARGET_MS and customer < ASSIST_TARGET_MS

@@ -27,6 +27,7 @@ from devtools.auth_emulator import Account, AuthEmulator, id_token
 from devtools.demo.community import seed_floorplans
 from devtools.demo.models import seed_models
 from devtools.demo.shop_floor import seed_clienteling
+from devtools.demo.tablet import CARDS, PASSWORDS, seed_tablet
 from devtools.simulator import provision_fleet, run_simulation
 from homeloop import migrate, services
 from homeloop.db import Conn, connect
@@ -160,6 +161,7 @@ def run_demo(settings: Settings) -> None:
         conn.commit()
         # two stores' assistants, customers with a history, orders in flight (first run only)
         assistant_id = seed_clienteling(conn, owners, nearby_km=settings.nearby_store_km)
+        seed_tablet(conn, settings, owners)  # the tablet's sign-ins and member codes
         conn.commit()
     fleet, fresh = _demo_fleet(settings, owners)
     with connect(settings) as conn:
@@ -169,6 +171,8 @@ def run_demo(settings: Settings) -> None:
     emulator = AuthEmulator(settings.firebase_project_id, port=AUTH_EMULATOR_PORT).start()
     os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = emulator.address
     token, staff, kiosk = _demo_identities(settings, emulator, owners)
+    emma = id_token(settings.firebase_project_id, f"demo-customer-{owners[2]}",
+                    name="Emma Schultz", lifetime_s=12 * 3600)
     assistant, _ = sessions.issue(settings, "staff", assistant_id, seconds=12 * 3600,
                                   role="assistant", store_id="SH-XUHUI")
     exe = [sys.executable, "-m", "homeloop"]
@@ -219,6 +223,19 @@ Homeloop demo is running.
   A customer      curl -H "Authorization: Bearer $ASSIST" \
                     {base}/v1/staff/customers/{owners[0]}/profile
                   (also /trail and /recommendations; their orders: /v1/me/orders)
+  Assistant's     {base}/kiosk/assist.html   (导购助手; a tablet-sized window)
+    tablet        assistant demo-ann / {PASSWORDS["demo-ann"]}
+                  manager demo-maya / {PASSWORDS["demo-maya"]}
+                  Li Wei (lets Xuhui in): member code {CARDS[0][0]}, phone {CARDS[0][1]}
+                  Emma Schultz (does not yet): member code {CARDS[1][0]}, phone {CARDS[1][1]}
+  Emma says yes   export EMMA={emma}
+    on her phone  curl -H "Authorization: Bearer $EMMA" {base}/v1/me/consent-requests
+                  curl -X POST -H "Authorization: Bearer $EMMA" \\
+                    -H "Content-Type: application/json" -d '{{"granted": true}}' \\
+                    {base}/v1/me/consent-requests/<id>/answer
+  Li Wei rates    curl -X POST -H "Authorization: Bearer $TOKEN" \\
+                    -H "Content-Type: application/json" -d '{{"stars": 5}}' \\
+                    {base}/v1/me/orders/<id>/rating   (once installed)
   Search          curl -G {base}/v1/search --data-urlencode 'q=灰色 沙发' -d stock=here \
                     -d store_id=SH-XUHUI
   Hand-off QR     curl -X POST -H "Authorization: Bearer $KIOSK" {base}/v1/kiosk/handoffs

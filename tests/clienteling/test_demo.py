@@ -24,3 +24,19 @@ def test_the_demo_shop_floor(db: Any, settings: Settings) -> None:
     tags = {r[0] for r in db.execute("SELECT tag FROM customer_tags WHERE customer_id = %s",
                                      (owners[0],))}
     assert {"new_home", "big_spender"} <= tags
+
+
+def test_the_demo_tablet_signs_in_and_finds_its_customers(db: Any, settings: Settings) -> None:
+    from devtools.demo.tablet import CARDS, PASSWORDS, seed_tablet
+    from identity.customers import find_customer
+    from identity.staff import authenticate
+
+    owners = [customers.create_customer(db, n, home_store_id=s) for n, s in
+              (("Li Wei", "SH-XUHUI"), ("Wang Fang", "SH-PUDONG"), ("Emma", "BJ-SIYUAN"))]
+    seed_tablet(db, settings, owners)
+    seed_tablet(db, settings, owners)  # again: nothing doubles, the passwords stay
+    roles = {u: authenticate(db, u, p).role for u, p in PASSWORDS.items()}
+    assert roles == {"demo-ann": "assistant", "demo-maya": "store_manager"}
+    for owner, (card, phone) in zip((owners[0], owners[2]), CARDS, strict=True):
+        assert find_customer(db, settings, "member_card", card) == owner
+        assert find_customer(db, settings, "phone", phone) == owner

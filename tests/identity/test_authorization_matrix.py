@@ -101,6 +101,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/me/assistant"): {"assistant": "staff:1", "store_id": "SH-XUHUI"},
     ("POST", "/v1/staff/discounts"): {"customer_id": 0, "sku": "WC-300", "amount_cents": 100},
     ("POST", "/v1/staff/discounts/{discount_id}/decision"): {"approve": True},
+    ("POST", "/v1/staff/consent-requests"): {"kind": "phone", "value": "13800000002"},
+    ("POST", "/v1/me/consent-requests/{consent_request_id}/answer"): {"granted": True},
 }
 # Open look-ups of things this world does not hold: an admitted caller may get 404.
 ABSENT = frozenset({("GET", "/v1/assets/{asset_id}"), ("GET", "/v1/asset-files/{name}"),
@@ -221,7 +223,12 @@ def _clienteling_of(db: Conn, customer_id: int) -> dict[str, str]:
         "INSERT INTO assistant_inbox (assistant, customer_id, order_id, topic, body, created_at) "
         "VALUES (%s, %s, %s, 'test', 'Shipped', %s) RETURNING id",
         (f"staff:{ann}", customer_id, order_id, now)).fetchone()[0]
+    consent_request = db.execute(
+        "INSERT INTO consent_requests (store_id, customer_id, asked_by, created_at, expires_at) "
+        "VALUES ('SH-XUHUI', %s, 'staff:ann', %s, %s + interval '10 minutes') RETURNING id",
+        (customer_id, now, now)).fetchone()[0]
     return {"order_id": str(order_id), "discount_id": str(discount_id),
+            "consent_request_id": str(consent_request),
             "task_id": str(task_id), "tag": "vip", "item_id": str(item_id)}
 
 

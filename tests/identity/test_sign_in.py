@@ -185,3 +185,15 @@ def test_open_routes_are_rate_limited_per_address(settings: Settings, db: Conn) 
         answers = [client.get("/v1/search", params={"q": "sofa"}).status_code
                    for _ in range(4)]
         assert answers == [200, 200, 200, 429]
+
+
+def test_a_staff_password_set_anew_signs_in_and_the_old_one_no_longer_does(
+        client: TestClient, db: Conn) -> None:
+    from identity.staff import create_staff, set_password
+
+    member, first = create_staff(db, "ann.demo", "Ann", "assistant", "SH-XUHUI")
+    set_password(db, member.id, "a-new-password")
+    for password, expected in ((first, 401), ("a-new-password", 200)):
+        r = client.post("/v1/auth/staff", json={"username": "ann.demo", "password": password})
+        assert r.status_code == expected, r.text
+    assert r.json()["role"] == "assistant" and r.json()["store_id"] == "SH-XUHUI"

@@ -373,3 +373,19 @@ def test_a_customer_who_deletes_their_data_leaves_the_sale_in_the_books(
     assert client.get(f"/v1/orders/{sold['id']}", headers=other_store).status_code == 403
     assert client.get(f"/v1/orders/{sold['id']}",
                       headers=auth(settings, _someone(db))).status_code == 404
+
+
+def test_an_assistant_sells_to_take_away_only_what_the_store_has(
+        client: TestClient, db: Any, customer: int, assistant: dict[str, str]) -> None:
+    refused = client.post("/v1/staff/orders", headers=assistant, json={
+        "customer_id": customer, "lines": [{"sku": "SOFA-CORNER"}], "fulfilment": "pickup"})
+    assert refused.status_code == 409 and "deliver it instead" in refused.json()["detail"]
+    r = client.post("/v1/staff/orders", headers=assistant, json={
+        "customer_id": customer, "lines": [{"sku": "WC-300"}], "fulfilment": "pickup"})
+    assert r.status_code == 201, r.text
+    order = r.json()
+    assert (order["fulfilment"], order["needs_slot"]) == ("pickup", False)
+    # ready at the store, then collected: no shipping, no slot
+    assert _step(client, assistant, order["id"], "shipped").status_code == 409
+    for status in ("picked", "delivered", "closed"):
+        assert _step(client, assistant, order["id"], status).status_code == 200, status

@@ -9,7 +9,8 @@ mkdirSync(out, { recursive: true });
 await build({
   // style.css pulls in the Chinese web font (Noto Sans SC, split by unicode-range): its
   // parts land in fonts/, and a browser fetches only those holding characters a page shows.
-  entryPoints: { app: "src/app.js", product: "src/product.js", style: "src/style.css" },
+  entryPoints: { app: "src/app.js", product: "src/product.js", style: "src/style.css",
+                 assist: "src/assist.js" }, // assist.js imports assist.css: dist/assist.css
   loader: { ".woff2": "file" },
   assetNames: "fonts/[name]-[hash]",
   bundle: true,
@@ -21,6 +22,10 @@ await build({
   logLevel: "warning",
 });
 for (const file of ["index.html", "product.html", "icon.svg"]) {
+  cpSync(`src/${file}`, `${out}/${file}`);
+}
+// The shop assistant's tablet: its page, manifest and offline shell (a service worker).
+for (const file of ["assist.html", "assist.webmanifest", "assist-sw.js"]) {
   cpSync(`src/${file}`, `${out}/${file}`);
 }
 // model-viewer's decoders (src/decoders.js says where): three's Draco and Basis builds (the
