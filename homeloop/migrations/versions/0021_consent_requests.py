@@ -6,14 +6,14 @@ screen cannot tell whether a number belongs to a customer), who asked, until whe
 answered, and the customer's answer (pending, granted, declined). The customer answers in
 their app; granting sets ``store_consents``.
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 """
 
 from alembic import op
 
-revision = "0020"
-down_revision = "0019"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
