@@ -274,7 +274,7 @@ def products(conn: Conn, skus: set[str]) -> dict[str, Product]:
 
 def prices(conn: Conn, skus: set[str]) -> dict[str, dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute("SELECT sku, name, price_cents, currency FROM skus "
+        rows = cur.execute("SELECT sku, name, name_zh, price_cents, currency FROM skus "
                            "WHERE sku = ANY(%s)", (sorted(skus),)).fetchall()
     return {r["sku"]: r for r in rows}
 

@@ -25,6 +25,38 @@ re-raised as one of these with ``raise ... from exc``.
 
 from __future__ import annotations
 
+from homeloop.i18n import Catalogue, Text
+
+# A problem's title, by its stable ``code`` (RFC 9457 ``title``: the same for every problem of
+# the kind, in the reader's language).
+TITLES = Catalogue("errors", {
+    "bad_request": ("请求有误", "Bad request"),
+    "not_found": ("未找到", "Not found"),
+    "conflict": ("状态冲突", "Conflict"),
+    "forbidden": ("无权操作", "Forbidden"),
+    "unauthorized": ("需要登录", "Unauthorized"),
+    "gone": ("已失效", "Gone"),
+    "precondition_failed": ("版本已变化", "Precondition failed"),
+    "precondition_required": ("缺少版本条件", "Precondition required"),
+    "too_many_requests": ("请求过于频繁", "Too many requests"),
+    "invalid_input": ("输入无效", "Invalid input"),
+    "too_large": ("内容过大", "Content too large"),
+    "invalid_request": ("请求无效", "Invalid request"),
+    "method_not_allowed": ("不支持该方法", "Method not allowed"),
+    "service_unavailable": ("服务暂不可用", "Service unavailable"),
+    "internal_error": ("内部错误", "Internal error"),
+    "error": ("出错了", "Error"),
+})
+DETAILS = Catalogue("errors.detail", {
+    "internal_error": ("我们这边出了问题，请稍后再试。", "something went wrong on our side"),
+    "service_unavailable": ("服务暂时不可用，请稍后再试。",
+                            "a service we need is not available; retry later"),
+    "method_not_allowed": ("此处不接受 {method}；可用的方法：{allow}",
+                           "{method} is not answered here; these are: {allow}"),
+    "value_not_storable": ("有一个值无法按原样保存：{why}", "a value cannot be stored as given: "
+                                                       "{why}"),
+})
+
 
 class HomeloopError(Exception):
     """Base of every error Homeloop raises on purpose."""
@@ -54,62 +86,75 @@ class OutputInvalid(HomeloopError):
 
 
 class DomainError(HomeloopError):
-    status = 400
-    title = "Bad request"
+    """``detail`` is a catalogue :class:`Text` (written in the reader's language; its id is the
+    problem's ``code``) or, where not yet in a catalogue, an English string (the ``code`` is
+    then the kind's)."""
 
-    def __init__(self, detail: str, **extra: object) -> None:
-        super().__init__(detail)
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str | Text, **extra: object) -> None:
+        super().__init__(str(detail))
         self.detail = detail
         self.extra = extra  # more members of the problem+json body (an asset's report)
+
+    @property
+    def title(self) -> Text:
+        return TITLES(type(self).code)
+
+    @property
+    def problem_code(self) -> str:
+        """Stable, for clients and tests: the text's id, else the kind's."""
+        return self.detail.id if isinstance(self.detail, Text) else type(self).code
 
 
 class NotFound(DomainError):
     status = 404
-    title = "Not found"
+    code = "not_found"
 
 
 class Conflict(DomainError):
     status = 409
-    title = "Conflict"
+    code = "conflict"
 
 
 class Forbidden(DomainError):
     status = 403
-    title = "Forbidden"
+    code = "forbidden"
 
 
 class Unauthorized(DomainError):
     status = 401
-    title = "Unauthorized"
+    code = "unauthorized"
 
 
 class Gone(DomainError):
     status = 410
-    title = "Gone"
+    code = "gone"
 
 
 class PreconditionFailed(DomainError):
     status = 412
-    title = "Precondition failed"
+    code = "precondition_failed"
 
 
 class PreconditionRequired(DomainError):
     status = 428
-    title = "Precondition required"
+    code = "precondition_required"
 
 
 class TooManyRequests(DomainError):
     """Over a rate limit; ``retry_after`` (seconds) becomes the Retry-After header."""
 
     status = 429
-    title = "Too many requests"
+    code = "too_many_requests"
 
 
 class InvalidInput(DomainError):
     status = 422
-    title = "Invalid input"
+    code = "invalid_input"
 
 
 class TooLarge(DomainError):
     status = 413
-    title = "Content too large"
+    code = "too_large"

@@ -22,6 +22,7 @@ from api.auth import (
     ensure_may_use,
 )
 from api.deps import ConnDep, SettingsDep
+from api.language import LangDep
 from customers import store as customers
 from floorplans import scenes, service, store
 from floorplans.schemas import (
@@ -290,15 +291,17 @@ def design_history(design_id: str, principal: CurrentPrincipal,
 
 @router.get("/designs/{design_id}/checks", response_model=list[Finding], responses=NOT_YOURS)
 @needs(*SIGNED_IN, of="customer")
-def design_checks(design_id: str, principal: CurrentPrincipal, conn: ConnDep) -> list[Finding]:
-    """What does not fit or will not work: each with the placements involved and why."""
-    return service.findings(conn, _readable_design(conn, principal, design_id))
+def design_checks(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
+                  lang: LangDep) -> list[Finding]:
+    """What does not fit or will not work: each with the placements involved and why (in the
+    reader's language: the customer's locale, else Accept-Language)."""
+    return service.findings(conn, _readable_design(conn, principal, design_id), lang)
 
 
 @router.get("/designs/{design_id}/bom", response_model=Bom, responses=NOT_YOURS)
 @needs(*SIGNED_IN, of="customer")
 def design_bom(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
-               settings: SettingsDep, store_id: str | None = None) -> Bom:
+               settings: SettingsDep, lang: LangDep, store_id: str | None = None) -> Bom:
     """Items, prices and stock: at the kiosk's store (or ``store_id``, or the customer's home
     store), online, and at the stores nearby; where each line can be had soonest, and the
     nearest store with all of them."""
@@ -306,7 +309,8 @@ def design_bom(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
     here = store_id or _store_of(principal)
     if here is None and principal.customer_id is not None:
         here = customers.home_store(conn, principal.customer_id)
-    return service.bill_of_materials(conn, design, here, nearby_km=settings.nearby_store_km)
+    return service.bill_of_materials(conn, design, here, nearby_km=settings.nearby_store_km,
+                                     lang=lang)
 
 
 @router.post("/designs/{design_id}/handoff", status_code=201, response_model=Handoff,

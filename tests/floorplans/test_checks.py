@@ -39,7 +39,7 @@ def at(pid: str, sku: str, x: float, y: float, rotation: float = 0.0) -> Placeme
 
 
 def found(plan: FloorPlan, *placements: Placement, check: str) -> list[Finding]:
-    return [f for f in run_all(plan, list(placements), PRODUCTS) if f.check == check]
+    return [f for f in run_all(plan, list(placements), PRODUCTS, "en") if f.check == check]
 
 
 # A sofa against the north wall (inner face at y = 3.95), facing south into the room.
