@@ -10,7 +10,7 @@ from psycopg.rows import class_row
 
 from homeloop import clock
 from homeloop.db import Conn
-from homeloop.errors import Conflict, NotFound
+from homeloop.errors import Conflict, NotFound, missing
 
 Via = Literal["app_claim", "nfc_tap", "staff_transfer"]
 DEFAULT_LOCALE = "zh-CN"  # the column's default: most customers read Chinese
@@ -57,7 +57,7 @@ def get_instance(conn: Conn, instance_id: int) -> ProductInstance:
             "SELECT id, sku, tag_uid, owner_id, claimed_at FROM product_instances WHERE id = %s",
             (instance_id,)).fetchone()
     if found is None:
-        raise NotFound(f"product {instance_id} does not exist")
+        raise NotFound(missing("product", instance_id))
     return found
 
 
@@ -102,7 +102,7 @@ def transfer(conn: Conn, instance_id: int,
     """Staff move a product to another owner (or release it with ``None``)."""
     current = get_instance(conn, instance_id)
     if to_customer is not None and not is_live(conn, to_customer):
-        raise NotFound(f"customer {to_customer} does not exist")
+        raise NotFound(missing("customer", to_customer))
     with conn.cursor(row_factory=class_row(ProductInstance)) as cur:
         updated = cur.execute(
             "UPDATE product_instances SET owner_id = %s, "

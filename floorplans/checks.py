@@ -120,7 +120,8 @@ def _named(placed: list[_Placed]) -> list[_Placed]:
     for p, name, key in zip(placed, names, keys, strict=True):
         if still[key] > 1:
             seen[key] += 1
-            name = NAMES("nth", item=name, n=zh_ordinal(seen[key]), nth=_ordinal(seen[key]))
+            nth = Pair(f"第{zh_ordinal(seen[key])}个", _ordinal(seen[key]))
+            name = NAMES("nth", item=name, nth=nth)
         out.append(_Placed(p.placement, p.product, p.shape, p.room, name))
     return out
 

@@ -34,6 +34,7 @@ from floorplans.schemas import (
     Limits,
     Placement,
 )
+from floorplans.texts import IMPORT
 from floorplans.validation import invalid
 from homeloop.db import Conn
 from homeloop.errors import (
@@ -78,9 +79,9 @@ def read_json(raw: bytes) -> Any:
     try:
         return json.loads(raw, parse_constant=_no_constant)
     except RecursionError as exc:
-        raise InvalidInput("the floor plan is not JSON we can read: nested too deeply") from exc
+        raise InvalidInput(IMPORT("floorplan.too_deep")) from exc
     except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
-        raise InvalidInput(f"the floor plan is not JSON: {exc}") from exc
+        raise InvalidInput(IMPORT("floorplan.not_json", why=str(exc))) from exc
 
 
 def import_plan(conn: Conn, raw: bytes, name: str | None, *, owner_id: int | None,
@@ -125,7 +126,7 @@ def _check_placements(conn: Conn, placements: list[Placement],
                       limits: Limits) -> dict[str, Product]:
     """Placements the transport parsed, against this install's limits and the catalog."""
     if len(placements) > limits.items:
-        raise InvalidInput(f"a design has at most {limits.items:,} placements")
+        raise InvalidInput(IMPORT("design.too_many_items", cap=f"{limits.items:,}"))
     for i, p in enumerate(placements):
         try:
             Placement.model_validate(p.model_dump(), context=limits.context())
@@ -133,12 +134,12 @@ def _check_placements(conn: Conn, placements: list[Placement],
             raise invalid(f"placement {p.id!r} is not valid", exc, ("placements", i)) from exc
     dupes = [i for i, n in Counter(p.id for p in placements).items() if n > 1]
     if dupes:
-        raise InvalidInput(f"placement ids must be unique: {', '.join(sorted(dupes))}")
+        raise InvalidInput(IMPORT("design.duplicate_ids", ids=", ".join(sorted(dupes))))
     skus = {p.sku for p in placements}
     found = store.products(conn, skus)
     missing = sorted(skus - set(found))
     if missing:
-        raise InvalidInput(f"not placeable (unknown SKU or no dimensions): {', '.join(missing)}")
+        raise InvalidInput(IMPORT("design.not_placeable", skus=", ".join(missing)))
     return found
 
 

@@ -8,7 +8,7 @@ Chinese needs none.
 
 from __future__ import annotations
 
-from homeloop.i18n import Catalogue, Lang, Pair, area, length
+from homeloop.i18n import Catalogue, Pair, length
 
 CHECKS = Catalogue("floorplans.checks", {
     "outside": ("{item}在本户型的房间之外。", "The {item} is outside the rooms of this plan."),
@@ -28,7 +28,7 @@ CHECKS = Catalogue("floorplans.checks", {
                       "{item}."),
     "fixture_none": ("{item}需要{need}，而本户型没有。",
                      "The {item} needs {need}, and this plan has none."),
-    "fixture_far": ("{item}需要{reach}以内有{need}；最近的在 {nearest}之外。",
+    "fixture_far": ("{item}需要 {reach}以内有{need}；最近的在 {nearest}之外。",
                     "The {item} needs {need} within {reach}; the nearest is {nearest} away."),
     "rough_in": ("这款坑距 {rough_in} 毫米的{item}与您家距墙 {at} 毫米的下水口不匹配；"
                  "请选择坑距 {at} 毫米的型号。",
@@ -39,10 +39,34 @@ CHECKS = Catalogue("floorplans.checks", {
                  "{width} cm wide."),
 })
 
+# Why an upload or an edit is refused (the problem's detail; the text's id is its ``code``).
+IMPORT = Catalogue("floorplans", {
+    "floorplan.too_deep": ("无法读取该户型图的 JSON：嵌套层级太深。",
+                           "the floor plan is not JSON we can read: nested too deeply"),
+    "floorplan.not_json": ("该户型图不是 JSON：{why}", "the floor plan is not JSON: {why}"),
+    "floorplan.not_an_object": ("户型图必须是一个 JSON 对象。", "a floor plan is a JSON object"),
+    "floorplan.unknown_format": (
+        "无法识别的户型图格式：需要我们的 JSON（format 为 homeloop.floorplan），或 RoomPlan 导出的 "
+        "CapturedRoom / CapturedStructure。",
+        "unknown floor plan format: expected our JSON (format homeloop.floorplan) or a RoomPlan "
+        "CapturedRoom or CapturedStructure export"),
+    "floorplan.no_room": ("该 RoomPlan 导出中没有房间：没有扫描到地面轮廓，"
+                          "墙体也没有围合出任何区域。",
+                          "the RoomPlan export has no room: no floor outline was scanned, and "
+                          "its walls enclose no area"),
+    "floorplan.too_many": ("一个户型图最多有 {cap} 个{what}；该导出有 {n} 个。",
+                           "a floor plan has at most {cap} {what}; this export has {n}"),
+    "design.too_many_items": ("一个设计最多放 {cap} 件物品。",
+                              "a design has at most {cap} placements"),
+    "design.duplicate_ids": ("摆放的编号必须唯一：{ids}", "placement ids must be unique: {ids}"),
+    "design.not_placeable": ("这些商品无法摆放（商品编号未知或没有尺寸）：{skus}",
+                             "not placeable (unknown SKU or no dimensions): {skus}"),
+})
+
 # Names inside the sentences.
 NAMES = Catalogue("floorplans.names", {
     "in_room": ("{room}里的{item}", "{item} in {room}"),
-    "nth": ("第{n}个{item}", "{nth} {item}"),
+    "nth": ("{nth}{item}", "{nth} {item}"),  # "第二个台灯", "second lamp"
     "entrance_door": ("入户门", "the entrance door"),
     "your_entrance_door": ("您家的入户门", "your entrance door"),
     "door_between": ("从{start}到{end}的{nth}门", "the {nth}door from {start} to {end}"),
@@ -80,24 +104,11 @@ ROOM_ZH = {
 }
 ZH_NUMERALS = "一二三四五六七八九十"
 
-HINTS = Catalogue("floorplans.hints", {
-    "along_wall": ("沿{room}的墙 {wall}（空余 {free}）", "Along wall {wall} in {room} "
-                                                   "({free} free)"),
-})
-
-
 def metres(value: float, digits: int = 1) -> Pair:
     """A length as each language writes it ("1.5 米", "1.5 m")."""
     return Pair(length(value, "zh-CN", digits), length(value, "en", digits))
 
 
-def square_metres(value: float, digits: int = 1) -> Pair:
-    return Pair(area(value, "zh-CN", digits), area(value, "en", digits))
-
-
 def zh_ordinal(n: int) -> str:
     return ZH_NUMERALS[n - 1] if n <= len(ZH_NUMERALS) else str(n)
 
-
-def say(lang: Lang, catalogue: Catalogue, id: str, **params: object) -> str:
-    return catalogue.say(id, lang, **params)

@@ -25,7 +25,7 @@ re-raised as one of these with ``raise ... from exc``.
 
 from __future__ import annotations
 
-from homeloop.i18n import Catalogue, Text
+from homeloop.i18n import Catalogue, Pair, Text
 
 # A problem's title, by its stable ``code`` (RFC 9457 ``title``: the same for every problem of
 # the kind, in the reader's language).
@@ -55,7 +55,33 @@ DETAILS = Catalogue("errors.detail", {
                            "{method} is not answered here; these are: {allow}"),
     "value_not_storable": ("有一个值无法按原样保存：{why}", "a value cannot be stored as given: "
                                                        "{why}"),
+    "not_found": ("{what}不存在", "{what} does not exist"),
+    "belongs_to_no_customer": ("{what}不属于任何客户", "{what} belongs to no customer"),
+    "belongs_to_another_store": ("{what}属于另一家门店", "{what} belongs to another store"),
+    "belongs_to_another_session": ("{what}属于另一家门店的会话",
+                                   "{what} belongs to another store's session"),
+    "not_yours": ("{what}不是您的", "{what} is not yours"),
 })
+
+# What a problem may name, by the word our code uses for it.
+THINGS = {
+    "product": "产品", "customer": "客户", "floor plan": "户型图", "design": "设计",
+    "layout": "户型", "community": "小区", "offer": "推荐", "order": "订单", "asset": "模型",
+    "SKU": "商品", "discount": "折扣", "task": "任务", "kiosk": "自助终端", "grant": "授权",
+    "inbox item": "待办事项", "merge": "合并", "merge request": "合并请求", "identity": "身份",
+    "staff member": "员工", "store": "门店",
+}
+
+
+def thing(kind: str, ident: object) -> Pair:
+    """A thing by its kind and id, as each language names it ("floor plan 12", "户型图 12")."""
+    return Pair(f"{THINGS[kind]} {ident}", f"{kind} {ident}")
+
+
+def missing(kind: str, ident: object) -> Text:
+    """"floor plan 12 does not exist": the same words for what is absent and what is not the
+    reader's, so an id reveals nothing."""
+    return DETAILS("not_found", what=thing(kind, ident))
 
 
 class HomeloopError(Exception):

@@ -2,9 +2,11 @@
 
 Simplified Chinese first, English second. The rule, in one place:
 
-1. a signed-in customer reads their own locale (``customers.locale``);
-2. anyone else reads the best match of their ``Accept-Language`` (q-values honoured), among
-   the two we write;
+0. a language a screen asks for by name (``?lang=`` on the request: the page's own language
+   switch, a choice made for this screen) is written in;
+1. else a signed-in customer reads their own locale (``customers.locale``), whatever their
+   browser's ``Accept-Language`` says;
+2. else the best match of the ``Accept-Language`` (q-values honoured), among the two we write;
 3. otherwise (no header, or only languages we do not write) ``zh-CN``.
 
 Texts are :class:`Catalogue` entries: an id, the Chinese and the English side by side, with
@@ -80,9 +82,11 @@ def negotiate(accept_language: str | None) -> Lang:
     return DEFAULT
 
 
-def choose(customer_locale: str | None, accept_language: str | None) -> Lang:
-    """The rule above: the customer's own locale beats the request's header."""
-    return normalise(customer_locale) or negotiate(accept_language)
+def choose(customer_locale: str | None, accept_language: str | None,
+           asked: str | None = None) -> Lang:
+    """The rule above: a screen's explicit choice, else the customer's own locale, else the
+    request's header, else zh-CN."""
+    return normalise(asked) or normalise(customer_locale) or negotiate(accept_language)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from clienteling import store as profiles
 from customers import store as customers
 from device_gateway import taps
 from homeloop.db import Conn
-from homeloop.errors import Conflict, InvalidInput, NotFound
+from homeloop.errors import Conflict, InvalidInput, NotFound, missing
 from orders import lifecycle, store
 from orders.schemas import Installer, LineIn, Order, OrderEvent, OrderLine, Rating, Slot
 from replenishment import outbox_store
@@ -183,7 +183,7 @@ def rate_installation(conn: Conn, customer_id: int, order_id: int, stars: int,
     """The customer rates the installer; a low rating opens a follow-up for the assistant."""
     order = store.get_order(conn, order_id)
     if order.customer_id != customer_id:
-        raise NotFound(f"order {order_id} does not exist")
+        raise NotFound(missing("order", order_id))
     unknown = set(problems) - lifecycle.PROBLEMS
     if unknown:
         raise InvalidInput(f"unknown problems: {', '.join(sorted(unknown))}; known: "

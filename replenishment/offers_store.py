@@ -19,7 +19,7 @@ from psycopg.rows import class_row
 
 from catalog import availability
 from homeloop.db import Conn
-from homeloop.errors import Conflict, NotFound
+from homeloop.errors import Conflict, NotFound, missing
 from replenishment import risk
 
 __all__ = ["Candidate", "CandidateLine", "KindStats", "NewOffer", "OfferRow",
@@ -568,7 +568,7 @@ def _moved(conn: Conn, customer_id: int, offer_id: int, now: datetime, *, to: st
             f"SELECT {_ROW} FROM offers WHERE id = %s AND customer_id = %s "  # noqa: S608
             "AND status <> 'suppressed' FOR UPDATE", (offer_id, customer_id)).fetchone()
         if found is None:
-            raise NotFound(f"offer {offer_id} does not exist")
+            raise NotFound(missing("offer", offer_id))
         if found.status in settled:
             return found, False
         if found.status not in OPEN:

@@ -36,7 +36,7 @@ from catalog import store as catalog
 from catalog.availability import availability
 from customers import store as customers
 from homeloop.db import Conn
-from homeloop.errors import Conflict, InvalidInput, NotFound
+from homeloop.errors import Conflict, InvalidInput, NotFound, missing
 from homeloop.settings import Settings
 from orders import service as orders
 from replenishment import order_webhook
@@ -126,7 +126,7 @@ def accept(conn: Conn, settings: Settings, customer_id: int, offer_id: int, choi
         "WHERE id = %s AND customer_id = %s AND status <> 'suppressed' FOR UPDATE",
         (offer_id, customer_id)).fetchone()
     if offer is None:
-        raise NotFound(f"offer {offer_id} does not exist")
+        raise NotFound(missing("offer", offer_id))
     status, skus, offered, offered_store, kind = offer
     if status == "accepted":
         existing = _request_of_offer(conn, offer_id)

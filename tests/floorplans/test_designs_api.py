@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-
 from datetime import timedelta
 from typing import Any
 
@@ -14,8 +13,6 @@ from fastapi.testclient import TestClient
 
 from customers import store as customers
 from devtools import layouts
-
-CJK = re.compile(r"[\u4e00-\u9fff]")
 from floorplans import service
 from floorplans import store as plans
 from floorplans.schemas import DesignEdit, Placement
@@ -24,6 +21,8 @@ from homeloop.errors import PreconditionFailed
 from homeloop.settings import Settings
 from tests.api.conftest import auth
 from tests.conftest import in_two_transactions_at_once
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 Db = psycopg.Connection[tuple[Any, ...]]
 SOFA = {"id": "sofa", "sku": "SOFA-3-GREY", "position": [3.0, 4.4], "rotation": 180}
@@ -176,7 +175,8 @@ def test_checks_and_bill_of_materials_in_chinese(client: TestClient, settings: S
     english_browser = {**h, "Accept-Language": "en-US,en;q=0.9"}
     findings = client.get(f"/v1/designs/{design}/checks", headers=english_browser).json()
     delivery = [f["message"] for f in findings if f["check"] == "delivery"]
-    assert delivery == ["包装好的衣柜（208 × 156 × 86 厘米）无法通过从客厅到卧室1的门（宽 80 厘米）。"]
+    assert delivery == ["包装好的衣柜（208 × 156 × 86 厘米）无法通过从客厅到卧室1的门"
+                        "（宽 80 厘米）。"]
     assert all(CJK.search(f["message"]) for f in findings) and findings
     bom = client.get(f"/v1/designs/{design}/bom", headers=english_browser).json()
     lamp = next(line for line in bom["lines"] if line["sku"] == "LAMP-FLOOR")
