@@ -19,6 +19,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from homeloop.errors import Conflict, InvalidInput
+from homeloop.i18n import price
 
 __all__ = [
     "NEXT",
@@ -136,7 +137,7 @@ def message(status: str, *, order_id: int, zh: bool, store: str = "", total_cent
             fulfilment: str = "delivery") -> str:
     words = {"pickup": _PICKUP_WORDS, "visit": _VISIT_WORDS}.get(fulfilment, {})
     en, cn = words.get(status) or _WORDS[status]
-    total = f"¥{total_cents / 100:,.2f}"
+    total = price(total_cents, "zh-CN" if zh else "en")  # ¥1,299.00 / CN¥1,299.00
     slot_text = (f" ({slot})" if not zh else f"（{slot}）") if slot else ""
     return (cn if zh else en).format(id=order_id, store=store, total=total, slot=slot_text,
                                      when=when, installer=installer)
