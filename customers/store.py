@@ -10,7 +10,7 @@ from psycopg.rows import class_row
 
 from homeloop import clock
 from homeloop.db import Conn
-from homeloop.errors import Conflict, NotFound, missing
+from homeloop.errors import DETAILS, Conflict, NotFound, missing
 
 Via = Literal["app_claim", "nfc_tap", "staff_transfer"]
 DEFAULT_LOCALE = "zh-CN"  # the column's default: most customers read Chinese
@@ -85,8 +85,7 @@ def claim(conn: Conn, customer_id: int, *, tag_uid: str | None = None,
         if found.owner_id == customer_id:
             return Claim(found, new=False)
         if found.owner_id is not None:
-            raise Conflict("this product is already registered to another customer; "
-                           "ask the store to transfer it if it changed hands")
+            raise Conflict(DETAILS("product.registered_elsewhere"))
         updated = cur.execute(
             "UPDATE product_instances SET owner_id = %s, claimed_at = %s WHERE id = %s "
             "RETURNING id, sku, tag_uid, owner_id, claimed_at",
@@ -142,7 +141,7 @@ def spend_points(conn: Conn, customer_id: int, points: int) -> None:
     """Take ``points`` from the customer, or refuse: their balance no longer covers it."""
     if not conn.execute("UPDATE customers SET points = points - %s WHERE id = %s "
                         "AND points >= %s", (points, customer_id, points)).rowcount:
-        raise Conflict(f"your points no longer cover this: it takes {points:,}")
+        raise Conflict(DETAILS("points.not_enough", points=f"{points:,}"))
 
 
 def add_points(conn: Conn, customer_id: int, points: int) -> None:

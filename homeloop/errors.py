@@ -61,6 +61,22 @@ DETAILS = Catalogue("errors.detail", {
     "belongs_to_another_session": ("{what}属于另一家门店的会话",
                                    "{what} belongs to another store's session"),
     "not_yours": ("{what}不是您的", "{what} is not yours"),
+    # a customer's own products and points (customers/)
+    "product.registered_elsewhere": (
+        "该产品已登记在另一位客户名下；如果产品已转手，请联系门店办理转移。",
+        "this product is already registered to another customer; ask the store to transfer "
+        "it if it changed hands"),
+    "points.not_enough": ("您的积分已不足以兑换：需要 {points} 积分。",
+                          "your points no longer cover this: it takes {points}"),
+    # a customer's orders (orders/)
+    "order.no_slot_to_book": ("该订单由售出门店直接履约，无需预约送货时段。",
+                              "this order is fulfilled by the store that sold it: no slot to "
+                              "book"),
+    "order.slot_locked": ("订单{status}，不能再更改送货时段。",
+                          "an order that is {status} cannot change its delivery slot"),
+    "order.slot_full": ("该送货时段已满或不可选。", "that delivery slot is full or not offered"),
+    "order.rate_after_installation": ("只有已完成的安装才能评价。",
+                                      "only an installation that took place can be rated"),
 })
 
 # What a problem may name, by the word our code uses for it.

@@ -66,10 +66,10 @@ def normalise(tag: str | None) -> Lang | None:
     if not tag:
         return None
     try:
-        parsed = BabelLocale.parse(tag, sep="-" if "-" in tag else "_")
-    except (ValueError, UnknownLocaleError):
-        return None
-    return {"zh": "zh-CN", "en": "en"}.get(parsed.language)  # type: ignore[return-value]
+        language = BabelLocale.parse(tag, sep="-" if "-" in tag else "_").language
+    except (ValueError, UnknownLocaleError):  # a tag CLDR does not know: its primary subtag
+        language = tag.replace("_", "-").split("-", 1)[0].strip().lower()
+    return {"zh": "zh-CN", "en": "en"}.get(language)  # type: ignore[return-value]
 
 
 def negotiate(accept_language: str | None) -> Lang:
@@ -127,12 +127,12 @@ class Catalogue:
         self.texts = texts
         ALL.append(self)
 
-    def __call__(self, id: str, **params: object) -> Text:
+    def __call__(self, id: str, /, **params: object) -> Text:
         if id not in self.texts:
             raise KeyError(f"{self.name}: no text {id!r}")
         return Text(self, id, params)
 
-    def say(self, id: str, lang: Lang, **params: object) -> str:
+    def say(self, id: str, lang: Lang, /, **params: object) -> str:
         zh, en = self.texts[id]
         values = {k: v.render(lang) if isinstance(v, Text | Pair) else v
                   for k, v in params.items()}

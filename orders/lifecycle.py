@@ -19,7 +19,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from homeloop.errors import Conflict, InvalidInput
-from homeloop.i18n import price
+from homeloop.i18n import Pair, price
 
 __all__ = [
     "NEXT",
@@ -125,6 +125,21 @@ _VISIT_WORDS: dict[str, tuple[str, str]] = {
 # The customer is told these; the assistant who sold the order is told every step after it.
 CUSTOMER_HEARS = frozenset({"placed", "shipped", "out_for_delivery", "delivered",
                             "installation_booked", "installed", "cancelled"})
+
+
+# An order's status in a sentence: "an order that is shipped", "订单已发货".
+STATUS_WORDS: dict[str, Pair] = {
+    "placed": Pair("已下单", "placed"), "picked": Pair("已备货", "picked"),
+    "shipped": Pair("已发货", "shipped"), "out_for_delivery": Pair("正在派送", "out for delivery"),
+    "delivered": Pair("已送达", "delivered"),
+    "installation_booked": Pair("已预约安装", "installation booked"),
+    "installed": Pair("已安装", "installed"), "closed": Pair("已完成", "closed"),
+    "cancelled": Pair("已取消", "cancelled"),
+}
+
+
+def status_words(status: str) -> Pair:
+    return STATUS_WORDS.get(status, Pair(status, status.replace("_", " ")))
 
 
 def customer_hears(status: str, fulfilment: str = "delivery") -> bool:

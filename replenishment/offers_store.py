@@ -20,7 +20,7 @@ from psycopg.rows import class_row
 from catalog import availability
 from homeloop.db import Conn
 from homeloop.errors import Conflict, NotFound, missing
-from replenishment import risk
+from replenishment import risk, texts
 
 __all__ = ["Candidate", "CandidateLine", "KindStats", "NewOffer", "OfferRow",
            "already_bought", "apply_no_spam", "candidates", "dismiss", "expire_and_release",
@@ -572,8 +572,7 @@ def _moved(conn: Conn, customer_id: int, offer_id: int, now: datetime, *, to: st
         if found.status in settled:
             return found, False
         if found.status not in OPEN:
-            raise Conflict(f"offer {offer_id} is {found.status.replace('_', ' ')}; "
-                           f"it can no longer be {verb}")
+            raise Conflict(texts.closed(offer_id, found.status, verb))
         updated = cur.execute(
             "UPDATE offers SET status = %s, updated_at = %s "  # noqa: S608
             f"WHERE id = %s RETURNING {_ROW}", (to, now, offer_id)).fetchone()
