@@ -116,8 +116,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
         log.warning("service unavailable on %s: %s", request.url.path, exc)
-        return problem(503, TITLES("service_unavailable"), DETAILS("service_unavailable"),
-                       request.url.path, request_lang(request), retry_after=30)
+        # what is missing, in the operator's words (an SMS gateway, FCM), under our sentence
+        return problem(503, TITLES("service_unavailable"),
+                       DETAILS("service_unavailable", why=str(exc)), request.url.path,
+                       request_lang(request), retry_after=30)
 
     @app.exception_handler(psycopg.DataError)
     async def _data(request: Request, exc: psycopg.DataError) -> JSONResponse:

@@ -49,8 +49,7 @@ TITLES = Catalogue("errors", {
 })
 DETAILS = Catalogue("errors.detail", {
     "internal_error": ("我们这边出了问题，请稍后再试。", "something went wrong on our side"),
-    "service_unavailable": ("服务暂时不可用，请稍后再试。",
-                            "a service we need is not available; retry later"),
+    "service_unavailable": ("服务暂时不可用，请稍后再试：{why}", "{why}"),
     "method_not_allowed": ("此处不接受 {method}；可用的方法：{allow}",
                            "{method} is not answered here; these are: {allow}"),
     "value_not_storable": ("有一个值无法按原样保存：{why}", "a value cannot be stored as given: "

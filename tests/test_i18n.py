@@ -77,3 +77,11 @@ def test_a_text_renders_its_values_in_its_own_language() -> None:
     assert str(text) == text.render("en")  # logs read English
     with pytest.raises(KeyError):
         CHECKS("no such text")
+
+
+def test_an_orders_news_writes_its_total_as_the_readers_locale_does() -> None:
+    from orders.lifecycle import message
+    assert message("placed", order_id=7, zh=True, total_cents=129900) == \
+        "订单 7 已下单：¥1,299.00。"
+    assert message("placed", order_id=7, zh=False, total_cents=129900) == \
+        "Order 7 placed: CN¥1,299.00."

@@ -69,3 +69,20 @@ def test_invalid_input_has_a_title_in_the_language_and_field_errors_for_programs
     assert (zh.json()["title"], en.json()["title"]) == ("请求无效", "Invalid request")
     assert zh.json()["code"] == en.json()["code"] == "invalid_request"
     assert zh.json()["errors"] == en.json()["errors"]  # for programs: the same in both
+
+
+def test_a_floor_plan_that_cannot_be_read_is_refused_in_the_readers_language(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    lin = auth(settings, customers.create_customer(db, "Lin"))
+    ann = auth(settings, customers.create_customer(db, "Ann", locale="en"))
+    unknown = {"hello": "world"}  # neither our format nor a RoomPlan export
+    zh = client.post("/v1/floorplans", headers=lin, json=unknown)
+    en = client.post("/v1/floorplans", headers=ann, json=unknown)
+    assert (zh.status_code, en.status_code) == (422, 422)
+    assert zh.json()["code"] == en.json()["code"] == "floorplan.unknown_format"
+    assert zh.json()["detail"].startswith("无法识别的户型图格式")
+    assert en.json()["detail"].startswith("unknown floor plan format")
+    broken = client.post("/v1/floorplans", headers={**lin, "Content-Type": "application/json"},
+                         content=b'{"walls": [')
+    assert broken.status_code == 422 and broken.json()["code"] == "floorplan.not_json"
+    assert broken.json()["detail"].startswith("该户型图不是 JSON")
