@@ -42,6 +42,7 @@ from limits import parse as parse_limit
 from limits.strategies import RateLimiter
 from psycopg_pool import ConnectionPool
 
+from customers import store as customers
 from homeloop.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from homeloop.settings import Settings
 from identity import audit, kiosks, sessions
@@ -104,6 +105,7 @@ def _as_customer(request: Request, token: str, *, check_revoked: bool = False) -
     user = verifier.verify(token, check_revoked=check_revoked)
     with _pool(request).connection() as conn:
         customer_id, _ = customer_for(conn, settings, user)
+        request.state.customer_locale = customers.locale_of(conn, customer_id)  # their language
     principal = Principal("customer", customer_id=customer_id, action=_action(request),
                           request_id=correlation_id.get())
     check_rate(request, f"customer:{customer_id}", settings.rate_limit)

@@ -15,7 +15,7 @@ from psycopg_pool import ConnectionPool
 from api.auth import CurrentPrincipal, ensure_may_act_for
 from customers import store as customers
 from homeloop.db import Conn
-from homeloop.errors import NotFound
+from homeloop.errors import NotFound, missing, thing
 from homeloop.settings import Settings
 
 
@@ -69,12 +69,12 @@ def _readable_product(product_id: int, principal: CurrentPrincipal,
     try:
         product = customers.get_instance(conn, product_id)
     except NotFound:
-        raise NotFound(f"product {product_id} does not exist") from None
+        raise NotFound(missing("product", product_id)) from None
     if product.owner_id is None and principal.role in ("fleet_operator", "admin"):
         return product
     if product.owner_id is None and principal.kind == "customer":
-        raise NotFound(f"product {product_id} does not exist")
-    ensure_may_act_for(conn, principal, product.owner_id, f"product {product_id}")
+        raise NotFound(missing("product", product_id))
+    ensure_may_act_for(conn, principal, product.owner_id, thing("product", product_id))
     return product
 
 

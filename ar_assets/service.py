@@ -31,7 +31,7 @@ from ar_assets.storage import open_blob_store
 from ar_assets.validator import ToolError, ValidationReport, validate_path
 from homeloop import clock
 from homeloop.db import Conn
-from homeloop.errors import InvalidInput, NotFound
+from homeloop.errors import InvalidInput, NotFound, missing
 from homeloop.settings import Settings
 
 __all__ = ["Built", "accept_upload", "build", "lod_for_sku", "process", "tools_from",
@@ -71,7 +71,7 @@ def accept_upload(conn: Conn, settings: Settings, *, sha256: str, size: int, hea
         if place is not None:
             place()
         if sku is not None and not store.sku_exists(conn, sku):
-            raise NotFound(f"SKU {sku} does not exist")
+            raise NotFound(missing("SKU", sku))
         if unit is not None and unit not in geometry.UNITS:
             raise InvalidInput(f"unit must be one of {', '.join(geometry.UNITS)}")
         if up is not None and up not in ("y", "z"):

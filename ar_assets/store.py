@@ -10,7 +10,7 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from homeloop.db import Conn
-from homeloop.errors import Conflict, NotFound
+from homeloop.errors import Conflict, NotFound, missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +75,7 @@ def get(conn: Conn, asset_id: int, *, for_update: bool = False) -> Asset:
     with conn.cursor(row_factory=class_row(Asset)) as cur:
         asset = cur.execute(GET_FOR_UPDATE if for_update else GET, (asset_id,)).fetchone()
     if asset is None:
-        raise NotFound(f"asset {asset_id} does not exist")
+        raise NotFound(missing("asset", asset_id))
     return asset
 
 

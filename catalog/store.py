@@ -17,7 +17,7 @@ from psycopg.rows import class_row
 
 from catalog.reach import Store
 from homeloop.db import Conn
-from homeloop.errors import Conflict, NotFound
+from homeloop.errors import Conflict, NotFound, missing
 
 __all__ = ["BEST_SOURCE", "ONLINE_WITH_ALL", "REACH", "STOCKED_AT", "Sku", "find_store",
            "get_sku", "on_hand", "put_back", "store_exists", "stores", "take"]
@@ -48,7 +48,7 @@ def get_sku(conn: Conn, sku: str) -> Sku:
             "          WHERE i.sku = s.sku AND i.on_hand > 0), '{}') AS in_stock_at "
             "FROM skus s WHERE s.sku = %s", (sku,)).fetchone()
     if found is None:
-        raise NotFound(f"SKU {sku} does not exist")
+        raise NotFound(missing("SKU", sku))
     return found
 
 

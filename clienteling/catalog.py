@@ -21,7 +21,7 @@ from typing import Any
 from catalog import availability
 from catalog import store as catalog
 from homeloop.db import Conn
-from homeloop.errors import InvalidInput, NotFound
+from homeloop.errors import InvalidInput, NotFound, missing
 
 __all__ = ["STOCK", "SearchQuery", "search", "wall_space_mm"]
 
@@ -131,7 +131,7 @@ def wall_space_mm(conn: Conn, floor_plan_id: int, wall_id: str) -> tuple[int, in
     openings) and its height, in mm: what "fits this wall" compares widths with."""
     row = conn.execute("SELECT plan FROM floor_plans WHERE id = %s", (floor_plan_id,)).fetchone()
     if row is None:
-        raise NotFound(f"floor plan {floor_plan_id} does not exist")
+        raise NotFound(missing("floor plan", floor_plan_id))
     plan = row[0]
     wall = next((w for w in plan.get("walls", []) if w.get("id") == wall_id), None)
     if wall is None:
@@ -147,5 +147,5 @@ def owner_of_plan(conn: Conn, floor_plan_id: int) -> int | None:
     row = conn.execute("SELECT owner_id FROM floor_plans WHERE id = %s",
                        (floor_plan_id,)).fetchone()
     if row is None:
-        raise NotFound(f"floor plan {floor_plan_id} does not exist")
+        raise NotFound(missing("floor plan", floor_plan_id))
     return None if row[0] is None else int(row[0])

@@ -24,7 +24,7 @@ from psycopg.rows import dict_row
 from catalog import store as catalog
 from clienteling.store import store_today
 from homeloop.db import Conn
-from homeloop.errors import Conflict, InvalidInput, NotFound
+from homeloop.errors import Conflict, InvalidInput, NotFound, missing
 
 __all__ = ["COMMISSION_RATE", "DEFAULT_BUDGET_CENTS", "Effect", "approval_queue", "coupons",
            "decide", "effect", "propose", "release_from_order", "use_on_order"]
@@ -111,7 +111,7 @@ def store_of(conn: Conn, discount_id: int) -> str:
     found = conn.execute("SELECT store_id FROM discounts WHERE id = %s",
                          (discount_id,)).fetchone()
     if found is None:
-        raise NotFound(f"discount {discount_id} does not exist")
+        raise NotFound(missing("discount", discount_id))
     return str(found[0])
 
 
@@ -126,7 +126,7 @@ def decide(conn: Conn, discount_id: int, manager: str, approve: bool,
     if not done:
         if conn.execute("SELECT 1 FROM discounts WHERE id = %s", (discount_id,)).fetchone():
             raise Conflict(f"discount {discount_id} is not waiting for approval")
-        raise NotFound(f"discount {discount_id} does not exist")
+        raise NotFound(missing("discount", discount_id))
     _event(conn, discount_id, manager, status, now, {})
     return trail(conn, discount_id)
 
@@ -152,7 +152,7 @@ def trail(conn: Conn, discount_id: int) -> dict[str, Any]:
                             "amount_cents, status, decided_by FROM discounts WHERE id = %s",
                             (discount_id,)).fetchone()
         if found is None:
-            raise NotFound(f"discount {discount_id} does not exist")
+            raise NotFound(missing("discount", discount_id))
         found["events"] = cur.execute("SELECT actor, action, at, data FROM discount_events "
                                       "WHERE discount_id = %s ORDER BY id",
                                       (discount_id,)).fetchall()

@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 
 from catalog import store as catalog
 from homeloop.db import Conn
-from homeloop.errors import InvalidInput, NotFound
+from homeloop.errors import InvalidInput, NotFound, missing
 
 __all__ = [
     "add_note",
@@ -77,7 +77,7 @@ def customer_base(conn: Conn, customer_id: int) -> dict[str, Any]:
         FROM customers c LEFT JOIN customer_profiles p ON p.customer_id = c.id
         WHERE c.id = %s""", (customer_id,))
     if not row:
-        raise NotFound(f"customer {customer_id} does not exist")
+        raise NotFound(missing("customer", customer_id))
     return row
 
 
@@ -257,7 +257,7 @@ def facts_rows(conn: Conn, customer_ids: Sequence[int], now: datetime) -> dict[s
 def add_view(conn: Conn, session_id: str, customer_id: int | None, sku: str,
              store_id: str | None, now: datetime) -> int:
     if conn.execute("SELECT 1 FROM skus WHERE sku = %s", (sku,)).fetchone() is None:
-        raise NotFound(f"SKU {sku} does not exist")
+        raise NotFound(missing("SKU", sku))
     if store_id is not None and not catalog.store_exists(conn, store_id):
         raise InvalidInput(f"no store {store_id!r}")
     row = conn.execute("INSERT INTO product_views (session_id, customer_id, sku, store_id, at) "

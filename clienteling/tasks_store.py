@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 
 from catalog import store as catalog
 from homeloop.db import Conn
-from homeloop.errors import NotFound
+from homeloop.errors import NotFound, missing
 
 __all__ = ["close_task", "open_day_tasks", "open_task", "open_tasks"]
 
@@ -45,7 +45,7 @@ def task_store(conn: Conn, task_id: int) -> str | None:
     row = conn.execute("SELECT store_id FROM assistant_tasks WHERE id = %s",
                        (task_id,)).fetchone()
     if row is None:
-        raise NotFound(f"task {task_id} does not exist")
+        raise NotFound(missing("task", task_id))
     return None if row[0] is None else str(row[0])
 
 
@@ -53,7 +53,7 @@ def close_task(conn: Conn, task_id: int, now: datetime) -> None:
     done = conn.execute("UPDATE assistant_tasks SET done_at = coalesce(done_at, %s) "
                         "WHERE id = %s", (now, task_id)).rowcount
     if not done:
-        raise NotFound(f"task {task_id} does not exist")
+        raise NotFound(missing("task", task_id))
 
 
 OPEN_DAY_TASKS = """

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from homeloop import clock
 from homeloop.db import Conn
-from homeloop.errors import InvalidInput, NotFound
+from homeloop.errors import InvalidInput, NotFound, missing
 
 __all__ = ["CHANNELS", "ConsentSettings", "get_consents", "record_change", "set_consents"]
 
@@ -32,7 +32,7 @@ def get_consents(conn: Conn, customer_id: int, channel: str = "push") -> Consent
     opted = conn.execute("SELECT opted_out_at IS NOT NULL FROM customers WHERE id = %s",
                          (customer_id,)).fetchone()
     if opted is None:
-        raise NotFound(f"customer {customer_id} does not exist")
+        raise NotFound(missing("customer", customer_id))
     rows = conn.execute(
         "SELECT k.kind, coalesce(c.granted, NOT k.marketing) FROM offer_kinds k "
         "LEFT JOIN customer_consents c ON c.kind = k.kind AND c.customer_id = %s "

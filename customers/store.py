@@ -11,7 +11,7 @@ from psycopg.rows import class_row
 
 from homeloop import clock
 from homeloop.db import Conn
-from homeloop.errors import Conflict, NotFound
+from homeloop.errors import DETAILS, Conflict, NotFound, missing
 
 Via = Literal["app_claim", "nfc_tap", "staff_transfer"]
 DEFAULT_LOCALE = "zh-CN"  # the column's default: most customers read Chinese
@@ -68,7 +68,7 @@ def get_instance(conn: Conn, instance_id: int) -> ProductInstance:
             "SELECT id, sku, tag_uid, owner_id, claimed_at FROM product_instances WHERE id = %s",
             (instance_id,)).fetchone()
     if found is None:
-        raise NotFound(f"product {instance_id} does not exist")
+        raise NotFound(missing("product", instance_id))
     return found
 
 
@@ -96,8 +96,7 @@ def claim(conn: Conn, customer_id: int, *, tag_uid: str | None = None,
         if found.owner_id == customer_id:
             return Claim(found, new=False)
         if found.owner_id is not None:
-            raise Conflict("this product is already registered to another customer; "
-                           "ask the store to transfer it if it changed hands")
+            raise Conflict(DETAILS("product.registered_elsewhere"))
         updated = cur.execute(
             "UPDATE product_instances SET owner_id = %s, claimed_at = %s WHERE id = %s "
             "RETURNING id, sku, tag_uid, owner_id, claimed_at",
@@ -113,7 +112,7 @@ def transfer(conn: Conn, instance_id: int,
     """Staff move a product to another owner (or release it with ``None``)."""
     current = get_instance(conn, instance_id)
     if to_customer is not None and not is_live(conn, to_customer):
-        raise NotFound(f"customer {to_customer} does not exist")
+        raise NotFound(missing("customer", to_customer))
     with conn.cursor(row_factory=class_row(ProductInstance)) as cur:
         updated = cur.execute(
             "UPDATE product_instances SET owner_id = %s, "
@@ -153,7 +152,7 @@ def spend_points(conn: Conn, customer_id: int, points: int) -> None:
     """Take ``points`` from the customer, or refuse: their balance no longer covers it."""
     if not conn.execute("UPDATE customers SET points = points - %s WHERE id = %s "
                         "AND points >= %s", (points, customer_id, points)).rowcount:
-        raise Conflict(f"your points no longer cover this: it takes {points:,}")
+        raise Conflict(DETAILS("points.not_enough", points=f"{points:,}"))
 
 
 def add_points(conn: Conn, customer_id: int, points: int) -> None:

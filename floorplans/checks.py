@@ -1,11 +1,12 @@
 """Fit and compatibility checks over a plan, its placements and catalog facts (pure).
 
 Every check returns :class:`Finding` s with a severity, the placements involved and a sentence
-for the customer (in English) that says which item and which room or door: an item by its
-colour and kind ("the grey sofa"), told apart from another like it by its room ("the sofa in
-the kitchen") and then by its order ("the second lamp"); a door by the rooms it joins ("the
-door from the kitchen to the living room"). Walls are centred on their line; a product
-standing against a wall stands half the wall's thickness away from that line.
+for the customer (in Simplified Chinese or English: :mod:`floorplans.texts`) that says which
+item and which room or door: an item by its colour and kind ("the grey sofa", "灰色沙发"),
+told apart from another like it by its room ("the sofa in the kitchen", "厨房里的沙发") and
+then by its order ("the second lamp", "第二个台灯"); a door by the rooms it joins ("the door
+from the kitchen to the living room", "从厨房到客厅的门"). Walls are centred on their line; a
+product standing against a wall stands half the wall's thickness away from that line.
 """
 
 from __future__ import annotations
@@ -31,6 +32,17 @@ from floorplans.geometry import (
     wall_solid,
 )
 from floorplans.schemas import Finding, FloorPlan, Opening, Placement, Room
+from floorplans.texts import (
+    CATEGORY_ZH,
+    CHECKS,
+    COLOUR_ZH,
+    NAMES,
+    NEEDS,
+    ROOM_ZH,
+    metres,
+    zh_ordinal,
+)
+from homeloop.i18n import DEFAULT, Lang, Pair, Text
 
 OVERLAP_M2 = 0.002  # 20 cm²: touching is fine, running into is not
 WALKWAY = 0.8
@@ -40,8 +52,6 @@ ROUGH_IN_TOLERANCE_MM = 20
 # Small things one reaches from anywhere: no walkway needed in front of them.
 NO_WALKWAY = frozenset({"lamp", "water_filter", "toilet_filter", "coffee_machine",
                         "water_purifier", "detergent_dispenser"})
-NEED_WORDS = {"water": "a water supply", "drain": "a drain", "power": "a power outlet",
-              "gas": "a gas connection"}
 # Names of rooms that are common nouns ("the kitchen"); any other name is a name ("Bedroom 2",
 # "Lin's study") and is written as it is.
 ROOM_WORDS = frozenset({"kitchen", "dining", "living", "bedroom", "bathroom", "room", "hall",
@@ -58,49 +68,60 @@ class _Placed:
     product: Product
     shape: Polygon
     room: Room | None
-    name: str = ""  # in a sentence, after "the"
+    name: Pair | Text | None = None  # in a sentence (in English, after "the")
 
     @property
     def id(self) -> str:
         return self.placement.id
 
 
-def _short(product: Product) -> str:
-    return product.category.replace("_", " ")
+def _short(product: Product, variant: str | None) -> Pair:
+    """"grey sofa" / "灰色沙发": the colour chosen and the product's kind."""
+    en = product.category.replace("_", " ")
+    zh = CATEGORY_ZH.get(product.category, product.name)
+    if variant:
+        return Pair(COLOUR_ZH.get(variant.lower(), variant) + zh, f"{variant} {en}")
+    return Pair(zh, en)
 
 
 def _ordinal(n: int) -> str:
     return ORDINALS[n - 1] if n <= len(ORDINALS) else f"{n}th"
 
 
-def room_phrase(room: Room | None) -> str:
-    """A room in a sentence: "the kitchen", "the living room", but "Bedroom 2"."""
+def room_phrase(room: Room | None) -> Pair | Text:
+    """A room in a sentence: "the kitchen", "the living room", but "Bedroom 2"; in Chinese its
+    Chinese name, else the word for its kind ("厨房"), else its name as written."""
     if room is None:
-        return "the room"
+        return NAMES("the_room")
     name = room.name.strip()
     first = name.split(" ", 1)[0].lower() if name else ""
-    if first in ROOM_WORDS and not re.search(r"\d$", name):
-        return f"the {name[0].lower()}{name[1:]}"
-    return name
+    en = f"the {name[0].lower()}{name[1:]}" if first in ROOM_WORDS and \
+        not re.search(r"\d$", name) else name
+    zh = room.name_zh or ROOM_ZH.get(name.lower()) or ROOM_ZH.get((room.label or "").lower()) \
+        or name
+    return Pair(zh, en)
 
 
 def _named(placed: list[_Placed]) -> list[_Placed]:
     """Each item's name in the sentences: its colour and kind, then its room where another
     item of that name is in another room, then its order where that is not enough."""
-    base = [(f"{p.placement.variant} " if p.placement.variant else "") + _short(p.product)
-            for p in placed]
+    base = [_short(p.product, p.placement.variant) for p in placed]
     rooms_of: dict[str, set[str | None]] = {}
     for p, b in zip(placed, base, strict=True):
-        rooms_of.setdefault(b, set()).add(p.room.id if p.room else None)
-    names = [f"{b} in {room_phrase(p.room)}" if len(rooms_of[b]) > 1 and p.room is not None
-             else b for p, b in zip(placed, base, strict=True)]
-    still = Counter(names)
+        rooms_of.setdefault(b.en, set()).add(p.room.id if p.room else None)
+    names: list[Pair | Text] = [
+        NAMES("in_room", item=b, room=room_phrase(p.room))
+        if len(rooms_of[b.en]) > 1 and p.room is not None else b
+        for p, b in zip(placed, base, strict=True)]
+    keys = [str(n) for n in names]
+    still = Counter(keys)
     seen: Counter[str] = Counter()
     out = []
-    for p, name in zip(placed, names, strict=True):
-        if still[name] > 1:
-            seen[name] += 1
-            name = f"{_ordinal(seen[name])} {name}"
+    for p, name, key in zip(placed, names, keys, strict=True):
+        if still[key] > 1:
+            seen[key] += 1
+            nth = Pair(f"第{zh_ordinal(seen[key])}个", _ordinal(seen[key]))
+            name = NAMES("nth", item=name, nth=nth)
         out.append(_Placed(p.placement, p.product, p.shape, p.room, name))
     return out
 
@@ -121,12 +142,12 @@ class _Doors:
             self.sides[o.id] = (found[0], found[1])
         pairs = Counter(self._pair(o.id) for o, _ in self.doors)
         seen: Counter[frozenset[str]] = Counter()
-        self.nth: dict[str, str] = {}
+        self.nth: dict[str, Pair] = {}
         for o, _ in self.doors:
             pair = self._pair(o.id)
             if pairs[pair] > 1:
                 seen[pair] += 1
-                self.nth[o.id] = _ordinal(seen[pair]) + " "
+                self.nth[o.id] = Pair(f"第{zh_ordinal(seen[pair])}扇", _ordinal(seen[pair]) + " ")
 
     def _pair(self, door_id: str) -> frozenset[str]:
         return frozenset(r.id for r in self.sides[door_id] if r is not None)
@@ -145,17 +166,19 @@ class _Doors:
             return left
         return left or right
 
-    def name(self, door: Opening, start: Room | None = None, end: Room | None = None) -> str:
+    def name(self, door: Opening, start: Room | None = None, end: Room | None = None) -> Text:
         """"the door from the kitchen to the living room", "the door of the bathroom"."""
         if door.entrance:
-            return "the entrance door"
+            return NAMES("entrance_door")
         if start is None and end is None:
             start, end = self.into(door)
-        nth = self.nth.get(door.id, "")
+        nth = self.nth.get(door.id, Pair("", ""))
         if start is not None and end is not None and start.id != end.id:
-            return f"the {nth}door from {room_phrase(start)} to {room_phrase(end)}"
+            return NAMES("door_between", nth=nth, start=room_phrase(start),
+                         end=room_phrase(end))
         one = start or end
-        return f"the {nth}door of {room_phrase(one)}" if one else f"the {nth}door"
+        return NAMES("door_of", nth=nth, room=room_phrase(one)) if one \
+            else NAMES("door", nth=nth)
 
 
 def _cm(mm: float) -> str:
@@ -163,12 +186,24 @@ def _cm(mm: float) -> str:
 
 
 def run_all(plan: FloorPlan, placements: list[Placement],
-            products: dict[str, Product]) -> list[Finding]:
+            products: dict[str, Product], lang: Lang = DEFAULT) -> list[Finding]:
+    """Every check's findings, their sentences in ``lang``."""
     placed = _named(_place(plan, placements, products))
     doors = _Doors(plan)
-    return [*inside_room(plan, placed), *wall_overlap(plan, placed), *product_overlap(placed),
-            *door_swings(plan, placed, doors), *walkway(plan, placed, doors),
-            *fixtures(plan, placed), *delivery(plan, placed, doors)]
+    found: list[_Found] = [
+        *inside_room(plan, placed), *wall_overlap(plan, placed), *product_overlap(placed),
+        *door_swings(plan, placed, doors), *walkway(plan, placed, doors),
+        *fixtures(plan, placed), *delivery(plan, placed, doors)]
+    return [Finding(check=f.check, severity=f.severity, placement_ids=f.placement_ids,
+                    message=text.render(lang)) for f, text in found]
+
+
+_Found = tuple[Finding, Text]  # the finding, and its sentence not yet in a language
+
+
+def _finding(check: str, severity: str, placement_ids: list[str], text: Text) -> _Found:
+    return Finding(check=check, severity=severity,  # type: ignore[arg-type]
+                   placement_ids=placement_ids, message=""), text
 
 
 def _place(plan: FloorPlan, placements: Iterable[Placement],
@@ -185,7 +220,7 @@ def _place(plan: FloorPlan, placements: Iterable[Placement],
     return out
 
 
-def inside_room(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
+def inside_room(plan: FloorPlan, placed: list[_Placed]) -> list[_Found]:
     found = []
     for item in placed:
         rooms = unary_union([Polygon(r.polygon) for r in plan.rooms
@@ -194,31 +229,29 @@ def inside_room(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
         if inside >= item.shape.area - 1e-6:
             continue
         if inside < 0.01 * item.shape.area:
-            msg = f"The {item.name} is outside the rooms of this plan."
+            msg = CHECKS("outside", item=item.name)
         else:
-            msg = (f"The {item.name} sticks out of {room_phrase(item.room)}: "
-                   f"{(item.shape.area - inside) * 10000:.0f} cm² of it is beyond the walls.")
-        found.append(Finding(check="inside_room", severity="error", placement_ids=[item.id],
-                             message=msg))
+            msg = CHECKS("sticks_out", item=item.name, room=room_phrase(item.room),
+                         cm2=f"{(item.shape.area - inside) * 10000:.0f}")
+        found.append(_finding("inside_room", "error", [item.id], msg))
     return found
 
 
-def wall_overlap(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
+def wall_overlap(plan: FloorPlan, placed: list[_Placed]) -> list[_Found]:
     found = []
     solids = [(w, wall_solid(w, plan)) for w in plan.walls]
     for item in placed:
         for wall, solid in solids:
             if wall.storey == item.placement.storey and \
                     solid.intersection(item.shape).area > OVERLAP_M2:
-                found.append(Finding(
-                    check="wall_overlap", severity="error", placement_ids=[item.id],
-                    message=f"The {item.name} runs into a wall of "
-                            f"{room_phrase(item.room)}; move it away from the wall."))
+                found.append(_finding("wall_overlap", "error", [item.id],
+                                      CHECKS("wall_overlap", item=item.name,
+                                             room=room_phrase(item.room))))
                 break
     return found
 
 
-def product_overlap(placed: list[_Placed]) -> list[Finding]:
+def product_overlap(placed: list[_Placed]) -> list[_Found]:
     found = []
     tree = STRtree([p.shape for p in placed])
     for i, a in enumerate(placed):
@@ -227,26 +260,24 @@ def product_overlap(placed: list[_Placed]) -> list[Finding]:
             if int(j) <= i or a.placement.storey != b.placement.storey:
                 continue
             if a.shape.intersection(b.shape).area > OVERLAP_M2:
-                found.append(Finding(check="product_overlap", severity="error",
-                                     placement_ids=[a.id, b.id],
-                                     message=f"The {a.name} and the {b.name} overlap."))
+                found.append(_finding("product_overlap", "error", [a.id, b.id],
+                                      CHECKS("product_overlap", a=a.name, b=b.name)))
     return found
 
 
-def door_swings(plan: FloorPlan, placed: list[_Placed], doors: _Doors) -> list[Finding]:
+def door_swings(plan: FloorPlan, placed: list[_Placed], doors: _Doors) -> list[_Found]:
     found = []
     for door, wall in doors.doors:
         swing = door_swing(door, wall)
         blocking = [p for p in placed if p.placement.storey == wall.storey
                     and p.shape.intersection(swing).area > OVERLAP_M2]
         for item in blocking:
-            found.append(Finding(check="door_swing", severity="error", placement_ids=[item.id],
-                                 message=f"The {item.name} blocks the swing of "
-                                         f"{doors.name(door)}: the door cannot open fully."))
+            found.append(_finding("door_swing", "error", [item.id],
+                                  CHECKS("door_swing", item=item.name, door=doors.name(door))))
     return found
 
 
-def walkway(plan: FloorPlan, placed: list[_Placed], doors: _Doors) -> list[Finding]:
+def walkway(plan: FloorPlan, placed: list[_Placed], doors: _Doors) -> list[_Found]:
     """Every door and every product's front must be reachable along 80 cm of free floor."""
     found = []
     for storey in sorted({r.storey for r in plan.rooms}):
@@ -281,49 +312,44 @@ def walkway(plan: FloorPlan, placed: list[_Placed], doors: _Doors) -> list[Findi
                 near = [p.id for p in here if p.shape.distance(pt) < WALKWAY]
                 if near:
                     other = doors.other(door, room)
-                    where = (f"in {room_phrase(room)} at {doors.name(door, room, other)}"
+                    where = (CHECKS("walkway_door_in_room", room=room_phrase(room),
+                                    door=doors.name(door, room, other))
                              if other is not None and other.id != room.id and not door.entrance
-                             else f"at {doors.name(door, room)}")
-                    found.append(Finding(
-                        check="walkway", severity="warning", placement_ids=near,
-                        message=f"There is less than 80 cm of free floor {where}."))
+                             else CHECKS("walkway_door", door=doors.name(door, room)))
+                    found.append(_finding("walkway", "warning", near, where))
         for item in here:
             if item.product.category in NO_WALKWAY:
                 continue
             front = front_point(item.placement, item.product, WALKWAY / 2 + 0.05)
             if reach.is_empty or reach.distance(front) > 0.05:
                 others = [p.id for p in here if p is not item and p.shape.distance(front) < WALKWAY]
-                found.append(Finding(
-                    check="walkway", severity="warning", placement_ids=[item.id, *others],
-                    message=f"There is less than 80 cm of free floor to walk up to the front "
-                            f"of the {item.name}."))
+                found.append(_finding("walkway", "warning", [item.id, *others],
+                                      CHECKS("walkway_front", item=item.name)))
     return found
 
 
-def fixtures(plan: FloorPlan, placed: list[_Placed]) -> list[Finding]:
+def fixtures(plan: FloorPlan, placed: list[_Placed]) -> list[_Found]:
     found = []
     for item in placed:
         storey = item.placement.storey
         for need in item.product.needs:
             points = [f for f in plan.fixtures if f.kind == need and f.storey == storey]
-            what = NEED_WORDS.get(need, need)
+            what = NEEDS.get(need, Pair(need, need))
             if not points:
-                found.append(Finding(check="fixture", severity="error", placement_ids=[item.id],
-                                     message=f"The {item.name} needs {what}, and this plan "
-                                             "has none."))
+                found.append(_finding("fixture", "error", [item.id],
+                                      CHECKS("fixture_none", item=item.name, need=what)))
                 continue
             nearest = min(item.shape.distance(Point(f.position)) for f in points)
             if nearest > SERVICE_REACH:
-                found.append(Finding(
-                    check="fixture", severity="error", placement_ids=[item.id],
-                    message=f"The {item.name} needs {what} within {SERVICE_REACH:g} m; the "
-                            f"nearest is {nearest:.1f} m away."))
+                found.append(_finding("fixture", "error", [item.id], CHECKS(
+                    "fixture_far", item=item.name, need=what, reach=metres(SERVICE_REACH),
+                    nearest=metres(nearest))))
         if item.product.rough_in_mm is not None:
             found += _rough_in(plan, item)
     return found
 
 
-def _rough_in(plan: FloorPlan, item: _Placed) -> list[Finding]:
+def _rough_in(plan: FloorPlan, item: _Placed) -> list[_Found]:
     rough_in = item.product.rough_in_mm
     assert rough_in is not None
     drains = [f for f in plan.fixtures if f.kind == "drain" and f.storey == item.placement.storey
@@ -341,9 +367,8 @@ def _rough_in(plan: FloorPlan, item: _Placed) -> list[Finding]:
     at_mm = round(distance * 1000)
     if abs(at_mm - rough_in) <= ROUGH_IN_TOLERANCE_MM:
         return []
-    return [Finding(check="fixture", severity="error", placement_ids=[item.id],
-                    message=f"This {rough_in} mm rough-in {item.name} does not match your drain "
-                            f"at {at_mm} mm from the wall; choose a {at_mm} mm rough-in model.")]
+    return [_finding("fixture", "error", [item.id],
+                     CHECKS("rough_in", rough_in=rough_in, item=item.name, at=at_mm))]
 
 
 def fits_through(box_mm: tuple[int, int, int], width_m: float, height_m: float) -> bool:
@@ -353,7 +378,7 @@ def fits_through(box_mm: tuple[int, int, int], width_m: float, height_m: float) 
     return d1 <= narrow and d2 <= tall
 
 
-def delivery(plan: FloorPlan, placed: list[_Placed], named: _Doors) -> list[Finding]:
+def delivery(plan: FloorPlan, placed: list[_Placed], named: _Doors) -> list[_Found]:
     """The boxed product must pass the entrance door, then one of its room's doors."""
     found = []
     doors = named.doors
@@ -367,10 +392,10 @@ def delivery(plan: FloorPlan, placed: list[_Placed], named: _Doors) -> list[Find
             poly = Polygon(item.room.polygon)
             own = [d for d, w in doors if w.storey == item.room.storey
                    and poly.distance(opening_centre(d, w)) < w.thickness + 0.05]
-        blocked: tuple[Opening, str] | None = None
+        blocked: tuple[Opening, Text] | None = None
         for door in entrances:
             if not fits_through(box_mm, door.width, door.height):
-                blocked = (door, "your entrance door")
+                blocked = (door, NAMES("your_entrance_door"))
         if blocked is None and own and not any(d.entrance for d in own) and \
                 not any(fits_through(box_mm, d.width, d.height) for d in own):
             widest = max(own, key=lambda d: d.width)
@@ -378,10 +403,9 @@ def delivery(plan: FloorPlan, placed: list[_Placed], named: _Doors) -> list[Find
         if blocked is not None:
             door, where = blocked
             dims = " × ".join(_cm(v) for v in sorted(box_mm, reverse=True))
-            found.append(Finding(
-                check="delivery", severity="error", placement_ids=[item.id],
-                message=f"The boxed {item.name} ({dims} cm) will not fit through "
-                        f"{where}, which is {door.width * 100:.0f} cm wide."))
+            found.append(_finding("delivery", "error", [item.id], CHECKS(
+                "delivery", item=item.name, dims=dims, door=where,
+                width=f"{door.width * 100:.0f}")))
     return found
 
 

@@ -60,8 +60,10 @@ from floorplans.schemas import (
     Room,
     Wall,
 )
+from floorplans.texts import IMPORT
 from floorplans.validation import MIN_ROOM_AREA, invalid
 from homeloop.errors import InvalidInput
+from homeloop.i18n import Pair
 
 WALL_THICKNESS = 0.1
 MAX_WALL_THICKNESS = 0.5
@@ -259,14 +261,14 @@ def _count(doc: dict[str, Any], key: str) -> int:
 
 
 def _check_counts(doc: dict[str, Any], limits: Limits) -> None:
-    for what, keys, cap in (("walls", ("walls",), limits.walls),
-                            ("doors, windows and openings", ("doors", "windows", "openings"),
-                             limits.openings),
-                            ("objects", ("objects",), limits.items)):
+    for what, keys, cap in ((Pair("墙", "walls"), ("walls",), limits.walls),
+                            (Pair("门、窗和洞口", "doors, windows and openings"),
+                             ("doors", "windows", "openings"), limits.openings),
+                            (Pair("物体", "objects"), ("objects",), limits.items)):
         n = sum(_count(doc, k) for k in keys)
         if n > cap:
-            raise InvalidInput(f"a floor plan has at most {cap:,} {what}; this export has "
-                               f"{n:,}")
+            raise InvalidInput(IMPORT("floorplan.too_many", cap=f"{cap:,}", what=what,
+                                      n=f"{n:,}"))
 
 
 # --- rooms ---
@@ -760,8 +762,7 @@ def _build(doc: CapturedStructure, name: str, limits: Limits, notes: list[str]) 
         outlines = [o for o in (_usable(o, notes) for o in _outlines_of_walls(doc, pieces))
                     if o]
     if not outlines:
-        raise InvalidInput("the RoomPlan export has no room: no floor outline was scanned, and "
-                           "its walls enclose no area")
+        raise InvalidInput(IMPORT("floorplan.no_room"))
     rooms = _rooms(outlines, list(doc.sections) if doc.rooms else [])
     built, went = _merge_faces(pieces, notes)
     index = _RoomIndex(rooms)
@@ -825,7 +826,7 @@ def parse_plan(doc: Any, name: str | None = None, limits: Limits | None = None) 
     """Our own JSON or a RoomPlan export, told apart by their shape."""
     limits = limits or Limits()
     if not isinstance(doc, dict):
-        raise InvalidInput("a floor plan is a JSON object")
+        raise InvalidInput(IMPORT("floorplan.not_an_object"))
     if doc.get("format") == "homeloop.floorplan":
         try:
             plan = FloorPlan.model_validate(doc, context=limits.context())
@@ -834,6 +835,4 @@ def parse_plan(doc: Any, name: str | None = None, limits: Limits | None = None) 
         return plan.model_copy(update={"name": name}) if name else plan
     if looks_like_roomplan(doc):
         return from_roomplan(doc, name or "Scanned home", limits)
-    raise InvalidInput("unknown floor plan format: expected our JSON "
-                       "(format homeloop.floorplan) or a RoomPlan CapturedRoom or "
-                       "CapturedStructure export")
+    raise InvalidInput(IMPORT("floorplan.unknown_format"))

@@ -317,7 +317,7 @@ class Layout(BaseModel):
 
 class BomStock(BaseModel):
     store_id: str
-    store: str
+    store: str = Field(description="The store's name in the reader's language")
     on_hand: int
     distance_km: float | None = None
     days: int = Field(description="Until the customer can have it from this store (0: today)")
@@ -328,7 +328,7 @@ class BomSource(BaseModel):
 
     kind: Literal["here", "nearby", "online"]
     store_id: str
-    store: str
+    store: str = Field(description="The store's name in the reader's language")
     distance_km: float | None = None
     days: int = Field(description="Until the customer can have it (0: today)")
 
@@ -336,11 +336,14 @@ class BomSource(BaseModel):
 class BomLine(BaseModel):
     sku: str
     variant: str | None
-    name: str
+    name: str = Field(description="The product's name in the reader's language")
     quantity: int
     unit_price_cents: int
     total_cents: int
     currency: str
+    unit_price: str = Field(description="The unit price as the reader's language writes it "
+                                        "(¥1,299.00)")
+    total: str = Field(description="The line's total, written likewise")
     here: BomStock | None
     online: BomStock | None
     nearby: list[BomStock] = Field(description="Other stores within the nearby radius that "
@@ -356,6 +359,8 @@ class Bom(BaseModel):
     lines: list[BomLine]
     total_cents: int
     currency: str
+    total: str = Field(description="The total as the reader's language writes it")
+    lang: str = Field(description="The language of the names and amounts: zh-CN or en")
     store_id: str | None
     all_at: BomSource | None = Field(
         description="The nearest store with every item in its quantity: here, else the "

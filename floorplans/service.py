@@ -34,6 +34,7 @@ from floorplans.schemas import (
     Limits,
     Placement,
 )
+from floorplans.texts import IMPORT
 from floorplans.validation import invalid
 from homeloop.db import Conn
 from homeloop.errors import (
@@ -45,6 +46,8 @@ from homeloop.errors import (
     PreconditionRequired,
     TooLarge,
 )
+from homeloop.i18n import DEFAULT, Lang
+from homeloop.i18n import price as written_price
 from homeloop.settings import Settings
 
 MAX_UPLOAD = 20 * 1024 * 1024  # the setting's default (plan_max_upload_bytes)
@@ -76,9 +79,9 @@ def read_json(raw: bytes) -> Any:
     try:
         return json.loads(raw, parse_constant=_no_constant)
     except RecursionError as exc:
-        raise InvalidInput("the floor plan is not JSON we can read: nested too deeply") from exc
+        raise InvalidInput(IMPORT("floorplan.too_deep")) from exc
     except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
-        raise InvalidInput(f"the floor plan is not JSON: {exc}") from exc
+        raise InvalidInput(IMPORT("floorplan.not_json", why=str(exc))) from exc
 
 
 def import_plan(conn: Conn, raw: bytes, name: str | None, *, owner_id: int | None,
@@ -123,7 +126,7 @@ def _check_placements(conn: Conn, placements: list[Placement],
                       limits: Limits) -> dict[str, Product]:
     """Placements the transport parsed, against this install's limits and the catalog."""
     if len(placements) > limits.items:
-        raise InvalidInput(f"a design has at most {limits.items:,} placements")
+        raise InvalidInput(IMPORT("design.too_many_items", cap=f"{limits.items:,}"))
     for i, p in enumerate(placements):
         try:
             Placement.model_validate(p.model_dump(), context=limits.context())
@@ -131,12 +134,12 @@ def _check_placements(conn: Conn, placements: list[Placement],
             raise invalid(f"placement {p.id!r} is not valid", exc, ("placements", i)) from exc
     dupes = [i for i, n in Counter(p.id for p in placements).items() if n > 1]
     if dupes:
-        raise InvalidInput(f"placement ids must be unique: {', '.join(sorted(dupes))}")
+        raise InvalidInput(IMPORT("design.duplicate_ids", ids=", ".join(sorted(dupes))))
     skus = {p.sku for p in placements}
     found = store.products(conn, skus)
     missing = sorted(skus - set(found))
     if missing:
-        raise InvalidInput(f"not placeable (unknown SKU or no dimensions): {', '.join(missing)}")
+        raise InvalidInput(IMPORT("design.not_placeable", skus=", ".join(missing)))
     return found
 
 
@@ -203,15 +206,15 @@ def undo(conn: Conn, design: store.DesignRow, if_match: str | None,
     return done
 
 
-def findings(conn: Conn, design: store.DesignRow) -> list[Finding]:
+def findings(conn: Conn, design: store.DesignRow, lang: Lang = DEFAULT) -> list[Finding]:
     plan = store.get_plan(conn, design.floor_plan_id).plan
     products = store.products(conn, {p.sku for p in design.placements})
     placements = [p for p in design.placements if p.sku in products]
-    return checks.run_all(plan, placements, products)
+    return checks.run_all(plan, placements, products, lang)
 
 
 def bill_of_materials(conn: Conn, design: store.DesignRow, store_id: str | None, *,
-                      nearby_km: float) -> Bom:
+                      nearby_km: float, lang: Lang = DEFAULT) -> Bom:
     """Items, quantities and prices, with stock here (``store_id``, where the customer is),
     online and at the stores nearby: the catalog's answer for the design's quantities."""
     counts = Counter((p.sku, p.variant) for p in design.placements)
@@ -224,7 +227,8 @@ def bill_of_materials(conn: Conn, design: store.DesignRow, store_id: str | None,
     for (sku, variant), n in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
         p = price[sku]
         line = found.line(sku)
-        stock = {kind: [BomStock(store_id=s.store_id, store=s.store_name, on_hand=on_hand,
+        stock = {kind: [BomStock(store_id=s.store_id, store=_store_name(s, lang),
+                                 on_hand=on_hand,
                                  distance_km=_km(s), days=s.days)
                         for s, on_hand in line.stock if s.kind == kind]
                  for kind in ("here", "nearby", "online")}
@@ -233,25 +237,35 @@ def bill_of_materials(conn: Conn, design: store.DesignRow, store_id: str | None,
         online = next((s for s in stock["online"] if s.on_hand >= line.quantity),
                       next(iter(stock["online"]), None))
         nearby = [s for s in stock["nearby"] if s.on_hand > 0]
-        lines.append(BomLine(sku=sku, variant=variant, name=p["name"], quantity=n,
+        name = p["name_zh"] if lang == "zh-CN" and p["name_zh"] else p["name"]
+        lines.append(BomLine(sku=sku, variant=variant, name=name, quantity=n,
                              unit_price_cents=p["price_cents"],
                              total_cents=n * p["price_cents"], currency=p["currency"],
+                             unit_price=written_price(p["price_cents"], lang, p["currency"]),
+                             total=written_price(n * p["price_cents"], lang, p["currency"]),
                              here=here, online=online, nearby=nearby,
-                             source=_source(line.best())))
+                             source=_source(line.best(), lang)))
     currency = lines[0].currency if lines else "CNY"
+    total = sum(line.total_cents for line in lines)
     return Bom(design_id=design.id, version=design.version, lines=lines,
-               total_cents=sum(line.total_cents for line in lines), currency=currency,
-               store_id=store_id, all_at=_source(found.all_at))
+               total_cents=total, currency=currency, total=written_price(total, lang, currency),
+               lang=lang, store_id=store_id, all_at=_source(found.all_at, lang))
 
 
 def _km(source: Source) -> float | None:
     return None if source.km is None else round(source.km, 1)
 
 
-def _source(source: Source | None) -> BomSource | None:
+def _store_name(source: Source, lang: Lang) -> str:
+    return source.store_name_zh if lang == "zh-CN" and source.store_name_zh \
+        else source.store_name
+
+
+def _source(source: Source | None, lang: Lang) -> BomSource | None:
     if source is None:
         return None
-    return BomSource(kind=source.kind, store_id=source.store_id, store=source.store_name,
+    return BomSource(kind=source.kind, store_id=source.store_id,
+                     store=_store_name(source, lang),
                      distance_km=_km(source), days=source.days)
 
 

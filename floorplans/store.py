@@ -18,7 +18,7 @@ from shapely.geometry import Polygon
 from floorplans.geometry import Product
 from floorplans.schemas import FloorPlan, Placement
 from homeloop.db import Conn
-from homeloop.errors import NotFound
+from homeloop.errors import NotFound, missing
 
 
 def area_m2(plan: FloorPlan) -> float:
@@ -73,7 +73,7 @@ def get_plan(conn: Conn, plan_id: int) -> PlanRow:
         row = cur.execute(f"SELECT {PLAN_COLUMNS} FROM floor_plans WHERE id = %s",
                           (plan_id,)).fetchone()
     if row is None:
-        raise NotFound(f"floor plan {plan_id} does not exist")
+        raise NotFound(missing("floor plan", plan_id))
     return _plan_row(row)
 
 
@@ -82,7 +82,7 @@ def plan_holder(conn: Conn, plan_id: int) -> tuple[int | None, str | None]:
     row = conn.execute("SELECT owner_id, store_id FROM floor_plans WHERE id = %s",
                        (plan_id,)).fetchone()
     if row is None:
-        raise NotFound(f"floor plan {plan_id} does not exist")
+        raise NotFound(missing("floor plan", plan_id))
     return (None if row[0] is None else int(row[0])), (None if row[1] is None else str(row[1]))
 
 
@@ -120,7 +120,7 @@ def insert_layout(conn: Conn, community_id: int, unit_type: str, name: str,
     with conn.cursor(row_factory=dict_row) as cur:
         if cur.execute("SELECT 1 FROM communities WHERE id = %s", (community_id,)).fetchone() \
                 is None:
-            raise NotFound(f"community {community_id} does not exist")
+            raise NotFound(missing("community", community_id))
         row = cur.execute(
             "INSERT INTO community_layouts (community_id, unit_type, name, plan, area_m2, "
             "bedrooms) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (community_id, unit_type) "
@@ -153,7 +153,7 @@ def get_layout_plan(conn: Conn, layout_id: int) -> tuple[dict[str, Any], FloorPl
         row = cur.execute(LAYOUT_SELECT.replace("l.bedrooms", "l.bedrooms, l.plan")
                           + " WHERE l.id = %s", (layout_id,)).fetchone()
     if row is None:
-        raise NotFound(f"layout {layout_id} does not exist")
+        raise NotFound(missing("layout", layout_id))
     return row, FloorPlan.model_validate(row.pop("plan"))
 
 
@@ -204,7 +204,7 @@ def get_design(conn: Conn, design_id: str) -> DesignRow:
         row = cur.execute(f"SELECT {DESIGN_COLUMNS} FROM designs WHERE id::text = %s",
                           (design_id,)).fetchone()
     if row is None:
-        raise NotFound(f"design {design_id} does not exist")
+        raise NotFound(missing("design", design_id))
     return _design(row)
 
 
@@ -274,7 +274,7 @@ def products(conn: Conn, skus: set[str]) -> dict[str, Product]:
 
 def prices(conn: Conn, skus: set[str]) -> dict[str, dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute("SELECT sku, name, price_cents, currency FROM skus "
+        rows = cur.execute("SELECT sku, name, name_zh, price_cents, currency FROM skus "
                            "WHERE sku = ANY(%s)", (sorted(skus),)).fetchall()
     return {r["sku"]: r for r in rows}
 
@@ -327,7 +327,7 @@ def plan_text(conn: Conn, plan_id: int) -> str:
     """The stored plan as PostgreSQL prints its jsonb (the same value, the same text)."""
     row = conn.execute("SELECT plan::text FROM floor_plans WHERE id = %s", (plan_id,)).fetchone()
     if row is None:
-        raise NotFound(f"floor plan {plan_id} does not exist")
+        raise NotFound(missing("floor plan", plan_id))
     return str(row[0])
 
 

@@ -33,7 +33,8 @@ from typing import Any, Literal, TypeVar, get_args
 
 from customers.store import is_live
 from homeloop.db import Conn
-from homeloop.errors import Forbidden, NotFound
+from homeloop.errors import DETAILS, Forbidden, NotFound, missing
+from homeloop.i18n import Pair, Text
 from identity import audit, kiosks
 
 __all__ = ["ANYONE", "SIGNED_IN", "STAFF", "AccessRefused", "Caller", "Decision",
@@ -173,7 +174,7 @@ class Principal:
 
 
 def ensure_may_act_for(conn: Conn, principal: Principal, customer_id: int | None,
-                       what: str = "this", *, hidden: bool = False) -> None:
+                       what: str | Pair = "this", *, hidden: bool = False) -> None:
     """Raise unless ``principal`` may read or change customer ``customer_id``'s data.
 
     - the customer themselves;
@@ -182,21 +183,21 @@ def ensure_may_act_for(conn: Conn, principal: Principal, customer_id: int | None
     - an admin.
 
     Staff and kiosk access is written to the audit log. Another customer gets 404, the same
-    answer as for an id that does not exist (``NotFound(f"{what} does not exist")``), so ids
+    answer as for an id that does not exist (``NotFound(DETAILS("not_found", what=what))``), so ids
     reveal nothing. Staff and kiosks are told why they were refused (403), unless ``hidden``:
     then they too get that 404 (the refusal is still audited).
     """
     if principal.kind == "customer":
         if customer_id is None or principal.customer_id != customer_id:
-            raise NotFound(f"{what} does not exist")
+            raise NotFound(DETAILS("not_found", what=what))
         return
     if customer_id is None:
         if hidden:
-            raise NotFound(f"{what} does not exist")
-        raise Forbidden(f"{what} belongs to no customer")
+            raise NotFound(DETAILS("not_found", what=what))
+        raise Forbidden(DETAILS("belongs_to_no_customer", what=what))
     if not is_live(conn, customer_id):  # a record merged into another is gone for everyone
-        raise NotFound(f"{what} does not exist" if hidden
-                       else f"customer {customer_id} does not exist")
+        raise NotFound(DETAILS("not_found", what=what) if hidden
+                       else missing("customer", customer_id))
     granted = principal.kind == "kiosk" and principal.kiosk_id is not None and \
         kiosks.active_grant(conn, principal.kiosk_id, customer_id)
     consented = principal.role in ("assistant", "store_manager") and \
@@ -208,7 +209,7 @@ def ensure_may_act_for(conn: Conn, principal: Principal, customer_id: int | None
                    if principal.role in ("assistant", "store_manager") else
                    "this staff role does not reach customers' data")
         if hidden:
-            raise HiddenRefusal(f"{what} does not exist", principal, customer_id)
+            raise HiddenRefusal(DETAILS("not_found", what=what), principal, customer_id)
         raise AccessRefused(refused, principal, customer_id)
     audit.record(conn, actor=principal.actor, role=principal.role, store_id=principal.store_id,
                  customer_id=customer_id, action=principal.action,
@@ -221,7 +222,7 @@ def actor_of(principal: Principal) -> audit.Actor:
 
 
 def ensure_may_use(conn: Conn, principal: Principal | None, owner_id: int | None,
-                   store_id: str | Iterable[str | None] | None, what: str, *,
+                   store_id: str | Iterable[str | None] | None, what: str | Pair, *,
                    hidden: bool = False) -> None:
     """Raise unless ``principal`` may use something a customer owns or, until a customer
     claims it, a store's session holds (a floor plan, a design):
@@ -230,13 +231,13 @@ def ensure_may_use(conn: Conn, principal: Principal | None, owner_id: int | None
     - held by a store: that store's kiosks and staff;
     - an admin.
 
-    A customer refused gets ``NotFound(f"{what} does not exist")``, the answer for an id that
+    A customer refused gets ``NotFound(DETAILS("not_found", what=what))``, the answer for an id that
     does not exist; with ``hidden`` (an open route) so does everyone refused, including a
     caller who is not signed in (``principal`` None).
     """
-    missing = NotFound(f"{what} does not exist")
+    absent = NotFound(DETAILS("not_found", what=what))
     if principal is None:
-        raise missing
+        raise absent
     if owner_id is not None:
         ensure_may_act_for(conn, principal, owner_id, what, hidden=hidden)
         return
@@ -247,28 +248,29 @@ def ensure_may_use(conn: Conn, principal: Principal | None, owner_id: int | None
     if principal.role == "admin":
         return
     if principal.kind == "customer" or hidden:
-        raise missing
-    raise Forbidden(f"{what} belongs to another store's session")
+        raise absent
+    raise Forbidden(DETAILS("belongs_to_another_session", what=what))
 
 
-def ensure_store_holds(principal: Principal, store_id: str | None, what: str) -> None:
+def ensure_store_holds(principal: Principal, store_id: str | None,
+                       what: str | Pair) -> None:
     """Raise unless ``principal`` is staff or a kiosk of the store that holds ``what`` (its
     kiosks, tasks, discounts), or an admin. Customers are told it does not exist."""
     if principal.role == "admin":
         return
     if principal.kind == "customer":
-        raise NotFound(f"{what} does not exist")
+        raise NotFound(DETAILS("not_found", what=what))
     if store_id is None or principal.store_id != store_id:
-        raise Forbidden(f"{what} belongs to another store")
+        raise Forbidden(DETAILS("belongs_to_another_store", what=what))
 
 
-def ensure_own(principal: Principal, owner: str | None, what: str) -> None:
+def ensure_own(principal: Principal, owner: str | None, what: str | Pair) -> None:
     """Raise unless ``what`` is the caller's own (``owner`` is its actor label, e.g. a staff
     member's inbox item or a kiosk's grant): nobody else's, not even an admin's."""
     if owner != principal.actor:
         if principal.kind == "customer":
-            raise NotFound(f"{what} does not exist")
-        raise Forbidden(f"{what} is not yours")
+            raise NotFound(DETAILS("not_found", what=what))
+        raise Forbidden(DETAILS("not_yours", what=what))
 
 
 class AccessRefused(Forbidden):
@@ -276,7 +278,7 @@ class AccessRefused(Forbidden):
     so the problem handler writes the refusal to the audit log in a transaction of its own
     (:func:`audit_refusal`): the customer sees attempts too, not only reads."""
 
-    def __init__(self, detail: str, principal: Principal, customer_id: int) -> None:
+    def __init__(self, detail: str | Text, principal: Principal, customer_id: int) -> None:
         super().__init__(detail)
         self.principal, self.customer_id = principal, customer_id
 
@@ -285,6 +287,6 @@ class HiddenRefusal(NotFound):
     """Staff or a kiosk was refused on an open route, answered as for something that does not
     exist; audited like :class:`AccessRefused`."""
 
-    def __init__(self, detail: str, principal: Principal, customer_id: int) -> None:
+    def __init__(self, detail: str | Text, principal: Principal, customer_id: int) -> None:
         super().__init__(detail)
         self.principal, self.customer_id = principal, customer_id

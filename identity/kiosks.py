@@ -22,7 +22,7 @@ from psycopg.rows import class_row
 from catalog import store as catalog
 from homeloop import clock
 from homeloop.db import Conn
-from homeloop.errors import Conflict, Gone, InvalidInput, NotFound, Unauthorized
+from homeloop.errors import Conflict, Gone, InvalidInput, NotFound, Unauthorized, missing
 from homeloop.settings import Settings
 from identity.keys import secret_hash
 
@@ -65,7 +65,7 @@ def get_kiosk(conn: Conn, kiosk_id: int) -> Kiosk:
         kiosk = cur.execute("SELECT id, store_id, name, revoked_at IS NOT NULL AS revoked "
                             "FROM kiosks WHERE id = %s", (kiosk_id,)).fetchone()
     if kiosk is None:
-        raise NotFound(f"kiosk {kiosk_id} does not exist")
+        raise NotFound(missing("kiosk", kiosk_id))
     return kiosk
 
 

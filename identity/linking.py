@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from homeloop.db import Conn
-from homeloop.errors import InvalidInput, NotFound
+from homeloop.errors import InvalidInput, NotFound, missing
 from homeloop.settings import Settings
 from identity import audit
 from identity.codes import check_code, issue_code
@@ -97,7 +97,7 @@ def unlink_identity(conn: Conn, customer_id: int, identity_id: int) -> None:
     row = conn.execute("SELECT kind FROM customer_identities WHERE id = %s "
                        "AND customer_id = %s", (identity_id, customer_id)).fetchone()
     if row is None:
-        raise NotFound(f"identity {identity_id} does not exist")
+        raise NotFound(missing("identity", identity_id))
     if row[0] == "firebase":
         raise InvalidInput("the app account you are signed in with cannot be unlinked")
     conn.execute("DELETE FROM customer_identities WHERE id = %s", (identity_id,))

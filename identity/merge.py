@@ -34,6 +34,7 @@ from customers import store as customers
 from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import Conflict, Gone, InvalidInput, NotFound
+from homeloop.errors import missing as absent
 from homeloop.settings import Settings
 from identity import audit
 
@@ -242,7 +243,7 @@ def undo_merge(conn: Conn, settings: Settings, merge_id: int, by: audit.Actor) -
         "FROM customer_merges WHERE id = %s FOR UPDATE",
         (clock.now() - timedelta(days=settings.merge_undo_days), merge_id)).fetchone()
     if row is None:
-        raise NotFound(f"merge {merge_id} does not exist")
+        raise NotFound(absent("merge", merge_id))
     from_id, into_id, moved_rows, deleted_rows, points, taken_home, undone, in_window = row
     from_id, into_id, points = int(from_id), int(into_id), int(points)
     if undone:

@@ -33,7 +33,7 @@ from psycopg.rows import class_row
 
 from homeloop import clock
 from homeloop.db import Conn
-from homeloop.errors import Conflict, Gone, InvalidInput, NotFound
+from homeloop.errors import Conflict, Gone, InvalidInput, NotFound, missing
 from homeloop.settings import Settings
 from identity import audit
 from identity.codes import check_code, issue_code
@@ -138,7 +138,7 @@ def get_request(conn: Conn, request_id: int, customer_id: int, *,
     request = _get(conn, request_id)
     found = request.side_of(customer_id) if request is not None else None
     if request is None or found is None or (side is not None and found != side):
-        raise NotFound(f"merge request {request_id} does not exist")
+        raise NotFound(missing("merge request", request_id))
     return request
 
 
@@ -247,5 +247,5 @@ def confirm_with_code(conn: Conn, settings: Settings, request_id: int, into_id: 
                            "ask for a new one") from exc
     side = request.side_of(owner)
     if side is None:  # the record left the request (it cannot: codes name the request)
-        raise NotFound(f"merge request {request_id} does not exist")
+        raise NotFound(missing("merge request", request_id))
     return _confirm_side(conn, request_id, side, "sms_code", by)

@@ -41,7 +41,7 @@ from customers.consents import get_consents, record_change, set_consents
 from device_gateway.timeline import read_timeline
 from homeloop import clock
 from homeloop.db import Conn
-from homeloop.errors import InvalidInput, NotFound
+from homeloop.errors import InvalidInput, NotFound, missing
 from identity import ownership
 from identity.merge import references
 from orders import store as orders
@@ -88,7 +88,7 @@ def set_purposes(conn: Conn, customer_id: int, answers: Mapping[str, bool]) -> d
 
 def set_store_consent(conn: Conn, customer_id: int, store_id: str, granted: bool) -> None:
     if not catalog.store_exists(conn, store_id):
-        raise NotFound(f"store {store_id!r} does not exist")
+        raise NotFound(missing("store", store_id))
     before = conn.execute("SELECT granted FROM store_consents WHERE customer_id = %s "
                           "AND store_id = %s", (customer_id, store_id)).fetchone()
     conn.execute("INSERT INTO store_consents (customer_id, store_id, granted) "
@@ -132,7 +132,7 @@ def export_customer(conn: Conn, customer_id: int) -> dict[str, Any]:
     found = conn.execute("SELECT to_jsonb(c) FROM customers c WHERE id = %s",
                          (customer_id,)).fetchone()
     if found is None:
-        raise NotFound(f"customer {customer_id} does not exist")
+        raise NotFound(missing("customer", customer_id))
     tables: dict[str, list[dict[str, Any]]] = {}
     seen: dict[str, set[str]] = {}  # a row reached by two keys is exported once
 
@@ -208,7 +208,7 @@ def delete_customer(conn: Conn, customer_id: int, by: str) -> dict[str, int]:
     """Remove the customer's personal data; rows affected per table."""
     if conn.execute("SELECT 1 FROM customers WHERE id = %s FOR UPDATE",
                     (customer_id,)).fetchone() is None:
-        raise NotFound(f"customer {customer_id} does not exist")
+        raise NotFound(missing("customer", customer_id))
     customers.release_claims(conn, customer_id)
     # Sales records stay, anonymous (their keys are ON DELETE SET NULL): clear what in them
     # could still point at the person.

@@ -15,7 +15,7 @@ from psycopg import errors
 from psycopg.rows import class_row
 
 from homeloop.db import Conn
-from homeloop.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from homeloop.errors import Conflict, InvalidInput, NotFound, Unauthorized, missing
 
 __all__ = ["ROLES", "StaffMember", "assistant_of_store", "authenticate", "create_staff",
            "disable_staff", "get_staff", "set_password"]
@@ -75,7 +75,7 @@ def get_staff(conn: Conn, staff_id: int) -> StaffMember:
                              "disabled_at IS NOT NULL AS disabled FROM staff_members "
                              "WHERE id = %s", (staff_id,)).fetchone()
     if member is None:
-        raise NotFound(f"staff member {staff_id} does not exist")
+        raise NotFound(missing("staff member", staff_id))
     return member
 
 
@@ -109,7 +109,7 @@ def authenticate(conn: Conn, username: str, password: str) -> StaffMember:
 def disable_staff(conn: Conn, staff_id: int) -> None:
     if conn.execute("UPDATE staff_members SET disabled_at = coalesce(disabled_at, now()) "
                     "WHERE id = %s", (staff_id,)).rowcount == 0:
-        raise NotFound(f"staff member {staff_id} does not exist")
+        raise NotFound(missing("staff member", staff_id))
 
 
 def set_password(conn: Conn, staff_id: int, password: str) -> None:
@@ -118,4 +118,4 @@ def set_password(conn: Conn, staff_id: int, password: str) -> None:
         raise InvalidInput("a password has at least 8 characters")
     if conn.execute("UPDATE staff_members SET password_hash = %s WHERE id = %s",
                     (_hasher.hash(password), staff_id)).rowcount == 0:
-        raise NotFound(f"staff member {staff_id} does not exist")
+        raise NotFound(missing("staff member", staff_id))

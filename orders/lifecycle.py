@@ -19,6 +19,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from homeloop.errors import Conflict, InvalidInput
+from homeloop.i18n import Pair, price
 
 __all__ = [
     "NEXT",
@@ -126,6 +127,21 @@ CUSTOMER_HEARS = frozenset({"placed", "shipped", "out_for_delivery", "delivered"
                             "installation_booked", "installed", "cancelled"})
 
 
+# An order's status in a sentence: "an order that is shipped", "订单已发货".
+STATUS_WORDS: dict[str, Pair] = {
+    "placed": Pair("已下单", "placed"), "picked": Pair("已备货", "picked"),
+    "shipped": Pair("已发货", "shipped"), "out_for_delivery": Pair("正在派送", "out for delivery"),
+    "delivered": Pair("已送达", "delivered"),
+    "installation_booked": Pair("已预约安装", "installation booked"),
+    "installed": Pair("已安装", "installed"), "closed": Pair("已完成", "closed"),
+    "cancelled": Pair("已取消", "cancelled"),
+}
+
+
+def status_words(status: str) -> Pair:
+    return STATUS_WORDS.get(status, Pair(status, status.replace("_", " ")))
+
+
 def customer_hears(status: str, fulfilment: str = "delivery") -> bool:
     """Whether the customer is told of this step (a pickup's "ready" above all)."""
     return status in CUSTOMER_HEARS or (fulfilment == "pickup" and status == "picked")
@@ -136,7 +152,7 @@ def message(status: str, *, order_id: int, zh: bool, store: str = "", total_cent
             fulfilment: str = "delivery") -> str:
     words = {"pickup": _PICKUP_WORDS, "visit": _VISIT_WORDS}.get(fulfilment, {})
     en, cn = words.get(status) or _WORDS[status]
-    total = f"¥{total_cents / 100:,.2f}"
+    total = price(total_cents, "zh-CN" if zh else "en")  # ¥1,299.00 / CN¥1,299.00
     slot_text = (f" ({slot})" if not zh else f"（{slot}）") if slot else ""
     return (cn if zh else en).format(id=order_id, store=store, total=total, slot=slot_text,
                                      when=when, installer=installer)

@@ -20,7 +20,7 @@ from clienteling import store as profiles
 from customers import store as customers
 from device_gateway import taps
 from homeloop.db import Conn
-from homeloop.errors import Conflict, InvalidInput, NotFound
+from homeloop.errors import DETAILS, Conflict, InvalidInput, NotFound, missing
 from orders import lifecycle, store
 from orders.schemas import Installer, LineIn, Order, OrderEvent, OrderLine, Rating, Slot
 from replenishment import outbox_store
@@ -171,12 +171,12 @@ def book_slot(conn: Conn, order_id: int, starts_at: datetime, actor: str,
     """Book (or move) the order's delivery window; only before it is out for delivery."""
     order = store.get_order(conn, order_id, lock=True)
     if not order.needs_slot:
-        raise Conflict("this order is fulfilled by the store that sold it: no slot to book")
+        raise Conflict(DETAILS("order.no_slot_to_book"))
     if order.status not in ("placed", "picked", "shipped"):
-        raise Conflict(f"an order that is {order.status} cannot change its delivery slot")
+        raise Conflict(DETAILS("order.slot_locked", status=lifecycle.status_words(order.status)))
     offered = {s.starts_at for s in delivery_slots(conn, order_id, now)}
     if starts_at not in offered:
-        raise Conflict("that delivery slot is full or not offered")
+        raise Conflict(DETAILS("order.slot_full"))
     ends_at = store.book_slot(conn, order.fulfil_store_id, starts_at, order.slot_starts_at)
     store.set_fields(conn, order_id, slot_starts_at=starts_at, slot_ends_at=ends_at)
     store.add_event(conn, order_id, order.status, actor, now,
@@ -189,13 +189,13 @@ def rate_installation(conn: Conn, customer_id: int, order_id: int, stars: int,
     """The customer rates the installer; a low rating opens a follow-up for the assistant."""
     order = store.get_order(conn, order_id)
     if order.customer_id != customer_id:
-        raise NotFound(f"order {order_id} does not exist")
+        raise NotFound(missing("order", order_id))
     unknown = set(problems) - lifecycle.PROBLEMS
     if unknown:
         raise InvalidInput(f"unknown problems: {', '.join(sorted(unknown))}; known: "
                            f"{', '.join(sorted(lifecycle.PROBLEMS))}")
     if order.installer_id is None or order.status not in ("installed", "closed"):
-        raise Conflict("only an installation that took place can be rated")
+        raise Conflict(DETAILS("order.rate_after_installation"))
     problems = sorted(set(problems))
     store.rate(conn, order_id, customer_id, order.installer_id, stars, problems, comment, now)
     low = lifecycle.is_low_rating(stars, problems)

@@ -11,7 +11,7 @@ from typing import Any
 from psycopg.rows import class_row, dict_row
 
 from homeloop.db import Conn
-from homeloop.errors import Conflict, InvalidInput, NotFound
+from homeloop.errors import Conflict, InvalidInput, NotFound, missing
 
 __all__ = [
     "Addressee",
@@ -116,7 +116,7 @@ def get_order(conn: Conn, order_id: int, *, lock: bool = False) -> OrderRow:
             + (" FOR UPDATE" if lock else ""),
             (order_id,)).fetchone()
     if found is None:
-        raise NotFound(f"order {order_id} does not exist")
+        raise NotFound(missing("order", order_id))
     return found
 
 

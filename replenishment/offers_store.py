@@ -19,8 +19,8 @@ from psycopg.rows import class_row
 
 from catalog import availability
 from homeloop.db import Conn
-from homeloop.errors import Conflict, NotFound
-from replenishment import risk
+from homeloop.errors import Conflict, NotFound, missing
+from replenishment import risk, texts
 
 __all__ = ["Candidate", "CandidateLine", "KindStats", "NewOffer", "OfferRow",
            "already_bought", "apply_no_spam", "candidates", "dismiss", "expire_and_release",
@@ -568,12 +568,11 @@ def _moved(conn: Conn, customer_id: int, offer_id: int, now: datetime, *, to: st
             f"SELECT {_ROW} FROM offers WHERE id = %s AND customer_id = %s "  # noqa: S608
             "AND status <> 'suppressed' FOR UPDATE", (offer_id, customer_id)).fetchone()
         if found is None:
-            raise NotFound(f"offer {offer_id} does not exist")
+            raise NotFound(missing("offer", offer_id))
         if found.status in settled:
             return found, False
         if found.status not in OPEN:
-            raise Conflict(f"offer {offer_id} is {found.status.replace('_', ' ')}; "
-                           f"it can no longer be {verb}")
+            raise Conflict(texts.closed(offer_id, found.status, verb))
         updated = cur.execute(
             "UPDATE offers SET status = %s, updated_at = %s "  # noqa: S608
             f"WHERE id = %s RETURNING {_ROW}", (to, now, offer_id)).fetchone()

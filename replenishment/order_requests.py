@@ -36,10 +36,11 @@ from catalog import store as catalog
 from catalog.availability import availability
 from customers import store as customers
 from homeloop.db import Conn
-from homeloop.errors import Conflict, InvalidInput, NotFound
+from homeloop.errors import Conflict, InvalidInput, NotFound, missing
+from homeloop.i18n import Pair
 from homeloop.settings import Settings
 from orders import service as orders
-from replenishment import order_webhook
+from replenishment import order_webhook, texts
 
 __all__ = ["Choice", "OrderRequest", "accept", "deliver", "mark_fitted", "requests_of"]
 
@@ -92,7 +93,7 @@ def _source(conn: Conn, settings: Settings, customer_id: int, skus: list[str],
     if fulfilment == "delivery":
         online = [s for s in found.reach if s.kind == "online"]
         if not online:
-            raise InvalidInput("there is no online store")
+            raise InvalidInput(texts.PROBLEMS("offer.no_online_store"))
         chosen = next((s for s in found.with_all() if s.kind == "online"), None)
         wanted = online[0]
     else:
@@ -108,7 +109,8 @@ def _source(conn: Conn, settings: Settings, customer_id: int, skus: list[str],
     if chosen is not None:
         return chosen.store_id, chosen.days
     missing = found.missing_at(wanted.store_id)
-    raise Conflict(f"{wanted.store_name} does not have {', '.join(missing)} in stock now",
+    store = Pair(wanted.store_name_zh or wanted.store_name, wanted.store_name)
+    raise Conflict(texts.PROBLEMS("offer.out_of_stock", store=store, skus=", ".join(missing)),
                    missing=missing)
 
 
@@ -126,32 +128,32 @@ def accept(conn: Conn, settings: Settings, customer_id: int, offer_id: int, choi
         "WHERE id = %s AND customer_id = %s AND status <> 'suppressed' FOR UPDATE",
         (offer_id, customer_id)).fetchone()
     if offer is None:
-        raise NotFound(f"offer {offer_id} does not exist")
+        raise NotFound(missing("offer", offer_id))
     status, skus, offered, offered_store, kind = offer
     if status == "accepted":
         existing = _request_of_offer(conn, offer_id)
         assert existing is not None
         return existing
     if status not in OPEN:
-        raise Conflict(f"offer {offer_id} is {status}; it can no longer be accepted")
+        raise Conflict(texts.closed(offer_id, status, "accepted"))
     if offered == "visit":
         if choice.fulfilment not in (None, "visit"):
-            raise InvalidInput("a service is a technician's visit, not a pickup or delivery")
+            raise InvalidInput(texts.PROBLEMS("offer.visit_only"))
         fulfilment, lead = "visit", settings.offer_service_lead_days
         store_id = choice.store_id or offered_store or customers.home_store(conn, customer_id)
         if store_id is None:
-            raise InvalidInput("say which store should send the technician")
+            raise InvalidInput(texts.PROBLEMS("offer.which_technician_store"))
         _physical_store(conn, store_id)
     else:
         fulfilment = choice.fulfilment or offered
         if fulfilment == "visit":
-            raise InvalidInput("a visit is for services; pick pickup or delivery")
+            raise InvalidInput(texts.PROBLEMS("offer.visit_for_services"))
         if fulfilment == "pickup":
             store_id = choice.store_id or (offered_store if offered == "pickup" else None)
             if store_id is None:
                 store_id = customers.home_store(conn, customer_id)
             if store_id is None:
-                raise InvalidInput("say which store to pick it up at")
+                raise InvalidInput(texts.PROBLEMS("offer.which_pickup_store"))
         else:
             store_id = None
         store_id, lead = _source(conn, settings, customer_id, list(skus), fulfilment,

@@ -46,7 +46,7 @@ from clienteling.schemas import (
 from customers import store as customers
 from floorplans import store as plans
 from homeloop import clock
-from homeloop.errors import InvalidInput
+from homeloop.errors import InvalidInput, thing
 from identity import staff as staff_store
 from identity.access import ANYONE, SIGNED_IN, ensure_own, ensure_store_holds, needs
 from identity.privacy import get_purposes
@@ -65,7 +65,7 @@ def customer_profile(customer_id: int, principal: CurrentPrincipal, conn: ConnDe
     """Who the customer is and what they need: the four dimensions (demographic, consumption,
     membership, behaviour), home facts, owned products with their state, tags and notes.
     Only with the customer's consent for the caller's store; every read is audited."""
-    ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
+    ensure_may_act_for(conn, principal, customer_id, thing("customer", customer_id))
     return service.profile(conn, customer_id, clock.now())
 
 
@@ -76,7 +76,7 @@ def set_home_facts(customer_id: int, body: HomeFacts, principal: CurrentPrincipa
                    conn: ConnDep) -> Profile:
     """Record home and demographic facts (only the fields sent change). The customer may state
     their own; the membership tier is set by a store manager (``PUT …/tier``)."""
-    ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
+    ensure_may_act_for(conn, principal, customer_id, thing("customer", customer_id))
     now = clock.now()
     store.upsert_profile(conn, customer_id, body.model_dump(exclude_unset=True), now)
     store.mark_changed(conn, customer_id, now)
@@ -90,7 +90,7 @@ def set_tier(customer_id: int, body: TierIn, manager: StoreManager, conn: ConnDe
     """Set the customer's membership tier: a store manager of a store the customer let in, or
     an admin (audited). Not the customer, and not an assistant: the tier is a commercial
     status, decided like a discount beyond an assistant's budget."""
-    ensure_may_act_for(conn, manager, customer_id, f"customer {customer_id}")
+    ensure_may_act_for(conn, manager, customer_id, thing("customer", customer_id))
     now = clock.now()
     store.upsert_profile(conn, customer_id, {"tier": body.tier}, now)
     store.mark_changed(conn, customer_id, now)
@@ -103,7 +103,7 @@ def set_tier(customer_id: int, body: TierIn, manager: StoreManager, conn: ConnDe
 def add_note(customer_id: int, body: NoteIn, staff: StoreAssistant,
              conn: ConnDep) -> dict[str, Any]:
     """An assistant's note on the customer."""
-    ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
+    ensure_may_act_for(conn, staff, customer_id, thing("customer", customer_id))
     return store.add_note(conn, customer_id, staff.actor, staff.store_id, body.body,
                           clock.now())
 
@@ -113,7 +113,7 @@ def add_note(customer_id: int, body: NoteIn, staff: StoreAssistant,
 @needs("assistant", "store_manager", "admin", of="customer")
 def add_tag(customer_id: int, body: TagIn, staff: StoreAssistant, conn: ConnDep) -> Response:
     """A manual tag (rule tags are computed, never typed)."""
-    ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
+    ensure_may_act_for(conn, staff, customer_id, thing("customer", customer_id))
     store.set_manual_tag(conn, customer_id, body.tag, staff.actor, clock.now())
     return Response(status_code=204)
 
@@ -122,7 +122,7 @@ def add_tag(customer_id: int, body: TagIn, staff: StoreAssistant, conn: ConnDep)
                status_code=status.HTTP_204_NO_CONTENT, responses=NO_CUSTOMER)
 @needs("assistant", "store_manager", "admin", of="customer")
 def remove_tag(customer_id: int, tag: str, staff: StoreAssistant, conn: ConnDep) -> Response:
-    ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
+    ensure_may_act_for(conn, staff, customer_id, thing("customer", customer_id))
     store.remove_manual_tag(conn, customer_id, tag)
     return Response(status_code=204)
 
@@ -133,7 +133,7 @@ def remove_tag(customer_id: int, tag: str, staff: StoreAssistant, conn: ConnDep)
 def customer_trail(customer_id: int, staff: StoreAssistant, conn: ConnDep,
                    settings: SettingsDep) -> list[TrailItem]:
     """What the customer looked at in the assistant's store today."""
-    ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
+    ensure_may_act_for(conn, staff, customer_id, thing("customer", customer_id))
     now = clock.now()
     return service.trail(conn, customer_id, store.today_start(now), staff.store_id,
                          with_similar=False, today=store.store_today(now),
@@ -149,7 +149,7 @@ def customer_recommendations(customer_id: int, principal: CurrentPrincipal, conn
                              ) -> list[Recommendation]:
     """Recommendations for the customer, each with its reason, only what can be had: here
     now first, then a nearby store (with the transfer time), then online (delivery date)."""
-    ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
+    ensure_may_act_for(conn, principal, customer_id, thing("customer", customer_id))
     here = store_id or principal.store_id or customers.home_store(conn, customer_id)
     return service.customer_recommendations(conn, customer_id, here, store.store_today(clock.now()),
                                             limit, nearby_km=settings.nearby_store_km)
@@ -204,7 +204,7 @@ def search(conn: ConnDep, principal: OptionalPrincipal, settings: SettingsDep,
     height = height_max
     if floor_plan_id is not None and wall_id is not None:
         owner, held_by = plans.plan_holder(conn, floor_plan_id)
-        ensure_may_use(conn, principal, owner, held_by, f"floor plan {floor_plan_id}",
+        ensure_may_use(conn, principal, owner, held_by, thing("floor plan", floor_plan_id),
                        hidden=True)
         space, wall_height = catalog.wall_space_mm(conn, floor_plan_id, wall_id)
         width_max = min(width_max or space, space)
@@ -308,7 +308,7 @@ def my_coupons(customer: CurrentCustomer, conn: ConnDep) -> list[Coupon]:
 def propose_discount(body: DiscountIn, staff: StoreAssistant, conn: ConnDep) -> DiscountOut:
     """A discount or gift: its effect on the margin and the assistant's commission, and on
     their monthly budget; beyond the budget it waits for a manager. ``dry_run`` only shows."""
-    ensure_may_act_for(conn, staff, body.customer_id, f"customer {body.customer_id}")
+    ensure_may_act_for(conn, staff, body.customer_id, thing("customer", body.customer_id))
     if staff.store_id is None:
         raise InvalidInput("discounts are given by a store's assistant")
     discount_id, state, eff = discounts.propose(
@@ -331,7 +331,7 @@ def decide_discount(discount_id: int, body: DecisionIn, manager: StoreManager,
     """The store's manager (or an admin) approves or rejects a discount beyond the
     assistant's budget."""
     ensure_store_holds(manager, discounts.store_of(conn, discount_id),
-                       f"discount {discount_id}")
+                       thing("discount", discount_id))
     return discounts.decide(conn, discount_id, manager.actor, body.approve, clock.now())
 
 
@@ -347,7 +347,7 @@ def assistant_day(staff: StoreAssistant, conn: ConnDep) -> Day:
 @needs("assistant", "store_manager", of="self")
 def inbox_read(item_id: int, staff: StoreAssistant, conn: ConnDep) -> Response:
     """The assistant has read this news of an order; it leaves their day."""
-    ensure_own(staff, orders.inbox_owner(conn, item_id), f"inbox item {item_id}")
+    ensure_own(staff, orders.inbox_owner(conn, item_id), thing("inbox item", item_id))
     orders.mark_read(conn, item_id, clock.now())
     return Response(status_code=204)
 
@@ -357,7 +357,7 @@ def inbox_read(item_id: int, staff: StoreAssistant, conn: ConnDep) -> Response:
 @needs("assistant", "store_manager", "admin", of="store")
 def task_done(task_id: int, staff: StoreAssistant, conn: ConnDep) -> Response:
     """The task is done; it leaves the store's day."""
-    ensure_store_holds(staff, tasks_store.task_store(conn, task_id), f"task {task_id}")
+    ensure_store_holds(staff, tasks_store.task_store(conn, task_id), thing("task", task_id))
     tasks_store.close_task(conn, task_id, clock.now())
     return Response(status_code=204)
 

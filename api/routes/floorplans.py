@@ -22,6 +22,7 @@ from api.auth import (
     ensure_may_use,
 )
 from api.deps import ConnDep, SettingsDep
+from api.language import LangDep
 from customers import store as customers
 from floorplans import scenes, service, store
 from floorplans.schemas import (
@@ -41,7 +42,7 @@ from floorplans.schemas import (
 )
 from homeloop import clock
 from homeloop.db import Conn
-from homeloop.errors import Forbidden
+from homeloop.errors import Forbidden, thing
 from identity.access import ANYONE, SIGNED_IN, needs
 
 router = APIRouter(prefix="/v1", tags=["floor plans and designs"])
@@ -61,10 +62,10 @@ def _acting_as(conn: Conn, principal: Principal,
     """(owner, store) of something the principal creates."""
     if principal.kind == "customer":
         if customer_id is not None and customer_id != principal.customer_id:
-            ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
+            ensure_may_act_for(conn, principal, customer_id, thing("customer", customer_id))
         return principal.customer_id, None
     if customer_id is not None:
-        ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
+        ensure_may_act_for(conn, principal, customer_id, thing("customer", customer_id))
         return customer_id, _store_of(principal)
     if _store_of(principal) is None:
         raise Forbidden("name the customer (customer_id): only a store session may hold "
@@ -82,14 +83,14 @@ def _plan_info(row: store.PlanRow) -> PlanInfo:
 def _readable_plan(conn: Conn, principal: Principal, plan_id: int) -> store.PlanRow:
     """The plan, if the caller may use it; another customer's answers as a missing one."""
     row = store.get_plan(conn, plan_id)
-    ensure_may_use(conn, principal, row.owner_id, row.store_id, f"floor plan {plan_id}")
+    ensure_may_use(conn, principal, row.owner_id, row.store_id, thing("floor plan", plan_id))
     return row
 
 
 def _readable_design(conn: Conn, principal: Principal, design_id: str) -> store.DesignRow:
     """The design, if the caller may use it; another customer's answers as a missing one."""
     design = store.get_design(conn, design_id)
-    ensure_may_use(conn, principal, design.owner_id, design.store_id, f"design {design_id}")
+    ensure_may_use(conn, principal, design.owner_id, design.store_id, thing("design", design_id))
     return design
 
 
@@ -242,7 +243,7 @@ def customer_designs(customer_id: int, principal: CurrentPrincipal,
                      conn: ConnDep) -> list[Design]:
     """A customer's designs, for whoever may act for them: a kiosk the customer let in, an
     assistant of a store they consented to, an admin (audited), or the customer."""
-    ensure_may_act_for(conn, principal, customer_id, f"customer {customer_id}")
+    ensure_may_act_for(conn, principal, customer_id, thing("customer", customer_id))
     return [_design(d, None) for d in store.designs_of(conn, customer_id)]
 
 
@@ -290,15 +291,17 @@ def design_history(design_id: str, principal: CurrentPrincipal,
 
 @router.get("/designs/{design_id}/checks", response_model=list[Finding], responses=NOT_YOURS)
 @needs(*SIGNED_IN, of="customer")
-def design_checks(design_id: str, principal: CurrentPrincipal, conn: ConnDep) -> list[Finding]:
-    """What does not fit or will not work: each with the placements involved and why."""
-    return service.findings(conn, _readable_design(conn, principal, design_id))
+def design_checks(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
+                  lang: LangDep) -> list[Finding]:
+    """What does not fit or will not work: each with the placements involved and why (in the
+    reader's language: the customer's locale, else Accept-Language)."""
+    return service.findings(conn, _readable_design(conn, principal, design_id), lang)
 
 
 @router.get("/designs/{design_id}/bom", response_model=Bom, responses=NOT_YOURS)
 @needs(*SIGNED_IN, of="customer")
 def design_bom(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
-               settings: SettingsDep, store_id: str | None = None) -> Bom:
+               settings: SettingsDep, lang: LangDep, store_id: str | None = None) -> Bom:
     """Items, prices and stock: at the kiosk's store (or ``store_id``, or the customer's home
     store), online, and at the stores nearby; where each line can be had soonest, and the
     nearest store with all of them."""
@@ -306,7 +309,8 @@ def design_bom(design_id: str, principal: CurrentPrincipal, conn: ConnDep,
     here = store_id or _store_of(principal)
     if here is None and principal.customer_id is not None:
         here = customers.home_store(conn, principal.customer_id)
-    return service.bill_of_materials(conn, design, here, nearby_km=settings.nearby_store_km)
+    return service.bill_of_materials(conn, design, here, nearby_km=settings.nearby_store_km,
+                                     lang=lang)
 
 
 @router.post("/designs/{design_id}/handoff", status_code=201, response_model=Handoff,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response, status
 from api import identity_schemas as s
 from api.auth import CurrentKiosk
 from api.deps import ConnDep, SettingsDep
+from homeloop.errors import thing
 from identity import kiosks
 from identity.access import ensure_own, needs
 
@@ -38,6 +39,6 @@ def my_grants(kiosk: CurrentKiosk, conn: ConnDep) -> list[s.Grant]:
 def end_grant(grant_id: int, kiosk: CurrentKiosk, conn: ConnDep) -> Response:
     """Sign the customer out of this kiosk (its own grants only)."""
     grant = kiosks.open_grant(conn, grant_id)
-    ensure_own(kiosk, f"kiosk:{grant.kiosk_id}", f"grant {grant_id}")
+    ensure_own(kiosk, f"kiosk:{grant.kiosk_id}", thing("grant", grant_id))
     kiosks.end_grant(conn, grant_id, kiosk_id=kiosk.kiosk_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -17,7 +17,7 @@ from api.auth import (
 from api.deps import ConnDep, SettingsDep
 from homeloop import clock
 from homeloop.db import Conn
-from homeloop.errors import InvalidInput
+from homeloop.errors import InvalidInput, thing
 from identity.access import SIGNED_IN, needs
 from orders import service, store
 from orders.schemas import Installer, NewOrder, Order, Rating, RatingIn, Slot, SlotIn, StepIn
@@ -36,7 +36,7 @@ def _order_for(conn: Conn, principal: CurrentPrincipal, order_id: int) -> int | 
     """
     order = store.get_order(conn, order_id)
     ensure_may_use(conn, principal, order.customer_id, (order.store_id, order.fulfil_store_id),
-                   f"order {order_id}")
+                   thing("order", order_id))
     return order.customer_id
 
 
@@ -48,7 +48,7 @@ def place_order(body: NewOrder, staff: StoreAssistant, conn: ConnDep,
     """Sell to a customer at the assistant's store. Fulfilled there when it has every line;
     otherwise from the nearest store within reach that has (or online), and a delivery slot
     is booked."""
-    ensure_may_act_for(conn, staff, body.customer_id, f"customer {body.customer_id}")
+    ensure_may_act_for(conn, staff, body.customer_id, thing("customer", body.customer_id))
     if staff.store_id is None:
         raise InvalidInput("an order is sold at a store: only a store's assistant places one")
     order_id = service.place_order(conn, body.customer_id, staff.store_id, staff.actor,

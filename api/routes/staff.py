@@ -15,6 +15,7 @@ from customers import store as customers
 from device_gateway import provisioning
 from homeloop import clock
 from homeloop.db import transaction
+from homeloop.errors import thing
 from identity.access import STAFF, needs
 from replenishment import offers_store, quality_store
 from replenishment import store as forecasts_store
@@ -58,8 +59,8 @@ def transfer_product(product_id: int, body: schemas.TransferRequest, staff: Stor
     The assistant must be allowed to act for the new owner, and for the current one if any."""
     owner = customers.get_instance(conn, product_id).owner_id
     if owner is not None:
-        ensure_may_act_for(conn, staff, owner, f"customer {owner}")
-    ensure_may_act_for(conn, staff, body.to_customer_id, f"customer {body.to_customer_id}")
+        ensure_may_act_for(conn, staff, owner, thing("customer", owner))
+    ensure_may_act_for(conn, staff, body.to_customer_id, thing("customer", body.to_customer_id))
     moved = customers.transfer(conn, product_id, body.to_customer_id)
     forecasts_store.forget_forecasts(conn, [product_id])  # drawn from the seller's use
     return schemas.Product(**asdict(moved))

@@ -10,7 +10,7 @@ from api import identity_schemas as s
 from api.auth import Admin, StoreAssistant, actor_of, ensure_may_act_for
 from api.deps import ConnDep, PoolDep, SettingsDep
 from homeloop.db import transaction
-from homeloop.errors import DomainError, Forbidden, NotFound
+from homeloop.errors import DomainError, Forbidden, NotFound, thing
 from identity import audit, kiosks, linking, merge, merge_requests, messages, sms
 from identity import staff as staff_store
 from identity.access import ensure_store_holds, needs
@@ -51,7 +51,7 @@ def create_kiosk(body: s.NewKiosk, staff: StoreAssistant, conn: ConnDep,
 @needs("assistant", "store_manager", "admin", of="store")
 def revoke_kiosk(kiosk_id: int, staff: StoreAssistant, conn: ConnDep) -> s.Kiosk:
     """Take a kiosk out of service: its sessions and grants end now."""
-    ensure_store_holds(staff, kiosks.get_kiosk(conn, kiosk_id).store_id, f"kiosk {kiosk_id}")
+    ensure_store_holds(staff, kiosks.get_kiosk(conn, kiosk_id).store_id, thing("kiosk", kiosk_id))
     return s.Kiosk(**asdict(kiosks.revoke_kiosk(conn, kiosk_id)))
 
 
@@ -62,8 +62,8 @@ def sign_customer_in_at_kiosk(body: s.AssistantGrantRequest, staff: StoreAssista
     """An assistant signs a customer in at their store's kiosk (the customer must have let
     the store see their profile); the grant expires like a handoff."""
     ensure_store_holds(staff, kiosks.get_kiosk(conn, body.kiosk_id).store_id,
-                       f"kiosk {body.kiosk_id}")
-    ensure_may_act_for(conn, staff, body.customer_id, f"customer {body.customer_id}")
+                       thing("kiosk", body.kiosk_id))
+    ensure_may_act_for(conn, staff, body.customer_id, thing("customer", body.customer_id))
     grant = kiosks.grant_by_assistant(conn, settings, body.kiosk_id, body.customer_id,
                                       staff=staff.actor)
     audit.record(conn, actor=staff.actor, role=staff.role, store_id=staff.store_id,
@@ -99,7 +99,7 @@ def link_scanned_card(customer_id: int, body: s.CardScan, staff: StoreAssistant,
     card, nothing moves: a merge request waits for both customers' confirmation (each in
     their app, or with a code sent to a phone verified on their record), and the answer
     says nothing about that record."""
-    ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
+    ensure_may_act_for(conn, staff, customer_id, thing("customer", customer_id))
     linked = linking.link_identity(conn, settings, customer_id, "member_card", body.card_number,
                                    proof=f"staff_scan:{staff.actor}", by=actor_of(staff))
     if linked.status == "pending_confirmation":
@@ -113,7 +113,7 @@ def link_scanned_card(customer_id: int, body: s.CardScan, staff: StoreAssistant,
 def merge_request_state(customer_id: int, request_id: int, staff: StoreAssistant,
                         conn: ConnDep) -> s.MergeRequestState:
     """Where a merge into this customer's record stands (pending, merged, declined…)."""
-    ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
+    ensure_may_act_for(conn, staff, customer_id, thing("customer", customer_id))
     return s.MergeRequestState.of(
         merge_requests.get_request(conn, request_id, customer_id, side="into"))
 
@@ -130,7 +130,7 @@ def send_merge_code(customer_id: int, request_id: int, body: s.MergeCodeRequest,
     """Send a one-time code to the number the customer gives, if it is a phone verified on
     one of the two records of the merge (and that side has not confirmed yet). The answer is
     the same either way."""
-    ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
+    ensure_may_act_for(conn, staff, customer_id, thing("customer", customer_id))
     code = merge_requests.start_code(conn, settings, request_id, customer_id, body.phone)
     if code is not None:
         sms.send_sms(settings, normalise("phone", body.phone),
@@ -152,7 +152,7 @@ def confirm_merge_with_code(customer_id: int, request_id: int, body: s.MergeCode
     failure: DomainError | None = None
     with transaction(pool) as conn:  # a wrong code's attempt is counted even though we refuse
         try:
-            ensure_may_act_for(conn, staff, customer_id, f"customer {customer_id}")
+            ensure_may_act_for(conn, staff, customer_id, thing("customer", customer_id))
             request, _ = merge_requests.confirm_with_code(
                 conn, settings, request_id, customer_id, body.phone, body.code,
                 by=actor_of(staff))

@@ -114,7 +114,11 @@ def test_still_have_some_keeps_the_offer_and_already_bought_closes_it(
     assert client.post(bought, headers=auth(settings, owner)).json()["status"] == (
         "already_bought")
     late = client.post(snooze, headers=auth(settings, owner))
-    assert late.status_code == 409 and "already bought" in late.json()["detail"]
+    assert late.status_code == 409 and late.json()["code"] == "offer.closed"
+    assert late.json()["detail"] == f"推荐 {offer['id']} 已标记为已购买，无法再暂缓。"  # zh-CN
+    english = client.post(snooze, params={"lang": "en"}, headers=auth(settings, owner))
+    assert english.json()["detail"] == (f"offer {offer['id']} is already bought; it can no "
+                                        "longer be snoozed")
     # each answer moved this household's threshold once: later, then earlier
     assert db.execute("SELECT threshold_shift, answers FROM household_timing "
                       "WHERE customer_id = %s", (owner,)).fetchone() == (0.0, 2)

@@ -51,7 +51,11 @@ def test_first_claim_wins_and_a_second_customer_gets_409(
     assert again.status_code == 200
     other = client.post("/v1/me/products/claim", json={"tag_uid": tag.tag_uid},
                         headers=auth(settings, f"customer:{wang}"))
-    assert_problem(other, 409, "already registered to another customer")
+    assert_problem(other, 409, "该产品已登记在另一位客户名下")  # Wang reads Chinese
+    assert other.json()["code"] == "product.registered_elsewhere"
+    english = client.post("/v1/me/products/claim", json={"tag_uid": tag.tag_uid},
+                          params={"lang": "en"}, headers=auth(settings, f"customer:{wang}"))
+    assert_problem(english, 409, "already registered to another customer")
     mine = client.get("/v1/me/products", headers=auth(settings, f"customer:{li}")).json()
     assert [p["id"] for p in mine] == [tag.instance_id]
     assert client.get("/v1/me/products", headers=auth(settings, f"customer:{wang}")).json() == []
@@ -129,7 +133,8 @@ def test_timeline_raw_hourly_and_daily_for_the_owner_only(
 
     stranger = client.get(f"/v1/products/{tag.instance_id}/timeline",
                           headers=auth(settings, f"customer:{wang}"))
-    assert_problem(stranger, 404, "does not exist")
+    assert_problem(stranger, 404, "不存在")  # the stranger reads Chinese
+    assert stranger.json()["code"] == "not_found"
     assert_problem(client.get(f"/v1/products/{tag.instance_id}/timeline",
                               params={"metric": "colour"},
                               headers=auth(settings, f"customer:{li}")), 422, "unknown metric")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from floorplans.checks import fits_through, run_all
 from floorplans.geometry import Product
 from floorplans.schemas import Finding, Fixture, FloorPlan, Opening, Placement, Room, Wall
 
+CJK = re.compile(r"[\u4e00-\u9fff]")
 PRODUCTS = {
     "SOFA": Product("SOFA", "3-seat sofa", "sofa", 2180, 880, 780, (2250, 950, 850)),
     "BED": Product("BED", "bed", "bed", 1660, 2090, 1000, (2100, 500, 200)),
@@ -39,7 +42,7 @@ def at(pid: str, sku: str, x: float, y: float, rotation: float = 0.0) -> Placeme
 
 
 def found(plan: FloorPlan, *placements: Placement, check: str) -> list[Finding]:
-    return [f for f in run_all(plan, list(placements), PRODUCTS) if f.check == check]
+    return [f for f in run_all(plan, list(placements), PRODUCTS, "en") if f.check == check]
 
 
 # A sofa against the north wall (inner face at y = 3.95), facing south into the room.
@@ -137,3 +140,26 @@ def test_fits_through_tilted() -> None:
     assert not fits_through((1560, 860, 2080), 0.8, 2.1)
     assert fits_through((900, 850, 2200), 0.9, 2.1)  # long side along the passage
     assert not fits_through((950, 920, 2200), 0.9, 2.1)
+
+
+def test_the_checks_speak_chinese_to_a_chinese_reader() -> None:
+    """The same findings, in the reader's language: the same checks and placements, every
+    sentence Chinese, with the items, rooms, doors and needs named in Chinese."""
+    lamps = [at("lamp", "LAMP", 2.5, 3.5), at("lamp2", "LAMP", 2.6, 3.4)]
+    far = [Fixture(id="w", kind="water", position=(0.1, 3.5)),
+           Fixture(id="d", kind="drain", position=(3.9, 0.8)),
+           Fixture(id="p", kind="power", position=(3.9, 1.2))]
+    design = [SOFA_OK, *lamps, at("dw", "DW", 3.95 - 0.29, 1.0, 270),
+              at("wardrobe", "WARDROBE", 1.9, 0.5)]
+    plan = room(fixtures=far)
+    zh = run_all(plan, design, PRODUCTS, "zh-CN")
+    en = run_all(plan, design, PRODUCTS, "en")
+    assert [(f.check, f.placement_ids) for f in zh] == [(f.check, f.placement_ids) for f in en]
+    assert zh and all(CJK.search(f.message) and not re.search(r"[a-z]{3}", f.message)
+                      for f in zh), [f.message for f in zh]
+    messages = {f.message for f in zh}
+    assert "沙发和第一个台灯重叠了。" in messages
+    assert "第一个台灯和第二个台灯重叠了。" in messages
+    assert "洗碗机需要 1.5 米以内有供水；最近的在 3.9 米之外。" in messages
+    assert "衣柜挡住了入户门的开启范围：门无法完全打开。" in messages
+    assert "The first lamp and the second lamp overlap." in {f.message for f in en}

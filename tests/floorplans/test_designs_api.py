@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -21,13 +22,15 @@ from homeloop.settings import Settings
 from tests.api.conftest import auth
 from tests.conftest import in_two_transactions_at_once
 
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
 Db = psycopg.Connection[tuple[Any, ...]]
 SOFA = {"id": "sofa", "sku": "SOFA-3-GREY", "position": [3.0, 4.4], "rotation": 180}
 LAMP = {"id": "lamp", "sku": "LAMP-FLOOR", "position": [0.4, 4.5]}
 
 
-def customer(db: Db, home: str | None = "SH-XUHUI") -> int:
-    return customers.create_customer(db, "Lin", home_store_id=home)
+def customer(db: Db, home: str | None = "SH-XUHUI", locale: str = "zh-CN") -> int:
+    return customers.create_customer(db, "Lin", home_store_id=home, locale=locale)
 
 
 def upload(client: TestClient, headers: dict[str, str], **params: Any) -> dict[str, Any]:
@@ -122,12 +125,11 @@ def test_concurrent_edits_one_wins(client: TestClient, settings: Settings, db: D
 
 
 def test_checks_and_bill_of_materials(client: TestClient, settings: Settings, db: Db) -> None:
-    h = auth(settings, customer(db))
+    h = auth(settings, customer(db, locale="en"))
     wardrobe = {"id": "wardrobe", "sku": "WARDROBE-150", "position": [2.0, 5.5],
                 "rotation": 0}
-    design, _ = new_design(client, h, upload(client, h)["id"], [SOFA, wardrobe, LAMP,
-                                                                {**LAMP, "id": "lamp2",
-                                                                 "position": [7.5, 4.5]}])
+    placements = [SOFA, wardrobe, LAMP, {**LAMP, "id": "lamp2", "position": [7.5, 4.5]}]
+    design, _ = new_design(client, h, upload(client, h)["id"], placements)
     findings = client.get(f"/v1/designs/{design}/checks", headers=h).json()
     delivery = [f for f in findings if f["check"] == "delivery"]
     assert delivery == [{"check": "delivery", "severity": "error",
@@ -149,6 +151,7 @@ def test_checks_and_bill_of_materials(client: TestClient, settings: Settings, db
     assert lines["LAMP-FLOOR"]["source"] == {"kind": "here", "store_id": "SH-XUHUI",
                                              "store": "Shanghai Xuhui", "distance_km": 0.0,
                                              "days": 0}
+    assert (lines["LAMP-FLOOR"]["name"], bom["total"]) == ("HEKTAR floor lamp", "CN¥9,296.00")
     assert bom["all_at"]["store_id"] == "SH-XUHUI"
     # the corner sofa is out of stock at Xuhui: "here" says so, Pudong has it
     r = client.put(f"/v1/designs/{design}", headers={**h, "If-Match": '"v1"'}, json={
@@ -159,6 +162,27 @@ def test_checks_and_bill_of_materials(client: TestClient, settings: Settings, db
     assert "SH-PUDONG" in [s["store_id"] for s in line["nearby"]]
     assert (line["source"]["kind"], line["source"]["store_id"]) == ("nearby", "SH-PUDONG")
     assert bom["all_at"]["store_id"] == "SH-PUDONG"
+
+
+def test_checks_and_bill_of_materials_in_chinese(client: TestClient, settings: Settings,
+                                                db: Db) -> None:
+    """A customer whose locale is zh-CN reads the checks and the bill in Chinese, whatever
+    their browser says: product and store names, amounts as Chinese writes them."""
+    h = auth(settings, customer(db))  # zh-CN, the default
+    wardrobe = {"id": "wardrobe", "sku": "WARDROBE-150", "position": [2.0, 5.5],
+                "rotation": 0}
+    design, _ = new_design(client, h, upload(client, h)["id"], [SOFA, wardrobe, LAMP])
+    english_browser = {**h, "Accept-Language": "en-US,en;q=0.9"}
+    findings = client.get(f"/v1/designs/{design}/checks", headers=english_browser).json()
+    delivery = [f["message"] for f in findings if f["check"] == "delivery"]
+    assert delivery == ["包装好的衣柜（208 × 156 × 86 厘米）无法通过从客厅到卧室1的门"
+                        "（宽 80 厘米）。"]
+    assert all(CJK.search(f["message"]) for f in findings) and findings
+    bom = client.get(f"/v1/designs/{design}/bom", headers=english_browser).json()
+    lamp = next(line for line in bom["lines"] if line["sku"] == "LAMP-FLOOR")
+    assert bom["lang"] == "zh-CN" and CJK.search(lamp["name"])
+    assert lamp["source"]["store"] == "上海徐汇店"
+    assert (lamp["name"], lamp["total"], bom["total"]) == ("HEKTAR 落地灯", "¥499.00", "¥8,797.00")
 
 
 def test_community_layouts_and_private_copy(client: TestClient, settings: Settings,

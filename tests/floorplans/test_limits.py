@@ -159,7 +159,8 @@ def test_the_configured_range(settings: Settings, db: Db) -> None:
                                                                upstairs).json()["detail"]
         big = two_storey_home().structure()
         r = post(client, me, big)  # 16 walls in the structure's own list
-        assert r.status_code == 422 and "at most 8 walls" in r.json()["detail"]
+        assert r.status_code == 422 and r.json()["code"] == "floorplan.too_many"
+        assert r.json()["detail"] == "一个户型图最多有 8 个墙；该导出有 16 个。"  # Chinese first
         # a design's placements too
         plan_id = post(client, me, fits).json()["id"]
         r = client.post("/v1/designs", headers=me, json={"floor_plan_id": plan_id, "placements": [

@@ -122,7 +122,8 @@ PRODUCTS = {
 
 
 def messages(plan: FloorPlan, *placements: Placement, check: str) -> list[str]:
-    return [f.message for f in run_all(plan, list(placements), PRODUCTS) if f.check == check]
+    return [f.message for f in run_all(plan, list(placements), PRODUCTS, "en")
+            if f.check == check]
 
 
 def test_check_messages_name_the_room_and_the_item() -> None:

@@ -70,7 +70,7 @@ def test_fits_this_wall_needs_a_caller_entitled_to_the_plan(
             continue
         assert found.status_code == 404, (who, found.text)
         assert _body(found) == {**_body(missing),
-                                "detail": f"floor plan {plan.id} does not exist"}, who
+                                "detail": f"户型图 {plan.id}不存在"}, who
         # nothing about its walls either
         assert _body(fits(plan.id, who, wall="nope")) == _body(found), who
     assert fits(plan.id, "the owner", wall="nope").status_code == 404
@@ -82,7 +82,7 @@ def test_fits_this_wall_needs_a_caller_entitled_to_the_plan(
             assert found.status_code == 200, (who, found.text)
         else:
             assert found.status_code == 404, (who, found.text)
-            assert _body(found)["detail"] == f"floor plan {held.id} does not exist"
+            assert _body(found)["detail"] == f"户型图 {held.id}不存在"
     # The refused kiosk's and assistant's attempts are in Lin's access log.
     refused = db.execute("SELECT DISTINCT actor FROM access_audit WHERE customer_id = %s "
                          "AND action = 'refused: GET /v1/search'", (lin,)).fetchall()
@@ -119,5 +119,5 @@ def test_another_customers_plan_or_design_answers_as_a_missing_one(
     started = client.post("/v1/designs", headers=wang, json={"floor_plan_id": plan.id})
     absent = client.post("/v1/designs", headers=wang, json={"floor_plan_id": MISSING_PLAN})
     assert started.status_code == absent.status_code == 404
-    assert _body(started)["detail"] == f"floor plan {plan.id} does not exist"
-    assert _body(absent)["detail"] == f"floor plan {MISSING_PLAN} does not exist"
+    assert _body(started)["detail"] == f"户型图 {plan.id}不存在"
+    assert _body(absent)["detail"] == f"户型图 {MISSING_PLAN}不存在"

@@ -52,7 +52,7 @@ FAKE_CAMERA = """
 """
 
 WORDS = {
-    "zh-CN": {"refused": "未授权本店", "audited": "访问记录", "state": "剩余 15%，约 9 天",  # noqa: RUF001
+    "zh-CN": {"refused": "未授权本店", "audited": "访问记录", "state": "剩余 15%，约 9 天",
               "over": "超出预算", "approved": "店长已批准", "slot": "已预约", "picked": "已备货",
               "granted": "已给予", "pending": "等待店长审批", "approvals": "折扣审批"},
     "en": {"refused": "has not let our store", "audited": "access log",

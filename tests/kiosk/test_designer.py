@@ -4,6 +4,7 @@ the checks, save with If-Match and see conflicts, hand the design to a phone."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,13 @@ def test_keyboard_moves_and_turns_in_chinese(
     expect(page).to_have_title("房间设计 · Homeloop")  # the tab says it too
     expect(page.locator("#catalog button[data-sku=DW-60]")).to_have_text(
         "+NORDVIK 60厘米洗碗机 · 598\u00d7570 毫米")
+    # what the server writes is Chinese too: the check, the bill's names and amounts
+    finding = page.locator("#findings li.finding")
+    expect(finding).to_contain_text(re.compile(r"包装好的衣柜（[\d × ]+厘米）无法通过从客厅到"
+                                               r"卧室1的门"))
+    expect(page.locator("#bom tbody")).to_contain_text("MALM 双人床")
+    expect(page.locator("#bom tbody")).not_to_contain_text("MALM bed")
+    expect(page.locator("#bom tfoot")).to_contain_text("¥")
     page.locator("#items button").first.focus()
     page.keyboard.press("Enter")
     page.locator("#view").press("ArrowRight")
@@ -167,6 +175,8 @@ def test_keyboard_moves_and_turns_in_chinese(
     page.get_by_role("button", name="English").click()  # and back to English, in place
     expect(page.get_by_role("heading", name="Room designer")).to_be_visible()
     expect(page).to_have_title("Room designer · Homeloop")
+    expect(finding).to_contain_text("The boxed wardrobe")  # asked again, in English
+    expect(page.locator("#bom tbody")).to_contain_text("MALM bed")
     expect(page.get_by_test_id("version")).to_have_text("version 4")
     assert page.evaluate("document.documentElement.lang") == "en"
 

@@ -57,8 +57,8 @@ def test_check_tags_stay_whole_apart_and_say_the_worst_finding(
         artifacts: Path, viewport: ViewportSize) -> None:
     customer, design = demo_design(settings, db)
     lamp_before_the_wardrobe(server, settings, customer, design)
-    findings = requests.get(f"{server}/v1/designs/{design}/checks",
-                            headers=auth(settings, customer), timeout=10).json()
+    findings = requests.get(f"{server}/v1/designs/{design}/checks", params={"lang": "en"},
+                            headers=auth(settings, customer), timeout=10).json()  # as the page
     on_wardrobe = [f for f in findings if "wardrobe" in f["placement_ids"]]
     assert [f["severity"] for f in on_wardrobe] == ["warning", "error"]  # the warning first
     page.set_viewport_size(viewport)

@@ -303,7 +303,7 @@ def test_a_wall_tapped_before_the_plan_has_come_still_filters_the_catalog(
     def hold(route: Route) -> None:  # the plan is slow to come
         held.append(route)
 
-    page.route("**/plan.json", hold)
+    page.route("**/plan.json*", hold)  # the page adds its language (?lang=)
     open_design(page, server, design, bearer(settings, customer))
     at = page.evaluate("([x, y, h]) => homeloopKiosk.screenOfPlan(x, y, h)", [4.0, 7.0, 2.5])
     page.mouse.click(at["x"], at["y"])
@@ -320,3 +320,40 @@ def test_the_designer_and_the_product_page_have_an_icon(page: Page, server: str)
         answer = requests.get(icon, timeout=10)
         assert answer.status_code == 200 and answer.headers["content-type"] == "image/svg+xml"
         assert b"<svg" in answer.content
+
+
+def test_a_wall_choice_names_its_room_and_counts_only_what_is_free_there(
+        page: Page, server: str, settings: Settings, db: psycopg.Connection[Any]) -> None:
+    """The demo's west wall is 9 m long, but it runs along two rooms: 5 m of the living room,
+    where the sofa and a floor lamp stand against it, and 4 m of Bedroom 1, where the wardrobe
+    does. "Along wall west (9.0 m free)" was true of neither."""
+    customer, design = demo_design(settings, db)
+    open_design(page, server, design, bearer(settings, customer))
+    fits = page.get_by_label("Fits")
+    expect(fits.locator("option[value^='wall:west']")).to_have_count(2)
+    west = {o.get_attribute("value"): o.inner_text()
+            for o in fits.locator("option[value^='wall:west']").all()}
+    assert set(west) == {"wall:west", "wall:west@living"}, west
+    bedroom = re.fullmatch(r"Along wall west in Bedroom 1 \(([\d.]+) m free\)", west["wall:west"])
+    living = re.fullmatch(r"Along wall west in Living room \(([\d.]+) m free\)",
+                          west["wall:west@living"])
+    assert bedroom and living, west
+    # Bedroom 1: 4 m less the wardrobe (1.5 m wide, 1.25-2.75 m from the corner): 2.25 m
+    assert 2.0 <= float(bedroom[1]) <= 2.5
+    # the living room: between the middle wall and the sofa (2.18 m wide, centred 2.5 m from
+    # the south wall): 1.41 m
+    assert 1.2 <= float(living[1]) <= 1.6
+    fits.select_option("wall:west@living")
+    shown = page.locator("#catalog button[data-sku]")
+    expect(shown).not_to_have_count(0)
+    widths = {i["sku"]: i["width_mm"] for i in requests.get(
+        f"{server}/v1/search", params={"limit": 100}, timeout=10).json()["items"]}
+    skus = shown.evaluate_all("bs => bs.map(b => b.dataset.sku)")
+    assert all(widths[sku] <= float(living[1]) * 1000 + 50 for sku in skus), skus
+    assert "SOFA-3-GREY" not in skus  # 2.18 m: it fit the 9 m wall, not the free 1.4 m
+    # in Chinese: the room's Chinese name, the free run in 米
+    page.goto(f"{server}/kiosk/?design={design}&lang=zh-CN#token={bearer(settings, customer)}")
+    expect(page.locator("body")).to_have_attribute("data-state", "ready", timeout=20_000)
+    expect(page.locator("#fit option[value='wall:west@living']")).to_have_count(1)
+    chinese = page.locator("#fit option[value='wall:west@living']").inner_text()
+    assert re.fullmatch(r"客厅沿墙 west（可用 [\d.]+ 米）", chinese), chinese

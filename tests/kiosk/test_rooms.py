@@ -110,7 +110,7 @@ def test_the_rooms_of_a_scan_are_named_on_the_plan_and_its_unscanned_side_is_mar
         item = items.filter(has_text=name_zh if zh else name)
         expect(item).to_contain_text(f"{area:.1f}")
     bedroom = items.filter(has_text="卧室" if zh else "Bedroom")
-    note = (f"外轮廓有 {metres} 米没有墙：扫描未覆盖的一侧" if zh  # noqa: RUF001
+    note = (f"外轮廓有 {metres} 米没有墙：扫描未覆盖的一侧" if zh
             else f"{metres} m of its outline has no wall along it: a side the scan did not cover")
     expect(bedroom.locator(".note")).to_contain_text(note)
     expect(page.locator("#rooms .note")).to_have_count(1)

@@ -159,7 +159,8 @@ def test_a_store_without_every_item_is_refused_and_delivery_comes_from_online(
                          json={"fulfilment": "pickup", "store_id": "SH-PUDONG"})
     assert pudong.status_code == 409
     assert pudong.json()["missing"] == ["FLT-RO-1"]
-    assert "Pudong" in pudong.json()["detail"]
+    assert pudong.json()["code"] == "offer.out_of_stock"  # in Li's Chinese, the store's name
+    assert pudong.json()["detail"] == "上海浦东店现在没有 FLT-RO-1 的库存。"
     delivered = client.post(f"/v1/me/offers/{offer}/accept", headers=auth(settings, customer),
                             json={"fulfilment": "delivery"})
     assert delivered.status_code == 200
@@ -176,7 +177,8 @@ def test_only_the_owner_accepts_and_only_an_open_offer(client: TestClient, setti
     client.post(f"/v1/me/offers/{offer}/dismiss", headers=auth(settings, customer))
     late = client.post(f"/v1/me/offers/{offer}/accept", headers=auth(settings, customer),
                        json={})
-    assert late.status_code == 409 and "dismissed" in late.json()["detail"]
+    assert late.status_code == 409 and late.json()["code"] == "offer.closed"
+    assert late.json()["detail"] == f"推荐 {offer} 已忽略，无法再接受。"
     _, visit = _offer(db, kind="maintenance", skus=("SVC-DESCALE",), fulfilment="visit")
     assert db.execute("SELECT count(*) FROM order_requests").fetchone() == (0,)
     owner = db.execute("SELECT customer_id FROM offers WHERE id = %s", (visit,)).fetchone()[0]

@@ -1,4 +1,8 @@
-// The Homeloop API as the page uses it: the bearer token, problem+json errors, ETags.
+// The Homeloop API as the page uses it: the bearer token, problem+json errors, ETags, and the
+// page's language (?lang=, the reader's own choice on this screen: checks, bills and problems
+// come back in it).
+import { lang } from "./i18n.js";
+
 const TOKEN_KEY = "homeloop.token";
 
 export class ApiError extends Error {
@@ -23,6 +27,12 @@ export function takeToken() {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
+function withLang(path) {
+  const url = new URL(path, location.origin);
+  url.searchParams.set("lang", lang);
+  return url.pathname + url.search;
+}
+
 export function forgetToken() { sessionStorage.removeItem(TOKEN_KEY); }
 
 export async function kioskSignIn(kioskId, secret) {
@@ -32,13 +42,13 @@ export async function kioskSignIn(kioskId, secret) {
 }
 
 export async function request(method, path, json, token = sessionStorage.getItem(TOKEN_KEY), headers = {}) {
-  const init = { method, headers: { ...headers } };
+  const init = { method, headers: { "Accept-Language": lang, ...headers } };
   if (token) init.headers.Authorization = `Bearer ${token}`;
   if (json !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(json);
   }
-  const response = await fetch(path, init);
+  const response = await fetch(withLang(path), init);
   const type = response.headers.get("Content-Type") || "";
   const data = type.includes("json") ? await response.json() : null;
   if (!response.ok) throw new ApiError(response.status, data);
@@ -46,7 +56,7 @@ export async function request(method, path, json, token = sessionStorage.getItem
 }
 
 export async function binary(path, token = sessionStorage.getItem(TOKEN_KEY)) {
-  const response = await fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  const response = await fetch(withLang(path), { headers: { "Accept-Language": lang, ...(token ? { Authorization: `Bearer ${token}` } : {}) } });
   if (!response.ok) {
     const type = response.headers.get("Content-Type") || "";
     throw new ApiError(response.status, type.includes("json") ? await response.json() : null);

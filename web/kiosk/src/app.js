@@ -7,7 +7,7 @@ import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
 import QRCode from "qrcode";
 import { ApiError, binary, forgetToken, kioskSignIn, request, takeToken } from "./api.js";
 import { apply, lang, productName, setLanguage, t } from "./i18n.js";
-import { freeAround, onGrid, roomSide, snap, turned } from "./snap.js";
+import { corners, freeAround, onGrid, snap, turned, wallRuns } from "./snap.js";
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -79,7 +79,7 @@ async function start() {
 }
 start.relabel = () => {
   labelLanguageButton();
-  if (state.design) { renderItems(); renderFindings(); loadBom(); loadCatalog(); showVersion(); showSelectedName(); renderRooms(); }
+  if (state.design) { renderItems(); renderFindings(); loadChecks(); loadBom(); loadCatalog(); showVersion(); showSelectedName(); renderRooms(); }
 };
 
 const SIGNED_OUT = "homeloop.signedOut";
@@ -555,7 +555,7 @@ async function saveNow(reloadScene) {
     say(t("saved", { v: state.design.version }));
     if (reloadScene) await showScene(await binary(`${base}/scene.glb?profile=planner`));
     else renderItems();
-    await Promise.all([loadChecks(), loadBom()]);
+    await Promise.all([loadChecks(), loadBom(), loadCatalog()]); // free runs along walls changed
   } catch (err) {
     if (err instanceof ApiError && err.status === 412) {
       await conflict(base);
@@ -573,7 +573,7 @@ async function undo() {
     takeDesign(await request("POST", `${base}/undo`, undefined, undefined, { "If-Match": state.etag }));
     say(t("undone", { v: state.design.version }));
     await showScene(await binary(`${base}/scene.glb?profile=planner`));
-    await Promise.all([loadChecks(), loadBom()]);
+    await Promise.all([loadChecks(), loadBom(), loadCatalog()]);
   } catch (err) {
     if (err instanceof ApiError && err.status === 412) return conflict(base);
     say(t("error", { msg: err.message }));
@@ -869,6 +869,31 @@ function loadVariants(p) {
 
 // --- catalog: only what fits along a wall or at the spot last tapped ---
 
+// What stands in the room now: each placement's footprint, from its model's size (else the
+// catalog's).
+function footprints() {
+  return state.design.placements.flatMap((p) => {
+    const node = state.nodes.get(p.id), item = state.catalog.get(p.sku);
+    const [hw, hd] = node ? halfSize(node) : item?.width_mm ? [item.width_mm / 2000, item.depth_mm / 2000] : [0, 0];
+    return hw && hd ? [corners(p.position, p.rotation, 2 * hw, 2 * hd)] : [];
+  });
+}
+
+const roomName = (room) => (lang === "zh-CN" && room.name_zh ? room.name_zh : room.name);
+
+// One choice per wall and room it bounds: the room with the longest free run is the wall's own
+// choice (wall:ID); the wall's other rooms follow (wall:ID@ROOM).
+function wallOptions() {
+  if (!state.plan) return [];
+  const items = footprints(), out = [];
+  for (const wall of state.plan.walls) {
+    const runs = wallRuns(wall, state.plan.rooms, state.plan.openings || [], items)
+      .filter((r) => r.stretch >= 0.6).sort((a, b) => b.free - a.free);
+    runs.forEach((run, i) => out.push({ value: i ? `wall:${wall.id}@${run.room.id}` : `wall:${wall.id}`, run: { ...run, wall } }));
+  }
+  return out;
+}
+
 async function loadCatalog(wanted) {
   const fit = $("fit");
   const chosen = typeof wanted === "string" ? wanted : fit.value;
@@ -877,9 +902,10 @@ async function loadCatalog(wanted) {
     const free = freeAround(state.spot, state.plan.walls);
     options.push(["spot", t("fit_spot", { w: free.width.toFixed(2), d: free.depth.toFixed(2) })]);
   }
-  for (const wall of state.plan?.walls || []) {
-    const len = Math.hypot(wall.end[0] - wall.start[0], wall.end[1] - wall.start[1]);
-    if (len >= 0.6) options.push([`wall:${wall.id}`, t("fit_wall", { wall: wall.id, len: len.toFixed(1) })]);
+  state.wallRuns = new Map();
+  for (const { value, run } of wallOptions()) {
+    state.wallRuns.set(value, run);
+    options.push([value, t("fit_wall", { wall: run.wall.id, room: roomName(run.room), len: run.free.toFixed(1) })]);
   }
   fit.replaceChildren(...options.map(([value, label]) => {
     const option = document.createElement("option");
@@ -892,8 +918,10 @@ async function loadCatalog(wanted) {
   const asked = (state.catalogAsked = (state.catalogAsked || 0) + 1);
   const query = new URLSearchParams({ limit: "40", placeable: "true" }); // not consumables
   if (fit.value.startsWith("wall:")) {
+    const run = state.wallRuns.get(fit.value);
     query.set("floor_plan_id", state.design.floor_plan_id);
-    query.set("wall_id", fit.value.slice(5));
+    query.set("wall_id", run.wall.id);
+    query.set("width_max", String(Math.floor(run.free * 1000))); // the free run, not the wall
   } else if (fit.value === "spot") {
     const free = freeAround(state.spot, state.plan.walls);
     query.set("width_max", String(Math.floor(free.width * 1000)));
@@ -929,10 +957,13 @@ async function loadCatalog(wanted) {
 async function add(item, where) {
   let position = null, rotation = 0;
   const halfDepth = item.depth_mm / 2000;
-  if (where.startsWith("wall:")) {
-    const wall = state.plan.walls.find((w) => w.id === where.slice(5));
-    const n = roomSide(wall, state.plan.rooms);
-    const mid = [(wall.start[0] + wall.end[0]) / 2, (wall.start[1] + wall.end[1]) / 2];
+  const run = state.wallRuns?.get(where);
+  if (run) { // in the middle of the wall's free run in that room, its back to the wall
+    const { wall, normal: n } = run;
+    const len = Math.hypot(wall.end[0] - wall.start[0], wall.end[1] - wall.start[1]);
+    const t0 = (run.from + run.to) / 2;
+    const mid = [wall.start[0] + ((wall.end[0] - wall.start[0]) * t0) / len,
+      wall.start[1] + ((wall.end[1] - wall.start[1]) * t0) / len];
     const off = wall.thickness / 2 + halfDepth;
     position = [mid[0] + n[0] * off, mid[1] + n[1] * off];
     rotation = ((Math.atan2(n[0], n[1]) * 180) / Math.PI + 360) % 360;

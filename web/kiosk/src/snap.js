@@ -82,3 +82,70 @@ export function inside(p, polygon) {
   }
   return hit;
 }
+
+// The corners of a product standing at `position`, turned `rotation` degrees (its front is
+// local +y), `width` × `depth` metres.
+export function corners(position, rotation, width, depth) {
+  const rad = (rotation * Math.PI) / 180;
+  const front = [Math.sin(rad), Math.cos(rad)], right = [Math.cos(rad), -Math.sin(rad)];
+  return [[1, 1], [1, -1], [-1, -1], [-1, 1]].map(([a, b]) => [
+    position[0] + (a * right[0] * width + b * front[0] * depth) / 2,
+    position[1] + (a * right[1] * width + b * front[1] * depth) / 2]);
+}
+
+// Where a wall runs along each room it bounds, and how much of that is free: the stretch of the
+// wall inside the room (from the room's outline along the wall), less its doors and passages and
+// less what already stands against it there. One entry per room the wall bounds, with the
+// longest free run (metres along the wall from its start), the room's side (a unit normal) and
+// the free metres of that run. `items` are footprints: arrays of plan corners.
+export function wallRuns(wall, rooms, openings, items) {
+  const dx = wall.end[0] - wall.start[0], dy = wall.end[1] - wall.start[1];
+  const length = Math.hypot(dx, dy);
+  if (length < 1e-6) return [];
+  const u = [dx / length, dy / length], normal = [-u[1], u[0]];
+  const along = (p) => (p[0] - wall.start[0]) * u[0] + (p[1] - wall.start[1]) * u[1];
+  const across = (p) => (p[0] - wall.start[0]) * normal[0] + (p[1] - wall.start[1]) * normal[1];
+  const near = wall.thickness / 2 + 0.05;
+  const blocked = openings.filter((o) => o.wall_id === wall.id && o.kind !== "window")
+    .map((o) => [o.offset - o.width / 2, o.offset + o.width / 2]);
+  const runs = [];
+  for (const room of rooms) {
+    if ((room.storey ?? 0) !== (wall.storey ?? 0)) continue;
+    const poly = room.polygon;
+    const spans = [];
+    for (let i = 0; i < poly.length; i++) {
+      const a = poly[i], b = poly[(i + 1) % poly.length];
+      if (Math.abs(across(a)) > near || Math.abs(across(b)) > near) continue;
+      const lo = Math.max(0, Math.min(along(a), along(b))), hi = Math.min(length, Math.max(along(a), along(b)));
+      if (hi - lo > 0.05) spans.push([lo, hi]);
+    }
+    if (!spans.length) continue;
+    // the room's side of the wall: a point just off the wall's middle stretch in this room
+    const [lo0, hi0] = spans[0], mid = (lo0 + hi0) / 2;
+    const probe = (s) => [wall.start[0] + u[0] * mid + normal[0] * s, wall.start[1] + u[1] * mid + normal[1] * s];
+    const side = inside(probe(near + 0.05), poly) ? 1 : -1;
+    const taken = [...blocked];
+    for (const footprint of items) {
+      const off = footprint.map((c) => across(c) * side);
+      // stands against this face of the wall (its nearest corner within 30 cm of the face)
+      if (Math.min(...off) > wall.thickness / 2 + 0.3 || Math.max(...off) < 0) continue;
+      const centre = [footprint.reduce((s, c) => s + c[0], 0) / 4, footprint.reduce((s, c) => s + c[1], 0) / 4];
+      if (!inside(centre, poly)) continue;
+      const ts = footprint.map(along);
+      taken.push([Math.min(...ts), Math.max(...ts)]);
+    }
+    let best = null;
+    for (const [lo, hi] of spans) {
+      let cuts = [[lo, hi]];
+      for (const [a, b] of taken) {
+        cuts = cuts.flatMap(([x, y]) => (b <= x || a >= y ? [[x, y]] : [[x, Math.max(x, a)], [Math.min(y, b), y]]))
+          .filter(([x, y]) => y - x > 1e-6);
+      }
+      for (const [x, y] of cuts) if (!best || y - x > best.to - best.from) best = { from: x, to: y };
+    }
+    const stretch = spans.reduce((s, [a, b]) => s + b - a, 0);
+    runs.push({ room, stretch, from: best?.from ?? spans[0][0], to: best?.to ?? spans[0][0],
+                free: best ? best.to - best.from : 0, normal: [normal[0] * side, normal[1] * side] });
+  }
+  return runs;
+}
