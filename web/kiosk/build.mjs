@@ -36,3 +36,26 @@ for (const file of ["basis_transcoder.js", "basis_transcoder.wasm", "README.md"]
 cpSync("node_modules/meshoptimizer/meshopt_decoder.cjs", `${out}/decoders/meshopt/meshopt_decoder.js`);
 cpSync("node_modules/meshoptimizer/LICENSE.md", `${out}/decoders/meshopt/LICENSE.md`);
 cpSync("node_modules/@fontsource-variable/noto-sans-sc/LICENSE", `${out}/fonts/LICENSE`); // OFL
+
+// The customer's home app (home.html, src/home*): a build of its own so that its chart
+// (uPlot) is a chunk loaded after the first screen (splitting), and its service worker and
+// manifest beside it (the worker's scope is /kiosk/home).
+await build({
+  entryPoints: { home: "src/home.js", "home-css": "src/home.css" },
+  loader: { ".woff2": "file" },
+  assetNames: "fonts/[name]-[hash]",
+  chunkNames: "home-chunks/[name]-[hash]",
+  bundle: true,
+  splitting: true,
+  minify: true,
+  format: "esm",
+  target: ["chrome100", "safari15"],
+  outdir: out,
+  legalComments: "linked",
+  logLevel: "warning",
+});
+cpSync(`${out}/home-css.css`, `${out}/home.css`);
+rmSync(`${out}/home-css.css`);
+for (const file of ["home.html", "home.webmanifest", "home-sw.js"]) {
+  cpSync(`src/${file}`, `${out}/${file}`);
+}
