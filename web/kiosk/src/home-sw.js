@@ -23,10 +23,22 @@ async function networkFirst(request, cacheName, ignoreSearch) {
     if (response.ok) await cache.put(request, response.clone());
     return response;
   } catch (offline) {
-    const kept = await cache.match(request, { ignoreSearch });
+    const kept = await cache.match(request, { ignoreSearch }) ?? await lastTimeline(cache, request);
     if (kept) return kept;
     throw offline;
   }
+}
+
+// A chart asks for a timeline up to "now", which is never the same address twice: offline,
+// the last one kept of that product and bucket answers.
+async function lastTimeline(cache, request) {
+  const url = new URL(request.url);
+  if (!url.pathname.endsWith("/timeline")) return undefined;
+  const same = (await cache.keys()).filter((k) => {
+    const kept = new URL(k.url);
+    return kept.pathname === url.pathname && kept.searchParams.get("bucket") === url.searchParams.get("bucket");
+  });
+  return same.length ? cache.match(same[same.length - 1]) : undefined;
 }
 
 async function cacheFirst(request) {

@@ -143,6 +143,9 @@ function forecastLine(f) {
 
 async function renderHome() {
   const [me, products] = await Promise.all([get("/v1/me"), get("/v1/me/products")]);
+  // one just registered, though the API's answer came before its transaction was in
+  if (state.claimed && !products.some((p) => p.id === state.claimed.id)) products.push(state.claimed);
+  state.claimed = null;
   state.me = me;
   const infos = await Promise.all(products.map(async (p) => {
     const [item, forecasts, latest] = await Promise.all([
@@ -220,11 +223,15 @@ async function renderDetail() {
   box.replaceChildren(h("h3", { text: `${itemName(info.item)} · ${t("usage")}` }), rangeButtons, figure,
     h("h3", { text: t("forecasts") }),
     info.forecasts.length ? h("ul", { class: "forecasts" }, info.forecasts.map(forecastLine)) : empty(t("no_forecasts")));
-  const [{ draw }, timeline] = await Promise.all([
-    import("./home/chart.js"), get(`/v1/products/${info.product.id}/timeline?${rangeQuery(state.range)}`)]);
+  let draw, timeline;
+  try {
+    [{ draw }, timeline] = await Promise.all([
+      import("./home/chart.js"), get(`/v1/products/${info.product.id}/timeline?${rangeQuery(state.range)}`)]);
+  } catch (err) { // offline with nothing kept for this period
+    if (chartBox.isConnected) $("chart-caption").textContent = t("error", { msg: err.message });
+    return;
+  }
   if (state.selected !== info.product.id || !chartBox.isConnected) return;
-  state.plot?.destroy();
-  state.plot = null;
   const metric = info.forecasts.find((f) => f.metric)?.metric;
   const series = timeline.series.find((s) => s.metric === metric && s.points.length)
     || timeline.series.find((s) => s.points.length);
@@ -238,7 +245,11 @@ async function renderDetail() {
   chartBox.setAttribute("role", "img");
   chartBox.setAttribute("aria-label", label);
   caption.textContent = label;
-  state.plot = draw(chartBox, series, state.range);
+  // the canvas draws with the shipped font only once its parts for the axes' characters came
+  await document.fonts.load('12px "Noto Sans SC Variable"', `${label}${t(`unit_${series.unit}`)}0123456789:/`);
+  if (!chartBox.isConnected) return;
+  state.plot?.destroy();
+  state.plot = draw(chartBox, series);
   document.body.dataset.chart = "drawn";
 }
 
@@ -281,7 +292,11 @@ async function offerCard(offer) {
     try {
       const answer = await api("POST", `/v1/me/offers/${offer.id}/${path}`, body);
       say(done(answer));
-      if (path === "accept") location.hash = "#orders"; else show();
+      if (path === "accept") { // on to the order, the message kept
+        state.notice = done(answer);
+        state.placed = answer.order_request.order_id;
+        location.hash = "#orders";
+      } else card.replaceWith(await offerCard(answer)); // the answer is the offer as it now is
     } catch (err) { say(t("error", { msg: err.message })); }
   };
   card.append(
@@ -311,7 +326,13 @@ function stepName(order, status) {
 }
 
 async function renderOrders() {
-  const orders = await get("/v1/me/orders");
+  let orders = await get("/v1/me/orders");
+  // The API may answer an accept before its transaction is in: ask again for the order it placed.
+  for (let n = 0; state.placed && !orders.some((o) => o.id === state.placed) && n < 10; n++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    orders = await get("/v1/me/orders");
+  }
+  state.placed = null;
   const cards = await Promise.all(orders.map(orderCard));
   return section("orders", t("orders"), orders.length ? h("ul", { class: "cards" }, cards) : empty(t("no_orders")));
 }
@@ -461,6 +482,7 @@ async function claim(tag) {
   try {
     const product = await api("POST", "/v1/me/products/claim", { tag_uid: tag });
     const item = await sku(product.sku);
+    state.claimed = product;
     say(t("registered", { name: itemName(item) }));
     state.selected = product.id;
     history.replaceState(null, "", `${location.pathname}${lang === "en" ? "?lang=en" : ""}#home`);
@@ -481,8 +503,15 @@ $("lang").onclick = () => {
   show();
 };
 $("signout").onclick = () => signedOut(t("signed_out"));
-window.addEventListener("hashchange", () => { say(""); show(); $("main").focus({ preventScroll: true }); });
 const offline = () => { if (!navigator.onLine) say(t("offline")); };
+window.addEventListener("hashchange", () => {
+  if (new URLSearchParams(location.hash.slice(1)).has("token")) state.token = takeToken(); // a new sign-in
+  say(state.notice || "");
+  state.notice = null;
+  offline();
+  show();
+  $("main").focus({ preventScroll: true });
+});
 window.addEventListener("offline", offline);
 state.token = takeToken();
 if (new URLSearchParams(location.search).get("tag") && !location.hash.includes("register")) location.hash = "#register";
