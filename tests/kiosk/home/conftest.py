@@ -1,8 +1,9 @@
 """The home app in Debian's headless Chromium against a real API server on the test database
-(the designer's fixtures: tests/kiosk/conftest.py), with a customer's home seeded through the
-product's own services: a purifier with a month of readings through the gateway's writer, its
-forecasts and offers as the hourly tasks make them, the demo's shop floor (orders in flight,
-points, products seen in a store), coupons, an installed order to rate and a design."""
+(the designer's fixtures, tests/kiosk/conftest.py: the server, Playwright, the browser), with
+a customer's home seeded through the product's own services: a purifier with a month of
+readings through the gateway's writer, its forecasts and offers as the hourly tasks make them,
+the demo's shop floor (orders in flight, points, products seen in a store), coupons, an
+installed order to rate and a design."""
 
 from __future__ import annotations
 
@@ -28,12 +29,8 @@ from orders import service as orders
 from orders.schemas import LineIn
 from replenishment import offers
 from replenishment import service as forecasting
-from tests.api.conftest import auth_emulator as auth_emulator
 from tests.conftest import write_through_gateway
 from tests.kiosk.conftest import bearer
-from tests.kiosk.conftest import browser as browser
-from tests.kiosk.conftest import playwright as playwright
-from tests.kiosk.conftest import server as server
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 PHONE = {"width": 390, "height": 844}

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
-from tests.home.conftest import PHONE, TABLET, Home
+from tests.kiosk.home.conftest import PHONE, TABLET, Home
 from tests.kiosk.test_fonts import drawn_elsewhere, fonts_of_chinese_text
 from tests.kiosk.test_panels import AXE
 

@@ -15,8 +15,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from homeloop.settings import Settings
 from tests.conftest import wait_for
-from tests.home.conftest import PHONE, Home
-from tests.home.test_screens import open_home
+from tests.kiosk.home.conftest import PHONE, Home
+from tests.kiosk.home.test_screens import open_home
 
 pytestmark = pytest.mark.real_clock(
     "the API server and Chromium are other processes, on the machine's clock")
