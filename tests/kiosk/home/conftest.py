@@ -35,6 +35,7 @@ from tests.kiosk.conftest import bearer
 Conn = psycopg.Connection[tuple[Any, ...]]
 PHONE = {"width": 390, "height": 844}
 TABLET = {"width": 1024, "height": 768}
+SHANGHAI = "Asia/Shanghai"  # where the customers live: times and slots as they read them
 ARTIFACTS = PROJECT_ROOT / ".local" / "test-artifacts" / "home"
 
 
@@ -100,7 +101,7 @@ def page(browser: Browser, answers_meant: list[int]) -> Iterator[Page]:
     """A fresh browser context (no cache, no service worker); the test fails on anything the
     page throws or logs as an error (but for the answers the test meant), and on any request
     to another host."""
-    context = browser.new_context(viewport=PHONE)
+    context = browser.new_context(viewport=PHONE, timezone_id=SHANGHAI)
     opened = context.new_page()
     errors: list[str] = []
     elsewhere: list[str] = []

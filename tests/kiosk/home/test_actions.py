@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from homeloop.settings import Settings
 from tests.conftest import wait_for
-from tests.kiosk.home.conftest import PHONE, Home
+from tests.kiosk.home.conftest import PHONE, SHANGHAI, Home
 from tests.kiosk.home.test_screens import open_home
 
 pytestmark = pytest.mark.real_clock(
@@ -181,7 +181,7 @@ def test_it_is_installable_and_works_offline_for_what_it_loaded(
     manifest = httpx.get(f"{server}/kiosk/home.webmanifest")
     assert manifest.headers["content-type"] == "application/manifest+json"
     assert json.loads(manifest.text)["display"] == "standalone"
-    context = browser.new_context(viewport=PHONE, service_workers="allow")
+    context = browser.new_context(viewport=PHONE, timezone_id=SHANGHAI, service_workers="allow")
     page = context.new_page()
     try:
         open_home(page, server, home.token, "zh-CN")
