@@ -14,6 +14,10 @@ ENV NODE_PATH=/app/node_modules
 # The room designer's web client, built from its lockfile; only the build stays in the image.
 COPY web/kiosk/package.json web/kiosk/package-lock.json web/kiosk/build.mjs ./web/kiosk/
 COPY web/kiosk/src ./web/kiosk/src
+# the server's wording the home app's font subset is made for (web/kiosk/build.mjs)
+COPY catalog/seed.py ./catalog/
+COPY replenishment/reasons.py replenishment/offer_reasons.py ./replenishment/
+COPY orders/lifecycle.py ./orders/
 RUN cd web/kiosk && npm ci --no-audit --no-fund && npm run build \
     && rm -rf node_modules && npm cache clean --force
 ENV HOMELOOP_WEB_DIR=/app/web/kiosk/dist

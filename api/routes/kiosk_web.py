@@ -24,9 +24,10 @@ from identity.access import ANYONE, needs
 __all__ = ["mount"]
 
 
-# Python 3.11's table lacks the web font type (the Chinese font's parts are WOFF2).
+# Python 3.11's table lacks the web font type (the Chinese font's parts are WOFF2) and the
+# web app manifest's.
 mimetypes.add_type("font/woff2", ".woff2")
-mimetypes.add_type("application/manifest+json", ".webmanifest")  # the tablet app's manifest
+mimetypes.add_type("application/manifest+json", ".webmanifest")  # the home app, the tablet
 
 
 class _Client(StaticFiles):

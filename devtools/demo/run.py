@@ -212,6 +212,10 @@ Homeloop demo is running.
                   until HOMELOOP_ORDER_WEBHOOK_URL names the order system)
   Their design    curl -H "Authorization: Bearer $TOKEN" {base}/v1/designs/{design}/checks
                   (also /bom, /history, and /scene.glb?profile=phone|planner|vr)
+  Home app        {base}/kiosk/home.html#token={token}
+                  (the customer's app, in Chinese; English: home.html?lang=en#token=…;
+                  open it in a phone-sized window: products, usage charts, forecasts,
+                  offers to accept, orders, coupons, designs, privacy; installable)
   Room designer   {base}/kiosk/?design={design}#token={token}
                   (in a browser, as the customer; a kiosk signs in at {base}/kiosk/)
   Product page    {base}/kiosk/product.html?sku=SOFA-3-GREY
