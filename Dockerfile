@@ -16,7 +16,8 @@ COPY web/kiosk/package.json web/kiosk/package-lock.json web/kiosk/build.mjs ./we
 COPY web/kiosk/src ./web/kiosk/src
 # the server's wording the home app's font subset is made for (web/kiosk/build.mjs)
 COPY catalog/seed.py ./catalog/
-COPY replenishment/reasons.py replenishment/offer_reasons.py ./replenishment/
+COPY replenishment/reasons.py replenishment/offer_reasons.py replenishment/texts.py ./replenishment/
+COPY homeloop/errors.py ./homeloop/
 COPY orders/lifecycle.py ./orders/
 RUN cd web/kiosk && npm ci --no-audit --no-fund && npm run build \
     && rm -rf node_modules && npm cache clean --force

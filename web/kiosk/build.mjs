@@ -70,7 +70,8 @@ await build({
 // whole font's parts stay behind it for any other character (a customer's name).
 const CJK = /[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]/gu;
 const wording = ["src/home/strings.js", "../../catalog/seed.py", "../../replenishment/reasons.py",
-  "../../replenishment/offer_reasons.py", "../../orders/lifecycle.py"];
+  "../../replenishment/offer_reasons.py", "../../replenishment/texts.py", "../../orders/lifecycle.py",
+  "../../homeloop/errors.py"];
 const wanted = new Set(wording.filter((f) => existsSync(f)).flatMap((f) => readFileSync(f, "utf8").match(CJK) ?? []));
 // what Intl writes in Chinese dates, times and money, and the Latin letters, digits and signs
 for (const c of "年月日时分秒上午下午星期一二三四五六¥–—…·×") wanted.add(c);
