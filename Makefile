@@ -29,7 +29,7 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 # web font), pinned by its own lockfile and built into web/kiosk/dist, which the API serves at
 # /kiosk/.
 WEB := web/kiosk
-$(WEB)/dist/.built: $(WEB)/package.json $(WEB)/package-lock.json $(WEB)/build.mjs $(wildcard $(WEB)/src/*)
+$(WEB)/dist/.built: $(WEB)/package.json $(WEB)/package-lock.json $(WEB)/build.mjs $(wildcard $(WEB)/src/* $(WEB)/src/*/*)
 	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 	touch $@
 
