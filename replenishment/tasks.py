@@ -270,8 +270,12 @@ def fan_out_offers(settings: Settings, run: str,
 
 @shared_task(name="replenishment.evaluate_offers_chunk", autoretry_for=RETRY_ON, retry_backoff=5,
              retry_backoff_max=300, max_retries=5)
-def evaluate_offers_chunk(after: int, upto: int, run: str | None = None) -> dict[str, int]:
-    return asdict(run_offers_chunk(Settings(), Customers(after, upto), run=run))
+def evaluate_offers_chunk(after: int, upto: int, run: str | None = None,
+                          now: str | None = None) -> dict[str, int]:
+    """One chunk of an evaluation, as of now, or as of ``now`` (ISO 8601: the bench decides
+    every chunk at the moment its data was made for)."""
+    at = datetime.fromisoformat(now) if now else None
+    return asdict(run_offers_chunk(Settings(), Customers(after, upto), run=run, now=at))
 
 
 @shared_task(name="replenishment.evaluate_offers")

@@ -6,12 +6,12 @@ stored forecasts, set-based in SQL). Then ``N`` worker processes (``homeloop wor
 --concurrency 1``, the project's own command) start on the local Redis, on a database of its
 own (``BENCH_REDIS_DB``), against the bench database, and this process does what beat does:
 
-1. **offers**: :func:`replenishment.tasks.fan_out_offers` sends one
-   ``replenishment.evaluate_offers_chunk`` per ``fleet_chunk_customers`` customers; the wall
-   time runs from the first message to the last chunk's result. Then the same fan-out again,
-   which must create nothing (every chunk's offers stand). Then, for the peer in the same
-   run, the offers are deleted and one evaluation of everyone in one transaction in this
-   process (what ran before the split) decides them again.
+1. **offers**: first the peer, one evaluation of everyone in one transaction in this
+   process (what ran before the split), whose offers are then removed again; then
+   :func:`replenishment.tasks.fan_out_offers` sends one ``replenishment.evaluate_offers_chunk``
+   per ``fleet_chunk_customers`` customers, all at the same ``now``; the wall time runs from
+   the first message to the last chunk's result. Then the same fan-out again, which must
+   create nothing (every chunk's offers stand).
 2. **forecasts**: the devices of the first chunks' customers (at least ``forecast_sample``
    instances) get eight weeks of daily readings, written with ``COPY`` (a filter's litres a
    day, a dishwasher's or coffee machine's counter, a detergent tank's level); their chunks
@@ -184,29 +184,32 @@ def _join(app: Celery, sent: list[object], timeout_s: float) -> dict[str, int]:
     return totals
 
 
-def run_offers(app: Celery, bench: Settings, pids: list[int], timeout_s: float) -> ChunkRun:
-    """One offer run of the whole fleet, fanned out as beat does, to the last chunk's result."""
+def run_offers(app: Celery, bench: Settings, pids: list[int], now: datetime,
+               timeout_s: float) -> ChunkRun:
+    """One offer run of the whole fleet at ``now``, fanned out as beat does, to the last
+    chunk's result."""
     sent: list[object] = []
     with Cpu(pids) as cpu:
         run = clock.now().isoformat()
         fanned = fan_out_offers(bench, run, lambda c: sent.append(app.send_task(
-            "replenishment.evaluate_offers_chunk", (c.after, c.upto, run))))
+            "replenishment.evaluate_offers_chunk", (c.after, c.upto, run, now.isoformat()))))
         totals = _join(app, sent, timeout_s)
     return ChunkRun(cpu.seconds, fanned.chunks, totals, cpu.used("workers"),
                     cpu.used("postgres"), cpu.used("other"))
 
 
-def evaluate_in_one(bench: Settings) -> tuple[float, offers.EvaluateResult]:
-    """The peer: everyone's offers decided again in one transaction in this process, after
-    the chunks' offers are deleted."""
-    with psycopg.connect(bench.database_url) as conn:
-        conn.execute("DELETE FROM offer_lines")
-        conn.execute("DELETE FROM offers")
-        conn.commit()
+def evaluate_in_one(bench: Settings, now: datetime) -> tuple[float, offers.EvaluateResult]:
+    """The peer: everyone's offers decided at ``now`` in one transaction in this process (what
+    ran before the split); then they are removed again (``TRUNCATE``, ``VACUUM ANALYZE``), so
+    the chunks start from the same data."""
+    with psycopg.connect(bench.database_url, autocommit=True) as conn:
         start = time.perf_counter()
         with conn.transaction():
-            result = offers.evaluate(conn, clock.now(), offers.OfferRules.from_settings(bench))
-        return time.perf_counter() - start, result
+            result = offers.evaluate(conn, now, offers.OfferRules.from_settings(bench))
+        seconds = time.perf_counter() - start
+        conn.execute("TRUNCATE offers CASCADE")
+        conn.execute("VACUUM ANALYZE offers, offer_lines")
+        return seconds, result
 
 
 TIMELINE_SQL = """

@@ -416,14 +416,14 @@ def _run_on_workers(settings: Settings, bench: Settings, instances: int, *, keep
         generate(bench, instances, now, say)
         say(f"  data generated in {time.perf_counter() - start:.1f} s")
         say(describe_data(bench, now, offers.OfferRules.from_settings(bench)))
+        peer_s, peer = chunks.evaluate_in_one(bench, now)
+        say(f"peer     {peer_s:.2f} s: everyone in one transaction in this process, "
+            f"{peer.created:,} offers created (then removed again)")
         with chunks.workers(settings, bench, workers, say) as (app, pids):
-            first = chunks.run_offers(app, bench, pids, timeout_s=1800)
+            first = chunks.run_offers(app, bench, pids, now, timeout_s=1800)
             say(_describe_chunks("offers", first, instances))
-            second = chunks.run_offers(app, bench, pids, timeout_s=1800)
+            second = chunks.run_offers(app, bench, pids, now, timeout_s=1800)
             say(_describe_chunks("again", second, instances))
-            peer_s, peer = chunks.evaluate_in_one(bench)
-            say(f"  peer: everyone in one transaction in one process {peer_s:.1f} s, "
-                f"{peer.created:,} offers created (chunks: {first.totals.get('created', 0):,})")
             sample = chunks.sample_chunks(bench, forecast_sample)
             start = time.perf_counter()
             owned, rows = chunks.seed_timelines(bench, sample[-1].upto, clock.now())
@@ -444,7 +444,9 @@ def _run_on_workers(settings: Settings, bench: Settings, instances: int, *, keep
     say(f"floor {instances:,} instances evaluated in < {chunks.FLOOR_SECONDS:.0f} s with "
         f"{workers} workers: offers {first.seconds:.1f} s {yes[first.seconds < 60]} "
         f"(one transaction: {peer_s:.1f} s); forecasts at {fc_rate:,.0f} instances/s would "
-        f"take {fc_fleet_s:,.0f} s {yes[fc_fleet_s < 60]}; second run creates 0: "
+        f"take {fc_fleet_s:,.0f} s {yes[fc_fleet_s < 60]}; the chunks make the offers one "
+        f"transaction makes: {first.totals.get('created', 0):,} = {peer.created:,} "
+        f"{yes[first.totals.get('created', 0) == peer.created]}; second run creates 0: "
         f"{second.totals.get('created', 0)} {yes[second.totals.get('created', 0) == 0]}")
     last = (f"offers: instances {instances} workers {workers} chunks {first.chunks} "
             f"seconds {first.seconds:.1f} per_s {rate:.0f} floor_s {chunks.FLOOR_SECONDS:.0f} "
