@@ -124,7 +124,9 @@ points AS (
         JOIN sku_related r ON r.sku = k.consumable_sku WHERE k.device_sku = p.sku) i
     JOIN skus s ON s.sku = i.sku
     WHERE s.points_cost IS NOT NULL AND s.points_cost <= c.points
+      -- said of both tables, so that each is read by its index (see offers_store)
       AND c.id > %(c_after)s AND c.id <= %(c_upto)s
+      AND p.owner_id > %(c_after)s AND p.owner_id <= %(c_upto)s
       AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.customer_id = c.id AND o.kind = 'points'
                       AND o.decided_at > %(now)s - interval '30 days')
     ORDER BY c.id, s.points_cost DESC, i.sku, p.id

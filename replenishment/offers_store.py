@@ -246,7 +246,10 @@ open_lines AS (
     CROSS JOIN LATERAL (SELECT CASE f.kind WHEN 'consumable' THEN 'replenish'
                                            ELSE 'maintenance' END AS offer_kind) k
     WHERE f.risk_from <= (SELECT until FROM horizon)
+      -- the chunk's customers, said of both tables, so that each is read by its index
+      -- (PostgreSQL carries an equality across a join, not a range)
       AND p.owner_id > %(c_after)s AND p.owner_id <= %(c_upto)s
+      AND c.id > %(c_after)s AND c.id <= %(c_upto)s
       AND NOT EXISTS (SELECT 1 FROM offer_lines l
                       WHERE l.instance_id = f.instance_id AND l.offer_kind = k.offer_kind
                         AND l.item_sku = f.item_sku AND l.cycle_start = f.cycle_start)
@@ -310,6 +313,7 @@ judged AS (
     LEFT JOIN household_timing h
            ON h.customer_id = s.customer_id AND h.instance_id = s.instance_id
               AND h.item_sku = s.item_sku
+              AND h.customer_id > %(c_after)s AND h.customer_id <= %(c_upto)s
     CROSS JOIN LATERAL (
         SELECT extract(epoch FROM w.reach_at - s.computed_at) / 86400.0 + s.lead_days AS t,
                CASE WHEN u.spread AND s.metric = 'count'
