@@ -429,7 +429,7 @@ def _run_on_workers(settings: Settings, bench: Settings, instances: int, *, keep
             owned, rows = chunks.seed_timelines(bench, sample[-1].upto, clock.now())
             say(f"  timelines: {rows:,} daily readings of the {owned:,} tagged products of "
                 f"the first {len(sample)} chunks, by COPY, in {time.perf_counter() - start:.1f} s")
-            fc = chunks.run_forecasts(app, pids, sample, timeout_s=3600)
+            fc = chunks.run_forecasts(app, bench, pids, sample, timeout_s=3600)
             say(_describe_chunks("forecast", fc, fc.totals.get("products", 0)))
     finally:
         if not keep:
@@ -463,5 +463,6 @@ def _describe_chunks(label: str, run: chunks_module.ChunkRun, instances: int) ->
             + ", ".join(f"{k} {v:,}" for k, v in run.totals.items())
             + f"; {instances / run.seconds:,.0f} instances/s; CPU s: workers "
             f"{run.worker_cpu_s:.1f} ({run.worker_cpu_s * per:.0f} µs per instance), "
-            f"PostgreSQL {run.postgres_cpu_s:.1f} ({run.postgres_cpu_s * per:.0f} µs), "
+            f"PostgreSQL {run.postgres_cpu_s:.1f}-{run.postgres_all_cpu_s:.1f} "
+            f"({run.postgres_cpu_s * per:.0f}-{run.postgres_all_cpu_s * per:.0f} µs), "
             f"anything else {run.other_cpu_s:.1f}")
