@@ -1,10 +1,11 @@
-"""SQL of offers: deciding them set-based over every stored forecast, the no-spam rules, and
+"""SQL of offers: deciding them set-based over the stored forecasts, the no-spam rules, and
 what the home app reads and changes. Callers own the transaction.
 
-The decision (:func:`candidates`) is one statement over ``instance_forecasts``, whatever the
-number of products; wording the offers that are new is Python (:mod:`offer_reasons`), and
-storing them (:func:`insert_offers`) and the no-spam rules (:func:`apply_no_spam`) are one
-statement each again.
+The decision (:func:`candidates`) is one statement over the ``instance_forecasts`` of one
+chunk of customers (:class:`Customers`; everyone by default), whatever their number;
+wording the offers that are new is Python (:mod:`offer_reasons`), and storing them
+(:func:`insert_offers`) and the no-spam rules (:func:`apply_no_spam`) are one statement each
+again.
 """
 
 from __future__ import annotations

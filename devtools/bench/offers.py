@@ -35,6 +35,9 @@ rest, Python); the peak RSS of this process (``ru_maxrss``); the PostgreSQL back
 private memory (``RssAnon`` of its ``/proc`` status, sampled every 20 ms; its ``VmHWM`` also
 counts the shared buffers it touched) and its temporary-file bytes (``pg_stat_database``);
 then a second evaluation at the same ``now``, which must create nothing.
+
+With ``--workers N`` the same data is evaluated as chunks of customers on N real Celery
+workers, and a sample of it forecast the same way (:mod:`devtools.bench.chunks`).
 """
 
 from __future__ import annotations
