@@ -134,13 +134,23 @@ def bench_forecast(
 def bench_offers(
     instances: Annotated[int, typer.Option(help="How many product instances")] = 1_000_000,
     keep: Annotated[bool, typer.Option(help="Keep the bench database afterwards")] = False,
+    workers: Annotated[int, typer.Option(help="Run as chunks of customers on this many "
+                                              "Celery worker processes (0: in this process, "
+                                              "one transaction)")] = 0,
+    chunk: Annotated[int | None, typer.Option(help="Customers per chunk (default: the "
+                                                    "fleet_chunk_customers setting)")] = None,
+    forecast_sample: Annotated[int, typer.Option(help="With --workers: products whose "
+                                                      "timelines are seeded and forecast "
+                                                      "on the workers")] = 20_000,
 ) -> None:
-    """One full offer evaluation over N instances: seconds and memory against the targets."""
+    """One full offer evaluation over N instances: seconds and memory against the targets;
+    with --workers, the fleet's offers and a sample of its forecasts as chunks on workers."""
     from devtools.bench.offers import run_offers_bench
 
     setup_logging("WARNING")
     try:
-        run_offers_bench(command_settings(), instances, keep=keep, say=typer.echo)
+        run_offers_bench(command_settings(), instances, keep=keep, say=typer.echo,
+                         workers=workers, chunk=chunk, forecast_sample=forecast_sample)
     except HomeloopError as exc:
         raise fail(exc) from exc
 

@@ -113,6 +113,14 @@ class Settings(BaseSettings):
     # offered the bigger pack of the same category (an up-sell), with their consent.
     offer_heavy_days: float = Field(default=30.0, gt=0)
 
+    # Work that grows with the fleet (replenishment/tasks.py): the hourly forecasts and the
+    # offer evaluation are split into chunks of this many customers (a range of their ids),
+    # one Celery task each, spread over the workers; retention deletes this many hours of
+    # raw readings per transaction (device_gateway/retention.py).
+    fleet_chunk_customers: int = Field(default=2000, ge=1)
+    prune_chunk_instances: int = Field(default=100_000, ge=1)  # instance ids per prune task
+    retention_batch_hours: int = Field(default=1, ge=1)
+
     # Push delivery (notifications/fcm.py, replenishment/outbox.py). Without a service account
     # the outbox still fills, and nothing is sent.
     fcm_project_id: str | None = None  # else the service account's

@@ -26,6 +26,7 @@ from datetime import datetime
 
 from catalog import availability
 from homeloop.db import Conn
+from replenishment.offers_store import EVERYONE, Customers
 
 __all__ = ["MarketingCandidate", "candidates"]
 
@@ -68,6 +69,7 @@ fresh AS (
     JOIN product_instances p ON p.id = l.instance_id
     WHERE o.kind = 'replenish' AND o.status <> 'suppressed'
       AND o.decided_at > %(now)s - interval '1 day'
+      AND o.customer_id > %(c_after)s AND o.customer_id <= %(c_upto)s
 ),
 capacity AS (
     SELECT device_sku, consumable_sku,
@@ -122,6 +124,9 @@ points AS (
         JOIN sku_related r ON r.sku = k.consumable_sku WHERE k.device_sku = p.sku) i
     JOIN skus s ON s.sku = i.sku
     WHERE s.points_cost IS NOT NULL AND s.points_cost <= c.points
+      -- said of both tables, so that each is read by its index (see offers_store)
+      AND c.id > %(c_after)s AND c.id <= %(c_upto)s
+      AND p.owner_id > %(c_after)s AND p.owner_id <= %(c_upto)s
       AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.customer_id = c.id AND o.kind = 'points'
                       AND o.decided_at > %(now)s - interval '30 days')
     ORDER BY c.id, s.points_cost DESC, i.sku, p.id
@@ -155,14 +160,14 @@ ORDER BY w.customer_id, w.kind, w.item_sku
 """
 
 
-def candidates(conn: Conn, now: datetime, *, heavy_days: float,
-               nearby_km: float) -> list[MarketingCandidate]:
+def candidates(conn: Conn, now: datetime, *, heavy_days: float, nearby_km: float,
+               customers: Customers = EVERYONE) -> list[MarketingCandidate]:
     supply = availability.sourcing(conn, nearby_km=nearby_km,
                                    policy=availability.HOME_OR_ONLINE, at_store=False)
     statement = MARKETING.format(reach=supply.cte,
                                  best=supply.best("w.item_sku", "1", "c.home_store_id"))
     rows = conn.execute(statement, {"now": now, "heavy_days": heavy_days,
-                                    **supply.params}).fetchall()
+                                    **supply.params, **customers.params}).fetchall()
     found = []
     for (customer_id, kind, instance_id, cycle_key, cycle_start, item_sku, item_name,
          item_name_zh, product_name, product_name_zh, store_id, fulfilment, lead_days,

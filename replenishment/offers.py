@@ -1,10 +1,12 @@
 """Offer evaluation as one unit of work, and the offers as the home app reads them.
 
-:func:`evaluate` runs every 15 minutes (Celery beat) over all stored forecasts:
+:func:`evaluate` runs every 15 minutes (Celery beat) over the stored forecasts of one chunk
+of customers (a range of their ids, :class:`offers_store.Customers`; the whole fleet is
+split into such chunks across workers, :mod:`replenishment.tasks`):
 
-1. take the evaluation lock, so two workers at once take turns (the unique keys alone
-   already keep them from storing an offer twice; the lock makes the weekly cap count the
-   other's offers too);
+1. lock the chunk's customers, so two workers evaluating the same customers take turns (the
+   unique keys alone already keep them from storing an offer twice; the lock makes the
+   weekly cap count the other's offers too), and workers on other chunks do not wait;
 2. lapse expired offers, and open ones whose consumables were all replaced since (bought
    elsewhere: nothing left to offer), and release deferred ones whose quiet hours ended;
 3. decide, set-based in SQL: which forecasts call for an offer now — the risk of running
@@ -81,20 +83,22 @@ class OfferView:
     reason: str
 
 
-def evaluate(conn: Conn, now: datetime, rules: OfferRules = OfferRules()) -> EvaluateResult:
-    """Decide and store every offer the forecasts call for as of ``now``."""
-    offers_store.lock_evaluation(conn)
-    expired, released = offers_store.expire_and_release(conn, now)
-    withdrawn = offers_store.withdraw_refilled(conn, now)
+def evaluate(conn: Conn, now: datetime, rules: OfferRules = OfferRules(),
+             customers: offers_store.Customers = offers_store.EVERYONE) -> EvaluateResult:
+    """Decide and store every offer the forecasts call for as of ``now``, for ``customers``
+    (everyone by default)."""
+    offers_store.lock_evaluation(conn, customers)
+    expired, released = offers_store.expire_and_release(conn, now, customers)
+    withdrawn = offers_store.withdraw_refilled(conn, now, customers)
     found = offers_store.candidates(
         conn, now, bundle_days=rules.bundle_days, nearby_km=rules.nearby_store_km,
         service_lead_days=rules.service_lead_days,
-        next_evaluation_days=rules.every_minutes / (24 * 60))
+        next_evaluation_days=rules.every_minutes / (24 * 60), customers=customers)
     ids = offers_store.insert_offers(conn, [_worded(c) for c in found], now, rules.expiry_days)
     statuses = offers_store.apply_no_spam(conn, ids, now, rules.weekly_cap)
     # Marketing after the replenishments it rides on, so that those come first in the cap.
     extra = marketing_store.candidates(conn, now, heavy_days=rules.heavy_days,
-                                       nearby_km=rules.nearby_store_km)
+                                       nearby_km=rules.nearby_store_km, customers=customers)
     more = offers_store.insert_offers(conn, [_worded_marketing(c, now) for c in extra], now,
                                       rules.expiry_days)
     for status, n in offers_store.apply_no_spam(conn, more, now, rules.weekly_cap).items():

@@ -1,10 +1,11 @@
-"""SQL of offers: deciding them set-based over every stored forecast, the no-spam rules, and
+"""SQL of offers: deciding them set-based over the stored forecasts, the no-spam rules, and
 what the home app reads and changes. Callers own the transaction.
 
-The decision (:func:`candidates`) is one statement over ``instance_forecasts``, whatever the
-number of products; wording the offers that are new is Python (:mod:`offer_reasons`), and
-storing them (:func:`insert_offers`) and the no-spam rules (:func:`apply_no_spam`) are one
-statement each again.
+The decision (:func:`candidates`) is one statement over the ``instance_forecasts`` of one
+chunk of customers (:class:`Customers`; everyone by default), whatever their number;
+wording the offers that are new is Python (:mod:`offer_reasons`), and storing them
+(:func:`insert_offers`) and the no-spam rules (:func:`apply_no_spam`) are one statement each
+again.
 """
 
 from __future__ import annotations
@@ -22,15 +23,37 @@ from homeloop.db import Conn
 from homeloop.errors import Conflict, NotFound, missing
 from replenishment import risk, texts
 
-__all__ = ["Candidate", "CandidateLine", "KindStats", "NewOffer", "OfferRow",
-           "already_bought", "apply_no_spam", "candidates", "dismiss", "expire_and_release",
-           "insert_offers", "list_for_customer", "lock_evaluation", "mark_opened", "snooze",
-           "stats", "withdraw_refilled"]
+__all__ = ["EVERYONE", "Candidate", "CandidateLine", "Customers", "KindStats", "NewOffer",
+           "OfferRow", "already_bought", "apply_no_spam", "candidates", "dismiss",
+           "expire_and_release", "insert_offers", "list_for_customer", "lock_customers",
+           "lock_evaluation", "mark_opened", "snooze", "stats", "time_zones",
+           "withdraw_refilled"]
 
-# Any key will do, as long as only the offer evaluation takes it.
-EVALUATION_LOCK = 0x4F46_4645_5253  # "OFFERS"
 # "snoozed" ("I still have some") stays open: in the app's list, acceptable, lapsing at expiry.
 OPEN = ("pending", "deferred", "sent", "opened", "snoozed")
+
+
+@dataclass(frozen=True, slots=True)
+class Customers:
+    """The customers ``after < id <= upto``: what one chunk of an evaluation decides for.
+
+    Every statement of an evaluation reads and changes the offers of these customers only,
+    through their own rows (``customers`` by id, ``product_instances`` by owner, ``offers``
+    by customer), so a chunk costs what its customers have, whatever the size of the fleet.
+    """
+
+    after: int = 0
+    upto: int = 2**63 - 1
+
+    @property
+    def params(self) -> dict[str, int]:
+        return {"c_after": self.after, "c_upto": self.upto}
+
+    def __str__(self) -> str:
+        return f"({self.after}, {'∞' if self.upto == EVERYONE.upto else self.upto}]"
+
+
+EVERYONE = Customers()
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,44 +129,79 @@ class OfferRow:
     decided_at: datetime
 
 
-def lock_evaluation(conn: Conn) -> None:
-    """Serialise evaluations until the transaction ends.
+_zones: list[list[str]] = []  # this process's copy of the server's time zone names
 
-    Two workers at once would both see no offer yet; the unique keys already keep them from
-    storing one twice, but the weekly cap must count the other's offers too. The statements
-    after the lock see everything the previous evaluation committed (READ COMMITTED).
+
+def time_zones(conn: Conn) -> list[str]:
+    """The time zone names the server knows (``pg_timezone_names``), read once per process.
+
+    A customer's zone that the server does not know counts as UTC. Reading the view costs
+    about 0.1 s each time (it walks the server's time zone files): once per statement it was
+    most of a chunk's cost, and it changes only with the server's time zone data.
     """
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVALUATION_LOCK,))
+    if not _zones:
+        _zones.append([str(r[0]) for r in conn.execute("SELECT name FROM pg_timezone_names")])
+    return _zones[0]
 
 
-def withdraw_refilled(conn: Conn, now: datetime) -> int:
+def lock_evaluation(conn: Conn, customers: Customers = EVERYONE) -> int:
+    """Serialise evaluations of the same customers until the transaction ends; returns how
+    many customers are in the range.
+
+    Two workers at once (beat fired twice, a chunk redelivered) would both see no offer yet;
+    the unique keys already keep them from storing one twice, but the weekly cap must count
+    the other's offers too. So an evaluation takes its customers' rows ``FOR NO KEY UPDATE``,
+    in id order (no deadlock between overlapping ranges): evaluations of other customers
+    run at the same time, and nothing else waits but a change to one of these customers'
+    own rows, for the second or so a chunk takes (a new offer's or order's reference to
+    a customer takes ``KEY SHARE``, which this does not block). The statements after the
+    lock see everything the previous evaluation committed (READ COMMITTED).
+    """
+    return len(conn.execute(
+        "SELECT id FROM customers WHERE id > %(c_after)s AND id <= %(c_upto)s "
+        "ORDER BY id FOR NO KEY UPDATE", customers.params).fetchall())
+
+
+def lock_customers(conn: Conn, ids: Sequence[int]) -> None:
+    """:func:`lock_evaluation` for these customers only (offers made outside an evaluation,
+    such as quality notices, for a few customers of the whole fleet)."""
+    conn.execute("SELECT id FROM customers WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+                 (sorted(set(ids)),))
+
+
+def withdraw_refilled(conn: Conn, now: datetime, customers: Customers = EVERYONE) -> int:
     """Open replenishment and maintenance offers whose every line's cycle began anew since
     (a new one fitted, bought elsewhere, or a visit done another way) lapse: there is nothing
     left to offer. Returns how many."""
     return conn.execute(
         "UPDATE offers o SET status = 'expired', updated_at = %(now)s "
         "WHERE o.status = ANY(%(open)s) AND o.kind IN ('replenish', 'maintenance') "
+        "AND o.customer_id > %(c_after)s AND o.customer_id <= %(c_upto)s "
         "AND EXISTS (SELECT 1 FROM offer_lines l WHERE l.offer_id = o.id) "
         # no line whose item is still in the cycle the offer was for
         "AND NOT EXISTS (SELECT 1 FROM offer_lines l LEFT JOIN instance_forecasts f "
         "                ON f.instance_id = l.instance_id AND f.item_sku = l.item_sku "
         "                WHERE l.offer_id = o.id "
         "                  AND (f.cycle_start IS NULL OR f.cycle_start <= l.cycle_start))",
-        {"now": now, "open": list(OPEN)}).rowcount
+        {"now": now, "open": list(OPEN), **customers.params}).rowcount
 
 
-def expire_and_release(conn: Conn, now: datetime) -> tuple[int, int]:
+def expire_and_release(conn: Conn, now: datetime,
+                       customers: Customers = EVERYONE) -> tuple[int, int]:
     """Open offers past their expiry lapse; deferred ones whose quiet hours ended are pending.
 
     Returns (expired, released).
     """
     expired = conn.execute(
         "UPDATE offers SET status = 'expired', updated_at = %(now)s "
-        "WHERE status = ANY(%(open)s) AND expires_at <= %(now)s",
-        {"now": now, "open": list(OPEN)}).rowcount
+        "WHERE status = ANY(%(open)s) AND expires_at <= %(now)s "
+        "AND customer_id > %(c_after)s AND customer_id <= %(c_upto)s",
+        {"now": now, "open": list(OPEN), **customers.params}).rowcount
     released = conn.execute(
         "UPDATE offers SET status = 'pending', updated_at = %(now)s "
-        "WHERE status = 'deferred' AND deliver_after <= %(now)s", {"now": now}).rowcount
+        "WHERE status = 'deferred' AND deliver_after <= %(now)s "
+        "AND customer_id > %(c_after)s AND customer_id <= %(c_upto)s",
+        {"now": now, **customers.params}).rowcount
     return expired, released
 
 
@@ -189,6 +247,10 @@ open_lines AS (
     CROSS JOIN LATERAL (SELECT CASE f.kind WHEN 'consumable' THEN 'replenish'
                                            ELSE 'maintenance' END AS offer_kind) k
     WHERE f.risk_from <= (SELECT until FROM horizon)
+      -- the chunk's customers, said of both tables, so that each is read by its index
+      -- (PostgreSQL carries an equality across a join, not a range)
+      AND p.owner_id > %(c_after)s AND p.owner_id <= %(c_upto)s
+      AND c.id > %(c_after)s AND c.id <= %(c_upto)s
       AND NOT EXISTS (SELECT 1 FROM offer_lines l
                       WHERE l.instance_id = f.instance_id AND l.offer_kind = k.offer_kind
                         AND l.item_sku = f.item_sku AND l.cycle_start = f.cycle_start)
@@ -230,7 +292,7 @@ reach AS MATERIALIZED (
     SELECT s.quiet_key,
            CASE WHEN {quiet} THEN {quiet_ends} ELSE %(next_at)s::timestamptz END AS reach_at
     FROM quiet_hours s
-    LEFT JOIN pg_timezone_names z ON z.name = s.timezone
+    LEFT JOIN unnest(%(zones)s::text[]) z(name) ON z.name = s.timezone
     CROSS JOIN LATERAL (SELECT %(next_at)s::timestamptz AT TIME ZONE coalesce(z.name, 'UTC')
                         AS local, coalesce(z.name, 'UTC') AS tz) l
 ),
@@ -252,6 +314,7 @@ judged AS (
     LEFT JOIN household_timing h
            ON h.customer_id = s.customer_id AND h.instance_id = s.instance_id
               AND h.item_sku = s.item_sku
+              AND h.customer_id > %(c_after)s AND h.customer_id <= %(c_upto)s
     CROSS JOIN LATERAL (
         SELECT extract(epoch FROM w.reach_at - s.computed_at) / 86400.0 + s.lead_days AS t,
                CASE WHEN u.spread AND s.metric = 'count'
@@ -323,7 +386,8 @@ ORDER BY f.customer_id, f.due_at, f.cycle_key
 
 
 def candidates(conn: Conn, now: datetime, *, bundle_days: int, nearby_km: float,
-               service_lead_days: int, next_evaluation_days: float) -> list[Candidate]:
+               service_lead_days: int, next_evaluation_days: float,
+               customers: Customers = EVERYONE) -> list[Candidate]:
     """Every offer the forecasts call for now that no offer covers yet, with its lines.
 
     Where each item comes from is the catalog's answer (:func:`catalog.availability.sourcing`)
@@ -350,7 +414,8 @@ def candidates(conn: Conn, now: datetime, *, bundle_days: int, nearby_km: float,
         "category_z": [risk.category_z(c) for c in categories],
         "default_z": risk.z_of(risk.DEFAULT_THRESHOLD), "z_low": risk.Z_RANGE[0],
         "z_high": risk.Z_RANGE[1], "shift_limit": risk.SHIFT_LIMIT,
-        "whole_use": risk.WHOLE_USE, **supply.params}).fetchall()
+        "whole_use": risk.WHOLE_USE, "zones": time_zones(conn), **supply.params,
+        **customers.params}).fetchall()
     found = []
     for (customer_id, kind, instance_id, cycle_key, _skus, store_id, fulfilment, lead_days,
          due_at, delivery_days, lines) in rows:
@@ -422,7 +487,7 @@ new AS (
     JOIN customers c ON c.id = o.customer_id
     LEFT JOIN customer_consents cc
            ON cc.customer_id = o.customer_id AND cc.kind = o.kind AND cc.channel = 'push'
-    LEFT JOIN pg_timezone_names z ON z.name = c.timezone
+    LEFT JOIN unnest(%(zones)s::text[]) z(name) ON z.name = c.timezone
     WHERE o.id IN (SELECT id FROM new_ids)
 ),
 -- Refused by the customer: opted out of offers (quality notices still go), or no consent.
@@ -489,6 +554,7 @@ def apply_no_spam(conn: Conn, ids: Sequence[int], now: datetime, cap: int) -> di
     if not ids:
         return {}
     rows = conn.execute(NO_SPAM, {"ids": list(ids), "now": now, "cap": cap,
+                                  "zones": time_zones(conn),
                                   "cap_reason": f"weekly cap of {cap} offers reached"}
                         ).fetchall()
     counts: dict[str, int] = {}

@@ -41,6 +41,7 @@ from homeloop.i18n import Pair
 from homeloop.settings import Settings
 from orders import service as orders
 from replenishment import order_webhook, texts
+from replenishment.offers_store import EVERYONE, Customers
 
 __all__ = ["Choice", "OrderRequest", "accept", "deliver", "mark_fitted", "requests_of"]
 
@@ -230,15 +231,19 @@ def deliver(conn: Conn, settings: Settings, now: datetime,
     return DeliverResult(counts["sent"], counts["retry"], counts["dead"])
 
 
-def mark_fitted(conn: Conn) -> int:
-    """Order requests whose consumables were all replaced since their offer; how many."""
+def mark_fitted(conn: Conn, who: Customers = EVERYONE) -> int:
+    """Order requests (of these customers; by default everyone's) whose consumables were all
+    replaced since their offer; how many."""
     return conn.execute(
         "UPDATE order_requests r SET fitted_at = fitted.at FROM ("
         "  SELECT l.offer_id, max(f.cycle_start) AS at, bool_and(f.cycle_start > l.cycle_start)"
         "         AS all_new"
-        "  FROM offer_lines l JOIN instance_forecasts f"
+        "  FROM order_requests q JOIN offer_lines l ON l.offer_id = q.offer_id"
+        "  JOIN instance_forecasts f"
         "    ON f.instance_id = l.instance_id AND f.item_sku = l.item_sku"
-        "  WHERE l.offer_kind IN ('replenish', 'upsell', 'crosssell', 'points', 'maintenance')"
+        "  WHERE q.fitted_at IS NULL"
+        "    AND q.customer_id > %(c_after)s AND q.customer_id <= %(c_upto)s"
+        "    AND l.offer_kind IN ('replenish', 'upsell', 'crosssell', 'points', 'maintenance')"
         "  GROUP BY l.offer_id) fitted "
-        "WHERE fitted.offer_id = r.offer_id AND fitted.all_new AND r.fitted_at IS NULL"
-    ).rowcount
+        "WHERE fitted.offer_id = r.offer_id AND fitted.all_new AND r.fitted_at IS NULL",
+        who.params).rowcount

@@ -177,7 +177,8 @@ def scan(conn: Conn, now: datetime, rule: QualityRule = DEFAULT_RULE, *,
                         "cycle_start": now.isoformat()}]))
     offer_ids: list[int] = []
     if new_offers:
-        offers_store.lock_evaluation(conn)  # the weekly cap counts consistently
+        # the weekly cap counts consistently, with an evaluation of the same customers
+        offers_store.lock_customers(conn, [o.customer_id for o in new_offers])
         offer_ids = offers_store.insert_offers(conn, new_offers, now, expiry_days)
         offers_store.apply_no_spam(conn, offer_ids, now, weekly_cap)
     return ScanResult(skus=len({g.sku for g in groups}), alerts=alerts, offers=len(offer_ids))

@@ -16,12 +16,31 @@ from psycopg.rows import class_row
 from homeloop.db import Conn
 from replenishment.forecast import CYCLE_EVENTS
 from replenishment.items import ItemKind
+from replenishment.offers_store import Customers
 
-__all__ = ["CarryRequest", "CatalogConsumable", "CatalogService", "DeviceEvent", "Instance",
-           "PreviousCycle", "StoredForecast", "changed_instance_ids", "claimed_instance_ids",
-           "forget_forecasts", "list_forecasts", "load_carries", "load_catalog",
-           "load_cycle_events", "load_instances", "load_readings", "previous_cycles",
-           "prune_unclaimed", "replace_forecasts"]
+__all__ = [
+    "CarryRequest",
+    "CatalogConsumable",
+    "CatalogService",
+    "DeviceEvent",
+    "Instance",
+    "PreviousCycle",
+    "StoredForecast",
+    "changed_instance_ids",
+    "claimed_instance_ids",
+    "forget_forecasts",
+    "instance_id_bound",
+    "list_forecasts",
+    "load_carries",
+    "load_catalog",
+    "load_cycle_events",
+    "load_instances",
+    "load_readings",
+    "owned_instance_ids",
+    "previous_cycles",
+    "prune_unclaimed",
+    "replace_forecasts",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +135,25 @@ _NAMES = ("instance_id", "item_sku", "kind", "metric", "rate_per_day", "used", "
           "pack_days_low", "pack_days_high", "risk_from")
 _COLUMNS = ", ".join(_NAMES)
 _UPDATE = ", ".join(f"{n} = excluded.{n}" for n in _NAMES[3:])
+
+
+def owned_instance_ids(conn: Conn, customers: Customers) -> list[int]:
+    """Ids of the instances with an active tag that these customers own, ascending (a chunk
+    of the fleet: a list as long as what its customers own, not the fleet)."""
+    rows = conn.execute(
+        "SELECT p.id FROM product_instances p JOIN devices d ON d.instance_id = p.id "
+        "WHERE p.owner_id > %(c_after)s AND p.owner_id <= %(c_upto)s "
+        "AND d.revoked_at IS NULL ORDER BY p.id", customers.params).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def instance_id_bound(conn: Conn) -> int:
+    """The highest id a product instance or a stored forecast has (0: none); from the
+    primary keys' ends, whatever the size of the fleet."""
+    row = conn.execute(
+        "SELECT greatest((SELECT max(id) FROM product_instances), "
+        "(SELECT max(instance_id) FROM instance_forecasts), 0)").fetchone()
+    return int(row[0]) if row else 0
 
 
 def claimed_instance_ids(conn: Conn, *, after: int, limit: int) -> list[int]:
@@ -292,12 +330,14 @@ def forget_forecasts(conn: Conn, instance_ids: Sequence[int]) -> int:
                         (list(instance_ids),)).rowcount
 
 
-def prune_unclaimed(conn: Conn) -> int:
-    """Drop forecasts of products that were released or lost their tag; returns how many."""
+def prune_unclaimed(conn: Conn, after: int = 0, upto: int = 2**63 - 1) -> int:
+    """Drop forecasts of products that were released or lost their tag, among the instances
+    ``after < id <= upto`` (by default all); returns how many."""
     cur = conn.execute(
-        "DELETE FROM instance_forecasts f WHERE NOT EXISTS (SELECT 1 FROM product_instances p "
+        "DELETE FROM instance_forecasts f WHERE f.instance_id > %s AND f.instance_id <= %s "
+        "AND NOT EXISTS (SELECT 1 FROM product_instances p "
         "JOIN devices d ON d.instance_id = p.id WHERE p.id = f.instance_id "
-        "AND p.owner_id IS NOT NULL AND d.revoked_at IS NULL)")
+        "AND p.owner_id IS NOT NULL AND d.revoked_at IS NULL)", (after, upto))
     return cur.rowcount
 
 

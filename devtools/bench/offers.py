@@ -35,6 +35,9 @@ rest, Python); the peak RSS of this process (``ru_maxrss``); the PostgreSQL back
 private memory (``RssAnon`` of its ``/proc`` status, sampled every 20 ms; its ``VmHWM`` also
 counts the shared buffers it touched) and its temporary-file bytes (``pg_stat_database``);
 then a second evaluation at the same ``now``, which must create nothing.
+
+With ``--workers N`` the same data is evaluated as chunks of customers on N real Celery
+workers, and a sample of it forecast the same way (:mod:`devtools.bench.chunks`).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import psycopg
 
+from devtools.bench import chunks as chunks_module
 from devtools.bench.db import bench_settings, drop, recreate
 from homeloop import clock
 from homeloop.settings import Settings
@@ -348,9 +352,18 @@ def describe_run(label: str, run: Run) -> list[str]:
 
 
 def run_offers_bench(settings: Settings, instances: int, *, keep: bool = False,
-                     say: Callable[[str], None] = print) -> str:
-    """Build the bench database, evaluate twice, print the figures; returns the last line."""
+                     say: Callable[[str], None] = print, workers: int = 0,
+                     chunk: int | None = None, forecast_sample: int = 20_000) -> str:
+    """Build the bench database, evaluate twice, print the figures; returns the last line.
+
+    With ``workers``, the evaluation and a sample of the forecasts run as chunks of
+    customers on that many real Celery workers (:mod:`devtools.bench.chunks`)."""
     bench = bench_settings(settings, BENCH_DB)
+    if chunk is not None:
+        bench = bench.model_copy(update={"fleet_chunk_customers": chunk})
+    if workers:
+        return _run_on_workers(settings, bench, instances, keep=keep, say=say, workers=workers,
+                               forecast_sample=forecast_sample)
     rules = offers.OfferRules.from_settings(bench)
     now = clock.now().replace(microsecond=0)
     total = time.perf_counter()
@@ -389,3 +402,70 @@ def run_offers_bench(settings: Settings, instances: int, *, keep: bool = False,
             f"created {first.result.created} second_run_created {second.result.created}")
     say(last)
     return last
+
+
+def _run_on_workers(settings: Settings, bench: Settings, instances: int, *, keep: bool,
+                    say: Callable[[str], None], workers: int, forecast_sample: int) -> str:
+    from devtools.bench import chunks
+
+    now = clock.now().replace(microsecond=0)
+    total = time.perf_counter()
+    say(f"offers bench on workers: {instances:,} instances, about {instances // 3:,} "
+        f"customers, {workers} workers, chunks of {bench.fleet_chunk_customers:,} customers, "
+        f"database {BENCH_DB}, now {now.isoformat()}")
+    recreate(settings, bench)
+    try:
+        start = time.perf_counter()
+        generate(bench, instances, now, say)
+        say(f"  data generated in {time.perf_counter() - start:.1f} s")
+        say(describe_data(bench, now, offers.OfferRules.from_settings(bench)))
+        peer_s, peer = chunks.evaluate_in_one(bench, now)
+        say(f"peer     {peer_s:.2f} s: everyone in one transaction in this process, "
+            f"{peer.created:,} offers created (then removed again)")
+        with chunks.workers(settings, bench, workers, say) as (app, pids):
+            first = chunks.run_offers(app, bench, pids, now, timeout_s=1800)
+            say(_describe_chunks("offers", first, instances))
+            second = chunks.run_offers(app, bench, pids, now, timeout_s=1800)
+            say(_describe_chunks("again", second, instances))
+            sample = chunks.sample_chunks(bench, forecast_sample)
+            start = time.perf_counter()
+            owned, rows = chunks.seed_timelines(bench, sample[-1].upto, clock.now())
+            say(f"  timelines: {rows:,} daily readings of the {owned:,} tagged products of "
+                f"the first {len(sample)} chunks, by COPY, in {time.perf_counter() - start:.1f} s")
+            fc = chunks.run_forecasts(app, bench, pids, sample, timeout_s=3600)
+            say(_describe_chunks("forecast", fc, fc.totals.get("products", 0)))
+    finally:
+        if not keep:
+            drop(settings, BENCH_DB)
+    say(f"  {BENCH_DB} " + ("kept" if keep else "dropped")
+        + f"; whole command {time.perf_counter() - total:.0f} s")
+    rate = instances / first.seconds
+    products = fc.totals.get("products", 0)
+    fc_rate = products / fc.seconds if fc.seconds else 0.0
+    fc_fleet_s = instances / fc_rate if fc_rate else float("inf")
+    yes = {True: "met", False: "NOT MET"}
+    say(f"floor {instances:,} instances evaluated in < {chunks.FLOOR_SECONDS:.0f} s with "
+        f"{workers} workers: offers {first.seconds:.1f} s {yes[first.seconds < 60]} "
+        f"(one transaction: {peer_s:.1f} s); forecasts at {fc_rate:,.0f} instances/s would "
+        f"take {fc_fleet_s:,.0f} s {yes[fc_fleet_s < 60]}; the chunks make the offers one "
+        f"transaction makes: {first.totals.get('created', 0):,} = {peer.created:,} "
+        f"{yes[first.totals.get('created', 0) == peer.created]}; second run creates 0: "
+        f"{second.totals.get('created', 0)} {yes[second.totals.get('created', 0) == 0]}")
+    last = (f"offers: instances {instances} workers {workers} chunks {first.chunks} "
+            f"seconds {first.seconds:.1f} per_s {rate:.0f} floor_s {chunks.FLOOR_SECONDS:.0f} "
+            f"one_transaction_s {peer_s:.1f} created {first.totals.get('created', 0)} "
+            f"second_run_created {second.totals.get('created', 0)} "
+            f"forecast_per_s {fc_rate:.0f} forecast_fleet_s {fc_fleet_s:.0f}")
+    say(last)
+    return last
+
+
+def _describe_chunks(label: str, run: chunks_module.ChunkRun, instances: int) -> str:
+    per = 1e6 / instances if instances else 0.0
+    return (f"{label:8} {run.seconds:.2f} s for {run.chunks} chunks: "
+            + ", ".join(f"{k} {v:,}" for k, v in run.totals.items())
+            + f"; {instances / run.seconds:,.0f} instances/s; CPU s: workers "
+            f"{run.worker_cpu_s:.1f} ({run.worker_cpu_s * per:.0f} µs per instance), "
+            f"PostgreSQL {run.postgres_cpu_s:.1f}-{run.postgres_all_cpu_s:.1f} "
+            f"({run.postgres_cpu_s * per:.0f}-{run.postgres_all_cpu_s * per:.0f} µs), "
+            f"anything else {run.other_cpu_s:.1f}")

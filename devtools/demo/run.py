@@ -137,14 +137,14 @@ def _wait_until_subscribed(logs: list[Path], timeout_s: float = 30.0) -> None:
 
 
 def _send_forecast(settings: Settings) -> None:
-    """Queue a forecast of the whole fleet, then an offer evaluation, on the demo's worker.
+    """Queue a forecast of the whole fleet, each chunk of customers followed by its offer
+    evaluation, on the demo's worker.
 
     Beat repeats them (hourly and every 15 minutes); this is the first run, once the backlog
     is in, so the customer sees forecasts and offers without waiting for the schedule.
     """
     app = make_celery(settings)
-    app.send_task("replenishment.forecast_all",
-                  link=app.signature("replenishment.evaluate_offers", immutable=True))
+    app.send_task("replenishment.forecast_all", kwargs={"then_offers": True})
     app.close()
 
 

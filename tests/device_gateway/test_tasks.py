@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from homeloop import clock
 from homeloop.db import has_timescaledb
 from homeloop.settings import Settings
 from homeloop.worker import make_celery
-from tests.conftest import count, process_env
+from tests.conftest import count, process_env, write_through_gateway
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -64,3 +65,36 @@ def test_anchors_of_clockless_packs_are_kept_as_long_as_a_copy_can_come(
                    (device_id, seq, clock.now() - timedelta(days=days)))
     assert retention.forget_anchors(db, 30) == 1
     assert count(db, "SELECT min(seq) FROM senml_anchors") == 2
+
+
+@pytest.mark.clock
+def test_the_gateway_inserts_while_a_retention_range_is_being_deleted(
+        aged: Conn, settings: Settings, provisioned: Any) -> None:
+    """A retention transaction that has deleted its range and not yet committed (the moment
+    it holds the most) does not hold up the gateway's insert of new readings and their
+    rollups: it takes row locks and ROW EXCLUSIVE on the table, nothing an insert waits for."""
+    device_id = provisioned("WP-500", 1)[0].device_id
+    now = clock.now()
+    with psycopg.connect(settings.database_url) as maintenance:
+        assert retention.delete_between(maintenance, now - timedelta(days=130),
+                                        now - timedelta(days=90)) == 2  # not committed
+        written: list[bool] = []
+        ingest = threading.Thread(target=lambda: written.append(write_through_gateway(
+            aged, device_id, [(now - timedelta(minutes=m), {"flow_l": 0.5})
+                              for m in range(0, 60, 15)]) is None))
+        ingest.start()
+        ingest.join(timeout=20)
+        blocked = ingest.is_alive()
+        held = {(str(table), str(mode)) for table, mode in maintenance.execute(
+            "SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE l.pid = pg_backend_pid() AND c.relname LIKE 'readings%'").fetchall()}
+        maintenance.commit()
+    ingest.join(timeout=30)
+
+    assert not blocked and written == [True]
+    assert {mode for _, mode in held} <= {"RowExclusiveLock", "AccessShareLock"}
+    assert ("readings", "RowExclusiveLock") in held
+    assert count(aged, "SELECT count(*) FROM readings WHERE device_id = %s", device_id) == 4
+    assert count(aged, "SELECT sum(n) FROM readings_hourly WHERE device_id = %s",
+                 device_id) == 4
+    assert count(aged, "SELECT count(*) FROM readings WHERE device_id = 'hl-x'") == 2

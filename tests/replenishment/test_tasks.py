@@ -17,7 +17,7 @@ from homeloop import clock
 from homeloop.settings import Settings
 from homeloop.worker import make_celery
 from replenishment.tasks import run_all
-from tests.conftest import count, process_env, write_through_gateway
+from tests.conftest import count, process_env, wait_for, write_through_gateway
 
 # Time-sensitive: `pytest --instants` runs these at every instant of tests/clock.py.
 pytestmark = pytest.mark.clock
@@ -45,17 +45,26 @@ def test_forecast_all_on_a_real_worker_stores_claimed_products_only(
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         app = make_celery(settings)
+        sent = clock.now()
         result = app.send_task("replenishment.forecast_all")
-        assert result.get(timeout=60) == {"products": 2, "forecasts": 6, "pruned": 4,
-                                              "fitted": 0}
+        # beat's task only fans out: one chunk of customers, one range of instance ids
+        fanned = result.get(timeout=60)
+        assert (fanned["chunks"], fanned["prune_chunks"]) == (1, 1)
         app.close()
+
+        def stored() -> dict[int, int]:
+            return dict(db.execute("SELECT instance_id, count(*) FROM instance_forecasts "
+                                   "GROUP BY instance_id").fetchall())
+
+        # the released product's four forecasts pruned, the others forecast again
+        wait_for(lambda: stored() == {purifier.instance_id: 3, dishwasher.instance_id: 3}
+                 and count(db, "SELECT count(*) FROM instance_forecasts "
+                               "WHERE computed_at >= %s", sent) == 6,
+                 timeout=60, what="the chunk and the prune tasks")
     finally:
         worker.terminate()
         worker.wait(timeout=30)
 
-    stored: dict[int, int] = dict(db.execute(
-        "SELECT instance_id, count(*) FROM instance_forecasts GROUP BY instance_id").fetchall())
-    assert stored == {purifier.instance_id: 3, dishwasher.instance_id: 3}
     pace = db.execute("SELECT rate_per_day FROM instance_forecasts "
                       "WHERE instance_id = %s AND item_sku = 'FLT-PP-1'",
                       (purifier.instance_id,)).fetchone()
