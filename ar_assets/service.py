@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from ar_assets import decode, geometry, glbfile, meshfiles, sources, store, textures
+from ar_assets import decode, geometry, glbfile, meshfiles, sources, store, textures, variants
 from ar_assets.lod import Lod, Tools, make_lod, texture_sizes
 from ar_assets.profiles import PROFILES, Profile
 from ar_assets.report import Report
@@ -190,6 +190,7 @@ def _normalised(source: Path, placement: geometry.Placement, out: Path) -> dict[
     nodes.append(root)
     scene["nodes"] = [len(nodes) - 1]
     doc["scene"] = doc.get("scene", 0)
+    variants.from_marked_materials(doc)  # a supplier's per-colour materials, as variants
     glbfile.rewrite(doc, glbfile.glb_sources(doc, bin_source), out)
     return doc
 
@@ -273,9 +274,7 @@ def _build(settings: Settings, glb: Path, fmt: Any, unit: str | None, up: str | 
                              f"megapixels; we accept at most {MAX_TEXTURE_PIXELS / 1e6:,.0f} "
                              f"({MAX_TEXTURE_PIXELS // MAX_TEXTURE_INPUT**2} of "
                              f"{MAX_TEXTURE_INPUT} x {MAX_TEXTURE_INPUT} px) per model")
-    variants = [str(v.get("name", f"variant {i}")) for i, v in enumerate(
-        doc.get("extensions", {}).get("KHR_materials_variants", {}).get("variants", []))]
-
+    marked = "KHR_materials_variants" not in doc.get("extensions", {})
     points = _points(glb, report)
     unit = unit or "m"
     axis: Any = up or ("z" if fmt in ("stl", "ply") else "y")
@@ -287,7 +286,15 @@ def _build(settings: Settings, glb: Path, fmt: Any, unit: str | None, up: str | 
         raise sources.reject("IMPLAUSIBLE_SIZE", hint)
 
     master = work / "master.glb"
-    _normalised(glb, placement, master)
+    doc = _normalised(glb, placement, master)
+    named = variants.names(doc)
+    if named:
+        report.facts["variants"] = [{"name": n, "name_zh": zh} for n, zh in named]
+        if marked:
+            report.facts["variants_from"] = "colour: material names"
+    stand_in = (doc.get("asset", {}).get("extras") or {}).get("placeholder")
+    if stand_in:  # the supplier says the model is a stand-in, not how the product looks
+        report.facts["placeholder"] = True
     checked = validate_path(master, node=tools.node, timeout_s=tools.timeout_s)
     if checked.errors:
         raise ToolError(f"the normalised master has {checked.errors} validator errors: "
@@ -309,7 +316,7 @@ def _build(settings: Settings, glb: Path, fmt: Any, unit: str | None, up: str | 
     report.facts.update(within_budget=budgets, unit=unit, up_axis=axis,
                         triangles=checked.triangles)
     return Built(master, checked, lods, placement, checked.triangles,
-                 max((max(s) for s in sizes), default=0), variants, report, glb)
+                 max((max(s) for s in sizes), default=0), [n for n, _ in named], report, glb)
 
 
 def within_budget(lod: Lod, profile: Profile) -> bool:

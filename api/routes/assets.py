@@ -23,10 +23,11 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from api.auth import AnonymousRateLimited, CatalogEditor
 from api.deps import ConnDep, PoolDep, SettingsDep
 from ar_assets import service, store
-from ar_assets.schemas import AssetOut, Bbox, DefaultModel, ProfileFile, Source
+from ar_assets.schemas import AssetOut, Bbox, ColourOut, DefaultModel, ProfileFile, Source
 from ar_assets.storage import SHA256, BlobWriter, open_blob_store
 from ar_assets.tasks import TASK
 from catalog import store as catalog_store
+from catalog.colours import Colour, colour
 from homeloop.db import transaction
 from homeloop.errors import InvalidInput, NotFound, TooLarge
 from homeloop.settings import Settings
@@ -52,6 +53,8 @@ def _out(asset: store.Asset, files: list[store.AssetFile]) -> AssetOut:
                       size=asset.source_size, sha256=asset.source_sha256),
         report=asset.report, bbox=Bbox(**asset.bbox) if asset.bbox else None,
         footprint=asset.footprint, triangles=asset.triangles, variants=asset.variants,
+        colours=[ColourOut(**asdict(c)) for c in asset_colours(asset)],
+        placeholder=bool(asset.report.get("placeholder")),
         profiles={f.profile: ProfileFile(
             url=f"/v1/asset-files/{f.sha256}.glb", sha256=f.sha256, size=f.size,
             triangles=f.triangles, draw_calls=f.draw_calls, max_texture=f.max_texture,
@@ -59,6 +62,13 @@ def _out(asset: store.Asset, files: list[store.AssetFile]) -> AssetOut:
             validator_warnings=int(f.validator.get("warnings", 0)))
             for f in files if f.profile != "master"},
         created_at=asset.created_at, updated_at=asset.updated_at)
+
+
+def asset_colours(asset: store.Asset) -> list[Colour]:
+    """The model's colour variants in both languages (the model's Chinese names first)."""
+    given = {v.get("name"): v.get("name_zh")
+             for v in asset.report.get("variants", [])}
+    return [colour(name, given.get(name)) for name in asset.variants]
 
 
 class _FirstFile:
