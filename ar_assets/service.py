@@ -29,6 +29,7 @@ from ar_assets.profiles import PROFILES, Profile
 from ar_assets.report import Report
 from ar_assets.storage import open_blob_store
 from ar_assets.validator import ToolError, ValidationReport, validate_path
+from catalog.colours import Colour, colour
 from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput, NotFound
@@ -371,6 +372,20 @@ def remove_failed_sources(conn: Conn, settings: Settings, now: datetime) -> list
             store.source_removed(conn, asset_id, report, now)
         removed.append(asset_id)
     return removed
+
+
+def colours(asset: store.Asset) -> list[Colour]:
+    """The model's colour variants in both languages (the model's own Chinese names first,
+    then the catalog's)."""
+    given = {v.get("name"): v.get("name_zh") for v in asset.report.get("variants", [])}
+    return [colour(name, given.get(name)) for name in asset.variants]
+
+
+def sku_colour(conn: Conn, sku: str, name: str) -> Colour:
+    """Colour ``name`` of the SKU's default model, in both languages."""
+    asset_id = store.default_for_sku(conn, sku)
+    found = colours(store.get(conn, asset_id)) if asset_id is not None else []
+    return next((c for c in found if c.name == name), colour(name))
 
 
 def lod_for_sku(conn: Conn, settings: Settings, sku: str, profile: str) -> bytes | None:

@@ -27,7 +27,6 @@ from ar_assets.schemas import AssetOut, Bbox, ColourOut, DefaultModel, ProfileFi
 from ar_assets.storage import SHA256, BlobWriter, open_blob_store
 from ar_assets.tasks import TASK
 from catalog import store as catalog_store
-from catalog.colours import Colour, colour
 from homeloop.db import transaction
 from homeloop.errors import InvalidInput, NotFound, TooLarge
 from homeloop.settings import Settings
@@ -53,7 +52,7 @@ def _out(asset: store.Asset, files: list[store.AssetFile]) -> AssetOut:
                       size=asset.source_size, sha256=asset.source_sha256),
         report=asset.report, bbox=Bbox(**asset.bbox) if asset.bbox else None,
         footprint=asset.footprint, triangles=asset.triangles, variants=asset.variants,
-        colours=[ColourOut(**asdict(c)) for c in asset_colours(asset)],
+        colours=[ColourOut(**asdict(c)) for c in service.colours(asset)],
         placeholder=bool(asset.report.get("placeholder")),
         profiles={f.profile: ProfileFile(
             url=f"/v1/asset-files/{f.sha256}.glb", sha256=f.sha256, size=f.size,
@@ -62,13 +61,6 @@ def _out(asset: store.Asset, files: list[store.AssetFile]) -> AssetOut:
             validator_warnings=int(f.validator.get("warnings", 0)))
             for f in files if f.profile != "master"},
         created_at=asset.created_at, updated_at=asset.updated_at)
-
-
-def asset_colours(asset: store.Asset) -> list[Colour]:
-    """The model's colour variants in both languages (the model's Chinese names first)."""
-    given = {v.get("name"): v.get("name_zh")
-             for v in asset.report.get("variants", [])}
-    return [colour(name, given.get(name)) for name in asset.variants]
 
 
 class _FirstFile:
