@@ -30,6 +30,7 @@ const STRINGS = {
     kiosk_instead: "This is a store kiosk: sign it in",
     page_title: "Room designer · Homeloop", product_title: "{name} · Homeloop", product: "Product",
     size_mm: "{w}×{d} mm", size3_mm: "{w}×{d}×{h} mm", view_in_room: "View in your room",
+    placeholder_model: "A stand-in model: not how this product looks.",
     turn_prompt: "Turn it with a finger, the mouse or the arrow keys.",
   },
   "zh-CN": {
@@ -59,6 +60,7 @@ const STRINGS = {
     kiosk_instead: "这是门店终端：登录终端",
     page_title: "房间设计 · Homeloop", product_title: "{name} · Homeloop", product: "产品",
     size_mm: "{w}×{d} 毫米", size3_mm: "{w}×{d}×{h} 毫米", view_in_room: "在您的房间里查看",
+    placeholder_model: "示意模型：并非该产品的实际外观。",
     turn_prompt: "用手指、鼠标或方向键转动。",
   },
 };
