@@ -38,7 +38,7 @@ SOURCES = {"sofa_03": ("Poly Haven, polyhaven.com/a/sofa_03", "CC0 1.0 (public d
 # SKU -> the sample that looks like it, and its colours, its own first (sRGB, as seen)
 SAMPLE_FOR = {"SOFA-3-GREY": ("sofa_03", ("grey", "beige")),
               "SOFA-2-BEIGE": ("sofa_03", ("beige", "grey"))}
-FABRIC = {"grey": ("灰色", (138, 141, 146)), "beige": ("米色", (214, 200, 178))}
+FABRIC = {"grey": ("灰色", (112, 115, 120)), "beige": ("米色", (214, 200, 178))}
 WHITE, GREY, OAK, BLACK, BEIGE = ((240, 240, 236, 255), (120, 124, 130, 255),
                                   (176, 134, 88, 255), (30, 30, 32, 255), (214, 200, 178, 255))
 

@@ -30,7 +30,8 @@ async function showColours(item) {
       url.searchParams.set("colour", select.value);
       history.replaceState(null, "", url);
     };
-    if (asked && variants.includes(asked)) { select.value = asked; viewer.variantName = asked; }
+    if (asked && variants.includes(asked)) select.value = asked;
+    viewer.variantName = select.value; // what is drawn is what the list says
     document.getElementById("variant-row").hidden = false;
   }
   document.body.dataset.state = "ready";
