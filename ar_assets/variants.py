@@ -71,16 +71,3 @@ def from_marked_materials(doc: dict[str, Any]) -> bool:
         used.append(EXT)
     return True
 
-
-def select(doc: dict[str, Any], variant: str) -> bool:
-    """Make ``variant`` the colour every primitive shows (its mapped material becomes the
-    primitive's material), in place; whether the model has that variant."""
-    index = next((i for i, (name, _) in enumerate(names(doc)) if name == variant), None)
-    if index is None:
-        return False
-    for mesh in doc.get("meshes", []):
-        for primitive in mesh.get("primitives", []):
-            for mapping in primitive.get("extensions", {}).get(EXT, {}).get("mappings", []):
-                if index in mapping.get("variants", []):
-                    primitive["material"] = mapping["material"]
-    return True
