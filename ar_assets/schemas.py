@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Source(BaseModel):
@@ -37,6 +37,14 @@ class DefaultModel(BaseModel):
     asset_id: int
 
 
+class ColourOut(BaseModel):
+    """A colour variant: its name (what a design's placement stores) in both languages."""
+
+    name: str
+    en: str
+    zh: str
+
+
 class AssetOut(BaseModel):
     id: int
     sku: str | None
@@ -48,6 +56,9 @@ class AssetOut(BaseModel):
     footprint: list[list[float]] | None  # metres on the floor, (x, z), convex
     triangles: int | None
     variants: list[str]  # KHR_materials_variants names
+    colours: list[ColourOut] = Field(default=[], description="The variants, in zh-CN and en")
+    placeholder: bool = Field(default=False, description="A stand-in, not how the product "
+                                                         "looks (the model says so)")
     profiles: dict[str, ProfileFile]  # phone, planner, vr once ready
     created_at: datetime
     updated_at: datetime

@@ -23,12 +23,13 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from ar_assets import decode, geometry, glbfile, meshfiles, sources, store, textures
+from ar_assets import decode, geometry, glbfile, meshfiles, sources, store, textures, variants
 from ar_assets.lod import Lod, Tools, make_lod, texture_sizes
 from ar_assets.profiles import PROFILES, Profile
 from ar_assets.report import Report
 from ar_assets.storage import open_blob_store
 from ar_assets.validator import ToolError, ValidationReport, validate_path
+from catalog.colours import Colour, colour
 from homeloop import clock
 from homeloop.db import Conn
 from homeloop.errors import InvalidInput, NotFound, missing
@@ -190,6 +191,7 @@ def _normalised(source: Path, placement: geometry.Placement, out: Path) -> dict[
     nodes.append(root)
     scene["nodes"] = [len(nodes) - 1]
     doc["scene"] = doc.get("scene", 0)
+    variants.from_marked_materials(doc)  # a supplier's per-colour materials, as variants
     glbfile.rewrite(doc, glbfile.glb_sources(doc, bin_source), out)
     return doc
 
@@ -273,9 +275,7 @@ def _build(settings: Settings, glb: Path, fmt: Any, unit: str | None, up: str | 
                              f"megapixels; we accept at most {MAX_TEXTURE_PIXELS / 1e6:,.0f} "
                              f"({MAX_TEXTURE_PIXELS // MAX_TEXTURE_INPUT**2} of "
                              f"{MAX_TEXTURE_INPUT} x {MAX_TEXTURE_INPUT} px) per model")
-    variants = [str(v.get("name", f"variant {i}")) for i, v in enumerate(
-        doc.get("extensions", {}).get("KHR_materials_variants", {}).get("variants", []))]
-
+    marked = "KHR_materials_variants" not in doc.get("extensions", {})
     points = _points(glb, report)
     unit = unit or "m"
     axis: Any = up or ("z" if fmt in ("stl", "ply") else "y")
@@ -287,7 +287,15 @@ def _build(settings: Settings, glb: Path, fmt: Any, unit: str | None, up: str | 
         raise sources.reject("IMPLAUSIBLE_SIZE", hint)
 
     master = work / "master.glb"
-    _normalised(glb, placement, master)
+    doc = _normalised(glb, placement, master)
+    named = variants.names(doc)
+    if named:
+        report.facts["variants"] = [{"name": n, "name_zh": zh} for n, zh in named]
+        if marked:
+            report.facts["variants_from"] = "colour: material names"
+    stand_in = (doc.get("asset", {}).get("extras") or {}).get("placeholder")
+    if stand_in:  # the supplier says the model is a stand-in, not how the product looks
+        report.facts["placeholder"] = True
     checked = validate_path(master, node=tools.node, timeout_s=tools.timeout_s)
     if checked.errors:
         raise ToolError(f"the normalised master has {checked.errors} validator errors: "
@@ -309,7 +317,7 @@ def _build(settings: Settings, glb: Path, fmt: Any, unit: str | None, up: str | 
     report.facts.update(within_budget=budgets, unit=unit, up_axis=axis,
                         triangles=checked.triangles)
     return Built(master, checked, lods, placement, checked.triangles,
-                 max((max(s) for s in sizes), default=0), variants, report, glb)
+                 max((max(s) for s in sizes), default=0), [n for n, _ in named], report, glb)
 
 
 def within_budget(lod: Lod, profile: Profile) -> bool:
@@ -364,6 +372,20 @@ def remove_failed_sources(conn: Conn, settings: Settings, now: datetime) -> list
             store.source_removed(conn, asset_id, report, now)
         removed.append(asset_id)
     return removed
+
+
+def colours(asset: store.Asset) -> list[Colour]:
+    """The model's colour variants in both languages (the model's own Chinese names first,
+    then the catalog's)."""
+    given = {v.get("name"): v.get("name_zh") for v in asset.report.get("variants", [])}
+    return [colour(name, given.get(name)) for name in asset.variants]
+
+
+def sku_colour(conn: Conn, sku: str, name: str) -> Colour:
+    """Colour ``name`` of the SKU's default model, in both languages."""
+    asset_id = store.default_for_sku(conn, sku)
+    found = colours(store.get(conn, asset_id)) if asset_id is not None else []
+    return next((c for c in found if c.name == name), colour(name))
 
 
 def lod_for_sku(conn: Conn, settings: Settings, sku: str, profile: str) -> bytes | None:

@@ -236,6 +236,42 @@ class Document:
         self.gltf["nodes"].append(node)
         return len(self.gltf["nodes"]) - 1
 
+    def coloured_tree(self, root: int, variant: str,
+                      meshes: dict[tuple[int, str], int] | None = None) -> int:
+        """A copy of a node and its descendants showing colour ``variant``: a mesh with a
+        KHR_materials_variants mapping for it becomes a copy (same accessors) whose primitives
+        use that variant's material; other meshes are shared. ``meshes`` keeps the copies
+        made, so placements in the same colour share them. Not yet attached."""
+        meshes = {} if meshes is None else meshes
+        names = [v.get("name") for v in
+                 self.gltf.get("extensions", {}).get("KHR_materials_variants", {})
+                 .get("variants", [])]
+        node = {k: copy.deepcopy(v) for k, v in self.gltf["nodes"][root].items()
+                if k != "children"}
+        if "mesh" in node:
+            key = (node["mesh"], variant)
+            if key not in meshes:
+                mesh = copy.deepcopy(self.gltf["meshes"][node["mesh"]])
+                changed = False
+                for prim in mesh.get("primitives", []):
+                    for mapping in prim.get("extensions", {}).get(
+                            "KHR_materials_variants", {}).get("mappings", []):
+                        if any(names[v] == variant for v in mapping["variants"]
+                               if v < len(names)):
+                            prim["material"] = mapping["material"]
+                            changed = True
+                if changed:
+                    mesh["name"] = f"{mesh.get('name', 'mesh')} ({variant})"
+                    self.gltf["meshes"].append(mesh)
+                meshes[key] = len(self.gltf["meshes"]) - 1 if changed else node["mesh"]
+            node["mesh"] = meshes[key]
+        children = [self.coloured_tree(c, variant, meshes)
+                    for c in self.gltf["nodes"][root].get("children", [])]
+        if children:
+            node["children"] = children
+        self.gltf["nodes"].append(node)
+        return len(self.gltf["nodes"]) - 1
+
     def triangles(self, node: int) -> int:
         """Triangles drawn for a node and its descendants."""
         n = self.gltf["nodes"][node]

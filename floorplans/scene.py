@@ -125,6 +125,7 @@ def build(plan: FloorPlan, placements: list[Placement], products: Mapping[str, P
     templates: dict[str, list[int]] = {}
     attached: set[str] = set()
     box_material: int | None = None
+    coloured_meshes: dict[tuple[int, str], int] = {}
     for n, p in enumerate(placements):
         product = products.get(p.sku)
         if product is None:
@@ -153,6 +154,13 @@ def build(plan: FloorPlan, placements: list[Placement], products: Mapping[str, P
             roots = [len(doc.gltf["nodes"])]
             doc.gltf["nodes"].append({"name": f"{p.sku} box", "mesh": mesh})
         templates[key] = roots
+        if p.variant is not None and model is not None:
+            # the chosen colour is the one the scene shows: that variant's materials selected
+            coloured = f"{key} colour {p.variant}"
+            if coloured not in templates:
+                templates[coloured] = [doc.coloured_tree(r, p.variant, coloured_meshes)
+                                       for r in roots]
+            key, roots = coloured, templates[coloured]
         children = [doc.clone_tree(r) for r in roots] if key in attached else roots
         attached.add(key)
         extras = {"sku": p.sku, "placement_id": p.id}

@@ -333,9 +333,19 @@ class BomSource(BaseModel):
     days: int = Field(description="Until the customer can have it (0: today)")
 
 
+class BomColour(BaseModel):
+    """The colour a placement chose, in both languages."""
+
+    name: str
+    en: str
+    zh: str
+
+
 class BomLine(BaseModel):
     sku: str
     variant: str | None
+    colour: BomColour | None = Field(default=None, description="The chosen colour variant, "
+                                                               "named in zh-CN and en")
     name: str = Field(description="The product's name in the reader's language")
     quantity: int
     unit_price_cents: int

@@ -11,18 +11,21 @@ import html
 import json
 import secrets
 from collections import Counter
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
 import segno
 from pydantic import ValidationError
 
+from ar_assets import service as assets
 from catalog.availability import Source, availability
 from floorplans import checks, store
 from floorplans.geometry import Product
 from floorplans.roomplan import looks_like_roomplan, parse_plan
 from floorplans.schemas import (
     Bom,
+    BomColour,
     BomLine,
     BomSource,
     BomStock,
@@ -238,7 +241,9 @@ def bill_of_materials(conn: Conn, design: store.DesignRow, store_id: str | None,
                       next(iter(stock["online"]), None))
         nearby = [s for s in stock["nearby"] if s.on_hand > 0]
         name = p["name_zh"] if lang == "zh-CN" and p["name_zh"] else p["name"]
-        lines.append(BomLine(sku=sku, variant=variant, name=name, quantity=n,
+        named = (None if variant is None else
+                 BomColour(**asdict(assets.sku_colour(conn, sku, variant))))
+        lines.append(BomLine(sku=sku, variant=variant, colour=named, name=name, quantity=n,
                              unit_price_cents=p["price_cents"],
                              total_cents=n * p["price_cents"], currency=p["currency"],
                              unit_price=written_price(p["price_cents"], lang, p["currency"]),

@@ -23,7 +23,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from api.auth import AnonymousRateLimited, CatalogEditor
 from api.deps import ConnDep, PoolDep, SettingsDep
 from ar_assets import service, store
-from ar_assets.schemas import AssetOut, Bbox, DefaultModel, ProfileFile, Source
+from ar_assets.schemas import AssetOut, Bbox, ColourOut, DefaultModel, ProfileFile, Source
 from ar_assets.storage import SHA256, BlobWriter, open_blob_store
 from ar_assets.tasks import TASK
 from catalog import store as catalog_store
@@ -52,6 +52,8 @@ def _out(asset: store.Asset, files: list[store.AssetFile]) -> AssetOut:
                       size=asset.source_size, sha256=asset.source_sha256),
         report=asset.report, bbox=Bbox(**asset.bbox) if asset.bbox else None,
         footprint=asset.footprint, triangles=asset.triangles, variants=asset.variants,
+        colours=[ColourOut(**asdict(c)) for c in service.colours(asset)],
+        placeholder=bool(asset.report.get("placeholder")),
         profiles={f.profile: ProfileFile(
             url=f"/v1/asset-files/{f.sha256}.glb", sha256=f.sha256, size=f.size,
             triangles=f.triangles, draw_calls=f.draw_calls, max_texture=f.max_texture,

@@ -113,6 +113,38 @@ def test_colour_variants_are_kept_and_listed(client: TestClient, settings: Setti
         assert [v["name"] for v in kept] == ["grey", "beige"]
 
 
+def test_per_colour_materials_a_supplier_marks_become_variants_in_every_profile(
+        client: TestClient, settings: Settings, db: Conn) -> None:
+    def marked(doc: dict[str, Any]) -> None:  # no extension: one material per colour, named
+        fabric = doc["materials"][0]
+        doc["materials"][0] = {**fabric, "name": "fabric colour:grey=灰色"}
+        doc["materials"].append({**fabric, "name": "fabric colour:beige=米色",
+                                 "pbrMetallicRoughness": {
+                                     **fabric["pbrMetallicRoughness"],
+                                     "baseColorFactor": [0.9, 0.8, 0.6, 1.0]}})
+
+    asset = processed(client, settings, sample_zip("sofa_03", edit=marked), "sofa.zip")
+
+    assert asset["status"] == "ready", asset["report"]
+    assert asset["variants"] == ["grey", "beige"]
+    assert [(c["en"], c["zh"]) for c in asset["colours"]] == [("grey", "灰色"),
+                                                              ("beige", "米色")]
+    for name in PROFILES:
+        data = profile_bytes(client, asset, name)
+        assert validate_glb(data).errors == 0
+        doc, _ = read_glb(data)
+        assert [v["name"] for v in doc["extensions"]["KHR_materials_variants"]["variants"]] \
+            == ["grey", "beige"]
+        [mapped] = [p for m in doc["meshes"] for p in m["primitives"]
+                    if "KHR_materials_variants" in p.get("extensions", {})]
+        by_variant = {v: m["material"] for m in
+                      mapped["extensions"]["KHR_materials_variants"]["mappings"]
+                      for v in m["variants"]}
+        assert mapped["material"] == by_variant[0]  # grey shows by default
+        beige = doc["materials"][by_variant[1]]["pbrMetallicRoughness"]
+        assert beige["baseColorFactor"][:3] == pytest.approx([0.9, 0.8, 0.6], abs=0.01), name
+
+
 def test_a_2000_metre_sofa_asks_for_a_unit_and_the_hint_fixes_it(
         client: TestClient, settings: Settings, db: Conn) -> None:
     in_mm = box_glb((2000.0, 800.0, 900.0))  # a sofa drawn in millimetres

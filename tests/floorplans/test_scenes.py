@@ -103,6 +103,50 @@ def test_scene_of_a_design(client: TestClient, settings: Settings, db: Db) -> No
     assert client.get(url, headers=auth(settings, other)).status_code in (403, 404)
 
 
+def marked_sofa(doc: dict[str, Any]) -> None:
+    """The sofa sample as a supplier marks two colours of its fabric (no extension)."""
+    fabric = doc["materials"][0]
+    doc["materials"][0] = {**fabric, "name": "fabric colour:grey"}
+    doc["materials"].append({**fabric, "name": "fabric colour:beige", "pbrMetallicRoughness": {
+        **fabric["pbrMetallicRoughness"], "baseColorFactor": [0.9, 0.8, 0.6, 1.0]}})
+
+
+def test_a_placements_colour_is_kept_into_its_scene_and_bill_of_materials(
+        client: TestClient, settings: Settings, db: Db) -> None:
+    resp = upload(client, settings, sample_zip("sofa_03", edit=marked_sofa), "sofa.zip",
+                  sku="SOFA-3-GREY")
+    run_process(settings, resp.json()["id"])
+    product = client.get("/v1/skus/SOFA-3-GREY").json()
+    assert [(c["name"], c["zh"], c["en"]) for c in product["model"]["colours"]] == [
+        ("grey", "灰色", "grey"), ("beige", "米色", "beige")]
+    h = auth(settings, customers.create_customer(db, "Lin"))
+    plan = client.post("/v1/floorplans", headers=h,
+                       json=layouts.three_bedroom().model_dump(mode="json")).json()
+    design = client.post("/v1/designs", headers=h, json={
+        "floor_plan_id": plan["id"], "placements": [
+            {"id": "grey", "sku": "SOFA-3-GREY", "variant": "grey", "position": [3.0, 4.4]},
+            {"id": "beige", "sku": "SOFA-3-GREY", "variant": "beige", "position": [2.0, 7.0]}]})
+    assert design.status_code == 201, design.text
+    kept = client.get(f"/v1/designs/{design.json()['id']}", headers=h).json()
+    assert {p["id"]: p["variant"] for p in kept["placements"]} == {"grey": "grey",
+                                                                   "beige": "beige"}
+
+    r = client.get(f"/v1/designs/{kept['id']}/scene.glb", params={"profile": "vr"}, headers=h)
+    assert validate_glb(r.content).errors == 0
+    doc, _ = read_glb(r.content)
+    shown = {}
+    for node in doc["nodes"]:
+        if "placement_id" in node.get("extras", {}):
+            materials = {doc["materials"][prim["material"]]["name"]
+                         for m in meshes(doc, node) for prim in doc["meshes"][m]["primitives"]}
+            shown[node["extras"]["placement_id"]] = "fabric colour:beige" in materials
+    assert shown == {"grey": False, "beige": True}
+
+    bom = client.get(f"/v1/designs/{kept['id']}/bom", headers=h).json()
+    assert sorted((line["variant"], line["colour"]["zh"], line["quantity"])
+                  for line in bom["lines"]) == [("beige", "米色", 1), ("grey", "灰色", 1)]
+
+
 def test_unused_scene_files_are_pruned(settings: Settings, tmp_path: Path) -> None:
     local = settings.model_copy(update={"state_dir": tmp_path})
     old = scenes.cache_path(local, "ab" + "0" * 62)
@@ -149,6 +193,30 @@ def test_models_with_colour_variants_merge_valid() -> None:
     second = doc["meshes"][-1]["primitives"][0]["extensions"]["KHR_materials_variants"]
     assert [m["variants"] for m in second["mappings"]] == [[2], [3]]
     assert doc["materials"][second["mappings"][1]["material"]]["name"] == "beige"
+
+
+def test_each_placement_shows_its_chosen_colour_in_the_scene() -> None:
+    """The scene's own materials are the chosen ones: a viewer that knows nothing of
+    KHR_materials_variants (or of our extras) draws a beige sofa beige."""
+    plan = layouts.three_bedroom()
+    products = {"A": Product("A", "A", "sofa", 1000, 900, 800)}
+    placements = [Placement(id="g", sku="A", variant="grey", position=(2, 2)),
+                  Placement(id="b", sku="A", variant="beige", position=(5, 2)),
+                  Placement(id="b2", sku="A", variant="beige", position=(2, 4)),
+                  Placement(id="d", sku="A", position=(5, 4))]
+    built = scene.build(plan, placements, products, {"A": variant_model()})
+    assert validate_glb(built.glb).errors == 0
+    doc, _ = read_glb(built.glb)
+
+    def colour(placement_id: str) -> str:
+        [node] = [n for n in doc["nodes"] if n.get("extras", {}).get("placement_id")
+                  == placement_id]
+        [mesh] = meshes(doc, node)
+        return str(doc["materials"][doc["meshes"][mesh]["primitives"][0]["material"]]["name"])
+
+    assert [colour(p) for p in ("g", "b", "b2", "d")] == ["grey", "beige", "beige", "grey"]
+    picked = {n["extras"]["placement_id"]: n for n in doc["nodes"] if "extras" in n}
+    assert meshes(doc, picked["b"]) == meshes(doc, picked["b2"])  # one beige copy, shared
 
 
 def test_two_skus_with_the_same_model_file_share_it() -> None:

@@ -11,7 +11,9 @@ from typing import Any
 import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from psycopg.types.json import Jsonb
 
+from ar_assets.lod import read_glb
 from ar_assets.storage import LocalBlobStore
 from customers.store import create_customer
 from devtools.auth_emulator import AuthEmulator
@@ -103,10 +105,14 @@ def give_model(settings: Settings, db: psycopg.Connection[Any], sku: str, glb: b
     path = tmp / f"{sku}.glb"
     path.write_bytes(glb)
     sha = LocalBlobStore.from_settings(settings).put(path)
+    doc, _ = read_glb(glb)  # its colour variants, as the pipeline lists them
+    named = [v["name"] for v in
+             doc.get("extensions", {}).get("KHR_materials_variants", {}).get("variants", [])]
     asset = db.execute(
         "INSERT INTO assets (sku, status, source_name, source_format, source_sha256, "
-        "source_size, uploaded_by, default_at) VALUES (%s, 'ready', %s, 'glb', %s, %s, 'test', "
-        "now()) RETURNING id", (sku, path.name, sha, len(glb))).fetchone()
+        "source_size, uploaded_by, default_at, variants) VALUES (%s, 'ready', %s, 'glb', %s, "
+        "%s, 'test', now(), %s) RETURNING id",
+        (sku, path.name, sha, len(glb), Jsonb(named))).fetchone()
     assert asset is not None
     for profile in ("master", "phone", "planner", "vr"):
         db.execute("INSERT INTO asset_files (asset_id, profile, sha256, size, triangles, "

@@ -9,6 +9,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psycopg
 import pytest
 import requests
@@ -85,7 +86,13 @@ def test_the_product_page_shows_the_demo_models_compressed_phone_version(
     errors = console_errors(page)
     open_product(page, server, sku, lang)
     expect(page.locator("p#status")).to_be_empty()  # no "Something went wrong"
-    expect(page.locator("#variant-row")).to_be_hidden()  # no colours, no "Colour" label
+    if sku == "BED-180":  # a generated shape: no colours, and the page says it is a stand-in
+        expect(page.locator("#variant-row")).to_be_hidden()
+        expect(page.locator("#placeholder")).to_have_text(
+            "A stand-in model: not how this product looks.")
+    else:  # the CC0 sofa made to look like the catalog line: its colours, no stand-in note
+        expect(page.get_by_label("颜色").locator("option")).to_have_text(["灰色", "米色"])
+        expect(page.locator("#placeholder")).to_be_hidden()
     viewer = page.locator("model-viewer")
     expect(viewer).to_be_in_viewport()
     page.wait_for_function("document.querySelector('model-viewer').modelIsVisible")
@@ -97,23 +104,63 @@ def test_the_product_page_shows_the_demo_models_compressed_phone_version(
     assert errors == []
 
 
-def test_the_product_page_switches_the_phone_models_colours(
+def mean_rgb(shot: Path) -> tuple[float, float, float]:
+    """The mean colour of what is drawn (the background's pixels left out)."""
+    pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=np.float64).reshape(-1, 3)
+    colours, counts = np.unique(pixels, axis=0, return_counts=True)
+    background = colours[counts.argmax()]
+    drawn = pixels[np.abs(pixels - background).sum(axis=1) > 12]
+    r, g, b = drawn.mean(axis=0)
+    return float(r), float(g), float(b)
+
+
+@pytest.mark.parametrize(("lang", "label", "names"), [
+    ("zh-CN", "颜色", ["灰色", "米色"]), ("en", "Colour", ["grey", "beige"])])
+def test_the_product_page_switches_the_sofas_colour_on_screen_and_for_quick_look(
         page: Page, server: str, settings: Settings, db: psycopg.Connection[Any],
-        artifacts: Path) -> None:
+        artifacts: Path, lang: str, label: str, names: list[str]) -> None:
     with connect(settings) as conn:
-        assert upload_model(conn, settings, "SOFA-3-GREY", variant_model(2.1),
-                            "sofa.glb") == "ready"
+        assert seed_models(conn, settings, say=lambda _line: None, skus={"SOFA-3-GREY"}) == [
+            ("SOFA-3-GREY", "ready")]
     page.set_viewport_size(PHONE)
     models: list[str] = []
     page.on("request", lambda r: models.append(r.url) if "/model" in r.url else None)
     errors = console_errors(page)
-    open_product(page, server, "SOFA-3-GREY", "en")
-    expect(page.get_by_role("heading", level=1)).to_have_text("SÖDER 3-seat sofa, grey")
-    expect(page.get_by_label("Colour").locator("option")).to_have_text(["grey", "beige"])
+    open_product(page, server, "SOFA-3-GREY", lang)
     assert any("profile=phone" in url for url in models)
-    page.get_by_label("Colour").select_option("beige")
-    page.wait_for_function("document.querySelector('model-viewer').variantName === 'beige'")
-    page.screenshot(path=str(artifacts / "product-phone.png"))
+    viewer = page.locator("model-viewer")
+    # AR on phones: WebXR / Scene Viewer (Android), Quick Look (iOS) with the USDZ made in the
+    # browser from the scene as shown (no ios-src)
+    assert viewer.get_attribute("ar") is not None
+    assert viewer.get_attribute("ar-modes") == "webxr scene-viewer quick-look"
+    assert viewer.get_attribute("ios-src") is None
+    colour = page.get_by_label(label)
+    expect(colour.locator("option")).to_have_text(names)
+    expect(colour).to_have_value("grey")  # the grey sofa shows grey
+    page.wait_for_function("document.querySelector('model-viewer').modelIsVisible")
+
+    def shown(name: str) -> tuple[tuple[float, float, float], str]:
+        page.wait_for_function(f"document.querySelector('model-viewer').variantName === "
+                               f"'{name}'")
+        page.wait_for_timeout(500)  # a frame drawn with the new materials
+        shot = artifacts / f"sofa-{name}-{lang}.png"
+        viewer.screenshot(path=str(shot))
+        page.screenshot(path=str(artifacts / f"sofa-{name}-{lang}-page.png"))
+        usda: str = page.evaluate("""async () => {
+            const url = await document.querySelector('model-viewer').prepareUSDZ();
+            const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+            return new TextDecoder('latin1').decode(bytes); }""")
+        return mean_rgb(shot), usda
+
+    (gr, gg, gb), grey_usdz = shown("grey")
+    colour.select_option(names[1])
+    (br, bg, bb), beige_usdz = shown("beige")
+    assert page.url.endswith("colour=beige")  # a reload keeps the colour chosen
+    # grey has no hue; beige is warm: red above blue by far more than grey's
+    assert abs(gr - gb) < 12, (gr, gg, gb)  # the lighting and the backdrop are a little blue
+    assert br - bb > 15 and br - bb > (gr - gb) + 12, ((gr, gg, gb), (br, bg, bb))
+    # Quick Look's USDZ is made from the colour shown: its fabric's tint changes with it
+    assert "usda" in grey_usdz and grey_usdz != beige_usdz
     assert errors == []
 
 

@@ -792,7 +792,8 @@ async function loadBom() {
     if (line.here) stock.push(`${t("here")} ${line.here.on_hand}`);
     if (line.online) stock.push(`${t("online")} ${line.online.on_hand}`);
     if (line.nearby.length) stock.push(`${t("nearby")}: ${line.nearby.slice(0, 2).map((s) => `${s.store} ${s.on_hand}`).join(", ")}`);
-    const cells = [`${line.name}${line.variant ? ` (${line.variant})` : ""}`, String(line.quantity),
+    const colour = line.variant ? ` (${colourLabel(line.colour, line.variant)})` : "";
+    const cells = [`${line.name}${colour}`, String(line.quantity),
       money(line.total_cents, line.currency), stock.length ? stock : t("none_in_stock")];
     tr.replaceChildren(...cells.map((text) => {
       const td = document.createElement("td");
@@ -813,11 +814,13 @@ async function loadBom() {
 
 // --- colour variants: the models' KHR_materials_variants, carried into the scene GLB ---
 
-// name -> [[mesh, material index]] for the meshes under a placement's node
+// name -> [[mesh, material index]] for the meshes under a placement's node; `shown` is the
+// variant whose materials the scene drew it with (the chosen one, or the model's own default)
 function variantsOf(node) {
   const json = state.parser.json;
   const names = json.extensions?.KHR_materials_variants?.variants || [];
   const found = new Map();
+  let shown = null;
   node.traverse((mesh) => {
     if (!mesh.isMesh) return;
     const assoc = state.parser.associations.get(mesh);
@@ -828,9 +831,11 @@ function variantsOf(node) {
         if (!name) continue;
         if (!found.has(name)) found.set(name, []);
         found.get(name).push([mesh, mapping.material]);
+        if (shown === null && mapping.material === primitive.material) shown = name;
       }
     }
   });
+  found.shown = shown;
   return found;
 }
 
@@ -847,19 +852,39 @@ async function showVariant(node, name) {
   invalidate();
 }
 
-function loadVariants(p) {
+// A product's colours in both languages, from its catalog item (the model's variants)
+const colourNames = new Map();
+async function coloursOf(sku) {
+  if (!colourNames.has(sku)) {
+    colourNames.set(sku, fetch(`/v1/skus/${encodeURIComponent(sku)}`)
+      .then((r) => (r.ok ? r.json() : null))
+      .then((item) => new Map((item?.model?.colours || []).map((c) => [c.name, c])))
+      .catch(() => new Map()));
+  }
+  return colourNames.get(sku);
+}
+
+function colourLabel(colour, name) {
+  return colour ? (lang === "zh-CN" ? colour.zh : colour.en) : name;
+}
+
+async function loadVariants(p) {
   const node = state.nodes.get(p.id);
-  const names = [...variantsOf(node).keys()];
+  const variants = variantsOf(node);
+  const names = [...variants.keys()];
   $("variant-row").hidden = !names.length;
   if (!names.length) return;
   const select = $("variant");
-  select.replaceChildren(...[null, ...names].map((name) => {
+  const colours = await coloursOf(p.sku);
+  // every colour is a real one: the model's default is named, not "standard"
+  const choices = variants.shown ? names : [null, ...names];
+  select.replaceChildren(...choices.map((name) => {
     const option = document.createElement("option");
     option.value = name ?? "";
-    option.textContent = name ?? t("default_variant");
+    option.textContent = name === null ? t("default_variant") : colourLabel(colours.get(name), name);
     return option;
   }));
-  select.value = p.variant ?? "";
+  select.value = p.variant ?? variants.shown ?? "";
   select.onchange = async () => {
     p.variant = select.value || null;
     await showVariant(node, p.variant);
