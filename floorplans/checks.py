@@ -21,6 +21,7 @@ from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
+from catalog.colours import colour
 from floorplans.geometry import (
     Product,
     door_probes,
@@ -35,7 +36,6 @@ from floorplans.schemas import Finding, FloorPlan, Opening, Placement, Room
 from floorplans.texts import (
     CATEGORY_ZH,
     CHECKS,
-    COLOUR_ZH,
     NAMES,
     NEEDS,
     ROOM_ZH,
@@ -80,7 +80,7 @@ def _short(product: Product, variant: str | None) -> Pair:
     en = product.category.replace("_", " ")
     zh = CATEGORY_ZH.get(product.category, product.name)
     if variant:
-        return Pair(COLOUR_ZH.get(variant.lower(), variant) + zh, f"{variant} {en}")
+        return Pair(colour(variant).zh + zh, f"{variant} {en}")
     return Pair(zh, en)
 
 

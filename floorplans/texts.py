@@ -87,12 +87,6 @@ CATEGORY_ZH = {
     "shelf": "搁架", "cabinet": "柜子", "fridge": "冰箱", "refrigerator": "冰箱", "oven": "烤箱",
     "tv": "电视", "tv_bench": "电视柜", "bookcase": "书柜", "dryer": "干衣机",
 }
-COLOUR_ZH = {
-    "grey": "灰色", "gray": "灰色", "beige": "米色", "white": "白色", "black": "黑色",
-    "blue": "蓝色", "green": "绿色", "red": "红色", "brown": "棕色", "yellow": "黄色",
-    "oak": "橡木色", "walnut": "胡桃木色", "pink": "粉色", "dark grey": "深灰色",
-    "light grey": "浅灰色", "natural": "原木色",
-}
 # Rooms a scan or a plan names by a common word; any other name is written as it is.
 ROOM_ZH = {
     "kitchen": "厨房", "dining": "餐厅", "dining room": "餐厅", "living": "客厅",
