@@ -76,7 +76,10 @@ HOME_TARGET_BYTES = 300_000
 RUNS = 5
 ASSIST_TARGET_MS = 800.0
 CUSTOMER_RUNS = 60
-_FAKE_CAMERA = """
+# The camera and the browser's QR reader stood in for (headless Chromium on Linux has neither
+# a camera nor BarcodeDetector): the stand-in reads whatever was put in window.__qr. The
+# tablet's browser tests use it too.
+FAKE_CAMERA = """
 (() => {
   const canvas = document.createElement('canvas');
   canvas.width = 64; canvas.height = 48;
@@ -170,30 +173,6 @@ def _home_customer(bench: Settings, emulator: AuthEmulator) -> str:
     return id_token(bench.firebase_project_id, uid, name="李伟")
 
 
-def _measure_home(base: str, token: str, say: Callable[[str], None]) -> list[dict[str, Any]]:
-    from playwright.sync_api import sync_playwright
-
-    url = f"{base}/kiosk/home.html?lang=zh-CN#token={token}"
-    runs: list[dict[str, Any]] = []
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            for n in range(RUNS + 1):
-                context = browser.new_context(viewport={"width": 390, "height": 844})
-                page = context.new_page()
-                page.goto(url)
-                page.wait_for_function("window.homeloopHome && homeloopHome.firstPaintMs",
-                                       timeout=60_000)
-                figures: dict[str, Any] = page.evaluate(_HOME_JS)
-                context.close()
-                runs.append(figures)
-                say(f"  {'first' if n == 0 else f'run {n}':<10} first paint "
-                    f"{figures['ms']:7.0f} ms, {figures['n']} requests, {figures['bytes']} bytes")
-        finally:
-            browser.close()
-    return runs
-
-
 def _serve(bench: Settings, log: Path,
            auth_emulator: str = "") -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
@@ -220,29 +199,44 @@ def _serve(bench: Settings, log: Path,
             proc.wait(timeout=0.1)
 
 
-def _measure(base: str, design: str, token: str,
-             say: Callable[[str], None]) -> list[dict[str, Any]]:
+def _first_frames(url: str, viewport: tuple[int, int], mark: str, figures_js: str, label: str,
+                  say: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Open ``url`` RUNS + 1 times, each in a fresh context (a cold cache), until the page's
+    own ``mark`` is set; the page's figures (``figures_js``) of each run."""
     from playwright.sync_api import sync_playwright
 
-    url = f"{base}/kiosk/?design={design}&lang=en#token={token}"
     runs: list[dict[str, Any]] = []
     with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for n in range(RUNS + 1):
-                context = browser.new_context(viewport={"width": 1280, "height": 800})
+                context = browser.new_context(
+                    viewport={"width": viewport[0], "height": viewport[1]})
                 page = context.new_page()
                 page.goto(url)
-                page.wait_for_function("window.homeloopKiosk && homeloopKiosk.firstFrameMs",
-                                       timeout=60_000)
-                figures: dict[str, Any] = page.evaluate(_REQUESTS_JS)
+                page.wait_for_function(mark, timeout=60_000)
+                figures: dict[str, Any] = page.evaluate(figures_js)
                 context.close()
                 runs.append(figures)
-                say(f"  {'cold scene' if n == 0 else f'run {n}':<10} first frame "
+                first = "cold scene" if label == "first frame" else "first"
+                say(f"  {first if n == 0 else f'run {n}':<10} {label} "
                     f"{figures['ms']:7.0f} ms, {figures['n']} requests, {figures['bytes']} bytes")
         finally:
             browser.close()
     return runs
+
+
+def _measure(base: str, design: str, token: str,
+             say: Callable[[str], None]) -> list[dict[str, Any]]:
+    return _first_frames(f"{base}/kiosk/?design={design}&lang=en#token={token}", (1280, 800),
+                         "window.homeloopKiosk && homeloopKiosk.firstFrameMs", _REQUESTS_JS,
+                         "first frame", say)
+
+
+def _measure_home(base: str, token: str, say: Callable[[str], None]) -> list[dict[str, Any]]:
+    return _first_frames(f"{base}/kiosk/home.html?lang=zh-CN#token={token}", (390, 844),
+                         "window.homeloopHome && homeloopHome.firstPaintMs", _HOME_JS,
+                         "first paint", say)
 
 
 def _prepare_tablet(settings: Settings, bench: Settings,
@@ -291,7 +285,7 @@ def _measure_tablet(base: str, cards: list[tuple[str, int]], token: str, usernam
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport={"width": 1024, "height": 768})
-            context.add_init_script(_FAKE_CAMERA)
+            context.add_init_script(FAKE_CAMERA)
             context.add_init_script(signed_in)
             page = context.new_page()
             page.goto(f"{base}/kiosk/assist.html?lang=zh-CN&no-sw")

@@ -20,6 +20,7 @@ from clienteling import store as profiles
 from clienteling.discounts import month_of
 from customers import store as customers
 from device_gateway.provisioning import provision
+from devtools.bench.kiosk import FAKE_CAMERA
 from devtools.demo.community import seed_floorplans
 from homeloop import clock
 from homeloop.settings import PROJECT_ROOT, Settings
@@ -33,23 +34,6 @@ pytestmark = pytest.mark.real_clock(
     "the API server and Chromium are other processes, on the machine's clock")
 
 AXE = PROJECT_ROOT / "web" / "kiosk" / "node_modules" / "axe-core" / "axe.min.js"
-
-# The camera and the browser's QR reader stood in for: headless Chromium on Linux has neither
-# a camera nor BarcodeDetector. The stand-in reads whatever the test put in window.__qr.
-FAKE_CAMERA = """
-(() => {
-  const canvas = document.createElement('canvas');
-  canvas.width = 64; canvas.height = 48;
-  navigator.mediaDevices.getUserMedia = async () => {
-    canvas.getContext('2d').fillRect(0, 0, 64, 48);
-    return canvas.captureStream(5);
-  };
-  window.BarcodeDetector = class {
-    static async getSupportedFormats() { return ['qr_code']; }
-    async detect() { return window.__qr ? [{ rawValue: window.__qr, format: 'qr_code' }] : []; }
-  };
-})();
-"""
 
 WORDS = {
     "zh-CN": {"refused": "未授权本店", "audited": "访问记录", "state": "剩余 15%，约 9 天",
