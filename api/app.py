@@ -37,7 +37,7 @@ from api.routes import (
 )
 from homeloop.db import open_pool
 from homeloop.metrics import serve as serve_metrics
-from homeloop.settings import API_SECRETS, Settings, require_secrets
+from homeloop.settings import API_SECRETS, Settings, broker_secrets, require_secrets
 from identity.access import ANYONE, need_of, needs
 from identity.firebase import open_verifier
 
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings or Settings()
-        require_secrets(app.state.settings, API_SECRETS)
+        require_secrets(app.state.settings, API_SECRETS + broker_secrets(app.state.settings))
         app.state.pool = open_pool(app.state.settings, max_size=20)
         replica = app.state.settings.database_replica_url
         app.state.replica_pool = None if replica is None else \

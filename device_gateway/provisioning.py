@@ -1,7 +1,10 @@
 """Provisioning tags: a product instance, a device id and its own MQTT credentials.
 
-The plain password is returned once and never stored; the broker's password file is rendered
-from ``devices.password_hash`` by :func:`sync_broker` after the transaction commits.
+The plain password is returned once and never stored. After the transaction commits, the
+broker learns of the change (:func:`after_provisioning`, :func:`after_revocation`): Mosquitto's
+password file is rendered from ``devices.password_hash`` by :func:`sync_broker`; EMQX reads the
+``broker_credentials`` view itself, and a revoked device's connection is closed through its
+REST API (:mod:`device_gateway.emqx`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from customers import store as customers
+from device_gateway import emqx
 from device_gateway.broker_auth import hash_password, write_password_file
 from homeloop import services
 from homeloop.db import Conn
@@ -92,3 +96,21 @@ def sync_broker(conn: Conn, settings: Settings) -> int:
         count = write_password_file(settings, (bytes(block) for block in copy))
     services.reload_broker(settings)
     return count
+
+
+def after_provisioning(conn: Conn, settings: Settings) -> None:
+    """Tell the broker of committed new devices. Mosquitto re-reads its files; EMQX needs
+    nothing: it looks each device up in the database when it signs in."""
+    if settings.broker == "mosquitto":
+        sync_broker(conn, settings)
+
+
+def after_revocation(conn: Conn, settings: Settings, device_id: str) -> None:
+    """Make the broker drop a committed revocation. Mosquitto re-reads its files and closes
+    the device's connection; EMQX already refuses it a new sign-in and is asked to close the
+    connection that is up (:func:`device_gateway.emqx.kick`, :class:`ServiceError` when it
+    cannot be: the revocation stands and may be repeated)."""
+    if settings.broker == "emqx":
+        emqx.kick(settings, device_id)
+    else:
+        sync_broker(conn, settings)

@@ -17,7 +17,13 @@ import typer
 
 from homeloop.cli_support import command_settings, development_settings, fail, setup_logging
 from homeloop.errors import HomeloopError
-from homeloop.settings import API_SECRETS, GATEWAY_SECRETS, WORKER_SECRETS
+from homeloop.settings import (
+    API_SECRETS,
+    GATEWAY_SECRETS,
+    WORKER_SECRETS,
+    broker_secrets,
+    require_secrets,
+)
 
 app = typer.Typer(help="Homeloop: tags, timelines, offers and 3D for smart home products.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -161,7 +167,7 @@ def devices_provision(
     out: Annotated[Path | None, typer.Option(help="Write credentials as JSON here")] = None,
 ) -> None:
     """Create tags with their own MQTT credentials. Passwords are shown once."""
-    from device_gateway.provisioning import provision, sync_broker
+    from device_gateway.provisioning import after_provisioning, provision
     from homeloop.db import connect
 
     settings = command_settings(GATEWAY_SECRETS)
@@ -169,7 +175,7 @@ def devices_provision(
         with connect(settings) as conn:
             made = provision(conn, sku, count, batch)
             conn.commit()
-            sync_broker(conn, settings)
+            after_provisioning(conn, settings)
     except HomeloopError as exc:
         raise fail(exc) from exc
     rows = [{"device_id": c.device_id, "password": c.password, "tag_uid": c.tag_uid,
@@ -184,16 +190,20 @@ def devices_provision(
 
 @devices_app.command("revoke")
 def devices_revoke(device_id: str) -> None:
-    """Revoke a tag: the broker drops it at once, without a restart."""
-    from device_gateway.provisioning import revoke, sync_broker
+    """Revoke a tag: the broker drops it at once, without a restart.
+
+    With EMQX, when its API cannot be reached the tag stays revoked (it can no longer sign
+    in) and the command says so and exits 1: run it again to close the connection."""
+    from device_gateway.provisioning import after_revocation, revoke
     from homeloop.db import connect
 
     settings = command_settings(GATEWAY_SECRETS)
     try:
+        require_secrets(settings, broker_secrets(settings))
         with connect(settings) as conn:
             revoke(conn, device_id)
             conn.commit()
-            sync_broker(conn, settings)
+            after_revocation(conn, settings, device_id)
     except HomeloopError as exc:
         raise fail(exc) from exc
     typer.echo(f"{device_id} revoked")
@@ -206,6 +216,9 @@ def devices_sync_broker() -> None:
     from homeloop.db import connect
 
     settings = command_settings(GATEWAY_SECRETS)
+    if settings.broker == "emqx":
+        typer.echo("the broker is EMQX: it reads devices from the database, nothing to render")
+        return
     with connect(settings) as conn:
         count = sync_broker(conn, settings)
     typer.echo(f"broker auth files hold {count} active devices")

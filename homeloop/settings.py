@@ -39,6 +39,8 @@ SECRETS = ("secret_key", "identity_key", "gateway_password", "order_webhook_secr
 API_SECRETS = ("secret_key", "previous_secret_keys", "identity_key", "gateway_password")
 GATEWAY_SECRETS = ("gateway_password",)
 WORKER_SECRETS = ("order_webhook_secret",)
+# With broker=emqx, what revokes devices (the API, `homeloop devices`) also holds the secret
+# of EMQX's API key: see broker_secrets.
 MIN_SECRET_LENGTH = 32
 MAKE_ONE = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 # Values that were published with the code (built-in defaults, the compose file's
@@ -74,6 +76,19 @@ class Settings(BaseSettings):
     database_replica_url: str | None = None
     mqtt_host: str = "127.0.0.1"
     redis_url: str = "redis://127.0.0.1:56379/0"
+
+    # Which broker checks device credentials (docs/SCALING.md). "mosquitto" (small installs,
+    # the local services, the demo): provisioning and revocation render its files below and
+    # make it reload. "emqx" (deploy/scale): EMQX reads the broker_credentials and broker_acl
+    # views itself, so nothing is rendered; a revocation closes the device's connection
+    # through EMQX's REST API with this API key (device_gateway/emqx.py).
+    broker: Literal["mosquitto", "emqx"] = "mosquitto"
+    emqx_api_url: str = "http://127.0.0.1:18083"
+    emqx_api_key: str = ""
+    emqx_api_secret: str = Field(default="", repr=False)  # a secret (with broker=emqx)
+    emqx_timeout_s: float = Field(default=5.0, gt=0)
+    emqx_attempts: int = Field(default=4, ge=1)
+    emqx_backoff_s: float = Field(default=0.5, ge=0)  # doubles with each failed attempt
 
     # Broker auth files the provisioning code renders; the broker reloads them on SIGHUP.
     mqtt_password_file: Path | None = None
@@ -280,6 +295,12 @@ class Settings(BaseSettings):
 def env_name(name: str) -> str:
     """The environment variable of a setting: ``secret_key`` -> ``HOMELOOP_SECRET_KEY``."""
     return f"HOMELOOP_{name.upper()}"
+
+
+def broker_secrets(settings: Settings) -> tuple[str, ...]:
+    """The broker's secrets a process that revokes devices needs: EMQX's API secret with
+    ``broker=emqx``, none with Mosquitto (its files are written locally)."""
+    return ("emqx_api_secret",) if settings.broker == "emqx" else ()
 
 
 def secrets_environment(settings: Settings) -> dict[str, str]:

@@ -32,7 +32,7 @@ def provision_devices(body: schemas.ProvisionRequest, staff: FleetOperator, pool
     with transaction(pool) as conn:
         made = provisioning.provision(conn, body.sku, body.count, body.batch)
     with pool.connection() as conn:  # the broker learns of committed devices only
-        provisioning.sync_broker(conn, settings)
+        provisioning.after_provisioning(conn, settings)
     return [schemas.DeviceCredentials(device_id=c.device_id, password=c.password,
                                       tag_uid=c.tag_uid, product_id=c.instance_id, sku=c.sku,
                                       batch=c.batch)
@@ -43,11 +43,14 @@ def provision_devices(body: schemas.ProvisionRequest, staff: FleetOperator, pool
 @needs("fleet_operator", "admin")
 def revoke_device(device_id: str, staff: FleetOperator, pool: PoolDep,
                   settings: SettingsDep) -> None:
-    """Revoke a tag; the broker disconnects it and refuses it from then on."""
+    """Revoke a tag; the broker disconnects it and refuses it from then on.
+
+    When the broker (EMQX) cannot be told to close its connection, the answer is 503: the
+    tag is revoked all the same and can no longer sign in; asking again retries the close."""
     with transaction(pool) as conn:
         provisioning.revoke(conn, device_id)
     with pool.connection() as conn:
-        provisioning.sync_broker(conn, settings)
+        provisioning.after_revocation(conn, settings, device_id)
 
 
 @router.post("/products/{product_id}/transfer", response_model=schemas.Product)

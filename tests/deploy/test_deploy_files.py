@@ -165,6 +165,26 @@ def emqx_faults(path: Path, compose: Path = SCALE_COMPOSE) -> list[str]:
     bind = str(get("listeners.tcp.default.bind", ""))
     if not bind.endswith(":1883"):
         faults.append("listeners.tcp.default does not listen on 1883")
+    faults += api_key_faults(str(get("api_key.bootstrap_file", "")), services,
+                             str(get("dashboard.listeners.http.bind", "")))
+    return faults
+
+
+def api_key_faults(bootstrap: str, services: dict[str, Any], api_port: str) -> list[str]:
+    """Revocation closes connections through EMQX's REST API with the key EMQX bootstraps
+    from a file: every node must be given that file, and what revokes must use EMQX."""
+    faults = []
+    for host, service in services.items():
+        if "EMQX_NODE__NAME" not in (service.get("environment") or {}):
+            continue
+        targets = [c.get("target") for c in service.get("configs", []) if isinstance(c, dict)]
+        if bootstrap not in targets:
+            faults.append(f"{host}: api_key.bootstrap_file {bootstrap!r} is not mounted")
+    api = services.get("api", {}).get("environment", {})
+    if api.get("HOMELOOP_BROKER") != "emqx" or "HOMELOOP_EMQX_API_SECRET" not in api:
+        faults.append("the api service does not revoke through EMQX with the API key")
+    elif not api.get("HOMELOOP_EMQX_API_URL", "").endswith(f":{api_port}"):
+        faults.append("HOMELOOP_EMQX_API_URL is not EMQX's REST API port")
     return faults
 
 
@@ -182,6 +202,12 @@ def test_the_emqx_check_catches_a_typo(tmp_path: Path) -> None:
     assert emqx_faults(typo(conf, tmp_path / "c.conf", "cluster {", "cluster ")) != []
     assert emqx_faults(typo(conf, tmp_path / "d.conf", '"emqx@emqx3"]',
                             '"emqx@emqx4"]')) != []
+    assert emqx_faults(typo(conf, tmp_path / "e.conf", "homeloop_api_key.bootstrap",
+                            "homeloop_api_key.bootstrp")) != []
+    compose = typo(SCALE_COMPOSE, tmp_path / "docker-compose.yml",
+                   "HOMELOOP_BROKER: emqx", "HOMELOOP_BROKER: mosquitto")
+    assert emqx_faults(conf, compose) == [
+        "the api service does not revoke through EMQX with the API key"]
 
 
 # --- Mosquitto -------------------------------------------------------------------------
