@@ -40,6 +40,7 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
                        "Delete my data"]},
     "register": {"zh-CN": ["标签编号", "登记"], "en": ["Tag number", "Register"]},
 }
+STORE_NAME = {"zh-CN": "上海徐汇店", "en": "Shanghai Xuhui"}
 NAV = {"zh-CN": {"home": "我的家", "offers": "优惠", "orders": "订单", "wallet": "优惠券和积分",
                  "designs": "我的设计", "viewed": "店内看过", "privacy": "隐私",
                  "register": "登记产品"},
@@ -88,6 +89,9 @@ def test_every_screen_shows_the_customers_home(
         main = page.locator("main")
         for text in texts[lang]:
             expect(main).to_contain_text(text)
+        if screen == "offers":  # a pickup store by its name in the reader's language
+            expect(main.locator("select[id^='store-'] option[value='SH-XUHUI']").first
+                   ).to_have_text(STORE_NAME[lang])
         page.evaluate("document.fonts.ready.then(() => null)")
         page.screenshot(path=str(artifacts / f"{screen}.png"), full_page=True)
         assert axe_violations(page) == [], screen

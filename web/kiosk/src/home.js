@@ -37,7 +37,7 @@ const get = (path) => api("GET", path);
 async function sku(code) { // catalog names (cached for the visit)
   if (!state.skus.has(code)) {
     state.skus.set(code, fetch(`/v1/skus/${encodeURIComponent(code)}`)
-      .then((r) => (r.ok ? r.json() : { sku: code, name: code, name_zh: code, in_stock_at: [] })));
+      .then((r) => (r.ok ? r.json() : { sku: code, name: code, name_zh: code, in_stock_at: [], store_names: {} })));
   }
   return state.skus.get(code);
 }
@@ -285,7 +285,9 @@ async function offerCard(offer) {
   const howId = `how-${offer.id}`;
   const storeId = `store-${offer.id}`;
   const how = h("select", { id: howId }, hows.map((x) => h("option", { value: x, text: t(x), selected: x === offer.fulfilment })));
-  const store = h("select", { id: storeId }, [...stores].map((s) => h("option", { value: s, text: s, selected: s === offer.store_id })));
+  const named = Object.assign({}, ...items.map((i) => i.store_names || {})); // id -> its names
+  const store = h("select", { id: storeId }, [...stores].map((s) => h("option", {
+    value: s, text: named[s] ? itemName(named[s]) : s, selected: s === offer.store_id })));
   const storeLabel = h("label", { for: storeId, hidden: how.value !== "pickup" }, t("store"), " ", store);
   how.onchange = () => { storeLabel.hidden = how.value !== "pickup"; };
   const act = (path, body, done) => async () => {
