@@ -91,6 +91,8 @@ class Recommendation(BaseModel):
     tier: int
     days: int
     store_id: str | None
+    store_name: str | None = Field(default=None, description="The supplying store's name")
+    store_name_zh: str | None = Field(default=None, description="Its Chinese name")
 
 
 class CartItem(BaseModel):

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+from catalog import store as catalog
 from catalog.availability import availability
 from clienteling import recommend, recs_store, store, tags, tasks_store
 from clienteling.schemas import Day, Profile, Recommendation, TrailItem
@@ -96,8 +97,14 @@ def recommend_for(conn: Conn, seeds: Sequence[str], exclude: Sequence[str], stor
                          nearby_km=nearby_km)
     ranked = recommend.rank(cands, {line.sku: line for line in found.lines}, today, limit)
     names = _names(conn, [r.sku for r in ranked])
+    stores = ({s.id: s for s in catalog.stores(conn)} if any(r.store_id for r in ranked)
+              else {})  # a few dozen rows, read only when a nearby store supplies one
     return [Recommendation(name=names.get(r.sku, (r.sku, r.sku))[0],
-                           name_zh=names.get(r.sku, (r.sku, r.sku))[1], **_fields(r))
+                           name_zh=names.get(r.sku, (r.sku, r.sku))[1],
+                           store_name=stores[r.store_id].name if r.store_id in stores else None,
+                           store_name_zh=(stores[r.store_id].name_zh or stores[r.store_id].name
+                                          if r.store_id in stores else None),
+                           **_fields(r))
             for r in ranked]
 
 

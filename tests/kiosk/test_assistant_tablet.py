@@ -172,6 +172,8 @@ def test_a_whole_visit(browser: Browser, contexts: list[BrowserContext], server:
     step("sign-in")
     sign_in(page, shop.assistant)
     expect(page.locator("#find")).to_be_visible()
+    expect(page.locator("#who")).to_have_text(  # the store by its name, not its code
+        "ann.li · 上海徐汇店" if lang == "zh-CN" else "ann.li · Shanghai Xuhui")
     step("find")
 
     # By the member QR: Lin let the store in, her screen opens from one call.

@@ -111,7 +111,7 @@ function render() {
 // ---- signing in, and out when idle ----
 function renderWho() {
   const s = state.session;
-  $("who").textContent = s ? t("signed_in_as", { user: s.username, store: s.store_id ?? "" }) : "";
+  $("who").textContent = s ? t("signed_in_as", { user: s.username, store: (zh() ? s.store_name_zh : s.store_name) || s.store_id || "" }) : "";
   $("nav").hidden = !s;
   $("nav-approvals").hidden = !(s && (s.role === "store_manager" || s.role === "admin"));
 }
@@ -121,7 +121,8 @@ $("signin").addEventListener("submit", async (event) => {
     const { data } = await request("POST", "/v1/auth/staff",
       { username: $("username").value.trim(), password: $("password").value }, null);
     sessionStorage.setItem(TOKEN_KEY, data.access_token);
-    state.session = { username: $("username").value.trim(), role: data.role, store_id: data.store_id };
+    state.session = { username: $("username").value.trim(), role: data.role, store_id: data.store_id,
+      store_name: data.store_name, store_name_zh: data.store_name_zh };
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(state.session));
     $("password").value = "";
     say("");
@@ -329,7 +330,7 @@ function productState(p) {
 // language; the API's sentence says the same in English.
 function availability(rec) {
   if (rec.tier === 0) return t("avail_here");
-  if (rec.tier === 1) return t("avail_nearby", { store: rec.store_id, days: rec.days });
+  if (rec.tier === 1) return t("avail_nearby", { store: (zh() ? rec.store_name_zh : rec.store_name) || rec.store_id, days: rec.days });
   return rec.days > 0 ? t("avail_online", { days: rec.days }) : t("stock_online");
 }
 
