@@ -92,6 +92,10 @@ def test_every_screen_shows_the_customers_home(
         if screen == "offers":  # a pickup store by its name in the reader's language
             expect(main.locator("select[id^='store-'] option[value='SH-XUHUI']").first
                    ).to_have_text(STORE_NAME[lang])
+            main.locator("[data-offer]").first.locator("select[id^='how-']").select_option(
+                "pickup")  # the store's choice in view for the screenshot
+            expect(main.locator("[data-offer]").first.locator("select[id^='store-']")
+                   ).to_be_visible()
         page.evaluate("document.fonts.ready.then(() => null)")
         page.screenshot(path=str(artifacts / f"{screen}.png"), full_page=True)
         assert axe_violations(page) == [], screen
