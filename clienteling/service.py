@@ -126,10 +126,15 @@ def trail(conn: Conn, customer_id: int, since: datetime, store_id: str | None, *
     """The customer's in-store views since ``since``; with similar items that can be had
     (as of ``today``) for the customer's own "what I saw in store"."""
     items = []
-    for row in store.trail(conn, customer_id, since, store_id):
+    rows = store.trail(conn, customer_id, since, store_id)
+    stores = {s.id: s for s in catalog.stores(conn)} if rows else {}
+    for row in rows:
         similar = (similar_to(conn, row["sku"], row["store_id"], today, nearby_km=nearby_km)
                    if with_similar else [])
-        items.append(TrailItem(**row, similar=similar))
+        seen = stores.get(row["store_id"])
+        items.append(TrailItem(**row, similar=similar,
+                               store_name=seen.name if seen else None,
+                               store_name_zh=(seen.name_zh or seen.name) if seen else None))
     return items
 
 

@@ -397,7 +397,7 @@ async function renderWallet() {
     h("p", { class: "points", text: t("your_points", { n: number(me.points, 0) }) }),
     h("h3", { text: t("coupons") }),
     coupons.length ? h("ul", { class: "cards" }, coupons.map((c) => h("li", { class: "card", text:
-      t(c.kind === "gift" ? "gift" : "coupon", { name: itemName(c), amount: money(c.amount_cents), store: c.store, date: date(c.granted_at) }) })))
+      t(c.kind === "gift" ? "gift" : "coupon", { name: itemName(c), amount: money(c.amount_cents), store: lang === "zh-CN" ? c.store_zh || c.store : c.store, date: date(c.granted_at) }) })))
       : empty(t("no_coupons")));
 }
 
@@ -413,7 +413,7 @@ async function renderViewed() {
   const trail = await get("/v1/me/store-trail");
   return section("viewed", t("viewed"), trail.length ? h("ul", { class: "cards" }, trail.map((v) => h("li", { class: "card" },
     h("a", { class: "big", href: `product.html?sku=${encodeURIComponent(v.sku)}&lang=${lang}`, text: itemName(v) }),
-    h("p", { class: "muted", text: t("viewed_item", { price: money(v.price_cents), store: v.store_id || "", date: date(v.at) }) })))) : empty(t("no_viewed")));
+    h("p", { class: "muted", text: t("viewed_item", { price: money(v.price_cents), store: (lang === "zh-CN" ? v.store_name_zh : v.store_name) || v.store_id || "", date: date(v.at) }) })))) : empty(t("no_viewed")));
 }
 
 // --- Privacy: uses of the data, what each store may see, export, delete ---
