@@ -35,6 +35,8 @@ class Session(BaseModel):
     kind: Literal["staff", "kiosk"]
     role: Role | None
     store_id: str | None
+    store_name: str | None = Field(default=None, description="The store's name")
+    store_name_zh: str | None = Field(default=None, description="Its Chinese name")
 
 
 class Identity(BaseModel):

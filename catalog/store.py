@@ -37,6 +37,7 @@ class Sku:
     height_mm: int | None
     attrs: dict[str, Any]
     in_stock_at: list[str]  # stores with it on hand now
+    store_names: dict[str, dict[str, str]]  # those stores' {"name", "name_zh"}, by id
 
 
 def get_sku(conn: Conn, sku: str) -> Sku:
@@ -45,7 +46,11 @@ def get_sku(conn: Conn, sku: str) -> Sku:
             "SELECT s.sku, s.name, s.name_zh, s.category, s.grade, s.price_cents, s.currency, "
             "s.width_mm, s.depth_mm, s.height_mm, s.attrs, "
             "coalesce((SELECT array_agg(i.store_id ORDER BY i.store_id) FROM inventory i "
-            "          WHERE i.sku = s.sku AND i.on_hand > 0), '{}') AS in_stock_at "
+            "          WHERE i.sku = s.sku AND i.on_hand > 0), '{}') AS in_stock_at, "
+            "coalesce((SELECT jsonb_object_agg(st.id, jsonb_build_object("
+            "              'name', st.name, 'name_zh', coalesce(st.name_zh, st.name))) "
+            "          FROM inventory i JOIN stores st ON st.id = i.store_id "
+            "          WHERE i.sku = s.sku AND i.on_hand > 0), '{}') AS store_names "
             "FROM skus s WHERE s.sku = %s", (sku,)).fetchone()
     if found is None:
         raise NotFound(missing("SKU", sku))

@@ -142,8 +142,9 @@ def coupons(conn: Conn, customer_id: int) -> list[dict[str, Any]]:
             "WHERE d.customer_id = %s AND d.status IN ('granted', 'approved') "
             "AND d.order_id IS NULL ORDER BY granted_at DESC, d.id DESC LIMIT 100",
             (customer_id,)).fetchall()
-    names = {s.id: s.name for s in catalog.stores(conn)}
-    return [{**r, "store": names.get(r["store_id"], r["store_id"])} for r in found]
+    names = {s.id: (s.name, s.name_zh or s.name) for s in catalog.stores(conn)}
+    return [{**r, "store": names.get(r["store_id"], (r["store_id"],) * 2)[0],
+             "store_zh": names.get(r["store_id"], (r["store_id"],) * 2)[1]} for r in found]
 
 
 def trail(conn: Conn, discount_id: int) -> dict[str, Any]:

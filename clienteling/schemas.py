@@ -78,6 +78,8 @@ class TrailItem(BaseModel):
     at: datetime
     views: int
     store_id: str | None
+    store_name: str | None = Field(default=None, description="Where it was seen, by name")
+    store_name_zh: str | None = Field(default=None, description="Its Chinese name")
     similar: list[Recommendation] = []
 
 
@@ -91,6 +93,8 @@ class Recommendation(BaseModel):
     tier: int
     days: int
     store_id: str | None
+    store_name: str | None = Field(default=None, description="The supplying store's name")
+    store_name_zh: str | None = Field(default=None, description="Its Chinese name")
 
 
 class CartItem(BaseModel):
@@ -138,7 +142,8 @@ class Coupon(BaseModel):
     kind: str = Field(description="discount: taken off the item's price; gift: handed over")
     amount_cents: int
     store_id: str
-    store: str
+    store: str = Field(description="The store's name")
+    store_zh: str = Field(description="Its Chinese name")
     granted_at: datetime
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+from catalog import store as catalog
 from catalog.availability import availability
 from clienteling import recommend, recs_store, store, tags, tasks_store
 from clienteling.schemas import Day, Profile, Recommendation, TrailItem
@@ -96,8 +97,14 @@ def recommend_for(conn: Conn, seeds: Sequence[str], exclude: Sequence[str], stor
                          nearby_km=nearby_km)
     ranked = recommend.rank(cands, {line.sku: line for line in found.lines}, today, limit)
     names = _names(conn, [r.sku for r in ranked])
+    stores = ({s.id: s for s in catalog.stores(conn)} if any(r.store_id for r in ranked)
+              else {})  # a few dozen rows, read only when a nearby store supplies one
     return [Recommendation(name=names.get(r.sku, (r.sku, r.sku))[0],
-                           name_zh=names.get(r.sku, (r.sku, r.sku))[1], **_fields(r))
+                           name_zh=names.get(r.sku, (r.sku, r.sku))[1],
+                           store_name=stores[r.store_id].name if r.store_id in stores else None,
+                           store_name_zh=(stores[r.store_id].name_zh or stores[r.store_id].name
+                                          if r.store_id in stores else None),
+                           **_fields(r))
             for r in ranked]
 
 
@@ -119,10 +126,15 @@ def trail(conn: Conn, customer_id: int, since: datetime, store_id: str | None, *
     """The customer's in-store views since ``since``; with similar items that can be had
     (as of ``today``) for the customer's own "what I saw in store"."""
     items = []
-    for row in store.trail(conn, customer_id, since, store_id):
+    rows = store.trail(conn, customer_id, since, store_id)
+    stores = {s.id: s for s in catalog.stores(conn)} if rows else {}
+    for row in rows:
         similar = (similar_to(conn, row["sku"], row["store_id"], today, nearby_km=nearby_km)
                    if with_similar else [])
-        items.append(TrailItem(**row, similar=similar))
+        seen = stores.get(row["store_id"])
+        items.append(TrailItem(**row, similar=similar,
+                               store_name=seen.name if seen else None,
+                               store_name_zh=(seen.name_zh or seen.name) if seen else None))
     return items
 
 

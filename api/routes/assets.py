@@ -254,6 +254,13 @@ def get_sku_model(sku: str, request: Request, conn: ConnDep, settings: SettingsD
     return response
 
 
+class StoreName(BaseModel):
+    """A store as a person reads it: its name in English and in Chinese."""
+
+    name: str
+    name_zh: str
+
+
 class SkuOut(BaseModel):
     """One catalog item as a product page shows it, with its 3D model if it has one."""
 
@@ -269,6 +276,7 @@ class SkuOut(BaseModel):
     height_mm: int | None
     attrs: dict[str, Any]
     in_stock_at: list[str] = Field(description="Stores that have it on hand now")
+    store_names: dict[str, StoreName] = Field(description="Those stores' names, by store id")
     model: AssetOut | None = Field(description="Its default model: profiles and colour "
                                                "variants (KHR_materials_variants)")
 

@@ -16,9 +16,10 @@ from starlette.background import BackgroundTask
 from api import identity_schemas as s
 from api.auth import CurrentCustomer, RecentCustomer, check_rate, client_address, customer_actor
 from api.deps import ConnDep, PoolDep, SettingsDep
+from catalog import store as catalog_store
 from floorplans import scenes
 from floorplans import store as floorplan_store
-from homeloop.db import transaction
+from homeloop.db import Conn, transaction
 from homeloop.errors import DomainError, NotFound
 from identity import audit, kiosks, linking, merge_requests, privacy, sessions, sms
 from identity import staff as staff_store
@@ -29,11 +30,14 @@ auth_router = APIRouter(prefix="/v1/auth", tags=["auth"])
 router = APIRouter(prefix="/v1/me", tags=["me"])
 
 
-def _session(settings_token: tuple[str, sessions.Session]) -> s.Session:
+def _session(conn: Conn, settings_token: tuple[str, sessions.Session]) -> s.Session:
     token, session = settings_token
+    found = catalog_store.find_store(conn, session.store_id) if session.store_id else None
     return s.Session(access_token=token, expires_at=datetime.fromtimestamp(session.expires_at, UTC),
                      kind=session.kind, role=session.role,  # type: ignore[arg-type]
-                     store_id=session.store_id)
+                     store_id=session.store_id,
+                     store_name=found.name if found else None,
+                     store_name_zh=(found.name_zh or found.name) if found else None)
 
 
 @auth_router.post("/staff", response_model=s.Session,
@@ -46,7 +50,7 @@ def staff_sign_in(body: s.StaffSignIn, request: Request, conn: ConnDep,
     check_rate(request, f"sign-in:{client_address(request)}:{body.username}",
                settings.sign_in_rate_limit)
     member = staff_store.authenticate(conn, body.username, body.password)
-    return _session(sessions.issue(settings, "staff", member.id,
+    return _session(conn, sessions.issue(settings, "staff", member.id,
                                    seconds=settings.staff_session_hours * 3600,
                                    role=member.role, store_id=member.store_id))
 
@@ -61,7 +65,7 @@ def kiosk_sign_in(body: s.KioskSignIn, request: Request, conn: ConnDep,
     check_rate(request, f"sign-in:{client_address(request)}:kiosk:{body.kiosk_id}",
                settings.sign_in_rate_limit)
     kiosk = kiosks.authenticate(conn, settings, body.kiosk_id, body.secret)
-    return _session(sessions.issue(settings, "kiosk", kiosk.id,
+    return _session(conn, sessions.issue(settings, "kiosk", kiosk.id,
                                    seconds=settings.kiosk_session_minutes * 60,
                                    store_id=kiosk.store_id))
 

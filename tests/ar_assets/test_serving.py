@@ -131,6 +131,9 @@ def test_a_product_page_reads_the_item_with_its_model_and_colours(
     assert bare.status_code == 200
     assert bare.json()["model"] is None and bare.json()["name_zh"] == "HEKTAR 台灯"
     assert "SH-XUHUI" in bare.json()["in_stock_at"]
+    assert bare.json()["store_names"]["SH-XUHUI"] == {"name": "Shanghai Xuhui",
+                                                       "name_zh": "上海徐汇店"}
+    assert set(bare.json()["store_names"]) == set(bare.json()["in_stock_at"])
     asset = processed(client, settings, sample_zip("sofa_03"), "sofa.zip", sku="SOFA-3-GREY")
     item = client.get("/v1/skus/SOFA-3-GREY").json()
     assert item["model"]["id"] == asset["id"]

@@ -142,6 +142,8 @@ def test_recommendations_only_what_can_be_had_in_availability_order(
     beige = by_sku["SOFA-2-BEIGE"]
     assert beige["tier"] == 1 and beige["store_id"] == "SH-PUDONG" and beige["days"] == 2
     assert beige["availability"].startswith("at Shanghai Pudong, 11 km away: here in 2 days")
+    assert (beige["store_name"], beige["store_name_zh"]) == ("Shanghai Pudong", "上海浦东店")
+    assert by_sku["LAMP-FLOOR"]["store_name_zh"] == "上海徐汇店"  # here: this store
     assert by_sku["SOFA-CORNER"]["tier"] == 2 and "delivered by" in \
         by_sku["SOFA-CORNER"]["availability"]
     assert by_sku["SOFA-CORNER"]["reason"] == "similar to SÖDER 3-seat sofa, grey"

@@ -38,12 +38,15 @@ AXE = PROJECT_ROOT / "web" / "kiosk" / "node_modules" / "axe-core" / "axe.min.js
 WORDS = {
     "zh-CN": {"refused": "未授权本店", "audited": "访问记录", "state": "剩余 15%，约 9 天",
               "over": "超出预算", "approved": "店长已批准", "slot": "已预约", "picked": "已备货",
-              "granted": "已给予", "pending": "等待店长审批", "approvals": "折扣审批"},
+              "granted": "已给予", "pending": "等待店长审批", "approvals": "折扣审批",
+              # coded values in the tablet's language: tier, city, channel, style
+              "coded": ["会员等级: 普通会员", "城市: 上海", "渠道: App 推送", "风格：北欧"]},
     "en": {"refused": "has not let our store", "audited": "access log",
            "state": "at 15%, about 9 days left", "over": "Over the budget",
            "approved": "The manager approved", "slot": "Booked", "picked": "Picked",
            "granted": "off given", "pending": "Waiting for the manager",
-           "approvals": "Discount approvals"},
+           "approvals": "Discount approvals",
+           "coded": ["Tier: Member", "City: Shanghai", "Channels: App push", "Style: Nordic"]},
 }
 
 
@@ -169,6 +172,8 @@ def test_a_whole_visit(browser: Browser, contexts: list[BrowserContext], server:
     step("sign-in")
     sign_in(page, shop.assistant)
     expect(page.locator("#find")).to_be_visible()
+    expect(page.locator("#who")).to_have_text(  # the store by its name, not its code
+        "ann.li · 上海徐汇店" if lang == "zh-CN" else "ann.li · Shanghai Xuhui")
     step("find")
 
     # By the member QR: Lin let the store in, her screen opens from one call.
@@ -182,6 +187,11 @@ def test_a_whole_visit(browser: Browser, contexts: list[BrowserContext], server:
     trail = page.locator("#trail li").all_inner_texts()
     assert "LAMP" in trail[1].upper() or "灯" in trail[1], trail  # in the order seen
     expect(page.locator("svg.plan line")).not_to_have_count(0)
+    for text in words["coded"]:
+        expect(page.locator("#about")).to_contain_text(text)
+    if lang == "zh-CN":  # no code leaks into the Chinese screen
+        shown = page.locator("#about").inner_text()
+        assert not [raw for raw in ("member", "push", "Shanghai", "nordic") if raw in shown]
     page.evaluate("window.__qr = ''")
     step("customer-by-qr")
 

@@ -29,7 +29,7 @@ def test_accepting_an_offer_for_pickup_places_an_order_followed_step_by_step(
     open_home(page, server, home.token, "en", screen="offers")
     offer = page.locator("[data-offer]").first
     offer.locator("select[id^='how-']").select_option("pickup")
-    offer.locator("select[id^='store-']").select_option("SH-XUHUI")
+    offer.locator("select[id^='store-']").select_option(label="Shanghai Xuhui")  # by name
     offer.get_by_role("button", name="Order it").click()
     # it lands on the orders, the new one first, at its first step
     expect(page.locator("body")).to_have_attribute("data-screen", "orders")

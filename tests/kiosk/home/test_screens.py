@@ -30,16 +30,18 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         "zh-CN": ["订单 4", "已安装", "安装师傅：Zhang Wei", "送货时段", "为安装评分"],
         "en": ["Order 4", "Installed", "Installer: Zhang Wei", "Delivery slot",
                "Rate the installation"]},
-    "wallet": {"zh-CN": ["您的积分：2,600", "HEKTAR"],
-               "en": ["Your points: 2,600", "HEKTAR floor lamp"]},
+    "wallet": {"zh-CN": ["您的积分：2,600", "HEKTAR", "上海徐汇店"],
+               "en": ["Your points: 2,600", "HEKTAR floor lamp", "Shanghai Xuhui"]},
     "designs": {"zh-CN": ["在房间设计中打开"], "en": ["Open in the room designer"]},
-    "viewed": {"zh-CN": ["店内看过的产品", "SÖDER"],
-               "en": ["Products you viewed in a store", "SÖDER 3-seat sofa, grey"]},
+    "viewed": {"zh-CN": ["店内看过的产品", "SÖDER", "上海徐汇店"],
+               "en": ["Products you viewed in a store", "SÖDER 3-seat sofa, grey",
+                      "Shanghai Xuhui"]},
     "privacy": {"zh-CN": ["保养和耗材提醒", "SH-XUHUI", "导出我的数据", "删除我的资料"],
                 "en": ["Service and refill reminders", "SH-XUHUI", "Export my data",
                        "Delete my data"]},
     "register": {"zh-CN": ["标签编号", "登记"], "en": ["Tag number", "Register"]},
 }
+STORE_NAME = {"zh-CN": "上海徐汇店", "en": "Shanghai Xuhui"}
 NAV = {"zh-CN": {"home": "我的家", "offers": "优惠", "orders": "订单", "wallet": "优惠券和积分",
                  "designs": "我的设计", "viewed": "店内看过", "privacy": "隐私",
                  "register": "登记产品"},
@@ -88,6 +90,16 @@ def test_every_screen_shows_the_customers_home(
         main = page.locator("main")
         for text in texts[lang]:
             expect(main).to_contain_text(text)
+        if lang == "zh-CN" and screen in ("offers", "wallet", "viewed"):  # stores by name
+            expect(main).not_to_contain_text("Shanghai Xuhui")
+            expect(main).not_to_contain_text("SH-XUHUI")
+        if screen == "offers":  # a pickup store by its name in the reader's language
+            expect(main.locator("select[id^='store-'] option[value='SH-XUHUI']").first
+                   ).to_have_text(STORE_NAME[lang])
+            main.locator("[data-offer]").first.locator("select[id^='how-']").select_option(
+                "pickup")  # the store's choice in view for the screenshot
+            expect(main.locator("[data-offer]").first.locator("select[id^='store-']")
+                   ).to_be_visible()
         page.evaluate("document.fonts.ready.then(() => null)")
         page.screenshot(path=str(artifacts / f"{screen}.png"), full_page=True)
         assert axe_violations(page) == [], screen

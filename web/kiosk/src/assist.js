@@ -111,7 +111,7 @@ function render() {
 // ---- signing in, and out when idle ----
 function renderWho() {
   const s = state.session;
-  $("who").textContent = s ? t("signed_in_as", { user: s.username, store: s.store_id ?? "" }) : "";
+  $("who").textContent = s ? t("signed_in_as", { user: s.username, store: (zh() ? s.store_name_zh : s.store_name) || s.store_id || "" }) : "";
   $("nav").hidden = !s;
   $("nav-approvals").hidden = !(s && (s.role === "store_manager" || s.role === "admin"));
 }
@@ -121,7 +121,8 @@ $("signin").addEventListener("submit", async (event) => {
     const { data } = await request("POST", "/v1/auth/staff",
       { username: $("username").value.trim(), password: $("password").value }, null);
     sessionStorage.setItem(TOKEN_KEY, data.access_token);
-    state.session = { username: $("username").value.trim(), role: data.role, store_id: data.store_id };
+    state.session = { username: $("username").value.trim(), role: data.role, store_id: data.store_id,
+      store_name: data.store_name, store_name_zh: data.store_name_zh };
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(state.session));
     $("password").value = "";
     say("");
@@ -277,6 +278,13 @@ function tagName(tag) {
   const key = `tag_${tag}`;
   return STRINGS[lang][key] ? t(key) : tag; // a manual tag as the assistant typed it
 }
+// A coded value (tier, channel, city, style) in the tablet's language; English city names are
+// the data's own; anything else as it was typed.
+function valueName(kind, value) {
+  if (value === null || value === undefined || value === "") return value;
+  const key = `${kind}_${String(value).toLowerCase()}`;
+  return STRINGS[lang][key] ? t(key) : String(value);
+}
 const dimensionOf = (tag) => DIMENSION_OF[tag.tag] || (tag.tag.startsWith("browsing:") ? "behaviour" : "membership");
 const TILE_COLOURS = ["#13294b", "#0b5cad", "#1d6b2f", "#8a5300", "#6b2a83", "#9b1c31", "#3d5a6c"];
 function tile(category, label) {
@@ -322,7 +330,7 @@ function productState(p) {
 // language; the API's sentence says the same in English.
 function availability(rec) {
   if (rec.tier === 0) return t("avail_here");
-  if (rec.tier === 1) return t("avail_nearby", { store: rec.store_id, days: rec.days });
+  if (rec.tier === 1) return t("avail_nearby", { store: (zh() ? rec.store_name_zh : rec.store_name) || rec.store_id, days: rec.days });
   return rec.days > 0 ? t("avail_online", { days: rec.days }) : t("stock_online");
 }
 
@@ -336,7 +344,7 @@ function renderCustomer() {
   $("audited").hidden = !o.audited;
   about.append(el("section", { class: "card", "aria-labelledby": "c-name" },
     el("h2", { id: "c-name", tabindex: "-1" }, p.name),
-    el("p", { class: "sub" }, [m.tier ? `${t("tier")}: ${m.tier}` : null, t("member_since", { date: day(m.member_since) })]
+    el("p", { class: "sub" }, [m.tier ? `${t("tier")}: ${valueName("tier", m.tier)}` : null, t("member_since", { date: day(m.member_since) })]
       .filter(Boolean).join(" · ")),
     el("p", {}, el("strong", {}, `${t("points")}: `), el("span", { "data-testid": "points" }, String(m.points ?? 0))),
     el("h3", {}, t("coupons")),
@@ -349,11 +357,11 @@ function renderCustomer() {
   const c = p.consumption, b = p.behaviour, d = p.demographic;
   const list = (xs) => (Array.isArray(xs) && xs.length ? xs.map((x) => (typeof x === "object" ? x.category ?? JSON.stringify(x) : x)).join("、") : null);
   const facts = {
-    demographic: [["f_age", d.age_band], ["f_city", d.city], ["f_household", d.household], ["f_birthday", d.birthday ? day(d.birthday) : null]],
+    demographic: [["f_age", d.age_band], ["f_city", valueName("city", d.city)], ["f_household", d.household], ["f_birthday", d.birthday ? day(d.birthday) : null]],
     consumption: [["f_orders", c.orders], ["f_aov", c.average_order_cents != null ? money(c.average_order_cents) : null],
-                  ["f_categories", list(c.categories)], ["f_styles", list(c.styles)],
+                  ["f_categories", list(c.categories)], ["f_styles", list((c.styles || []).map((x) => valueName("style", x)))],
                   ["f_discount_share", c.discount_share != null ? `${Math.round(100 * c.discount_share)}%` : null]],
-    membership: [["f_coupons", m.coupons], ["f_channels", list(m.channels)], ["f_push", m.push_devices]],
+    membership: [["f_coupons", m.coupons], ["f_channels", list((m.channels || []).map((x) => valueName("ch", x)))], ["f_push", m.push_devices]],
     behaviour: [["f_views", b.views_30d], ["f_searches", b.searches_30d], ["f_searched", list(b.searched)],
                 ["f_designs", b.kiosk_designs], ["f_offers", b.offers_opened],
                 ["f_cart", b.cart?.items?.length || null]],
@@ -372,7 +380,7 @@ function renderCustomer() {
       o.plan ? planSketch(o.plan) : el("p", { class: "sub" }, t("no_plan")),
       el("ul", { class: "facts" },
         h.rough_in_mm ? el("li", {}, t("rough_in", { mm: h.rough_in_mm })) : null,
-        h.home_style ? el("li", {}, t("style", { s: h.home_style })) : null,
+        h.home_style ? el("li", {}, t("style", { s: valueName("style", h.home_style) })) : null,
         h.budget_cents ? el("li", {}, t("budget", { money: money(h.budget_cents) })) : null,
         h.move_in_date ? el("li", {}, t("move_in", { date: day(h.move_in_date) })) : null))));
 

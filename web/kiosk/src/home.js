@@ -37,7 +37,7 @@ const get = (path) => api("GET", path);
 async function sku(code) { // catalog names (cached for the visit)
   if (!state.skus.has(code)) {
     state.skus.set(code, fetch(`/v1/skus/${encodeURIComponent(code)}`)
-      .then((r) => (r.ok ? r.json() : { sku: code, name: code, name_zh: code, in_stock_at: [] })));
+      .then((r) => (r.ok ? r.json() : { sku: code, name: code, name_zh: code, in_stock_at: [], store_names: {} })));
   }
   return state.skus.get(code);
 }
@@ -285,7 +285,9 @@ async function offerCard(offer) {
   const howId = `how-${offer.id}`;
   const storeId = `store-${offer.id}`;
   const how = h("select", { id: howId }, hows.map((x) => h("option", { value: x, text: t(x), selected: x === offer.fulfilment })));
-  const store = h("select", { id: storeId }, [...stores].map((s) => h("option", { value: s, text: s, selected: s === offer.store_id })));
+  const named = Object.assign({}, ...items.map((i) => i.store_names || {})); // id -> its names
+  const store = h("select", { id: storeId }, [...stores].map((s) => h("option", {
+    value: s, text: named[s] ? itemName(named[s]) : s, selected: s === offer.store_id })));
   const storeLabel = h("label", { for: storeId, hidden: how.value !== "pickup" }, t("store"), " ", store);
   how.onchange = () => { storeLabel.hidden = how.value !== "pickup"; };
   const act = (path, body, done) => async () => {
@@ -395,7 +397,7 @@ async function renderWallet() {
     h("p", { class: "points", text: t("your_points", { n: number(me.points, 0) }) }),
     h("h3", { text: t("coupons") }),
     coupons.length ? h("ul", { class: "cards" }, coupons.map((c) => h("li", { class: "card", text:
-      t(c.kind === "gift" ? "gift" : "coupon", { name: itemName(c), amount: money(c.amount_cents), store: c.store, date: date(c.granted_at) }) })))
+      t(c.kind === "gift" ? "gift" : "coupon", { name: itemName(c), amount: money(c.amount_cents), store: lang === "zh-CN" ? c.store_zh || c.store : c.store, date: date(c.granted_at) }) })))
       : empty(t("no_coupons")));
 }
 
@@ -411,7 +413,7 @@ async function renderViewed() {
   const trail = await get("/v1/me/store-trail");
   return section("viewed", t("viewed"), trail.length ? h("ul", { class: "cards" }, trail.map((v) => h("li", { class: "card" },
     h("a", { class: "big", href: `product.html?sku=${encodeURIComponent(v.sku)}&lang=${lang}`, text: itemName(v) }),
-    h("p", { class: "muted", text: t("viewed_item", { price: money(v.price_cents), store: v.store_id || "", date: date(v.at) }) })))) : empty(t("no_viewed")));
+    h("p", { class: "muted", text: t("viewed_item", { price: money(v.price_cents), store: (lang === "zh-CN" ? v.store_name_zh : v.store_name) || v.store_id || "", date: date(v.at) }) })))) : empty(t("no_viewed")));
 }
 
 // --- Privacy: uses of the data, what each store may see, export, delete ---

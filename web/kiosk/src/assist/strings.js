@@ -59,6 +59,14 @@ export const STRINGS = {
     tag_new_home: "新房", tag_big_spender: "高消费", tag_discount_sensitive: "价格敏感", tag_repeat_buyer: "回头客",
     tag_lapsed: "久未购买", tag_smart_home: "智能家居", tag_maintenance_due: "待保养", tag_birthday_month: "生日月",
     tag_browsing: "在看：{what}",
+    // closed sets and the cities the shops are in, shown in the tablet's language (the raw
+    // value when it is none of these: a tier or city a manager typed)
+    tier_member: "普通会员", tier_silver: "银卡会员", tier_gold: "金卡会员", tier_platinum: "白金会员", tier_vip: "VIP 会员",
+    ch_push: "App 推送", ch_sms: "短信", ch_wechat: "微信", ch_email: "电子邮件", ch_phone: "电话", ch_app: "App",
+    city_shanghai: "上海", city_beijing: "北京", city_guangzhou: "广州", city_shenzhen: "深圳", city_chengdu: "成都",
+    city_hangzhou: "杭州", city_nanjing: "南京", city_suzhou: "苏州", city_wuhan: "武汉", city_tianjin: "天津",
+    style_nordic: "北欧", style_modern: "现代", style_classic: "古典", style_industrial: "工业", style_japanese: "日式",
+    style_chinese: "新中式", style_rustic: "田园", style_minimal: "极简",
     error: "出错了：{msg}", loading: "加载中…", loaded_ms: "已加载（{ms} 毫秒）",
   },
   en: {
@@ -121,6 +129,10 @@ export const STRINGS = {
     tag_new_home: "New home", tag_big_spender: "Big spender", tag_discount_sensitive: "Discount sensitive",
     tag_repeat_buyer: "Repeat buyer", tag_lapsed: "Lapsed", tag_smart_home: "Smart home", tag_maintenance_due: "Maintenance due",
     tag_birthday_month: "Birthday month", tag_browsing: "Browsing: {what}",
+    tier_member: "Member", tier_silver: "Silver", tier_gold: "Gold", tier_platinum: "Platinum", tier_vip: "VIP",
+    ch_push: "App push", ch_sms: "SMS", ch_wechat: "WeChat", ch_email: "Email", ch_phone: "Phone", ch_app: "App",
+    style_nordic: "Nordic", style_modern: "Modern", style_classic: "Classic", style_industrial: "Industrial",
+    style_japanese: "Japanese", style_chinese: "New Chinese", style_rustic: "Rustic", style_minimal: "Minimal",
     error: "Something went wrong: {msg}", loading: "Loading…", loaded_ms: "Loaded ({ms} ms)",
   },
 };
