@@ -25,12 +25,19 @@ def _conn(request: Request) -> Iterator[Conn]:
         yield conn
 
 
-def _replica_conn(request: Request, conn: Annotated[Conn, Depends(_conn)]) -> Iterator[Conn]:
+# Committed when the route returns, before its answer leaves: a client that reads right after
+# a change (an order placed, then its delivery windows) finds it. (A "request" scope would
+# commit only after the answer has been sent.)
+ConnDep = Annotated[Conn, Depends(_conn, scope="function")]
+
+
+def _replica_conn(request: Request, conn: ConnDep) -> Iterator[Conn]:
     """A read-only transaction on the streaming replica, for a read that tolerates its lag
     (a second or so): what devices recorded, and what the hourly tasks computed from it.
     Who may read it is still decided on the primary (the route's other dependencies use
     :data:`ConnDep`), so a product that changed hands is never shown to its seller from a
-    replica that has not seen the change yet. Without a replica: the request's transaction."""
+    replica that has not seen the change yet. Without a replica: the request's own
+    transaction (the same one :data:`ConnDep` gives, not a second connection)."""
     pool: ConnectionPool | None = request.app.state.replica_pool
     if pool is None:
         yield conn
@@ -50,12 +57,8 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-# Committed when the route returns, before its answer leaves: a client that reads right after
-# a change (an order placed, then its delivery windows) finds it. (A "request" scope would
-# commit only after the answer has been sent.)
-ConnDep = Annotated[Conn, Depends(_conn, scope="function")]
 PoolDep = Annotated[ConnectionPool, Depends(_pool)]
-ReplicaConnDep = Annotated[Conn, Depends(_replica_conn)]
+ReplicaConnDep = Annotated[Conn, Depends(_replica_conn, scope="function")]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 

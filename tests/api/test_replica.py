@@ -98,3 +98,25 @@ def test_replica_transactions_are_read_only(
     with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
         replica.execute("INSERT INTO customers (display_name) VALUES ('x')")
     given.close()
+
+
+def test_without_a_replica_a_timeline_takes_no_second_connection_of_the_pool(
+        client: TestClient, settings: Settings, db: Conn, provisioned: Any) -> None:
+    """The lag-tolerant read shares the request's transaction when there is no replica: a
+    second connection per request would let as many concurrent readers as the pool holds
+    each wait for a second one that never comes free."""
+    tag: Credentials = provisioned("WP-500", 1)[0]
+    li = customer(db, "Li")
+    li_auth = auth(settings, f"customer:{li}")
+    assert client.post("/v1/me/products/claim", json={"tag_uid": tag.tag_uid},
+                       headers=li_auth).status_code == 201
+    pool = client.app.state.pool  # type: ignore[attr-defined]
+
+    def taken(path: str) -> int:
+        before = pool.get_stats()["requests_num"]
+        answer = client.get(path, headers=li_auth)
+        assert answer.status_code == 200, answer.text
+        return int(pool.get_stats()["requests_num"] - before)
+    plain = taken("/v1/me/products")  # the request's transaction (and signing in)
+    assert taken(f"/v1/products/{tag.instance_id}/timeline") == plain
+    assert taken(f"/v1/products/{tag.instance_id}/forecasts") == plain
